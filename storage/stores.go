@@ -1,0 +1,89 @@
+package storage
+
+import (
+	"context"
+	"time"
+)
+
+// Store interfaces, one per aggregate. Consumers declare the narrower
+// interfaces they need; these are the full sets a backend implements.
+
+// UserStore keeps users, organizations and memberships.
+type UserStore interface {
+	// Register creates the user, its personal organization and the owner membership
+	// in one transaction. ErrConflict if the email is taken.
+	Register(ctx context.Context, u *User, personal *Organization) error
+	UserByID(ctx context.Context, id string) (*User, error)
+	// UserByEmail looks the email up case-insensitively.
+	UserByEmail(ctx context.Context, email string) (*User, error)
+	UpdateUserProfile(ctx context.Context, id, fullName string) error
+	UpdateUserPassword(ctx context.Context, id, passwordHash string) error
+}
+
+// OrganizationStore keeps organizations and their members.
+type OrganizationStore interface {
+	// CreateOrganization creates org with owner as its first owner, in one transaction.
+	CreateOrganization(ctx context.Context, org *Organization, ownerUserID string) error
+	OrganizationByID(ctx context.Context, id string) (*Organization, error)
+	// OrganizationsOfUser lists the organizations the user belongs to, oldest first.
+	OrganizationsOfUser(ctx context.Context, userID string) ([]UserOrganization, error)
+	SetPlan(ctx context.Context, orgID, plan string, rateLimit int) error
+
+	Membership(ctx context.Context, orgID, userID string) (*Membership, error)
+	AddMember(ctx context.Context, m *Membership) error // ErrConflict if already a member
+	// UpdateMemberRole changes a role. ErrPrecondition if it would leave no owner.
+	UpdateMemberRole(ctx context.Context, orgID, userID, role string) error
+	// RemoveMember deletes a membership. ErrPrecondition if it is the last owner.
+	RemoveMember(ctx context.Context, orgID, userID string) error
+	// ListMembers pages through members ordered by user id; After is a user id.
+	ListMembers(ctx context.Context, orgID string, page Page) ([]Member, error)
+}
+
+// APIKeyStore keeps API keys.
+type APIKeyStore interface {
+	CreateAPIKey(ctx context.Context, k *APIKey) error
+	// APIKeyByHash finds a key by the hash of its secret, revoked or not.
+	APIKeyByHash(ctx context.Context, hash []byte) (*APIKey, error)
+	APIKeyByID(ctx context.Context, orgID, id string) (*APIKey, error)
+	// ListAPIKeys lists the organization's keys that are not revoked, newest first.
+	ListAPIKeys(ctx context.Context, orgID string) ([]APIKey, error)
+	RevokeAPIKey(ctx context.Context, orgID, id string, at time.Time) error
+	// TouchAPIKeys records last use for many keys at once (batched by the caller).
+	TouchAPIKeys(ctx context.Context, lastUsed map[string]time.Time) error
+}
+
+// ServiceAccountStore keeps service accounts.
+type ServiceAccountStore interface {
+	CreateServiceAccount(ctx context.Context, sa *ServiceAccount) error
+	ServiceAccountByID(ctx context.Context, orgID, id string) (*ServiceAccount, error)
+	ServiceAccountByClientID(ctx context.Context, clientID string) (*ServiceAccount, error)
+	ListServiceAccounts(ctx context.Context, orgID string) ([]ServiceAccount, error)
+	// DeleteServiceAccount deletes the account and revokes its API keys in one transaction.
+	DeleteServiceAccount(ctx context.Context, orgID, id string, at time.Time) error
+}
+
+// ApplicationStore keeps OAuth clients.
+type ApplicationStore interface {
+	CreateApplication(ctx context.Context, a *Application) error
+	// ApplicationByID finds an application by client id, whatever its organization.
+	ApplicationByID(ctx context.Context, id string) (*Application, error)
+	ListApplications(ctx context.Context, orgID string) ([]Application, error)
+	UpdateApplication(ctx context.Context, a *Application) error
+	DeleteApplication(ctx context.Context, orgID, id string) error
+}
+
+// SigningKeyStore keeps the signing keys of package keys.
+type SigningKeyStore interface {
+	// SigningKeys lists every stored key, oldest first.
+	SigningKeys(ctx context.Context) ([]SigningKey, error)
+	// InsertSigningKey stores a new key. ErrConflict if the kid exists, or if
+	// the key is "next" and a "next" key already exists.
+	InsertSigningKey(ctx context.Context, k *SigningKey) error
+	// PromoteSigningKey makes nextKID active and retires the current active key (if
+	// any), in one transaction, only if nextKID is still "next" and the active key is
+	// still activeKID (empty: there is none). Otherwise ErrPrecondition: another
+	// replica got there first. retiredRemoveAfter is stored on the retired key.
+	PromoteSigningKey(ctx context.Context, nextKID, activeKID string, at, retiredRemoveAfter time.Time) error
+	// DeleteSigningKeysRemovableBefore deletes retired keys whose RemoveAfter is before t.
+	DeleteSigningKeysRemovableBefore(ctx context.Context, t time.Time) (int64, error)
+}
