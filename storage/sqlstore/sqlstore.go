@@ -94,6 +94,13 @@ func parseDatabaseURL(raw string) (Dialect, string, error) {
 		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 			return "", "", fmt.Errorf("create database directory: %w", err)
 		}
+		// The file holds password hashes and sealed keys: readable by its owner only.
+		// SQLite gives the -wal and -shm files the same mode.
+		f, err := os.OpenFile(path, os.O_RDONLY|os.O_CREATE, 0o600)
+		if err != nil {
+			return "", "", fmt.Errorf("create database file: %w", err)
+		}
+		f.Close()
 	}
 	q := url.Values{}
 	q.Add("_pragma", "journal_mode(WAL)")

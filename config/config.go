@@ -1,0 +1,265 @@
+// Package config reads Puguh's configuration from PUGUH_* environment variables
+// into one typed struct, validated once at start: a bad value fails with a
+// single line that names the variable.
+package config
+
+import (
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Config is the whole configuration of a Puguh process.
+type Config struct {
+	Addr        string // PUGUH_ADDR
+	Issuer      string // PUGUH_ISSUER, no trailing slash
+	DataDir     string // PUGUH_DATA_DIR
+	DatabaseURL string // PUGUH_DATABASE_URL
+	RedisURL    string // PUGUH_REDIS_URL, empty: in-process fallbacks
+	// Secret is PUGUH_SECRET. Empty after Load when the embedded default may
+	// generate one; EnsureSecret fills it in.
+	Secret []byte
+
+	AccessTokenLifetime  time.Duration // PUGUH_ACCESS_TOKEN_LIFETIME
+	RefreshTokenLifetime time.Duration // PUGUH_REFRESH_TOKEN_LIFETIME
+	AuthCodeLifetime     time.Duration // PUGUH_AUTH_CODE_LIFETIME
+	IDTokenLifetime      time.Duration // PUGUH_ID_TOKEN_LIFETIME
+	KeyRotationPeriod    time.Duration // PUGUH_KEY_ROTATION_PERIOD
+	KeySize              int           // PUGUH_KEY_SIZE (RSA bits)
+
+	LogLevel        string        // PUGUH_LOG_LEVEL: debug, info, warn, error
+	LogFormat       string        // PUGUH_LOG_FORMAT: json or text
+	ShutdownTimeout time.Duration // PUGUH_SHUTDOWN_TIMEOUT
+	MaxBodyBytes    int64         // PUGUH_MAX_BODY_BYTES
+}
+
+// MinSecretLength is the shortest PUGUH_SECRET accepted: 32 characters.
+const MinSecretLength = 32
+
+// Error is a configuration error naming the variable at fault.
+type Error struct {
+	Var string
+	Msg string
+}
+
+func (e *Error) Error() string { return "config: " + e.Var + ": " + e.Msg }
+
+// Load reads the configuration from getenv (os.Getenv in production).
+func Load(getenv func(string) string) (*Config, error) {
+	r := reader{getenv: getenv}
+	c := &Config{
+		Addr:                 r.str("PUGUH_ADDR", "127.0.0.1:8080"),
+		Issuer:               strings.TrimRight(r.str("PUGUH_ISSUER", "http://localhost:8080"), "/"),
+		DataDir:              r.str("PUGUH_DATA_DIR", "data"),
+		RedisURL:             r.str("PUGUH_REDIS_URL", ""),
+		AccessTokenLifetime:  r.duration("PUGUH_ACCESS_TOKEN_LIFETIME", time.Hour),
+		RefreshTokenLifetime: r.duration("PUGUH_REFRESH_TOKEN_LIFETIME", 30*24*time.Hour),
+		AuthCodeLifetime:     r.duration("PUGUH_AUTH_CODE_LIFETIME", 10*time.Minute),
+		IDTokenLifetime:      r.duration("PUGUH_ID_TOKEN_LIFETIME", time.Hour),
+		KeyRotationPeriod:    r.duration("PUGUH_KEY_ROTATION_PERIOD", 30*24*time.Hour),
+		KeySize:              r.integer("PUGUH_KEY_SIZE", 2048),
+		LogLevel:             strings.ToLower(r.str("PUGUH_LOG_LEVEL", "info")),
+		LogFormat:            strings.ToLower(r.str("PUGUH_LOG_FORMAT", "json")),
+		ShutdownTimeout:      r.duration("PUGUH_SHUTDOWN_TIMEOUT", 30*time.Second),
+		MaxBodyBytes:         int64(r.integer("PUGUH_MAX_BODY_BYTES", 1<<20)),
+	}
+	c.DatabaseURL = r.str("PUGUH_DATABASE_URL", "sqlite:"+filepath.Join(c.DataDir, "puguh.db"))
+	if s := getenv("PUGUH_SECRET"); s != "" {
+		c.Secret = []byte(s)
+	}
+	if r.err != nil {
+		return nil, r.err
+	}
+	if err := c.validate(); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// Embedded reports whether the database is the embedded SQLite one.
+func (c *Config) Embedded() bool {
+	return !strings.HasPrefix(c.DatabaseURL, "postgres://") && !strings.HasPrefix(c.DatabaseURL, "postgresql://")
+}
+
+func (c *Config) validate() error {
+	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
+		return &Error{"PUGUH_ADDR", fmt.Sprintf("%q is not host:port", c.Addr)}
+	}
+	u, err := url.Parse(c.Issuer)
+	// OpenID Connect Discovery §3: the issuer is an https URL with no query or
+	// fragment; http is allowed here for local development.
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+		return &Error{"PUGUH_ISSUER", fmt.Sprintf("%q must be an absolute http(s) URL without query, fragment or user info", c.Issuer)}
+	}
+	if c.DataDir == "" {
+		return &Error{"PUGUH_DATA_DIR", "must not be empty"}
+	}
+	if !c.Embedded() {
+		if _, err := url.Parse(c.DatabaseURL); err != nil {
+			return &Error{"PUGUH_DATABASE_URL", "is not a valid URL"}
+		}
+	} else if strings.Contains(c.DatabaseURL, "://") && !strings.HasPrefix(c.DatabaseURL, "sqlite://") {
+		return &Error{"PUGUH_DATABASE_URL", "must start with postgres://, postgresql:// or sqlite:"}
+	}
+	if c.RedisURL != "" {
+		ru, err := url.Parse(c.RedisURL)
+		if err != nil || (ru.Scheme != "redis" && ru.Scheme != "rediss") || ru.Host == "" {
+			return &Error{"PUGUH_REDIS_URL", "must be a redis:// or rediss:// URL"}
+		}
+	}
+	if c.Secret != nil && len(c.Secret) < MinSecretLength {
+		return &Error{"PUGUH_SECRET", fmt.Sprintf("must be at least %d characters", MinSecretLength)}
+	}
+	if c.Secret == nil && !c.Embedded() {
+		// Replicas on a shared database must share the secret that encrypts the keys.
+		return &Error{"PUGUH_SECRET", "is required with PostgreSQL (replicas must share it); generate one with: openssl rand -base64 48"}
+	}
+	for _, d := range []struct {
+		name string
+		v    time.Duration
+		min  time.Duration
+	}{
+		{"PUGUH_ACCESS_TOKEN_LIFETIME", c.AccessTokenLifetime, time.Minute},
+		{"PUGUH_REFRESH_TOKEN_LIFETIME", c.RefreshTokenLifetime, time.Minute},
+		{"PUGUH_AUTH_CODE_LIFETIME", c.AuthCodeLifetime, 10 * time.Second},
+		{"PUGUH_ID_TOKEN_LIFETIME", c.IDTokenLifetime, time.Minute},
+		{"PUGUH_KEY_ROTATION_PERIOD", c.KeyRotationPeriod, time.Hour},
+		{"PUGUH_SHUTDOWN_TIMEOUT", c.ShutdownTimeout, time.Second},
+	} {
+		if d.v < d.min {
+			return &Error{d.name, fmt.Sprintf("must be at least %s", d.min)}
+		}
+	}
+	// ASVS 10.4.3 / SECURITY.md: authorization codes live 10 minutes at most.
+	if c.AuthCodeLifetime > 10*time.Minute {
+		return &Error{"PUGUH_AUTH_CODE_LIFETIME", "must be at most 10m"}
+	}
+	if c.KeySize < 2048 || c.KeySize > 8192 || c.KeySize%256 != 0 {
+		return &Error{"PUGUH_KEY_SIZE", "must be a multiple of 256 between 2048 and 8192"}
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		return &Error{"PUGUH_LOG_LEVEL", fmt.Sprintf("%q is not one of debug, info, warn, error", c.LogLevel)}
+	}
+	if c.LogFormat != "json" && c.LogFormat != "text" {
+		return &Error{"PUGUH_LOG_FORMAT", fmt.Sprintf("%q is not json or text", c.LogFormat)}
+	}
+	if c.MaxBodyBytes < 1024 {
+		return &Error{"PUGUH_MAX_BODY_BYTES", "must be at least 1024"}
+	}
+	return nil
+}
+
+// SecretFile is where the embedded default keeps a generated master secret.
+func (c *Config) SecretFile() string { return filepath.Join(c.DataDir, "secret") }
+
+// EnsureSecret fills in c.Secret for the embedded default: it reads the secret
+// kept in the data directory, or generates one there (mode 0600). generated is
+// true when a new secret was written, so the caller can warn about it.
+func (c *Config) EnsureSecret() (generated bool, err error) {
+	if c.Secret != nil {
+		return false, nil
+	}
+	path := c.SecretFile()
+	b, err := os.ReadFile(path)
+	if err == nil {
+		s := strings.TrimSpace(string(b))
+		if len(s) < MinSecretLength {
+			return false, &Error{"PUGUH_SECRET", fmt.Sprintf("the secret kept in %s is shorter than %d characters", path, MinSecretLength)}
+		}
+		c.Secret = []byte(s)
+		return false, nil
+	}
+	if !errors.Is(err, os.ErrNotExist) {
+		return false, fmt.Errorf("read secret file: %w", err)
+	}
+	if err := os.MkdirAll(c.DataDir, 0o700); err != nil {
+		return false, fmt.Errorf("create data directory: %w", err)
+	}
+	var raw [48]byte
+	if _, err := rand.Read(raw[:]); err != nil {
+		return false, fmt.Errorf("generate secret: %w", err)
+	}
+	s := base64.RawURLEncoding.EncodeToString(raw[:])
+	// O_EXCL: two processes starting at once must not overwrite each other's secret.
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, os.ErrExist) {
+		c.Secret = nil
+		return c.EnsureSecret()
+	}
+	if err != nil {
+		return false, fmt.Errorf("create secret file: %w", err)
+	}
+	if _, err := f.WriteString(s + "\n"); err != nil {
+		f.Close()
+		return false, fmt.Errorf("write secret file: %w", err)
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return false, fmt.Errorf("sync secret file: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		return false, fmt.Errorf("close secret file: %w", err)
+	}
+	c.Secret = []byte(s)
+	return true, nil
+}
+
+// reader parses variables, keeping the first error.
+type reader struct {
+	getenv func(string) string
+	err    error
+}
+
+func (r *reader) str(name, def string) string {
+	if v := strings.TrimSpace(r.getenv(name)); v != "" {
+		return v
+	}
+	return def
+}
+
+func (r *reader) fail(name, msg string) {
+	if r.err == nil {
+		r.err = &Error{name, msg}
+	}
+}
+
+// duration accepts Go durations (90s, 15m, 1h) and whole days (30d).
+func (r *reader) duration(name string, def time.Duration) time.Duration {
+	v := strings.TrimSpace(r.getenv(name))
+	if v == "" {
+		return def
+	}
+	if days, ok := strings.CutSuffix(v, "d"); ok {
+		n, err := strconv.Atoi(days)
+		if err == nil && n > 0 && n < 100000 {
+			return time.Duration(n) * 24 * time.Hour
+		}
+	} else if d, err := time.ParseDuration(v); err == nil && d > 0 {
+		return d
+	}
+	r.fail(name, fmt.Sprintf("%q is not a positive duration (e.g. 90s, 15m, 1h, 30d)", v))
+	return def
+}
+
+func (r *reader) integer(name string, def int) int {
+	v := strings.TrimSpace(r.getenv(name))
+	if v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil {
+		r.fail(name, fmt.Sprintf("%q is not a whole number", v))
+		return def
+	}
+	return n
+}

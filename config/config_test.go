@@ -1,0 +1,118 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func env(m map[string]string) func(string) string {
+	return func(k string) string { return m[k] }
+}
+
+func TestLoadDefaults(t *testing.T) {
+	c, err := Load(env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Addr != "127.0.0.1:8080" || c.Issuer != "http://localhost:8080" || c.DatabaseURL != "sqlite:data/puguh.db" {
+		t.Fatalf("defaults: %+v", c)
+	}
+	if c.AccessTokenLifetime != time.Hour || c.RefreshTokenLifetime != 720*time.Hour || c.AuthCodeLifetime != 10*time.Minute ||
+		c.IDTokenLifetime != time.Hour || c.KeyRotationPeriod != 720*time.Hour {
+		t.Fatalf("lifetimes: %+v", c)
+	}
+	if !c.Embedded() || c.Secret != nil {
+		t.Fatalf("embedded default should have no secret yet: %+v", c)
+	}
+}
+
+func TestLoadValues(t *testing.T) {
+	c, err := Load(env(map[string]string{
+		"PUGUH_ISSUER":                 "https://id.example.com/",
+		"PUGUH_DATABASE_URL":           "postgres://u@db/puguh",
+		"PUGUH_SECRET":                 strings.Repeat("s", 32),
+		"PUGUH_REFRESH_TOKEN_LIFETIME": "7d",
+		"PUGUH_REDIS_URL":              "redis://127.0.0.1:6379/0",
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Issuer != "https://id.example.com" || c.Embedded() || c.RefreshTokenLifetime != 7*24*time.Hour {
+		t.Fatalf("got %+v", c)
+	}
+}
+
+// Each bad value fails with one line naming the variable (dex's {bad, errMsg} table).
+func TestLoadRejects(t *testing.T) {
+	secret := strings.Repeat("s", 32)
+	for _, tc := range []struct {
+		name string
+		env  map[string]string
+		want string
+	}{
+		{"addr", map[string]string{"PUGUH_ADDR": "8080"}, `config: PUGUH_ADDR: "8080" is not host:port`},
+		{"issuer relative", map[string]string{"PUGUH_ISSUER": "localhost:8080"}, "config: PUGUH_ISSUER: "},
+		{"issuer query", map[string]string{"PUGUH_ISSUER": "https://a.example?x=1"}, "config: PUGUH_ISSUER: "},
+		{"issuer fragment", map[string]string{"PUGUH_ISSUER": "https://a.example#x"}, "config: PUGUH_ISSUER: "},
+		{"database scheme", map[string]string{"PUGUH_DATABASE_URL": "mysql://x/y"}, "config: PUGUH_DATABASE_URL: must start with"},
+		{"redis scheme", map[string]string{"PUGUH_REDIS_URL": "http://x"}, "config: PUGUH_REDIS_URL: must be a redis:// or rediss:// URL"},
+		{"short secret", map[string]string{"PUGUH_SECRET": "short"}, "config: PUGUH_SECRET: must be at least 32 characters"},
+		{"postgres without secret", map[string]string{"PUGUH_DATABASE_URL": "postgres://x/y"}, "config: PUGUH_SECRET: is required with PostgreSQL"},
+		{"bad duration", map[string]string{"PUGUH_ACCESS_TOKEN_LIFETIME": "soon"}, `config: PUGUH_ACCESS_TOKEN_LIFETIME: "soon" is not a positive duration`},
+		{"negative duration", map[string]string{"PUGUH_ID_TOKEN_LIFETIME": "-1h"}, "config: PUGUH_ID_TOKEN_LIFETIME: "},
+		{"zero days", map[string]string{"PUGUH_KEY_ROTATION_PERIOD": "0d"}, "config: PUGUH_KEY_ROTATION_PERIOD: "},
+		{"too short", map[string]string{"PUGUH_ACCESS_TOKEN_LIFETIME": "1s"}, "config: PUGUH_ACCESS_TOKEN_LIFETIME: must be at least 1m0s"},
+		{"long code", map[string]string{"PUGUH_AUTH_CODE_LIFETIME": "15m"}, "config: PUGUH_AUTH_CODE_LIFETIME: must be at most 10m"},
+		{"key size", map[string]string{"PUGUH_KEY_SIZE": "1024"}, "config: PUGUH_KEY_SIZE: "},
+		{"key size nan", map[string]string{"PUGUH_KEY_SIZE": "big"}, `config: PUGUH_KEY_SIZE: "big" is not a whole number`},
+		{"log level", map[string]string{"PUGUH_LOG_LEVEL": "loud"}, "config: PUGUH_LOG_LEVEL: "},
+		{"log format", map[string]string{"PUGUH_LOG_FORMAT": "xml"}, "config: PUGUH_LOG_FORMAT: "},
+		{"body limit", map[string]string{"PUGUH_MAX_BODY_BYTES": "10", "PUGUH_SECRET": secret}, "config: PUGUH_MAX_BODY_BYTES: "},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Load(env(tc.env))
+			if err == nil || !strings.HasPrefix(err.Error(), tc.want) {
+				t.Fatalf("got %v, want prefix %q", err, tc.want)
+			}
+			if strings.Contains(err.Error(), "\n") {
+				t.Fatalf("error is not one line: %q", err)
+			}
+		})
+	}
+}
+
+func TestEnsureSecretGeneratesOnceWithMode0600(t *testing.T) {
+	dir := t.TempDir()
+	c, err := Load(env(map[string]string{"PUGUH_DATA_DIR": filepath.Join(dir, "data")}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	gen, err := c.EnsureSecret()
+	if err != nil || !gen || len(c.Secret) < MinSecretLength {
+		t.Fatalf("first start: generated=%v err=%v len=%d", gen, err, len(c.Secret))
+	}
+	st, err := os.Stat(c.SecretFile())
+	if err != nil || st.Mode().Perm() != 0o600 {
+		t.Fatalf("secret file mode: %v %v", st, err)
+	}
+	first := string(c.Secret)
+	c2, _ := Load(env(map[string]string{"PUGUH_DATA_DIR": filepath.Join(dir, "data")}))
+	gen, err = c2.EnsureSecret()
+	if err != nil || gen || string(c2.Secret) != first {
+		t.Fatalf("second start must reuse the kept secret: generated=%v err=%v", gen, err)
+	}
+}
+
+func TestEnsureSecretRejectsTruncatedFile(t *testing.T) {
+	dir := t.TempDir()
+	c, _ := Load(env(map[string]string{"PUGUH_DATA_DIR": dir}))
+	if err := os.WriteFile(c.SecretFile(), []byte("abc\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.EnsureSecret(); err == nil || !strings.Contains(err.Error(), "PUGUH_SECRET") {
+		t.Fatalf("got %v", err)
+	}
+}
