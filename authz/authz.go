@@ -1,0 +1,129 @@
+// Package authz maps roles to permission strings. It is the one table the
+// handlers and the docs read: a handler names the permission it needs, and a
+// principal holds the permissions of its role (or, for an API key, the subset
+// its creator gave it).
+package authz
+
+import (
+	"slices"
+	"sort"
+)
+
+// Permissions. Each REST handler states which one it needs.
+const (
+	OrganizationRead   = "organization.read"
+	OrganizationUpdate = "organization.update"
+
+	MembersRead   = "organization.members.read"
+	MembersCreate = "organization.members.create"
+	MembersUpdate = "organization.members.update"
+	MembersDelete = "organization.members.delete"
+
+	UsersRead = "iam.users.read"
+
+	APIKeysCreate = "api_keys.create"
+	APIKeysRead   = "api_keys.read"
+	APIKeysDelete = "api_keys.delete"
+
+	ServiceAccountsCreate = "service_accounts.create"
+	ServiceAccountsRead   = "service_accounts.read"
+	ServiceAccountsDelete = "service_accounts.delete"
+
+	ApplicationsCreate = "applications.create"
+	ApplicationsRead   = "applications.read"
+	ApplicationsUpdate = "applications.update"
+	ApplicationsDelete = "applications.delete"
+	GrantsRead         = "applications.grants.read"
+	GrantsDelete       = "applications.grants.delete"
+)
+
+// Roles, from most to least powerful.
+const (
+	Owner  = "owner"
+	Admin  = "admin"
+	Member = "member"
+	Viewer = "viewer"
+)
+
+var viewer = []string{OrganizationRead, MembersRead, UsersRead, ApplicationsRead, ServiceAccountsRead}
+
+var member = append(slices.Clone(viewer), APIKeysCreate, APIKeysRead, APIKeysDelete)
+
+var admin = append(slices.Clone(member),
+	OrganizationUpdate, MembersCreate, MembersUpdate, MembersDelete,
+	ServiceAccountsCreate, ServiceAccountsDelete,
+	ApplicationsCreate, ApplicationsUpdate, ApplicationsDelete, GrantsRead, GrantsDelete)
+
+// rolePermissions is the whole table. Owners and admins hold the same
+// permissions; what sets owners apart (the last owner cannot leave, only an
+// owner makes another owner) is enforced where memberships change.
+var rolePermissions = map[string][]string{
+	Owner:  admin,
+	Admin:  admin,
+	Member: member,
+	Viewer: viewer,
+}
+
+// Roles lists the built-in role names, most powerful first.
+func Roles() []string { return []string{Owner, Admin, Member, Viewer} }
+
+// ValidRole reports whether role is a built-in role.
+func ValidRole(role string) bool { _, ok := rolePermissions[role]; return ok }
+
+// PermissionsOf returns the sorted permissions of a role (nil for an unknown role).
+func PermissionsOf(role string) []string {
+	p := slices.Clone(rolePermissions[role])
+	sort.Strings(p)
+	return p
+}
+
+// AllPermissions lists every permission a role can grant, sorted.
+func AllPermissions() []string { return PermissionsOf(Owner) }
+
+// Set is a set of permissions held by a principal.
+type Set map[string]struct{}
+
+// NewSet builds a set from a list.
+func NewSet(perms ...string) Set {
+	s := make(Set, len(perms))
+	for _, p := range perms {
+		s[p] = struct{}{}
+	}
+	return s
+}
+
+// ForRole is the set of a role's permissions.
+func ForRole(role string) Set { return NewSet(rolePermissions[role]...) }
+
+// Has reports whether the set holds p.
+func (s Set) Has(p string) bool { _, ok := s[p]; return ok }
+
+// Covers reports whether every permission in want is in s; missing is the first that is not.
+func (s Set) Covers(want []string) (missing string, ok bool) {
+	for _, p := range want {
+		if !s.Has(p) {
+			return p, false
+		}
+	}
+	return "", true
+}
+
+// Sorted returns the set as a sorted list.
+func (s Set) Sorted() []string {
+	out := make([]string, 0, len(s))
+	for p := range s {
+		out = append(out, p)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Outranks reports whether a holder of role may grant target: nobody grants a
+// role more powerful than their own, and only owners make owners.
+func Outranks(role, target string) bool {
+	rank := map[string]int{Owner: 4, Admin: 3, Member: 2, Viewer: 1}
+	if target == Owner {
+		return role == Owner
+	}
+	return rank[role] >= rank[target] && rank[target] > 0
+}

@@ -1,0 +1,162 @@
+// Package password hashes and verifies passwords with argon2id, stored in the
+// PHC string format so parameters can be raised later without breaking old
+// hashes, and checks new passwords against a small policy.
+package password
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"runtime"
+	"strconv"
+	"strings"
+
+	"golang.org/x/crypto/argon2"
+)
+
+// Params are argon2id's cost parameters.
+type Params struct {
+	MemoryKiB   uint32
+	Iterations  uint32
+	Parallelism uint8
+	SaltLen     int
+	KeyLen      uint32
+}
+
+// OWASP is the OWASP Password Storage Cheat Sheet's argon2id baseline
+// (m=19456 KiB, t=2, p=1), which ASVS 5.0 accepts (SECURITY.md item 14).
+var OWASP = Params{MemoryKiB: 19456, Iterations: 2, Parallelism: 1, SaltLen: 16, KeyLen: 32}
+
+// ErrMismatch means the password does not match the hash.
+var ErrMismatch = errors.New("password: mismatch")
+
+// ErrMalformed means the stored hash is not an argon2id PHC string we can read.
+var ErrMalformed = errors.New("password: malformed hash")
+
+// Hasher hashes and verifies passwords. At most a fixed number of hashes run
+// at once: argon2id is memory- and CPU-hard on purpose, and unbounded
+// concurrent logins would starve every other request of CPU.
+type Hasher struct {
+	params Params
+	slots  chan struct{}
+	dummy  string // a real hash of a random password, verified for unknown users
+}
+
+// NewHasher returns a Hasher with params, running at most concurrency hashes at
+// once (0: GOMAXPROCS).
+func NewHasher(params Params, concurrency int) (*Hasher, error) {
+	if params.MemoryKiB < 8*uint32(params.Parallelism) || params.Iterations < 1 || params.Parallelism < 1 || params.SaltLen < 8 || params.KeyLen < 16 {
+		return nil, fmt.Errorf("password: argon2id parameters too weak: %+v", params)
+	}
+	if concurrency <= 0 {
+		concurrency = runtime.GOMAXPROCS(0)
+	}
+	h := &Hasher{params: params, slots: make(chan struct{}, concurrency)}
+	var random [24]byte
+	if _, err := rand.Read(random[:]); err != nil {
+		return nil, fmt.Errorf("password: %w", err)
+	}
+	dummy, err := h.Hash(context.Background(), base64.RawStdEncoding.EncodeToString(random[:]))
+	if err != nil {
+		return nil, err
+	}
+	h.dummy = dummy
+	return h, nil
+}
+
+// Hash returns the PHC string of password: $argon2id$v=19$m=…,t=…,p=…$salt$hash.
+func (h *Hasher) Hash(ctx context.Context, password string) (string, error) {
+	salt := make([]byte, h.params.SaltLen)
+	if _, err := rand.Read(salt); err != nil {
+		return "", fmt.Errorf("password: salt: %w", err)
+	}
+	key, err := h.derive(ctx, password, salt, h.params)
+	if err != nil {
+		return "", err
+	}
+	b64 := base64.RawStdEncoding
+	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version,
+		h.params.MemoryKiB, h.params.Iterations, h.params.Parallelism, b64.EncodeToString(salt), b64.EncodeToString(key)), nil
+}
+
+// Verify checks password against a PHC hash in constant time. It returns
+// ErrMismatch for a wrong password, and reports whether the hash should be
+// replaced because it uses weaker parameters than the current ones.
+func (h *Hasher) Verify(ctx context.Context, phc, password string) (needsRehash bool, err error) {
+	p, salt, want, err := parsePHC(phc)
+	if err != nil {
+		return false, err
+	}
+	got, err := h.derive(ctx, password, salt, p)
+	if err != nil {
+		return false, err
+	}
+	if subtle.ConstantTimeCompare(got, want) != 1 {
+		return false, ErrMismatch
+	}
+	return p.MemoryKiB < h.params.MemoryKiB || p.Iterations < h.params.Iterations || p.Parallelism != h.params.Parallelism, nil
+}
+
+// VerifyDummy spends the same time as Verify on a hash that never matches. Use
+// it when the account does not exist, so that "no such user" and "wrong
+// password" take the same time (SECURITY.md item 15).
+func (h *Hasher) VerifyDummy(ctx context.Context, password string) error {
+	_, err := h.Verify(ctx, h.dummy, password+"\x00never")
+	if errors.Is(err, ErrMismatch) {
+		return nil
+	}
+	return err
+}
+
+func (h *Hasher) derive(ctx context.Context, password string, salt []byte, p Params) ([]byte, error) {
+	select {
+	case h.slots <- struct{}{}:
+	case <-ctx.Done():
+		return nil, fmt.Errorf("password: waiting for a hashing slot: %w", ctx.Err())
+	}
+	defer func() { <-h.slots }()
+	return argon2.IDKey([]byte(password), salt, p.Iterations, p.MemoryKiB, p.Parallelism, p.KeyLen), nil
+}
+
+// parsePHC reads $argon2id$v=19$m=M,t=T,p=P$salt$hash.
+func parsePHC(phc string) (Params, []byte, []byte, error) {
+	parts := strings.Split(phc, "$")
+	if len(parts) != 6 || parts[0] != "" || parts[1] != "argon2id" || parts[2] != "v="+strconv.Itoa(argon2.Version) {
+		return Params{}, nil, nil, ErrMalformed
+	}
+	var p Params
+	for _, kv := range strings.Split(parts[3], ",") {
+		k, v, ok := strings.Cut(kv, "=")
+		n, err := strconv.ParseUint(v, 10, 32)
+		if !ok || err != nil {
+			return Params{}, nil, nil, ErrMalformed
+		}
+		switch k {
+		case "m":
+			p.MemoryKiB = uint32(n)
+		case "t":
+			p.Iterations = uint32(n)
+		case "p":
+			if n > 255 {
+				return Params{}, nil, nil, ErrMalformed
+			}
+			p.Parallelism = uint8(n)
+		default:
+			return Params{}, nil, nil, ErrMalformed
+		}
+	}
+	// Refuse absurd costs from a tampered row rather than allocate gigabytes.
+	if p.MemoryKiB == 0 || p.MemoryKiB > 4<<20 || p.Iterations == 0 || p.Iterations > 100 || p.Parallelism == 0 {
+		return Params{}, nil, nil, ErrMalformed
+	}
+	salt, err1 := base64.RawStdEncoding.DecodeString(parts[4])
+	key, err2 := base64.RawStdEncoding.DecodeString(parts[5])
+	if err1 != nil || err2 != nil || len(salt) < 8 || len(key) < 16 || len(key) > 128 {
+		return Params{}, nil, nil, ErrMalformed
+	}
+	p.SaltLen, p.KeyLen = len(salt), uint32(len(key))
+	return p, salt, key, nil
+}

@@ -1,0 +1,100 @@
+package password
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+)
+
+// fast keeps the suite quick; OWASP parameters are exercised by the benchmark.
+var fast = Params{MemoryKiB: 64, Iterations: 1, Parallelism: 1, SaltLen: 16, KeyLen: 32}
+
+func TestHashVerify(t *testing.T) {
+	ctx := context.Background()
+	h, err := NewHasher(fast, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	phc, err := h.Hash(ctx, "correct horse battery")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(phc, "$argon2id$v=19$m=64,t=1,p=1$") {
+		t.Fatalf("not a PHC argon2id string: %s", phc)
+	}
+	if _, err := h.Verify(ctx, phc, "correct horse battery"); err != nil {
+		t.Fatalf("right password: %v", err)
+	}
+	if _, err := h.Verify(ctx, phc, "correct horse batter"); !errors.Is(err, ErrMismatch) {
+		t.Fatalf("wrong password: %v", err)
+	}
+	// A long password is not truncated: changing its last character matters.
+	long := strings.Repeat("x", 200) + "a"
+	phc2, _ := h.Hash(ctx, long)
+	if _, err := h.Verify(ctx, phc2, strings.Repeat("x", 200)+"b"); !errors.Is(err, ErrMismatch) {
+		t.Fatal("long password truncated")
+	}
+	if err := h.VerifyDummy(ctx, "anything"); err != nil {
+		t.Fatal(err)
+	}
+	stronger, _ := NewHasher(Params{MemoryKiB: 128, Iterations: 2, Parallelism: 1, SaltLen: 16, KeyLen: 32}, 1)
+	if rehash, err := stronger.Verify(ctx, phc, "correct horse battery"); err != nil || !rehash {
+		t.Fatalf("old parameters should ask for a rehash: %v %v", rehash, err)
+	}
+}
+
+func TestVerifyMalformed(t *testing.T) {
+	h, _ := NewHasher(fast, 1)
+	for _, phc := range []string{
+		"", "plain", "$argon2i$v=19$m=64,t=1,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA",
+		"$argon2id$v=18$m=64,t=1,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA",
+		"$argon2id$v=19$m=99999999,t=1,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA",
+		"$argon2id$v=19$m=64,t=1,p=1$!!$aGFzaGhhc2hoYXNoaGFzaA",
+		"$argon2id$v=19$m=64,t=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA",
+	} {
+		if _, err := h.Verify(context.Background(), phc, "x"); !errors.Is(err, ErrMalformed) {
+			t.Errorf("%q: got %v, want ErrMalformed", phc, err)
+		}
+	}
+}
+
+func TestNewHasherRejectsWeakParams(t *testing.T) {
+	if _, err := NewHasher(Params{MemoryKiB: 1, Iterations: 1, Parallelism: 1, SaltLen: 16, KeyLen: 32}, 1); err == nil {
+		t.Fatal("accepted 1 KiB")
+	}
+}
+
+func TestProblem(t *testing.T) {
+	for _, tc := range []struct {
+		pw, email, want string
+	}{
+		{"short", "a@b.co", "ensure this value has at least 8 characters"},
+		{strings.Repeat("é", 8), "a@b.co", ""},
+		{strings.Repeat("a", 257), "a@b.co", "ensure this value has at most 256 characters"},
+		{"Password123", "a@b.co", "password is too common"},
+		{"jane.doe@example.com", "Jane.Doe@example.com", "password must not be your email address"},
+		{"jane.doe", "jane.doe@example.com", "password must not be your email address"},
+		{"zzzzzzzzzz", "a@b.co", "password must not repeat one character"},
+		{"correct horse battery staple", "a@b.co", ""},
+		// The public API guide registers and logs in with these; its curls must work verbatim.
+		{"secure_password", "newuser@example.com", ""},
+		{"your_password", "user@example.com", ""},
+		{"\xff\xfe\xfd\xfc\xfb\xfa\xf9\xf8", "a@b.co", "password is not valid UTF-8"},
+	} {
+		if got := Problem(tc.pw, tc.email); got != tc.want {
+			t.Errorf("Problem(%q) = %q, want %q", tc.pw, got, tc.want)
+		}
+	}
+}
+
+func BenchmarkHashOWASP(b *testing.B) {
+	h, _ := NewHasher(OWASP, 0)
+	ctx := context.Background()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := h.Hash(ctx, "correct horse battery staple"); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
