@@ -27,6 +27,10 @@ func mapError(err error) error {
 		return fmt.Errorf("%w: %w", storage.ErrNotFound, err)
 	case isUniqueViolation(err):
 		return fmt.Errorf("%w: %w", storage.ErrConflict, err)
+	case isForeignKeyViolation(err):
+		// The row refers to a parent (organization, user, service account) that does
+		// not exist: to the caller that is the parent not being found.
+		return fmt.Errorf("%w: %w", storage.ErrNotFound, err)
 	case isUnavailable(err):
 		return fmt.Errorf("%w: %w", storage.ErrUnavailable, err)
 	}
@@ -42,6 +46,18 @@ func isUniqueViolation(err error) bool {
 	if errors.As(err, &sqliteErr) {
 		code := sqliteErr.Code()
 		return code == sqlite3.SQLITE_CONSTRAINT_UNIQUE || code == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY
+	}
+	return false
+}
+
+func isForeignKeyViolation(err error) bool {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		return pgErr.Code == "23503"
+	}
+	var sqliteErr *sqlite.Error
+	if errors.As(err, &sqliteErr) {
+		return sqliteErr.Code() == sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY
 	}
 	return false
 }
