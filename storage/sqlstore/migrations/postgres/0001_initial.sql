@@ -57,6 +57,8 @@ CREATE TABLE api_keys (
     revoked_at         TIMESTAMPTZ
 );
 CREATE INDEX api_keys_org_idx ON api_keys (organization_id);
+-- Deleting a service account revokes its keys and clears their reference: both look keys up by account.
+CREATE INDEX api_keys_service_account_idx ON api_keys (service_account_id);
 
 CREATE TABLE applications (
     id                         TEXT PRIMARY KEY,
