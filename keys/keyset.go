@@ -1,0 +1,167 @@
+package keys
+
+import (
+	"crypto/rsa"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"math/big"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/arsaka/puguh/storage"
+)
+
+// key is one published key, decoded. priv is set for the active and next keys
+// only: retired keys never sign again, so their private halves stay sealed.
+type key struct {
+	kid   string
+	state string
+	pub   *rsa.PublicKey
+	priv  *rsa.PrivateKey
+}
+
+// keySet is an immutable snapshot of the keys, swapped atomically on reload so
+// signing, verification and JWKS requests never touch the database or decrypt.
+type keySet struct {
+	active    *key
+	published map[string]*key // next, active and retired keys still within their grace
+	rows      []storage.SigningKey
+	// fingerprint names the published keys and their states; an equal
+	// fingerprint means the snapshot can be kept as it is.
+	fingerprint  string
+	jwks         []byte
+	etag         string
+	cacheControl string
+}
+
+// publicJWK has exactly the public members of an RSA JWK (RFC 7517 §4,
+// RFC 7518 §6.3.1). Being a struct, not a map or a go-jose key, it cannot
+// leak d, p, q, dp, dq or qi by construction.
+type publicJWK struct {
+	Kty string `json:"kty"`
+	Use string `json:"use"`
+	Alg string `json:"alg"`
+	Kid string `json:"kid"`
+	N   string `json:"n"`
+	E   string `json:"e"`
+}
+
+// isPublished reports whether a row belongs in the JWKS at now. A retired
+// key leaves at its RemoveAfter even if the row has not been deleted yet.
+func isPublished(r *storage.SigningKey, now time.Time) bool {
+	if r.State != storage.KeyStateRetired {
+		return true
+	}
+	return r.RemoveAfter == nil || now.Before(*r.RemoveAfter)
+}
+
+// buildKeySet decodes rows into a snapshot, reusing decoded keys from prev so a
+// reload without changes costs no decryption and keeps the same ETag.
+func buildKeySet(rows []storage.SigningKey, now time.Time, prev *keySet, s *sealer, maxAge time.Duration) (*keySet, error) {
+	var fp strings.Builder
+	for i := range rows {
+		if isPublished(&rows[i], now) {
+			fmt.Fprintf(&fp, "%s:%s;", rows[i].KID, rows[i].State)
+		}
+	}
+	if prev != nil && prev.fingerprint == fp.String() {
+		next := *prev
+		next.rows = rows
+		return &next, nil
+	}
+
+	set := &keySet{published: make(map[string]*key), rows: rows, fingerprint: fp.String()}
+	jwks := struct {
+		Keys []publicJWK `json:"keys"`
+	}{Keys: []publicJWK{}}
+	for i := range rows {
+		r := &rows[i]
+		if !isPublished(r, now) {
+			continue
+		}
+		k, err := decodeKey(r, prev, s)
+		if err != nil {
+			return nil, err
+		}
+		set.published[k.kid] = k
+		if k.state == storage.KeyStateActive {
+			set.active = k
+		}
+		jwks.Keys = append(jwks.Keys, publicJWK{
+			Kty: "RSA", Use: "sig", Alg: algRS256, Kid: k.kid,
+			N: base64.RawURLEncoding.EncodeToString(k.pub.N.Bytes()),
+			E: base64.RawURLEncoding.EncodeToString(big.NewInt(int64(k.pub.E)).Bytes()),
+		})
+	}
+	if set.active == nil {
+		return nil, fmt.Errorf("keys: no active signing key in the database")
+	}
+	body, err := json.Marshal(jwks)
+	if err != nil {
+		return nil, fmt.Errorf("keys: encode JWKS: %w", err)
+	}
+	sum := sha256.Sum256(body)
+	set.jwks = body
+	// A strong validator (RFC 9110 §8.8.1): it changes with every byte of the body.
+	set.etag = `"` + base64.RawURLEncoding.EncodeToString(sum[:]) + `"`
+	set.cacheControl = "public, max-age=" + strconv.Itoa(int(maxAge/time.Second))
+	return set, nil
+}
+
+// decodeKey parses a row, reusing prev's decoded key when the state allows.
+func decodeKey(r *storage.SigningKey, prev *keySet, s *sealer) (*key, error) {
+	needPriv := r.State == storage.KeyStateActive || r.State == storage.KeyStateNext
+	if prev != nil {
+		if old, ok := prev.published[r.KID]; ok && (old.priv != nil || !needPriv) {
+			return &key{kid: old.kid, state: r.State, pub: old.pub, priv: old.priv}, nil
+		}
+	}
+	if r.Algorithm != algRS256 {
+		return nil, fmt.Errorf("keys: key %s has algorithm %q; only %s is supported", r.KID, r.Algorithm, algRS256)
+	}
+	parsed, err := x509.ParsePKIXPublicKey(r.PublicKeyDER)
+	if err != nil {
+		return nil, fmt.Errorf("keys: key %s: parse public key: %w", r.KID, err)
+	}
+	pub, ok := parsed.(*rsa.PublicKey)
+	if !ok {
+		return nil, fmt.Errorf("keys: key %s: public key is %T, not RSA", r.KID, parsed)
+	}
+	// The kid is the key's RFC 7638 thumbprint, so a row whose public key was
+	// replaced is caught here rather than published under a trusted kid.
+	if thumbprint(pub) != r.KID {
+		return nil, fmt.Errorf("keys: key %s: kid does not match its public key", r.KID)
+	}
+	k := &key{kid: r.KID, state: r.State, pub: pub}
+	if !needPriv {
+		return k, nil
+	}
+	der, err := s.open(r.KID, r.PrivateKeySealed)
+	if err != nil {
+		return nil, err
+	}
+	parsedPriv, err := x509.ParsePKCS8PrivateKey(der)
+	if err != nil {
+		return nil, fmt.Errorf("keys: key %s: parse private key: %w", r.KID, err)
+	}
+	priv, ok := parsedPriv.(*rsa.PrivateKey)
+	if !ok || !priv.PublicKey.Equal(pub) {
+		return nil, fmt.Errorf("keys: key %s: private key does not match public key: %w", r.KID, ErrWrongSecret)
+	}
+	k.priv = priv
+	return k, nil
+}
+
+// thumbprint is the RFC 7638 JWK thumbprint (SHA-256, base64url): a kid that
+// is derived from the key itself, unique and safe to put in a header.
+func thumbprint(pub *rsa.PublicKey) string {
+	// RFC 7638 §3.2: required members only, lexicographic order, no whitespace.
+	canon := `{"e":"` + base64.RawURLEncoding.EncodeToString(big.NewInt(int64(pub.E)).Bytes()) +
+		`","kty":"RSA","n":"` + base64.RawURLEncoding.EncodeToString(pub.N.Bytes()) + `"}`
+	sum := sha256.Sum256([]byte(canon))
+	return base64.RawURLEncoding.EncodeToString(sum[:])
+}
