@@ -1,0 +1,47 @@
+package sqlstore_test
+
+import (
+	"testing"
+
+	"github.com/arsaka/puguh/storage"
+	"github.com/arsaka/puguh/storage/sqlstore"
+	"github.com/arsaka/puguh/storage/sqlstore/sqltest"
+	"github.com/arsaka/puguh/storage/storagetest"
+)
+
+// TestConformance runs every storagetest suite against every backend: SQLite
+// always, PostgreSQL when PUGUH_TEST_DATABASE_URL is set (skipped otherwise).
+// Every case opens a fresh database, so the suites run in parallel.
+func TestConformance(t *testing.T) {
+	for _, b := range sqltest.Backends() {
+		t.Run(b.Name, func(t *testing.T) {
+			t.Parallel()
+			open := func(t *testing.T) *sqlstore.Store { return sqltest.Open(t, b) }
+			for _, suite := range []struct {
+				name string
+				run  func(t *testing.T)
+			}{
+				{"UserStore", func(t *testing.T) {
+					storagetest.TestUserStore(t, func(t *testing.T) storage.UserStore { return open(t) })
+				}},
+				{"OrganizationStore", func(t *testing.T) {
+					storagetest.TestOrganizationStore(t, func(t *testing.T) storagetest.OrganizationStores { return open(t) })
+				}},
+				{"APIKeyStore", func(t *testing.T) {
+					storagetest.TestAPIKeyStore(t, func(t *testing.T) storagetest.APIKeyStores { return open(t) })
+				}},
+				{"ServiceAccountStore", func(t *testing.T) {
+					storagetest.TestServiceAccountStore(t, func(t *testing.T) storagetest.ServiceAccountStores { return open(t) })
+				}},
+				{"ApplicationStore", func(t *testing.T) {
+					storagetest.TestApplicationStore(t, func(t *testing.T) storagetest.ApplicationStores { return open(t) })
+				}},
+			} {
+				t.Run(suite.name, func(t *testing.T) {
+					t.Parallel()
+					suite.run(t)
+				})
+			}
+		})
+	}
+}
