@@ -5,6 +5,8 @@ package app
 
 import (
 	"context"
+	"crypto/hkdf"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -19,8 +21,15 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/arsaka/puguh/config"
+	"github.com/arsaka/puguh/keys"
+	"github.com/arsaka/puguh/password"
+	"github.com/arsaka/puguh/provider/auth"
 	"github.com/arsaka/puguh/provider/health"
 	"github.com/arsaka/puguh/provider/httpapi"
+	"github.com/arsaka/puguh/provider/oauth"
+	"github.com/arsaka/puguh/provider/rest"
+	"github.com/arsaka/puguh/storage/oauthstore"
+	"github.com/arsaka/puguh/storage/revocation"
 	"github.com/arsaka/puguh/storage/sqlstore"
 )
 
@@ -32,11 +41,33 @@ type App struct {
 	redis    *redis.Client // nil without PUGUH_REDIS_URL
 	registry *prometheus.Registry
 	handler  http.Handler
+
+	keys       *keys.Manager
+	oauthStore *oauthstore.Store
+	provider   *oauth.Provider
+	denylist   revocation.List
+	followDeny func(ctx context.Context) // follows other replicas' revocations; nil without Redis
+	hasher     *password.Hasher
+	authn      *auth.Authenticator
+	members    *auth.MembershipCache
+}
+
+// Options tune what config does not cover; tests use them.
+type Options struct {
+	// PasswordParams overrides argon2id's cost (tests use a cheap one).
+	PasswordParams *password.Params
+	// Now is the clock of the key manager and caches; nil means time.Now.
+	Now func() time.Time
 }
 
 // New opens the database (migrating it), connects Redis when configured and
 // builds the HTTP handler. cfg.Secret must be set (see config.EnsureSecret).
 func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, error) {
+	return NewWithOptions(ctx, cfg, log, Options{})
+}
+
+// NewWithOptions is New with test knobs.
+func NewWithOptions(ctx context.Context, cfg *config.Config, log *slog.Logger, opts Options) (*App, error) {
 	if len(cfg.Secret) == 0 {
 		return nil, errors.New("app: no master secret")
 	}
@@ -58,16 +89,83 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, error
 	}
 
 	if cfg.RedisURL != "" {
-		opts, err := redis.ParseURL(cfg.RedisURL)
+		ropts, err := redis.ParseURL(cfg.RedisURL)
 		if err != nil {
 			a.Close()
 			return nil, fmt.Errorf("config: PUGUH_REDIS_URL: %w", err)
 		}
-		a.redis = redis.NewClient(opts)
+		a.redis = redis.NewClient(ropts)
 	}
-
+	if err := a.build(ctx, opts); err != nil {
+		a.Close()
+		return nil, err
+	}
 	a.handler = a.routes()
 	return a, nil
+}
+
+// build constructs the identity and OAuth stack in dependency order.
+func (a *App) build(ctx context.Context, opts Options) error {
+	cfg := a.cfg
+	now := opts.Now
+	if now == nil {
+		now = time.Now
+	}
+	var err error
+	a.keys, err = keys.Open(ctx, a.store, cfg.Secret, keys.Config{
+		RotationPeriod:   cfg.KeyRotationPeriod,
+		MaxTokenLifetime: max(cfg.AccessTokenLifetime, cfg.IDTokenLifetime),
+		KeySize:          cfg.KeySize,
+		Now:              opts.Now,
+		Logger:           a.log,
+	})
+	if err != nil {
+		return fmt.Errorf("signing keys: %w", err)
+	}
+
+	if a.redis != nil {
+		r := revocation.NewRedis(a.redis, "puguh:", a.log, now)
+		a.denylist, a.followDeny = r, r.Run
+	} else {
+		a.denylist = revocation.NewMemory(now)
+	}
+
+	ocfg := oauth.Config{
+		Issuer:               cfg.Issuer,
+		AccessTokenLifetime:  cfg.AccessTokenLifetime,
+		RefreshTokenLifetime: cfg.RefreshTokenLifetime,
+		AuthCodeLifetime:     cfg.AuthCodeLifetime,
+		IDTokenLifetime:      cfg.IDTokenLifetime,
+		Secret:               cfg.Secret,
+	}
+	a.oauthStore, err = oauthstore.New(a.store, oauthstore.Config{
+		Clients:    oauth.NewClientLookup(a.store, ocfg),
+		NewSession: oauth.NewSession,
+		Logger:     a.log,
+	})
+	if err != nil {
+		return err
+	}
+	a.provider, err = oauth.New(ocfg, a.oauthStore, a.store, a.keys.FositeSigner(), a.denylist, a.log)
+	if err != nil {
+		return err
+	}
+
+	params := password.OWASP
+	if opts.PasswordParams != nil {
+		params = *opts.PasswordParams
+	}
+	if a.hasher, err = password.NewHasher(params, 0); err != nil {
+		return err
+	}
+	a.members = auth.NewMembershipCache(a.store, now)
+	apiKeys, err := a.buildAPIKeys(ctx, now)
+	if err != nil {
+		return err
+	}
+	a.authn = auth.NewAuthenticator(auth.Config{Issuer: cfg.Issuer, Audience: ocfg.APIAudience(), Leeway: 30 * time.Second},
+		a.keys.Verifier(), a.provider, a.members, a.store, apiKeys)
+	return nil
 }
 
 // routes is the whole URL space in one screen (STYLE.md habit 6).
@@ -83,8 +181,17 @@ func (a *App) routes() http.Handler {
 	}
 	health.New(a.store, redisPing).Mount(r)
 	r.Handle("/metrics", promhttp.HandlerFor(a.registry, promhttp.HandlerOpts{})).Methods(http.MethodGet)
+	r.Handle("/.well-known/jwks.json", a.keys.JWKSHandler()).Methods(http.MethodGet, http.MethodHead)
 
-	return httpapi.Middleware(a.log, httpapi.NewMetrics(a.registry), r)
+	cursorKey, _ := hkdf.Key(sha256.New, a.cfg.Secret, nil, "puguh pagination cursors v1", 32)
+	(&rest.IdentityAPI{Store: a.store, Hasher: a.hasher, Tokens: a.provider, Auth: a.authn, MaxBody: a.cfg.MaxBodyBytes, Now: time.Now}).Mount(r)
+	(&rest.OrganizationAPI{Store: a.store, Roles: a.members, Auth: a.authn, Cursors: &rest.Cursors{Key: cursorKey},
+		MaxBody: a.cfg.MaxBodyBytes, Now: time.Now}).Mount(r)
+	a.mountAPIKeys(r) // app/apikeys.go: API keys, service accounts, applications
+	a.mountOAuth(r)   // app/oauth.go: /oauth/*, discovery
+	a.mountPages(r)   // app/pages.go: sign-in, consent, sign-up, account pages
+
+	return httpapi.Middleware(a.log, httpapi.NewMetrics(a.registry), a.rateLimit(r))
 }
 
 // Handler is the HTTP handler of the whole API.
@@ -92,6 +199,19 @@ func (a *App) Handler() http.Handler { return a.handler }
 
 // Store is the SQL store, for commands such as `puguh migrate`.
 func (a *App) Store() *sqlstore.Store { return a.store }
+
+// Start runs the background work until ctx ends: key maintenance and
+// rotation, the token-table janitor, and following other replicas' revocations.
+func (a *App) Start(ctx context.Context) {
+	go func() { _ = a.keys.Run(ctx) }()
+	go a.oauthStore.RunJanitor(ctx, 10*time.Minute)
+	if a.followDeny != nil {
+		go a.followDeny(ctx)
+	}
+}
+
+// Keys is the signing-key manager, for `puguh keys`.
+func (a *App) Keys() *keys.Manager { return a.keys }
 
 // Serve serves HTTP on ln until ctx is cancelled, then shuts down gracefully:
 // the listener closes at once (new connections are refused), in-flight
@@ -107,6 +227,9 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 		ErrorLog:          slog.NewLogLogger(a.log.Handler(), slog.LevelWarn),
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
 	}
+	bg, stopBackground := context.WithCancel(ctx)
+	defer stopBackground()
+	a.Start(bg)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {

@@ -1,0 +1,222 @@
+package auth
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/arsaka/puguh/authz"
+	"github.com/arsaka/puguh/keys"
+	"github.com/arsaka/puguh/provider/httpapi"
+	"github.com/arsaka/puguh/storage"
+)
+
+// InvalidToken is the one answer to every Bearer failure: which check failed
+// is for the log, not the caller.
+const InvalidToken = "Invalid or expired token"
+
+// Headers the REST API reads.
+const (
+	HeaderOrganization = "X-Organization-ID"
+	HeaderAPIKey       = "X-API-Key"
+)
+
+// TokenVerifier checks a JWT's signature and registered claims.
+type TokenVerifier interface {
+	VerifyJWT(token string, want keys.Expected) (*keys.VerifiedToken, error)
+}
+
+// Denylist answers whether a token or its family was revoked.
+type Denylist interface {
+	Denied(jti, familyID string) bool
+}
+
+// APIKeys authenticates X-API-Key requests (see package apikeys).
+type APIKeys interface {
+	Authenticate(ctx context.Context, key, orgID string) (*Principal, error)
+}
+
+// ErrBadAPIKey is returned by APIKeys for every kind of bad key.
+var ErrBadAPIKey = errors.New("invalid API key")
+
+// ServiceAccounts resolves a service account's role (cached by the caller).
+type ServiceAccounts interface {
+	ServiceAccountByID(ctx context.Context, orgID, id string) (*storage.ServiceAccount, error)
+}
+
+// Authenticator turns request credentials into a Principal.
+type Authenticator struct {
+	verifier TokenVerifier
+	expected keys.Expected
+	denylist Denylist
+	members  *MembershipCache
+	apiKeys  APIKeys // nil until API keys are wired
+	accounts ServiceAccounts
+}
+
+// Config configures an Authenticator.
+type Config struct {
+	Issuer   string
+	Audience string        // the REST API's audience
+	Leeway   time.Duration // clock skew allowed on exp/nbf/iat
+}
+
+// NewAuthenticator builds an Authenticator.
+func NewAuthenticator(cfg Config, v TokenVerifier, d Denylist, members *MembershipCache, accounts ServiceAccounts, apiKeys APIKeys) *Authenticator {
+	return &Authenticator{
+		verifier: v,
+		expected: keys.Expected{Issuer: cfg.Issuer, Audience: cfg.Audience, Type: "at+jwt", Leeway: cfg.Leeway},
+		denylist: d,
+		members:  members,
+		apiKeys:  apiKeys,
+		accounts: accounts,
+	}
+}
+
+// Required authenticates every request or answers 401.
+func (a *Authenticator) Required(next http.Handler) http.Handler {
+	return a.middleware(next, true)
+}
+
+// Optional authenticates requests that carry credentials (answering 401 if
+// they are bad) and lets anonymous ones through.
+func (a *Authenticator) Optional(next http.Handler) http.Handler {
+	return a.middleware(next, false)
+}
+
+func (a *Authenticator) middleware(next http.Handler, required bool) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p, err := a.Authenticate(r)
+		if err == nil && p == nil && required {
+			err = httpapi.Unauthorized("Not authenticated")
+		}
+		if err != nil {
+			httpapi.WriteError(w, r, err)
+			return
+		}
+		if p != nil {
+			r = r.WithContext(WithPrincipal(r.Context(), p))
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// Authenticate returns the request's principal, nil for an anonymous request,
+// or the HTTP error to answer with.
+func (a *Authenticator) Authenticate(r *http.Request) (*Principal, error) {
+	authz := r.Header.Get("Authorization")
+	apiKey := r.Header.Get(HeaderAPIKey)
+	switch {
+	case authz != "" && apiKey != "":
+		return nil, httpapi.Unauthorized("Send either Authorization or X-API-Key, not both")
+	case authz != "":
+		return a.bearer(r, authz)
+	case apiKey != "":
+		return a.apiKey(r, apiKey)
+	}
+	return nil, nil
+}
+
+// accessClaims are the claims of our access tokens beyond the registered ones.
+type accessClaims struct {
+	Subject  string `json:"sub"`
+	ID       string `json:"jti"`
+	ClientID string `json:"client_id"`
+	OrgID    string `json:"org_id"`
+	Family   string `json:"sid"`
+	Kind     string `json:"kind"`
+}
+
+func (a *Authenticator) bearer(r *http.Request, header string) (*Principal, error) {
+	scheme, token, ok := strings.Cut(header, " ")
+	// RFC 6750 §2.1: the scheme is case-insensitive.
+	if !ok || !strings.EqualFold(scheme, "Bearer") || token == "" {
+		return nil, httpapi.Unauthorized(InvalidToken)
+	}
+	vt, err := a.verifier.VerifyJWT(strings.TrimSpace(token), a.expected)
+	if err != nil {
+		return nil, &httpapi.Error{Status: http.StatusUnauthorized, Detail: InvalidToken,
+			Headers: map[string]string{"WWW-Authenticate": `Bearer realm="puguh", error="invalid_token"`}, Err: err}
+	}
+	var c accessClaims
+	if err := json.Unmarshal(vt.Payload, &c); err != nil || c.Subject == "" || c.ID == "" {
+		return nil, httpapi.Unauthorized(InvalidToken)
+	}
+	if a.denylist.Denied(c.ID, c.Family) {
+		return nil, &httpapi.Error{Status: http.StatusUnauthorized, Detail: InvalidToken,
+			Headers: map[string]string{"WWW-Authenticate": `Bearer realm="puguh", error="invalid_token"`}, Err: errors.New("token revoked")}
+	}
+	p := &Principal{
+		ID: c.Subject, TokenID: c.ID, FamilyID: c.Family, OrganizationFromToken: c.OrgID,
+	}
+	if vt.Claims.Expiry != nil {
+		p.ExpiresAt = vt.Claims.Expiry.Time()
+	}
+	orgID, err := a.organization(r, c.OrgID)
+	if err != nil {
+		return nil, err
+	}
+	p.OrganizationID = orgID
+	ctx := r.Context()
+	switch c.Kind {
+	case TypeServiceAccount:
+		p.Type = TypeServiceAccount
+		// A service account acts only in its own organization (SECURITY.md item 18).
+		if orgID != c.OrgID {
+			return nil, httpapi.Forbidden("Not a member of this organization")
+		}
+		sa, err := a.accounts.ServiceAccountByID(ctx, orgID, c.Subject)
+		if errors.Is(err, storage.ErrNotFound) {
+			return nil, httpapi.Unauthorized(InvalidToken) // deleted: its tokens die with it
+		}
+		if err != nil {
+			return nil, err
+		}
+		p.Role, p.Permissions = sa.Role, authz.ForRole(sa.Role)
+	default:
+		p.Type = TypeUser
+		role, err := a.members.Role(ctx, orgID, c.Subject)
+		if err != nil {
+			return nil, err
+		}
+		p.Role, p.Permissions = role, authz.ForRole(role)
+	}
+	return p, nil
+}
+
+func (a *Authenticator) apiKey(r *http.Request, key string) (*Principal, error) {
+	orgID := r.Header.Get(HeaderOrganization)
+	if orgID == "" {
+		return nil, httpapi.Invalid(httpapi.Issue{Loc: []any{"header", HeaderOrganization}, Msg: "field required", Type: "value_error.missing"})
+	}
+	if a.apiKeys == nil {
+		return nil, httpapi.Unauthorized("Invalid API key")
+	}
+	p, err := a.apiKeys.Authenticate(r.Context(), key, orgID)
+	if errors.Is(err, ErrBadAPIKey) {
+		return nil, &httpapi.Error{Status: http.StatusUnauthorized, Detail: "Invalid API key",
+			Headers: map[string]string{"WWW-Authenticate": `APIKey realm="puguh"`}, Err: err}
+	}
+	return p, err
+}
+
+// organization picks the organization the request acts in: X-Organization-ID
+// when sent, else the one the token was issued for.
+func (a *Authenticator) organization(r *http.Request, fromToken string) (string, error) {
+	h := r.Header.Get(HeaderOrganization)
+	if h == "" {
+		if fromToken == "" {
+			return "", httpapi.Invalid(httpapi.Issue{Loc: []any{"header", HeaderOrganization}, Msg: "field required", Type: "value_error.missing"})
+		}
+		return fromToken, nil
+	}
+	if _, err := uuid.Parse(h); err != nil || len(h) != 36 {
+		return "", httpapi.Invalid(httpapi.Issue{Loc: []any{"header", HeaderOrganization}, Msg: "value is not a valid uuid", Type: "type_error.uuid"})
+	}
+	return strings.ToLower(h), nil
+}

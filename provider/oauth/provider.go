@@ -1,0 +1,201 @@
+// Package oauth composes fosite into Puguh's OAuth 2.0 / OpenID Connect
+// provider. Two compositions share one storage and one signer:
+//
+//   - the public one behind /oauth: authorization code with PKCE, refresh
+//     tokens, client credentials, OpenID Connect (explicit flow), revocation
+//     and introspection, and nothing else (no implicit, hybrid or password grant);
+//   - an internal one that only the REST API's login and refresh use, with the
+//     built-in first-party client, so that REST tokens are fosite's tokens:
+//     refreshed, revoked and introspected by the same code.
+package oauth
+
+import (
+	"context"
+	"crypto/hkdf"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/ory/fosite"
+	"github.com/ory/fosite/compose"
+	"github.com/ory/fosite/handler/oauth2"
+	"github.com/ory/fosite/handler/openid"
+	"github.com/ory/fosite/handler/pkce"
+	fositestorage "github.com/ory/fosite/storage"
+	"github.com/ory/fosite/token/jwt"
+
+	"github.com/arsaka/puguh/storage/revocation"
+)
+
+// Config is what the composition needs from Puguh's configuration.
+type Config struct {
+	Issuer               string
+	AccessTokenLifetime  time.Duration
+	RefreshTokenLifetime time.Duration
+	AuthCodeLifetime     time.Duration
+	IDTokenLifetime      time.Duration
+	// Secret is PUGUH_SECRET; fosite's HMAC key (authorization codes, refresh
+	// tokens) is derived from it, so it survives restarts and is shared by replicas.
+	Secret []byte
+}
+
+// APIAudience is the audience of tokens meant for Puguh's own REST API. Tokens
+// that applications obtain for themselves carry their client id instead, so an
+// application's token cannot be replayed against the REST API.
+func (c Config) APIAudience() string { return c.Issuer + "/api" }
+
+// Storage is every fosite storage interface the compositions use.
+type Storage interface {
+	fosite.Storage
+	oauth2.CoreStorage
+	oauth2.TokenRevocationStorage
+	pkce.PKCERequestStorage
+	openid.OpenIDConnectRequestStorage
+	fositestorage.Transactional
+}
+
+// NewClientLookup returns the lookup for the storage adapter, which must
+// resolve every client (the first-party one included) to rebuild stored requests.
+func NewClientLookup(source ClientSource, cfg Config) interface {
+	GetClient(ctx context.Context, id string) (fosite.Client, error)
+} {
+	return &clientLookup{source: source, firstParty: firstPartyClient(cfg.APIAudience()), withFirstParty: true, apiAudience: cfg.APIAudience()}
+}
+
+// Provider is the composed OAuth 2.0 / OIDC engine.
+type Provider struct {
+	cfg        Config
+	public     fosite.OAuth2Provider
+	internal   fosite.OAuth2Provider
+	store      Storage
+	firstParty *Client
+	deny       revocation.List
+	signer     jwt.Signer
+	log        *slog.Logger
+}
+
+// New composes the public and internal providers over store and signer.
+// deny receives the refresh families whose access tokens were revoked.
+func New(cfg Config, store Storage, source ClientSource, signer jwt.Signer, deny revocation.List, log *slog.Logger) (*Provider, error) {
+	if len(cfg.Secret) == 0 || cfg.Issuer == "" {
+		return nil, errors.New("oauth: issuer and secret are required")
+	}
+	hmacKey, err := hkdf.Key(sha256.New, cfg.Secret, nil, "puguh fosite hmac v1", 32)
+	if err != nil {
+		return nil, fmt.Errorf("oauth: derive hmac key: %w", err)
+	}
+	p := &Provider{cfg: cfg, store: store, firstParty: firstPartyClient(cfg.APIAudience()), deny: deny, signer: signer, log: log}
+
+	public := p.fositeConfig(hmacKey)
+	// SECURITY.md, "fosite v0.49 defaults we must change":
+	public.EnforcePKCEForPublicClients = true     // PKCE required for public clients
+	public.EnablePKCEPlainChallengeMethod = false // S256 only
+	public.RefreshTokenScopes = []string{"offline_access", "offline"}
+	publicStore := &scopedStorage{Storage: store, clients: &clientLookup{source: source, apiAudience: cfg.APIAudience()}, p: p}
+	p.public = compose.Compose(public, publicStore, p.strategy(public),
+		compose.OAuth2AuthorizeExplicitFactory,
+		compose.OAuth2PKCEFactory,
+		compose.OAuth2ClientCredentialsGrantFactory,
+		compose.OAuth2RefreshTokenGrantFactory,
+		compose.OpenIDConnectExplicitFactory,
+		compose.OpenIDConnectRefreshFactory,
+		compose.OAuth2TokenIntrospectionFactory,
+		compose.OAuth2TokenRevocationFactory,
+	)
+
+	internal := p.fositeConfig(hmacKey)
+	internal.RefreshTokenScopes = []string{} // first-party logins always get a refresh token
+	internalStore := &scopedStorage{Storage: store, clients: &clientLookup{source: source, firstParty: p.firstParty, withFirstParty: true, apiAudience: cfg.APIAudience()}, p: p}
+	p.internal = compose.Compose(internal, internalStore, p.strategy(internal),
+		compose.OAuth2ResourceOwnerPasswordCredentialsFactory, // populates login responses; see IssueUserTokens
+		compose.OAuth2RefreshTokenGrantFactory,
+		compose.OAuth2TokenRevocationFactory,
+	)
+	return p, nil
+}
+
+func (p *Provider) fositeConfig(hmacKey []byte) *fosite.Config {
+	return &fosite.Config{
+		AccessTokenLifespan:   p.cfg.AccessTokenLifetime,
+		RefreshTokenLifespan:  p.cfg.RefreshTokenLifetime,
+		AuthorizeCodeLifespan: p.cfg.AuthCodeLifetime, // 10 minutes, not fosite's 15 (ASVS 10.4.3)
+		IDTokenLifespan:       p.cfg.IDTokenLifetime,
+		AccessTokenIssuer:     p.cfg.Issuer,
+		IDTokenIssuer:         p.cfg.Issuer,
+		TokenURL:              p.cfg.Issuer + "/oauth/token",
+		GlobalSecret:          hmacKey,
+		ScopeStrategy:         fosite.ExactScopeStrategy,
+		JWTScopeClaimKey:      jwt.JWTScopeFieldString, // RFC 9068 §2.2.3: "scope" as a string
+		ClientSecretsHasher:   SecretHasher{},
+		AllowedPromptValues:   []string{"login", "none", "consent"},
+		MinParameterEntropy:   fosite.MinParameterEntropy,
+	}
+}
+
+func (p *Provider) strategy(cfg *fosite.Config) *compose.CommonStrategy {
+	hmac := compose.NewOAuth2HMACStrategy(cfg)
+	return &compose.CommonStrategy{
+		CoreStrategy:               &oauth2.DefaultJWTStrategy{Signer: p.signer, HMACSHAStrategy: hmac, Config: cfg},
+		OpenIDConnectTokenStrategy: &openid.DefaultStrategy{Signer: p.signer, Config: cfg},
+		Signer:                     p.signer,
+	}
+}
+
+// Public is the composition behind /oauth.
+func (p *Provider) Public() fosite.OAuth2Provider { return p.public }
+
+// Config returns the configuration the provider was built with.
+func (p *Provider) Config() Config { return p.cfg }
+
+// scopedStorage is the storage as one composition sees it: its own client
+// lookup, and revocations of access tokens echoed to the denylist.
+type scopedStorage struct {
+	Storage
+	clients *clientLookup
+	p       *Provider
+}
+
+// GetClient resolves clients visible to this composition.
+func (s *scopedStorage) GetClient(ctx context.Context, id string) (fosite.Client, error) {
+	return s.clients.GetClient(ctx, id)
+}
+
+// RevokeAccessToken revokes the family's access tokens in the database and
+// denies the family ("sid") so that JWTs already handed out stop working at
+// once. fosite calls it when a family is revoked: RFC 7009 revocation and
+// refresh-token reuse (a normal refresh rotates instead).
+func (s *scopedStorage) RevokeAccessToken(ctx context.Context, requestID string) error {
+	err := s.Storage.RevokeAccessToken(ctx, requestID)
+	if denyErr := s.p.DenyFamily(ctx, requestID); denyErr != nil {
+		s.p.log.Error("oauth: deny revoked family", "error", denyErr)
+	}
+	return err
+}
+
+// Authenticate is part of fosite's password-grant storage. The internal
+// composition never parses password-grant requests (the REST login checks the
+// password itself, then asks fosite to issue the tokens), so it always fails.
+func (s *scopedStorage) Authenticate(context.Context, string, string) (string, error) {
+	return "", fosite.ErrNotFound
+}
+
+// DenyFamily denies every access token of a refresh family until the longest
+// one could still be valid.
+func (p *Provider) DenyFamily(ctx context.Context, familyID string) error {
+	return p.deny.Deny(ctx, "sid:"+familyID, time.Now().Add(p.cfg.AccessTokenLifetime+time.Minute))
+}
+
+// DenyToken denies one access token by its jti until it expires.
+func (p *Provider) DenyToken(ctx context.Context, jti string, exp time.Time) error {
+	return p.deny.Deny(ctx, "jti:"+jti, exp.Add(time.Minute))
+}
+
+// Denied reports whether an access token with this jti and family is revoked.
+func (p *Provider) Denied(jti, familyID string) bool {
+	if familyID == "" {
+		return p.deny.Denied("jti:" + jti)
+	}
+	return p.deny.Denied("jti:"+jti, "sid:"+familyID)
+}

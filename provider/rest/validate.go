@@ -1,0 +1,75 @@
+package rest
+
+import (
+	"net/mail"
+	"strconv"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/arsaka/puguh/provider/httpapi"
+)
+
+// normalizeEmail trims and lower-cases an address and reports whether it is a
+// plain, deliverable-looking address: local@domain.tld, at most 254
+// characters (RFC 5321 §4.5.3.1), no display name, no comments.
+func normalizeEmail(raw string) (string, bool) {
+	e := strings.ToLower(strings.TrimSpace(raw))
+	if len(e) < 3 || len(e) > 254 {
+		return "", false
+	}
+	addr, err := mail.ParseAddress(e)
+	if err != nil || addr.Address != e || addr.Name != "" {
+		return "", false
+	}
+	local, domain, ok := strings.Cut(e, "@")
+	if !ok || local == "" || len(local) > 64 || !strings.Contains(domain, ".") ||
+		strings.HasPrefix(domain, ".") || strings.HasSuffix(domain, ".") || strings.Contains(domain, "..") {
+		return "", false
+	}
+	for _, r := range e {
+		if r > unicode.MaxASCII || unicode.IsSpace(r) || unicode.IsControl(r) {
+			return "", false
+		}
+	}
+	return e, true
+}
+
+// checkEmail validates and normalises the email field into *dst.
+func checkEmail(v *httpapi.Validator, raw *string, dst *string, loc ...any) {
+	if raw == nil {
+		v.Required(loc...)
+		return
+	}
+	e, ok := normalizeEmail(*raw)
+	if !ok {
+		v.Add("value is not a valid email address", "value_error.email", loc...)
+		return
+	}
+	*dst = e
+}
+
+// checkName validates a human-readable name: 1..max characters after
+// trimming, no control characters.
+func checkName(v *httpapi.Validator, raw *string, max int, dst *string, loc ...any) {
+	if raw == nil {
+		v.Required(loc...)
+		return
+	}
+	s := strings.TrimSpace(*raw)
+	switch n := utf8.RuneCountInString(s); {
+	case n == 0:
+		v.Add("ensure this value has at least 1 characters", "value_error.any_str.min_length", loc...)
+		return
+	case n > max:
+		v.Add("ensure this value has at most "+strconv.Itoa(max)+" characters", "value_error.any_str.max_length", loc...)
+		return
+	}
+	for _, r := range s {
+		if unicode.IsControl(r) {
+			v.Add("control characters are not allowed", "value_error.str.control", loc...)
+			return
+		}
+	}
+	*dst = s
+}
