@@ -62,12 +62,17 @@ func Middleware(base *slog.Logger, metrics *Metrics, next http.Handler) http.Han
 		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
 
 		defer func() {
+			abort := false
 			if p := recover(); p != nil {
 				if p == http.ErrAbortHandler {
 					panic(p) // net/http's own signal to drop the connection
 				}
 				log.Error("panic", "panic", p, "stack", string(debug.Stack()))
-				if !rec.wroteHeader {
+				if rec.wroteHeader {
+					// The response has started and cannot become a 500: drop the
+					// connection so the client sees it truncated, not complete.
+					abort = true
+				} else {
 					WriteError(rec, r, Internal(nil))
 				}
 			}
@@ -85,6 +90,9 @@ func Middleware(base *slog.Logger, metrics *Metrics, next http.Handler) http.Han
 					slog.Int64("bytes", rec.bytes),
 					slog.Duration("duration", elapsed),
 					slog.String("remote", remoteHost(r.RemoteAddr)))
+			}
+			if abort {
+				panic(http.ErrAbortHandler)
 			}
 		}()
 		next.ServeHTTP(rec, r)
