@@ -1,0 +1,111 @@
+package oauth
+
+import (
+	"net/http"
+
+	"github.com/gorilla/mux"
+	"github.com/ory/fosite"
+
+	"github.com/arsaka/puguh/provider/httpapi"
+)
+
+// Endpoints serves the OAuth 2.0 endpoints of the public composition. Errors
+// here are RFC 6749 JSON, written by fosite, not the REST API's FastAPI shape.
+type Endpoints struct {
+	P *Provider
+}
+
+// Mount registers /oauth/token, /oauth/revoke and /oauth/introspect.
+func (e *Endpoints) Mount(r *mux.Router) {
+	r.HandleFunc("/oauth/token", e.token).Methods(http.MethodPost)
+	r.HandleFunc("/oauth/revoke", e.revoke).Methods(http.MethodPost)
+	r.HandleFunc("/oauth/introspect", e.introspect).Methods(http.MethodPost)
+}
+
+// token is RFC 6749 §3.2. fosite parses, authenticates the client and runs
+// the grant; we only shape the session of grants that start here.
+func (e *Endpoints) token(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	p := e.P.public
+	sess := NewSession().(*Session)
+	ar, err := p.NewAccessRequest(ctx, r, sess)
+	if err != nil {
+		e.logError(r, err)
+		p.WriteAccessError(ctx, w, ar, err)
+		return
+	}
+	if ar.GetGrantTypes().ExactOne("client_credentials") {
+		e.clientCredentialsSession(ar, sess)
+	}
+	resp, err := p.NewAccessResponse(ctx, ar)
+	if err != nil {
+		e.logError(r, err)
+		p.WriteAccessError(ctx, w, ar, err)
+		return
+	}
+	p.WriteAccessResponse(ctx, w, ar, resp)
+}
+
+// clientCredentialsSession makes the token's subject the service account (or
+// the application itself), acting in its organization. fosite checked the
+// requested scopes and audience against the client; granting is ours.
+func (e *Endpoints) clientCredentialsSession(ar fosite.AccessRequester, sess *Session) {
+	client, _ := ar.GetClient().(*Client)
+	for _, s := range ar.GetRequestedScopes() {
+		ar.GrantScope(s)
+	}
+	for _, a := range ar.GetRequestedAudience() {
+		ar.GrantAudience(a)
+	}
+	sess.ClientID = ar.GetClient().GetID()
+	sess.FamilyID = ar.GetID()
+	if client == nil {
+		sess.Subject = sess.ClientID
+		return
+	}
+	sess.OrganizationID = client.OrganizationID
+	switch client.Kind {
+	case ClientServiceAccount:
+		// Service-account tokens are for Puguh's REST API.
+		sess.Subject, sess.Kind = client.ServiceAccountID, KindServiceAccount
+		ar.GrantAudience(e.P.cfg.APIAudience())
+	default:
+		sess.Subject = client.GetID()
+		if len(ar.GetGrantedAudience()) == 0 {
+			ar.GrantAudience(client.GetID())
+		}
+	}
+}
+
+// revoke is RFC 7009. fosite answers 200 for unknown tokens, as §2.2 asks.
+func (e *Endpoints) revoke(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	err := e.P.public.NewRevocationRequest(ctx, r)
+	if err != nil {
+		e.logError(r, err)
+	}
+	e.P.public.WriteRevocationResponse(ctx, w, err)
+}
+
+// introspect is RFC 7662; the caller must authenticate as a client.
+func (e *Endpoints) introspect(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	ir, err := e.P.public.NewIntrospectionRequest(ctx, r, NewSession())
+	if err != nil {
+		e.logError(r, err)
+		e.P.public.WriteIntrospectionError(ctx, w, err)
+		return
+	}
+	e.P.public.WriteIntrospectionResponse(ctx, w, ir)
+}
+
+// logError logs the fosite error's debug text, which never goes to clients.
+func (e *Endpoints) logError(r *http.Request, err error) {
+	rfc := fosite.ErrorToRFC6749Error(err)
+	log := httpapi.Logger(r.Context())
+	if rfc.CodeField >= 500 {
+		log.Error("oauth: request failed", "error", rfc.ErrorField, "debug", rfc.DebugField)
+		return
+	}
+	log.Info("oauth: request refused", "error", rfc.ErrorField, "hint", rfc.HintField, "debug", rfc.DebugField)
+}
