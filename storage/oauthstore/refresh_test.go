@@ -192,3 +192,65 @@ func TestRevocationEndsFamilyEvenWithinGrace(t *testing.T) {
 		})
 	}
 }
+
+// A revocation that starts while a rotation's transaction is open waits for it
+// and then also ends the pair that rotation minted: no token escapes (RFC 9700
+// §4.14.2). This is the order fosite produces when a reuse is detected while
+// a legitimate refresh of the same family commits.
+func TestRevocationWaitsForConcurrentRotation(t *testing.T) {
+	for _, b := range sqltest.Backends() {
+		t.Run(b.Name, func(t *testing.T) {
+			e := newEnv(t, b, nil)
+			ctx := context.Background()
+			r := newRequest(t, e, "grant-1", time.Now().Add(time.Hour))
+			if err := e.store.CreateAccessTokenSession(ctx, "at-1", r); err != nil {
+				t.Fatal(err)
+			}
+			if err := e.store.CreateRefreshTokenSession(ctx, "rt-1", "at-1", r); err != nil {
+				t.Fatal(err)
+			}
+
+			rotation, err := e.store.BeginTX(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, step := range []func() error{
+				func() error { return e.store.RotateRefreshToken(rotation, "grant-1", "rt-1") },
+				func() error { return e.store.CreateAccessTokenSession(rotation, "at-2", r) },
+				func() error { return e.store.CreateRefreshTokenSession(rotation, "rt-2", "at-2", r) },
+			} {
+				if err := step(); err != nil {
+					t.Fatal(err)
+				}
+			}
+			revoked := make(chan error, 1)
+			go func() {
+				rctx, err := e.store.BeginTX(ctx)
+				if err == nil {
+					err = errors.Join(e.store.RevokeRefreshToken(rctx, "grant-1"), e.store.RevokeAccessToken(rctx, "grant-1"))
+				}
+				if err == nil {
+					err = e.store.Commit(rctx)
+				}
+				revoked <- err
+			}()
+			time.Sleep(100 * time.Millisecond) // let the revocation block on the rotation's lock
+			if err := e.store.Commit(rotation); err != nil {
+				t.Fatal(err)
+			}
+			if err := <-revoked; err != nil {
+				t.Fatalf("revocation: %v", err)
+			}
+			for _, sig := range []string{"at-1", "at-2"} {
+				if _, err := e.store.GetAccessTokenSession(ctx, sig, nil); !errors.Is(err, fosite.ErrInactiveToken) {
+					t.Errorf("access token %s: %v, want ErrInactiveToken", sig, err)
+				}
+			}
+			for _, sig := range []string{"rt-1", "rt-2"} {
+				if _, err := e.store.GetRefreshTokenSession(ctx, sig, nil); !errors.Is(err, fosite.ErrInactiveToken) {
+					t.Errorf("refresh token %s: %v, want ErrInactiveToken", sig, err)
+				}
+			}
+		})
+	}
+}
