@@ -24,6 +24,8 @@ commands:
   serve              run the server (the default)
   migrate up         apply pending database migrations
   migrate status     list migrations and when they were applied
+  keys list          list signing keys and their states
+  keys rotate        promote the next signing key (--force for a compromised key)
   version            print the version
 
 Configuration comes from PUGUH_* environment variables; see README.md.
@@ -61,7 +63,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		err = serve(ctx, cfg, log, args)
 	case "migrate":
 		err = migrate(ctx, cfg, args, stdout)
+	case "keys":
+		err = keysCommand(ctx, cfg, log, args, stdout)
 	default:
+		if cmdFn, ok := extraCommands[cmd]; ok {
+			err = cmdFn(ctx, cfg, log, args, stdout)
+			break
+		}
 		fmt.Fprintf(stderr, "puguh: unknown command %q\n\n%s", cmd, usage)
 		return 2
 	}
@@ -71,6 +79,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	return 0
 }
+
+// commandFunc is a subcommand; files such as clients.go and orgs.go register
+// theirs in extraCommands from an init function.
+type commandFunc func(ctx context.Context, cfg *config.Config, log *slog.Logger, args []string, stdout io.Writer) error
+
+var extraCommands = map[string]commandFunc{}
 
 func newLogger(cfg *config.Config, w io.Writer) *slog.Logger {
 	var level slog.Level

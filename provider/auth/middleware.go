@@ -44,6 +44,13 @@ type APIKeys interface {
 // ErrBadAPIKey is returned by APIKeys for every kind of bad key.
 var ErrBadAPIKey = errors.New("invalid API key")
 
+// Limiter decides whether an authenticated request may proceed under its
+// organization's rate limit, setting the X-RateLimit-* headers on w either
+// way; it returns the 429 error when the budget is spent (package ratelimit).
+type Limiter interface {
+	Limit(w http.ResponseWriter, r *http.Request, p *Principal) error
+}
+
 // ServiceAccounts resolves a service account's role (cached by the caller).
 type ServiceAccounts interface {
 	ServiceAccountByID(ctx context.Context, orgID, id string) (*storage.ServiceAccount, error)
@@ -57,7 +64,12 @@ type Authenticator struct {
 	members  *MembershipCache
 	apiKeys  APIKeys // nil until API keys are wired
 	accounts ServiceAccounts
+	limiter  Limiter // nil: no rate limits
 }
+
+// SetLimiter installs the per-organization rate limiter that every
+// authenticated request passes through, right after authentication.
+func (a *Authenticator) SetLimiter(l Limiter) { a.limiter = l }
 
 // Config configures an Authenticator.
 type Config struct {
@@ -100,6 +112,12 @@ func (a *Authenticator) middleware(next http.Handler, required bool) http.Handle
 			return
 		}
 		if p != nil {
+			if a.limiter != nil {
+				if err := a.limiter.Limit(w, r, p); err != nil {
+					httpapi.WriteError(w, r, err)
+					return
+				}
+			}
 			r = r.WithContext(WithPrincipal(r.Context(), p))
 		}
 		next.ServeHTTP(w, r)

@@ -149,14 +149,15 @@ func (s *Store) inTx(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
 func (s *Store) rebind(query string) string { return s.db.Rebind(query) }
 
 // utc normalises times before they are written, so SQLite's text timestamps
-// compare correctly and both dialects read back the same instant.
-func utc(t time.Time) time.Time { return t.UTC() }
+// compare correctly and both dialects read back the same instant: UTC, to the
+// microsecond (PostgreSQL's precision).
+func utc(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond) }
 
 // utcPtr is utc for nullable columns.
 func utcPtr(t *time.Time) *time.Time {
 	if t == nil {
 		return nil
 	}
-	u := t.UTC()
+	u := utc(*t)
 	return &u
 }

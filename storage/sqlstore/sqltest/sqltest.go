@@ -11,8 +11,8 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/jmoiron/sqlx"
 	_ "github.com/jackc/pgx/v5/stdlib"
+	"github.com/jmoiron/sqlx"
 
 	"github.com/arsaka/puguh/storage/sqlstore"
 )
@@ -106,4 +106,3 @@ func ForEach(t *testing.T, fn func(t *testing.T, s *sqlstore.Store)) {
 		t.Run(b.Name, func(t *testing.T) { fn(t, Open(t, b)) })
 	}
 }
-

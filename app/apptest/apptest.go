@@ -1,0 +1,244 @@
+// Package apptest starts a real Puguh for end-to-end tests: the whole app on a
+// loopback listener, on SQLite or (when PUGUH_TEST_DATABASE_URL is set)
+// PostgreSQL, optionally with Redis, plus helpers that speak the REST API
+// with plain net/http.
+package apptest
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/arsaka/puguh/app"
+	"github.com/arsaka/puguh/config"
+	"github.com/arsaka/puguh/password"
+	"github.com/arsaka/puguh/storage/sqlstore/sqltest"
+)
+
+// EnvRedisURL names the Redis the Redis cases use.
+const EnvRedisURL = "PUGUH_TEST_REDIS_URL"
+
+// Env is a running Puguh.
+type Env struct {
+	T      testing.TB
+	App    *app.App
+	URL    string // http://127.0.0.1:PORT, also the issuer
+	Client *http.Client
+	logs   *syncBuffer
+}
+
+// Logs returns everything the server has logged so far.
+func (e *Env) Logs() string { return e.logs.String() }
+
+// Options choose the backend and extra configuration.
+type Options struct {
+	Backend sqltest.Backend   // zero: SQLite
+	Redis   bool              // use PUGUH_TEST_REDIS_URL (skips without it)
+	Env     map[string]string // extra PUGUH_* variables
+	// DatabaseURL reuses an existing database (a second replica); empty: a fresh one.
+	DatabaseURL string
+	// RealPasswordCost keeps argon2id at OWASP cost; by default tests use a cheap one.
+	RealPasswordCost bool
+}
+
+// Start starts Puguh and stops it when the test ends.
+func Start(t testing.TB, opts Options) *Env {
+	t.Helper()
+	if opts.Backend.URL == nil {
+		opts.Backend = sqltest.Backends()[0]
+	}
+	dbURL := opts.DatabaseURL
+	if dbURL == "" {
+		dbURL = opts.Backend.URL(t)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := "http://" + ln.Addr().String()
+	vars := map[string]string{
+		"PUGUH_ADDR":         ln.Addr().String(),
+		"PUGUH_ISSUER":       base,
+		"PUGUH_DATA_DIR":     t.TempDir(),
+		"PUGUH_DATABASE_URL": dbURL,
+		"PUGUH_SECRET":       "test-secret-0123456789-abcdefghijklmnop",
+		"PUGUH_LOG_LEVEL":    "debug",
+	}
+	if opts.Redis {
+		u := os.Getenv(EnvRedisURL)
+		if u == "" {
+			ln.Close()
+			t.Skipf("Redis case skipped: set %s (e.g. redis://127.0.0.1:6379/15) to run it", EnvRedisURL)
+		}
+		vars["PUGUH_REDIS_URL"] = u
+	}
+	for k, v := range opts.Env {
+		vars[k] = v
+	}
+	cfg, err := config.Load(func(k string) string { return vars[k] })
+	if err != nil {
+		ln.Close()
+		t.Fatal(err)
+	}
+	logs := &syncBuffer{}
+	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	aopts := app.Options{}
+	if !opts.RealPasswordCost {
+		aopts.PasswordParams = &password.Params{MemoryKiB: 64, Iterations: 1, Parallelism: 1, SaltLen: 16, KeyLen: 32}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	a, err := app.NewWithOptions(ctx, cfg, log, aopts)
+	if err != nil {
+		cancel()
+		ln.Close()
+		t.Fatalf("start puguh: %v", err)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = a.Serve(ctx, ln)
+	}()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+		a.Close()
+		if t.Failed() {
+			t.Logf("server logs:\n%s", tail(logs.String(), 8000))
+		}
+	})
+	return &Env{T: t, App: a, URL: base, Client: &http.Client{Timeout: 30 * time.Second,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}, logs: logs}
+}
+
+// ForEachBackend runs fn against Puguh on SQLite and on PostgreSQL.
+func ForEachBackend(t *testing.T, fn func(t *testing.T, e *Env)) {
+	for _, b := range sqltest.Backends() {
+		t.Run(b.Name, func(t *testing.T) { fn(t, Start(t, Options{Backend: b})) })
+	}
+}
+
+// Response is a finished HTTP exchange.
+type Response struct {
+	Status int
+	Header http.Header
+	Body   []byte
+}
+
+// JSON decodes the body into v, failing the test if it is not JSON.
+func (r *Response) JSON(t testing.TB, v any) {
+	t.Helper()
+	if err := json.Unmarshal(r.Body, v); err != nil {
+		t.Fatalf("response is not JSON (%v): %s", err, r.Body)
+	}
+}
+
+// Do sends a request. body may be nil, a string (sent as is) or a value
+// (sent as JSON). headers are name, value pairs; Content-Type defaults to
+// application/json when there is a body.
+func (e *Env) Do(method, path string, body any, headers ...string) *Response {
+	e.T.Helper()
+	var rd io.Reader
+	switch b := body.(type) {
+	case nil:
+	case string:
+		rd = strings.NewReader(b)
+	case []byte:
+		rd = bytes.NewReader(b)
+	default:
+		buf, err := json.Marshal(b)
+		if err != nil {
+			e.T.Fatal(err)
+		}
+		rd = bytes.NewReader(buf)
+	}
+	req, err := http.NewRequest(method, e.URL+path, rd)
+	if err != nil {
+		e.T.Fatal(err)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	resp, err := e.Client.Do(req)
+	if err != nil {
+		e.T.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		e.T.Fatal(err)
+	}
+	return &Response{Status: resp.StatusCode, Header: resp.Header, Body: b}
+}
+
+// User is a registered, logged-in user.
+type User struct {
+	ID             string
+	Email          string
+	Password       string
+	OrganizationID string
+	AccessToken    string
+	RefreshToken   string
+}
+
+// Bearer is the Authorization header pair for Do.
+func (u *User) Bearer() []string { return []string{"Authorization", "Bearer " + u.AccessToken} }
+
+// NewUser registers a user with a random email and logs it in.
+func (e *Env) NewUser() *User {
+	e.T.Helper()
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	return e.RegisterAndLogin("user-"+hex.EncodeToString(b[:])+"@example.com", "correct horse battery", "Test User")
+}
+
+// RegisterAndLogin registers a user and logs it in, failing the test on any error.
+func (e *Env) RegisterAndLogin(email, pw, name string) *User {
+	e.T.Helper()
+	r := e.Do(http.MethodPost, "/api/v1/auth/register", map[string]string{"email": email, "password": pw, "full_name": name})
+	if r.Status != http.StatusCreated {
+		e.T.Fatalf("register %s: %d %s", email, r.Status, r.Body)
+	}
+	var reg struct {
+		UserID         string `json:"user_id"`
+		OrganizationID string `json:"organization_id"`
+	}
+	r.JSON(e.T, &reg)
+	u := &User{ID: reg.UserID, Email: email, Password: pw, OrganizationID: reg.OrganizationID}
+	e.Login(u)
+	return u
+}
+
+// Login logs u in again, replacing its tokens.
+func (e *Env) Login(u *User) {
+	e.T.Helper()
+	r := e.Do(http.MethodPost, "/api/v1/auth/login", map[string]string{"email": u.Email, "password": u.Password})
+	if r.Status != http.StatusOK {
+		e.T.Fatalf("login %s: %d %s", u.Email, r.Status, r.Body)
+	}
+	var tok struct {
+		AccessToken  string `json:"access_token"`
+		RefreshToken string `json:"refresh_token"`
+	}
+	r.JSON(e.T, &tok)
+	u.AccessToken, u.RefreshToken = tok.AccessToken, tok.RefreshToken
+}
+
+func tail(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return "…" + s[len(s)-n:]
+}
