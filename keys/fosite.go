@@ -5,7 +5,6 @@ package keys
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
 	josev3 "github.com/go-jose/go-jose/v3"
@@ -83,7 +82,7 @@ func (s *fositeSigner) keyFunc(t *fositejwt.Token) (any, error) {
 	}
 	k, ok := s.m.set.Load().published[kid]
 	if !ok {
-		return nil, errors.New("keys: invalid token: unknown kid")
+		return nil, fmt.Errorf("%w: unknown kid", ErrInvalidToken)
 	}
 	return k.pub, nil
 }

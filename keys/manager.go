@@ -107,8 +107,8 @@ func (m *Manager) Refresh(ctx context.Context) error {
 }
 
 func (m *Manager) refreshLocked(ctx context.Context) error {
-	// Each pass does at most one write and reloads; four passes cover the
-	// longest chain (activate, create next, rotate, create next) on one call.
+	// Each pass does at most one write and then reloads; the longest chain
+	// (activate, create next, rotate, create next, delete) takes five.
 	for range 6 {
 		rows, err := m.store.SigningKeys(ctx)
 		if err != nil {

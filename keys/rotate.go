@@ -20,6 +20,7 @@ type NotReadyError struct {
 	ReadyAt     time.Time // PublishedAt + PrePublish
 }
 
+// Error says when the rotation becomes safe and what the alternatives are.
 func (e *NotReadyError) Error() string {
 	return fmt.Sprintf("keys: next key %s was published at %s and may sign from %s (every cached JWKS holds it by then); rotate again then, or force it for a compromised key",
 		e.KID, e.PublishedAt.Format(time.RFC3339), e.ReadyAt.Format(time.RFC3339))
@@ -126,4 +127,5 @@ func (m *Manager) List(ctx context.Context) ([]KeyInfo, error) {
 // ActiveKID is the kid this replica signs with.
 func (m *Manager) ActiveKID() string { return m.set.Load().active.kid }
 
+// The storage interface must keep satisfying ours: a change there fails this build.
 var _ Store = (storage.SigningKeyStore)(nil)
