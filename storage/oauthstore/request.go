@@ -11,8 +11,6 @@ import (
 
 	"github.com/jmoiron/sqlx"
 	"github.com/ory/fosite"
-
-	"github.com/arsaka/puguh/storage"
 )
 
 // The request tables share one column set (see migration 0002_oauth). Table
@@ -120,11 +118,8 @@ func parseList(s string) ([]string, error) {
 func (s *Store) toRequest(ctx context.Context, row requestRow, session fosite.Session) (*fosite.Request, error) {
 	client, err := s.clients.GetClient(ctx, row.ClientID)
 	if err != nil {
-		// A deleted client's tokens die with it.
-		if errors.Is(err, fosite.ErrNotFound) || errors.Is(err, storage.ErrNotFound) {
-			return nil, fmt.Errorf("client %q: %w: %w", row.ClientID, fosite.ErrNotFound, err)
-		}
-		return nil, fmt.Errorf("client %q: %w", row.ClientID, err)
+		// A deleted client's tokens die with it: fosite.ErrNotFound.
+		return nil, clientError(row.ClientID, err)
 	}
 	if session == nil {
 		session = s.newSession()

@@ -22,6 +22,7 @@ import (
 	"github.com/ory/fosite/handler/pkce"
 	fositestorage "github.com/ory/fosite/storage"
 
+	"github.com/arsaka/puguh/storage"
 	"github.com/arsaka/puguh/storage/sqlstore"
 )
 
@@ -142,9 +143,18 @@ func New(db *sqlstore.Store, cfg Config) (*Store, error) {
 func (s *Store) GetClient(ctx context.Context, id string) (fosite.Client, error) {
 	c, err := s.clients.GetClient(ctx, id)
 	if err != nil {
-		return nil, fmt.Errorf("oauthstore: get client: %w", err)
+		return nil, fmt.Errorf("oauthstore: %w", clientError(id, err))
 	}
 	return c, nil
+}
+
+// clientError makes an unknown client fosite.ErrNotFound whichever sentinel
+// the lookup used, keeping the lookup's error in the chain.
+func clientError(id string, err error) error {
+	if errors.Is(err, storage.ErrNotFound) && !errors.Is(err, fosite.ErrNotFound) {
+		return fmt.Errorf("client %q: %w: %w", id, fosite.ErrNotFound, err)
+	}
+	return fmt.Errorf("client %q: %w", id, err)
 }
 
 // clock returns the store's current time as written to the database: UTC, so

@@ -11,6 +11,7 @@ import (
 
 	"github.com/ory/fosite"
 
+	"github.com/arsaka/puguh/storage"
 	"github.com/arsaka/puguh/storage/sqlstore/sqltest"
 )
 
@@ -420,8 +421,20 @@ func TestClientLookup(t *testing.T) {
 			if _, err := e.store.GetAccessTokenSession(ctx, "at-1", nil); !errors.Is(err, fosite.ErrNotFound) {
 				t.Errorf("token of a deleted client: %v, want ErrNotFound", err)
 			}
+			// A lookup speaking Puguh's own sentinel is understood too.
+			e.store.clients = storageLookup{}
+			if _, err := e.store.GetClient(ctx, testClientID); !errors.Is(err, fosite.ErrNotFound) || !errors.Is(err, storage.ErrNotFound) {
+				t.Errorf("lookup returning storage.ErrNotFound: %v, want both sentinels", err)
+			}
 		})
 	}
+}
+
+// storageLookup knows no client and says so with storage.ErrNotFound.
+type storageLookup struct{}
+
+func (storageLookup) GetClient(context.Context, string) (fosite.Client, error) {
+	return nil, storage.ErrNotFound
 }
 
 func TestNewValidatesConfig(t *testing.T) {
