@@ -87,6 +87,9 @@ func Internal(err error) *Error {
 	return &Error{Status: http.StatusInternalServerError, Detail: "Internal server error", Err: err}
 }
 
+// statusClientClosed is written (to nobody) when the client disconnected.
+const statusClientClosed = 499
+
 // unavailableRetryAfter is what clients are told to wait while the database is down.
 const unavailableRetryAfter = "5"
 
@@ -97,6 +100,11 @@ func WriteError(w http.ResponseWriter, r *http.Request, err error) {
 	var e *Error
 	switch {
 	case errors.As(err, &e):
+	case r.Context().Err() != nil && errors.Is(err, r.Context().Err()):
+		// The client went away (or the server is shutting down) while we
+		// worked: nobody reads this answer, and it is not our failure.
+		// 499 is nginx's "client closed request", for logs and metrics.
+		e = &Error{Status: statusClientClosed, Detail: "Client closed request", Err: err}
 	case errors.Is(err, storage.ErrUnavailable):
 		e = &Error{Status: http.StatusServiceUnavailable, Detail: "Service temporarily unavailable",
 			Headers: map[string]string{"Retry-After": unavailableRetryAfter}, Err: err}
@@ -105,6 +113,8 @@ func WriteError(w http.ResponseWriter, r *http.Request, err error) {
 	}
 	log := Logger(r.Context())
 	switch {
+	case e.Status == statusClientClosed:
+		log.Info("request abandoned by the client", "error", e.Err.Error())
 	case e.Status >= 500:
 		log.Error("request failed", "status", e.Status, "error", e.cause())
 	case e.Err != nil:

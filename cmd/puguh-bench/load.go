@@ -1,0 +1,176 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"runtime"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+)
+
+// scenario is one bounded load. newWorker builds a worker's request function;
+// workers keep their own state (a refresh-token chain, a user).
+type scenario struct {
+	name      string
+	skip      string // why it cannot run against this server
+	newWorker func(id int) func(ctx context.Context, c *http.Client) error
+	extra     func(*result) // adds measurements of its own
+}
+
+type result struct {
+	Name      string  `json:"name"`
+	Requests  int     `json:"requests"`
+	Errors    int     `json:"errors"`
+	RPS       float64 `json:"rps"`
+	P50ms     float64 `json:"p50_ms"`
+	P90ms     float64 `json:"p90_ms"`
+	P99ms     float64 `json:"p99_ms"`
+	PeakRSSMB float64 `json:"peak_rss_mb"`
+	Note      string  `json:"note,omitempty"`
+	FirstErr  string  `json:"first_error,omitempty"`
+}
+
+func (r result) noteSuffix() string {
+	s := ""
+	if r.Note != "" {
+		s += "  (" + r.Note + ")"
+	}
+	if r.FirstErr != "" {
+		s += "  first error: " + r.FirstErr
+	}
+	return s
+}
+
+func newClient(concurrency int) *http.Client {
+	return &http.Client{
+		Timeout: 30 * time.Second,
+		Transport: &http.Transport{
+			MaxIdleConns:        concurrency * 2,
+			MaxIdleConnsPerHost: concurrency * 2,
+			IdleConnTimeout:     time.Minute,
+		},
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+}
+
+// runScenario runs sc with concurrency workers for d. The loop is bounded by
+// the deadline: every worker stops by itself.
+func runScenario(ctx context.Context, base string, sc scenario, d time.Duration, concurrency int) result {
+	client := newClient(concurrency)
+	defer client.CloseIdleConnections()
+	ctx, cancel := context.WithTimeout(ctx, d)
+	defer cancel()
+	var (
+		mu        sync.Mutex
+		latencies []time.Duration
+		errs      int
+		firstErr  string
+	)
+	var wg sync.WaitGroup
+	start := time.Now()
+	for i := 0; i < concurrency; i++ {
+		do := sc.newWorker(i)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			local := make([]time.Duration, 0, 4096)
+			localErrs := 0
+			var localFirst string
+			for ctx.Err() == nil {
+				t0 := time.Now()
+				err := do(ctx, client)
+				if ctx.Err() != nil {
+					break // the deadline cut this request short: not a result
+				}
+				local = append(local, time.Since(t0))
+				if err != nil {
+					localErrs++
+					if localFirst == "" {
+						localFirst = err.Error()
+					}
+				}
+			}
+			mu.Lock()
+			latencies = append(latencies, local...)
+			errs += localErrs
+			if firstErr == "" {
+				firstErr = localFirst
+			}
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	sort.Slice(latencies, func(i, j int) bool { return latencies[i] < latencies[j] })
+	pct := func(p float64) float64 {
+		if len(latencies) == 0 {
+			return 0
+		}
+		i := int(p * float64(len(latencies)-1))
+		return float64(latencies[i].Microseconds()) / 1000
+	}
+	return result{
+		Name: sc.name, Requests: len(latencies), Errors: errs,
+		RPS:   float64(len(latencies)) / elapsed.Seconds(),
+		P50ms: pct(0.50), P90ms: pct(0.90), P99ms: pct(0.99), FirstErr: firstErr,
+	}
+}
+
+// expect sends req and checks the status, draining the body so the
+// connection is reused.
+func expect(c *http.Client, req *http.Request, want int) (*http.Response, []byte, error) {
+	resp, err := c.Do(req)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return resp, nil, err
+	}
+	if resp.StatusCode != want {
+		return resp, body, fmt.Errorf("%s %s: %d %s", req.Method, req.URL.Path, resp.StatusCode, truncate(string(body), 120))
+	}
+	return resp, body, nil
+}
+
+func truncate(s string, n int) string {
+	if len(s) > n {
+		return s[:n] + "…"
+	}
+	return s
+}
+
+// Report is the whole run, for JSON and Markdown.
+type Report struct {
+	Date        string   `json:"date"`
+	Machine     string   `json:"machine"`
+	Database    string   `json:"database"`
+	Redis       bool     `json:"redis"`
+	Duration    string   `json:"duration"`
+	Concurrency int      `json:"concurrency"`
+	IdleRSSMB   float64  `json:"idle_rss_mb"`
+	ColdStartMS float64  `json:"cold_start_ms"`
+	Results     []result `json:"results"`
+}
+
+// Markdown renders the report as a table.
+func (r Report) Markdown() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "Puguh load run %s on %s; database %s, Redis %v; %s per scenario at %d connections; "+
+		"idle RSS %.1f MB; cold start %.0f ms.\n\n", r.Date, r.Machine, r.Database, r.Redis, r.Duration, r.Concurrency, r.IdleRSSMB, r.ColdStartMS)
+	b.WriteString("| scenario | req/s | p50 ms | p90 ms | p99 ms | errors | peak RSS MB | note |\n")
+	b.WriteString("|---|---:|---:|---:|---:|---:|---:|---|\n")
+	for _, x := range r.Results {
+		fmt.Fprintf(&b, "| %s | %.0f | %.2f | %.2f | %.2f | %d | %.1f | %s |\n", x.Name, x.RPS, x.P50ms, x.P90ms, x.P99ms, x.Errors, x.PeakRSSMB, x.Note)
+	}
+	return b.String()
+}
+
+func machine() string {
+	return fmt.Sprintf("%s/%s, %d CPUs, %s", runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.Version())
+}
