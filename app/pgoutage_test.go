@@ -150,6 +150,15 @@ func (c *pgCluster) killNine(t *testing.T) {
 			time.Sleep(10 * time.Millisecond)
 		}
 	}
+	// The dead postmaster may linger as a zombie until init reaps it, and
+	// postgres takes a lock file naming a PID that still exists as held.
+	// Every process is dead, so the locks are stale: remove them as an operator would.
+	sock := filepath.Join(c.dir, fmt.Sprintf(".s.PGSQL.%d", c.port))
+	for _, stale := range []string{filepath.Join(c.data(), "postmaster.pid"), sock + ".lock", sock} {
+		if err := os.Remove(stale); err != nil && !os.IsNotExist(err) {
+			t.Fatal(err)
+		}
+	}
 }
 
 // killAll is the cleanup of last resort.

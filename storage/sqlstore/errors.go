@@ -3,8 +3,10 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"strings"
 	"syscall"
@@ -84,7 +86,10 @@ func isUnavailable(err error) bool {
 		// Class 08: connection exception; 57P01..57P03: admin shutdown, crash shutdown, cannot connect now.
 		return strings.HasPrefix(pgErr.Code, "08") || pgErr.Code == "57P01" || pgErr.Code == "57P02" || pgErr.Code == "57P03"
 	}
-	if errors.Is(err, sql.ErrConnDone) {
+	// A connection cut mid-query (the server was killed) surfaces as an unexpected
+	// EOF, a closed pgx connection, or database/sql giving up on bad connections.
+	if errors.Is(err, sql.ErrConnDone) || errors.Is(err, driver.ErrBadConn) ||
+		errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, pgconn.ErrConnClosed) {
 		return true
 	}
 	var sqliteErr *sqlite.Error
