@@ -217,7 +217,9 @@ func (a *App) Keys() *keys.Manager { return a.keys }
 // the listener closes at once (new connections are refused), in-flight
 // requests get up to ShutdownTimeout to finish.
 func (a *App) Serve(ctx context.Context, ln net.Listener) error {
+	var conns connTracker
 	srv := &http.Server{
+		ConnState:         conns.track,
 		Handler:           a.handler,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
@@ -240,10 +242,15 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	a.log.Info("shutting down", "timeout", a.cfg.ShutdownTimeout)
 	sctx, cancel := context.WithTimeout(context.Background(), a.cfg.ShutdownTimeout)
 	defer cancel()
+	// Refuse new connections now, end keep-alive (idle connections close), and
+	// let requests that have started arriving finish before Shutdown.
+	_ = ln.Close()
+	srv.SetKeepAlivesEnabled(false)
+	conns.drain(sctx)
 	if err := srv.Shutdown(sctx); err != nil {
 		return fmt.Errorf("shutdown: %w", err)
 	}
-	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) && !errors.Is(err, net.ErrClosed) {
 		return fmt.Errorf("serve: %w", err)
 	}
 	return nil

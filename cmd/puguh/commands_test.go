@@ -1,0 +1,182 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+// runCmd calls run with env as the whole environment.
+func runCmd(t *testing.T, env map[string]string, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	code = run(context.Background(), args, func(k string) string { return env[k] }, &out, &errOut)
+	return code, out.String(), errOut.String()
+}
+
+func TestVersion(t *testing.T) {
+	for _, arg := range []string{"version", "--version"} {
+		t.Run(arg, func(t *testing.T) {
+			// Even a broken configuration does not stop `puguh version`.
+			code, out, errOut := runCmd(t, map[string]string{"PUGUH_ADDR": "nope"}, arg)
+			if code != 0 || out != "puguh dev\n" || errOut != "" {
+				t.Fatalf("got %d %q %q, want 0 \"puguh dev\\n\" \"\"", code, out, errOut)
+			}
+		})
+	}
+	t.Run("set at build time", func(t *testing.T) {
+		old := version
+		version = "v1.2.3"
+		t.Cleanup(func() { version = old })
+		if code, out, _ := runCmd(t, nil, "version"); code != 0 || out != "puguh v1.2.3\n" {
+			t.Fatalf("got %d %q, want 0 \"puguh v1.2.3\\n\"", code, out)
+		}
+	})
+}
+
+func TestHelp(t *testing.T) {
+	for _, arg := range []string{"help", "-h", "--help"} {
+		t.Run(arg, func(t *testing.T) {
+			code, out, errOut := runCmd(t, nil, arg)
+			if code != 0 || out != usage || errOut != "" {
+				t.Fatalf("got %d %q %q", code, out, errOut)
+			}
+		})
+	}
+}
+
+func TestUnknownCommand(t *testing.T) {
+	code, out, errOut := runCmd(t, map[string]string{"PUGUH_DATA_DIR": t.TempDir()}, "frobnicate")
+	if code != 2 || out != "" || errOut != "puguh: unknown command \"frobnicate\"\n\n"+usage {
+		t.Fatalf("got %d %q %q", code, out, errOut)
+	}
+}
+
+func TestInvalidConfiguration(t *testing.T) {
+	tests := []struct {
+		name string
+		env  map[string]string
+		line string // the one line on stderr
+	}{
+		{name: "address", env: map[string]string{"PUGUH_ADDR": "8080"},
+			line: `config: PUGUH_ADDR: "8080" is not host:port`},
+		{name: "issuer", env: map[string]string{"PUGUH_ISSUER": "ftp://example.com"},
+			line: `config: PUGUH_ISSUER: "ftp://example.com" must be an absolute http(s) URL without query, fragment or user info`},
+		{name: "duration", env: map[string]string{"PUGUH_ACCESS_TOKEN_LIFETIME": "forever"},
+			line: `config: PUGUH_ACCESS_TOKEN_LIFETIME: "forever" is not a positive duration (e.g. 90s, 15m, 1h, 30d)`},
+		{name: "auth code lifetime", env: map[string]string{"PUGUH_AUTH_CODE_LIFETIME": "1h"},
+			line: `config: PUGUH_AUTH_CODE_LIFETIME: must be at most 10m`},
+		{name: "short secret", env: map[string]string{"PUGUH_SECRET": "hunter2"},
+			line: `config: PUGUH_SECRET: must be at least 32 characters`},
+		{name: "postgres without a secret", env: map[string]string{"PUGUH_DATABASE_URL": "postgres://127.0.0.1:5432/puguh"},
+			line: `config: PUGUH_SECRET: is required with PostgreSQL (replicas must share it); generate one with: openssl rand -base64 48`},
+		{name: "database scheme", env: map[string]string{"PUGUH_DATABASE_URL": "mysql://127.0.0.1/puguh"},
+			line: `config: PUGUH_DATABASE_URL: must start with postgres://, postgresql:// or sqlite:`},
+		{name: "redis scheme", env: map[string]string{"PUGUH_REDIS_URL": "http://127.0.0.1:6379"},
+			line: `config: PUGUH_REDIS_URL: must be a redis:// or rediss:// URL`},
+		{name: "log level", env: map[string]string{"PUGUH_LOG_LEVEL": "loud"},
+			line: `config: PUGUH_LOG_LEVEL: "loud" is not one of debug, info, warn, error`},
+		{name: "key size", env: map[string]string{"PUGUH_KEY_SIZE": "1024"},
+			line: `config: PUGUH_KEY_SIZE: must be a multiple of 256 between 2048 and 8192`},
+		{name: "body limit", env: map[string]string{"PUGUH_MAX_BODY_BYTES": "lots"},
+			line: `config: PUGUH_MAX_BODY_BYTES: "lots" is not a whole number`},
+		{name: "shutdown timeout", env: map[string]string{"PUGUH_SHUTDOWN_TIMEOUT": "10ms"},
+			line: `config: PUGUH_SHUTDOWN_TIMEOUT: must be at least 1s`},
+	}
+	for _, tc := range tests {
+		for _, cmd := range []string{"serve", "migrate"} {
+			t.Run(tc.name+"/"+cmd, func(t *testing.T) {
+				tc.env["PUGUH_DATA_DIR"] = t.TempDir()
+				args := []string{cmd}
+				if cmd == "migrate" {
+					args = append(args, "up")
+				}
+				code, out, errOut := runCmd(t, tc.env, args...)
+				if code != 2 {
+					t.Errorf("exit code %d, want 2", code)
+				}
+				if out != "" {
+					t.Errorf("stdout %q, want nothing", out)
+				}
+				if errOut != tc.line+"\n" {
+					t.Errorf("stderr =\n  %q\nwant one line\n  %q", errOut, tc.line+"\n")
+				}
+			})
+		}
+	}
+}
+
+var (
+	statusHeader  = regexp.MustCompile(`^VERSION +NAME +APPLIED$`)
+	statusPending = regexp.MustCompile(`^(\d{4}) +([a-z0-9_]+) +pending$`)
+	statusApplied = regexp.MustCompile(`^(\d{4}) +([a-z0-9_]+) +\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$`)
+)
+
+func TestMigrate(t *testing.T) {
+	env := map[string]string{"PUGUH_DATA_DIR": t.TempDir()}
+
+	status := func(t *testing.T, row *regexp.Regexp) []string {
+		t.Helper()
+		code, out, errOut := runCmd(t, env, "migrate", "status")
+		if code != 0 || errOut != "" {
+			t.Fatalf("migrate status: %d %q", code, errOut)
+		}
+		lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
+		if !statusHeader.MatchString(lines[0]) {
+			t.Fatalf("status header %q", lines[0])
+		}
+		var versions []string
+		for i, l := range lines[1:] {
+			m := row.FindStringSubmatch(l)
+			if m == nil {
+				t.Fatalf("status line %q does not match %s", l, row)
+			}
+			if want := fmt.Sprintf("%04d", i+1); m[1] != want {
+				t.Fatalf("status line %d has version %s, want %s", i+1, m[1], want)
+			}
+			versions = append(versions, m[1]+"_"+m[2])
+		}
+		if len(versions) == 0 {
+			t.Fatal("migrate status lists no migrations")
+		}
+		return versions
+	}
+
+	pending := status(t, statusPending)
+	if pending[0] != "0001_initial" {
+		t.Fatalf("first migration %q, want 0001_initial", pending[0])
+	}
+
+	code, out, errOut := runCmd(t, env, "migrate", "up")
+	if want := fmt.Sprintf("applied %d migration(s)\n", len(pending)); code != 0 || out != want || errOut != "" {
+		t.Fatalf("migrate up: %d %q %q, want 0 %q", code, out, errOut, want)
+	}
+	if applied := status(t, statusApplied); strings.Join(applied, ",") != strings.Join(pending, ",") {
+		t.Fatalf("applied %v, want %v", applied, pending)
+	}
+	code, out, _ = runCmd(t, env, "migrate", "up")
+	if code != 0 || out != "applied 0 migration(s)\n" {
+		t.Fatalf("second migrate up: %d %q, want 0 \"applied 0 migration(s)\\n\"", code, out)
+	}
+}
+
+func TestMigrateUsage(t *testing.T) {
+	for _, args := range [][]string{{"migrate"}, {"migrate", "down"}, {"migrate", "up", "extra"}} {
+		t.Run(strings.Join(args, " "), func(t *testing.T) {
+			code, out, errOut := runCmd(t, map[string]string{"PUGUH_DATA_DIR": t.TempDir()}, args...)
+			if code != 1 || out != "" || errOut != "puguh: usage: puguh migrate up|status\n" {
+				t.Fatalf("got %d %q %q", code, out, errOut)
+			}
+		})
+	}
+}
+
+func TestServeTakesNoArguments(t *testing.T) {
+	code, _, errOut := runCmd(t, map[string]string{"PUGUH_DATA_DIR": t.TempDir()}, "serve", "--port=9")
+	if code != 1 || errOut != "puguh: serve takes no arguments (configure with PUGUH_* variables)\n" {
+		t.Fatalf("got %d %q", code, errOut)
+	}
+}
