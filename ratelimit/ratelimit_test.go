@@ -1,0 +1,293 @@
+package ratelimit
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/arsaka/puguh/provider/auth"
+	"github.com/arsaka/puguh/provider/httpapi"
+	"github.com/arsaka/puguh/storage"
+)
+
+// clock is a fake clock that tests move by hand.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func newClock() *clock { return &clock{t: time.Unix(1_700_000_000, 250_000_000)} }
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+func TestMemoryGCRA(t *testing.T) {
+	c := newClock()
+	m := NewMemory(c.Now)
+	ctx := context.Background()
+	l := PerMinute(60)
+	for i := range 60 {
+		res, _ := m.Allow(ctx, "k", l)
+		if !res.Allowed || res.Remaining != 59-i || res.ResetAfter != time.Duration(i+1)*time.Second {
+			t.Fatalf("request %d: %+v", i+1, res)
+		}
+	}
+	res, _ := m.Allow(ctx, "k", l)
+	if res.Allowed || res.Remaining != 0 || res.RetryAfter != time.Second || res.ResetAfter != time.Minute {
+		t.Fatalf("61st request: %+v", res)
+	}
+	if other, _ := m.Allow(ctx, "other", l); !other.Allowed {
+		t.Fatal("keys must not share a budget")
+	}
+	c.Advance(time.Second)
+	if res, _ := m.Allow(ctx, "k", l); !res.Allowed || res.Remaining != 0 {
+		t.Fatalf("one interval later one request passes: %+v", res)
+	}
+	c.Advance(time.Minute)
+	if res, _ := m.Allow(ctx, "k", l); !res.Allowed || res.Remaining != 59 {
+		t.Fatalf("a minute later the budget is whole: %+v", res)
+	}
+}
+
+// The sweep drops keys whose budget is whole, and only those.
+func TestMemorySweep(t *testing.T) {
+	c := newClock()
+	m := NewMemory(c.Now)
+	ctx := context.Background()
+	_, _ = m.Allow(ctx, "busy", PerMinute(1))
+	for i := range sweepEvery {
+		_, _ = m.Allow(ctx, strconv.Itoa(i), PerMinute(1000))
+	}
+	c.Advance(time.Second)
+	for range sweepEvery {
+		_, _ = m.Allow(ctx, "x", PerMinute(1_000_000))
+	}
+	if n := len(m.tats); n != 2 {
+		t.Fatalf("%d keys kept, want 2 (busy and x)", n)
+	}
+}
+
+type fakeOrgs struct {
+	mu    sync.Mutex
+	orgs  map[string]storage.Organization
+	reads int
+	err   error
+}
+
+func (f *fakeOrgs) OrganizationByID(_ context.Context, id string) (*storage.Organization, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.reads++
+	if f.err != nil {
+		return nil, f.err
+	}
+	o, ok := f.orgs[id]
+	if !ok {
+		return nil, storage.ErrNotFound
+	}
+	return &o, nil
+}
+
+func (f *fakeOrgs) set(id, plan string, limit int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.orgs[id] = storage.Organization{ID: id, Plan: plan, RateLimit: limit}
+}
+
+func limitOnce(t *testing.T, o *Organizations, orgID string) *httptest.ResponseRecorder {
+	t.Helper()
+	w := httptest.NewRecorder()
+	r := httptest.NewRequest(http.MethodGet, "/api/v1/health", nil)
+	if err := o.Limit(w, r, &auth.Principal{Type: auth.TypeUser, ID: "u", OrganizationID: orgID}); err != nil {
+		httpapi.WriteError(w, r, err)
+	}
+	return w
+}
+
+// The 61st request of a free organization within a minute is 429 with every
+// header right; the values before it are monotone and Reset is in the future.
+func TestOrganizationsFreePlan(t *testing.T) {
+	c := newClock()
+	orgs := &fakeOrgs{orgs: map[string]storage.Organization{}}
+	orgs.set("o1", storage.PlanFree, 0)
+	o := NewOrganizations(NewMemory(c.Now), NewPlans(orgs, c.Now), c.Now)
+	now := c.Now().Unix()
+	prevReset := int64(0)
+	for i := range 60 {
+		w := limitOnce(t, o, "o1")
+		h := w.Header()
+		reset, _ := strconv.ParseInt(h.Get(HeaderReset), 10, 64)
+		if w.Code != http.StatusOK || h.Get(HeaderLimit) != "60" || h.Get(HeaderRemaining) != strconv.Itoa(59-i) ||
+			reset <= now || reset < prevReset || h.Get("Retry-After") != "" {
+			t.Fatalf("request %d: %d %v", i+1, w.Code, h)
+		}
+		prevReset = reset
+	}
+	w := limitOnce(t, o, "o1")
+	h := w.Header()
+	reset, _ := strconv.ParseInt(h.Get(HeaderReset), 10, 64)
+	if w.Code != http.StatusTooManyRequests || h.Get(HeaderRemaining) != "0" || h.Get(HeaderLimit) != "60" ||
+		h.Get("Retry-After") != "1" || reset != now+61 { // now is at .25 s: 60.25 s rounds up
+		t.Fatalf("61st: %d %v", w.Code, h)
+	}
+	if got, want := w.Body.String(), `{"detail":"Rate limit exceeded. Retry after 1 seconds."}`; got != want {
+		t.Fatalf("body %s, want %s", got, want)
+	}
+	// GCRA refills one request per second: the 62nd passes a second later.
+	c.Advance(time.Second)
+	if w := limitOnce(t, o, "o1"); w.Code != http.StatusOK || w.Header().Get(HeaderRemaining) != "0" {
+		t.Fatalf("a second later: %d %v", w.Code, w.Header())
+	}
+}
+
+func TestOrganizationsRetryAfterMatchesBody(t *testing.T) {
+	c := newClock()
+	orgs := &fakeOrgs{orgs: map[string]storage.Organization{}}
+	orgs.set("slow", storage.PlanEnterprise, 1) // one request a minute
+	o := NewOrganizations(NewMemory(c.Now), NewPlans(orgs, c.Now), c.Now)
+	if w := limitOnce(t, o, "slow"); w.Code != http.StatusOK || w.Header().Get(HeaderLimit) != "1" {
+		t.Fatalf("first: %d %v", w.Code, w.Header())
+	}
+	c.Advance(15 * time.Second)
+	w := limitOnce(t, o, "slow")
+	if w.Code != http.StatusTooManyRequests || w.Header().Get("Retry-After") != "45" ||
+		w.Body.String() != `{"detail":"Rate limit exceeded. Retry after 45 seconds."}` {
+		t.Fatalf("second: %d %v %s", w.Code, w.Header(), w.Body)
+	}
+}
+
+func TestPlanLimits(t *testing.T) {
+	for _, tc := range []struct {
+		plan  string
+		limit int
+		want  int
+	}{
+		{storage.PlanFree, 0, 60},
+		{storage.PlanPro, 0, 300},
+		{storage.PlanBusiness, 0, 1000},
+		{storage.PlanEnterprise, 25000, 25000},
+		{storage.PlanEnterprise, 0, 60}, // a bad row must not lift the limit
+		{"platinum", 0, 60},
+	} {
+		t.Run(tc.plan+strconv.Itoa(tc.limit), func(t *testing.T) {
+			if got := PlanLimit(&storage.Organization{Plan: tc.plan, RateLimit: tc.limit}); got != tc.want {
+				t.Fatalf("got %d, want %d", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestValidPlan(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		plan  string
+		limit int
+		ok    bool
+	}{
+		{"free", "free", 0, true},
+		{"business", "business", 0, true},
+		{"enterprise", "enterprise", 5000, true},
+		{"enterprise without limit", "enterprise", 0, false},
+		{"enterprise negative", "enterprise", -1, false},
+		{"pro with limit", "pro", 100, false},
+		{"unknown", "gold", 0, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if err := ValidPlan(tc.plan, tc.limit); (err == nil) != tc.ok {
+				t.Fatalf("ValidPlan(%q, %d) = %v", tc.plan, tc.limit, err)
+			}
+		})
+	}
+}
+
+// A plan change is seen within PlanCacheTTL, and the database is read about
+// once per organization per TTL, not per request.
+func TestPlanCache(t *testing.T) {
+	c := newClock()
+	orgs := &fakeOrgs{orgs: map[string]storage.Organization{}}
+	orgs.set("o", storage.PlanFree, 0)
+	p := NewPlans(orgs, c.Now)
+	ctx := context.Background()
+	for range 100 {
+		if n, err := p.PerMinute(ctx, "o"); n != 60 || err != nil {
+			t.Fatalf("got %d, %v", n, err)
+		}
+	}
+	orgs.set("o", storage.PlanPro, 0)
+	c.Advance(PlanCacheTTL - time.Millisecond)
+	if n, _ := p.PerMinute(ctx, "o"); n != 60 {
+		t.Fatalf("changed before the TTL: %d", n)
+	}
+	c.Advance(time.Millisecond)
+	if n, _ := p.PerMinute(ctx, "o"); n != 300 {
+		t.Fatalf("not changed after the TTL: %d", n)
+	}
+	if orgs.reads != 2 {
+		t.Fatalf("%d database reads, want 2", orgs.reads)
+	}
+	// The database failing: a stale figure is kept rather than failing requests.
+	orgs.err = storage.ErrUnavailable
+	c.Advance(PlanCacheTTL)
+	if n, err := p.PerMinute(ctx, "o"); n != 300 || err != nil {
+		t.Fatalf("stale on failure: %d, %v", n, err)
+	}
+	if _, err := p.PerMinute(ctx, "unknown"); !errors.Is(err, storage.ErrUnavailable) {
+		t.Fatalf("no figure at all: %v, want ErrUnavailable", err)
+	}
+	orgs.err = nil
+	if n, err := p.PerMinute(ctx, "gone"); n != 60 || err != nil {
+		t.Fatalf("deleted organization: %d, %v", n, err)
+	}
+}
+
+// The account budget stops a guesser after 10 attempts, and lets the owner in
+// again a minute after guessing stops: no lockout outlives the attack.
+func TestAccountsBoundedLockout(t *testing.T) {
+	c := newClock()
+	a := NewAccounts(NewMemory(c.Now), AccountLimit)
+	ctx := context.Background()
+	for i := range 10 {
+		if err := a.Attempt(ctx, "victim@example.com"); err != nil {
+			t.Fatalf("attempt %d: %v", i+1, err)
+		}
+	}
+	err := a.Attempt(ctx, "victim@example.com")
+	var he *httpapi.Error
+	if !errors.As(err, &he) || he.Status != http.StatusTooManyRequests || he.Headers["Retry-After"] != "60" {
+		t.Fatalf("11th attempt: %v", err)
+	}
+	if err := a.Attempt(ctx, "other@example.com"); err != nil {
+		t.Fatalf("another account is not affected: %v", err)
+	}
+	// A sustained attack keeps taking the one attempt a minute; each refusal
+	// never pushes the wait beyond one interval.
+	for range 5 {
+		c.Advance(30 * time.Second)
+		err := a.Attempt(ctx, "victim@example.com")
+		if !errors.As(err, &he) || he.Headers["Retry-After"] != "30" {
+			t.Fatalf("refusal mid-interval: %v", err)
+		}
+		c.Advance(30 * time.Second)
+		if err := a.Attempt(ctx, "victim@example.com"); err != nil {
+			t.Fatalf("one attempt per interval passes: %v", err)
+		}
+	}
+	c.Advance(time.Minute)
+	if err := a.Attempt(ctx, "victim@example.com"); err != nil {
+		t.Fatalf("a minute after the attack the owner is let in: %v", err)
+	}
+}
