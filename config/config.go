@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -32,13 +33,30 @@ type Config struct {
 	RefreshTokenLifetime time.Duration // PUGUH_REFRESH_TOKEN_LIFETIME
 	AuthCodeLifetime     time.Duration // PUGUH_AUTH_CODE_LIFETIME
 	IDTokenLifetime      time.Duration // PUGUH_ID_TOKEN_LIFETIME
-	KeyRotationPeriod    time.Duration // PUGUH_KEY_ROTATION_PERIOD
-	KeySize              int           // PUGUH_KEY_SIZE (RSA bits)
+	// RefreshGracePeriod is how long a rotated refresh token may be presented
+	// again (two tabs refreshing at once) before a repeat counts as reuse and
+	// revokes its family (RFC 9700 §4.14.2). PUGUH_REFRESH_GRACE_PERIOD.
+	RefreshGracePeriod time.Duration
+	KeyRotationPeriod  time.Duration // PUGUH_KEY_ROTATION_PERIOD
+	KeySize            int           // PUGUH_KEY_SIZE (RSA bits)
 
 	LogLevel        string        // PUGUH_LOG_LEVEL: debug, info, warn, error
 	LogFormat       string        // PUGUH_LOG_FORMAT: json or text
 	ShutdownTimeout time.Duration // PUGUH_SHUTDOWN_TIMEOUT
 	MaxBodyBytes    int64         // PUGUH_MAX_BODY_BYTES
+
+	// TrustedProxies is PUGUH_TRUSTED_PROXIES: comma-separated CIDRs (or bare
+	// addresses) of reverse proxies whose X-Forwarded-For is believed when
+	// finding a client's IP for rate limits. Empty: the socket's peer only.
+	TrustedProxies []netip.Prefix
+	// PlatformOperators is PUGUH_PLATFORM_OPERATORS: comma-separated emails of
+	// the users who may change organizations' plans (permission
+	// platform.plans.update, which no organization role holds).
+	PlatformOperators []string
+	// RateLimitNamespace is PUGUH_RATE_LIMIT_NAMESPACE, the prefix of the rate
+	// limiter's Redis keys (default "puguh:"); deployments or tests sharing one
+	// Redis use different ones.
+	RateLimitNamespace string
 }
 
 // MinSecretLength is the shortest PUGUH_SECRET accepted: 32 characters.
@@ -64,12 +82,16 @@ func Load(getenv func(string) string) (*Config, error) {
 		RefreshTokenLifetime: r.duration("PUGUH_REFRESH_TOKEN_LIFETIME", 30*24*time.Hour),
 		AuthCodeLifetime:     r.duration("PUGUH_AUTH_CODE_LIFETIME", 10*time.Minute),
 		IDTokenLifetime:      r.duration("PUGUH_ID_TOKEN_LIFETIME", time.Hour),
+		RefreshGracePeriod:   r.duration("PUGUH_REFRESH_GRACE_PERIOD", 5*time.Second),
 		KeyRotationPeriod:    r.duration("PUGUH_KEY_ROTATION_PERIOD", 30*24*time.Hour),
 		KeySize:              r.integer("PUGUH_KEY_SIZE", 2048),
 		LogLevel:             strings.ToLower(r.str("PUGUH_LOG_LEVEL", "info")),
 		LogFormat:            strings.ToLower(r.str("PUGUH_LOG_FORMAT", "json")),
 		ShutdownTimeout:      r.duration("PUGUH_SHUTDOWN_TIMEOUT", 30*time.Second),
 		MaxBodyBytes:         int64(r.integer("PUGUH_MAX_BODY_BYTES", 1<<20)),
+		TrustedProxies:       r.prefixes("PUGUH_TRUSTED_PROXIES"),
+		PlatformOperators:    r.emails("PUGUH_PLATFORM_OPERATORS"),
+		RateLimitNamespace:   r.str("PUGUH_RATE_LIMIT_NAMESPACE", "puguh:"),
 	}
 	c.DatabaseURL = r.str("PUGUH_DATABASE_URL", "sqlite:"+filepath.Join(c.DataDir, "puguh.db"))
 	if s := getenv("PUGUH_SECRET"); s != "" {
@@ -142,6 +164,11 @@ func (c *Config) validate() error {
 	if c.AuthCodeLifetime > 10*time.Minute {
 		return &Error{"PUGUH_AUTH_CODE_LIFETIME", "must be at most 10m"}
 	}
+	// Every second of grace is a second in which a stolen refresh token's
+	// replay goes unnoticed; a minute is far beyond any honest retry.
+	if c.RefreshGracePeriod > time.Minute {
+		return &Error{"PUGUH_REFRESH_GRACE_PERIOD", "must be at most 1m"}
+	}
 	if c.KeySize < 2048 || c.KeySize > 8192 || c.KeySize%256 != 0 {
 		return &Error{"PUGUH_KEY_SIZE", "must be a multiple of 256 between 2048 and 8192"}
 	}
@@ -155,6 +182,9 @@ func (c *Config) validate() error {
 	}
 	if c.MaxBodyBytes < 1024 {
 		return &Error{"PUGUH_MAX_BODY_BYTES", "must be at least 1024"}
+	}
+	if strings.ContainsAny(c.RateLimitNamespace, " \t\r\n*?[]") {
+		return &Error{"PUGUH_RATE_LIMIT_NAMESPACE", "must not contain spaces or glob characters"}
 	}
 	return nil
 }
@@ -249,6 +279,51 @@ func (r *reader) duration(name string, def time.Duration) time.Duration {
 	}
 	r.fail(name, fmt.Sprintf("%q is not a positive duration (e.g. 90s, 15m, 1h, 30d)", v))
 	return def
+}
+
+// prefixes reads a comma-separated list of CIDRs; a bare address is its own /32 or /128.
+func (r *reader) prefixes(name string) []netip.Prefix {
+	var out []netip.Prefix
+	for _, item := range strings.Split(r.getenv(name), ",") {
+		item = strings.TrimSpace(item)
+		if item == "" {
+			continue
+		}
+		p, err := netip.ParsePrefix(item)
+		if err != nil {
+			a, aerr := netip.ParseAddr(item)
+			if aerr != nil {
+				r.fail(name, fmt.Sprintf("%q is not an IP address or CIDR (e.g. 10.0.0.0/8)", item))
+				return nil
+			}
+			p = netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen())
+		}
+		if p.Bits() == 0 {
+			// 0.0.0.0/0 would let every client choose its own address.
+			r.fail(name, fmt.Sprintf("%q trusts every address; list your proxies' networks", item))
+			return nil
+		}
+		out = append(out, p.Masked())
+	}
+	return out
+}
+
+// emails reads a comma-separated list of email addresses, lower-cased as
+// users' emails are stored.
+func (r *reader) emails(name string) []string {
+	var out []string
+	for _, item := range strings.Split(r.getenv(name), ",") {
+		item = strings.ToLower(strings.TrimSpace(item))
+		if item == "" {
+			continue
+		}
+		if at := strings.IndexByte(item, '@'); at < 1 || at == len(item)-1 || strings.ContainsAny(item, " <>\"") {
+			r.fail(name, fmt.Sprintf("%q is not an email address", item))
+			return nil
+		}
+		out = append(out, item)
+	}
+	return out
 }
 
 func (r *reader) integer(name string, def int) int {

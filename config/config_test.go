@@ -1,6 +1,7 @@
 package config
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -21,7 +22,7 @@ func TestLoadDefaults(t *testing.T) {
 		t.Fatalf("defaults: %+v", c)
 	}
 	if c.AccessTokenLifetime != time.Hour || c.RefreshTokenLifetime != 720*time.Hour || c.AuthCodeLifetime != 10*time.Minute ||
-		c.IDTokenLifetime != time.Hour || c.KeyRotationPeriod != 720*time.Hour {
+		c.IDTokenLifetime != time.Hour || c.KeyRotationPeriod != 720*time.Hour || c.RefreshGracePeriod != 5*time.Second {
 		t.Fatalf("lifetimes: %+v", c)
 	}
 	if !c.Embedded() || c.Secret != nil {
@@ -36,12 +37,38 @@ func TestLoadValues(t *testing.T) {
 		"PUGUH_SECRET":                 strings.Repeat("s", 32),
 		"PUGUH_REFRESH_TOKEN_LIFETIME": "7d",
 		"PUGUH_REDIS_URL":              "redis://127.0.0.1:6379/0",
+		"PUGUH_REFRESH_GRACE_PERIOD":   "1500ms",
 	}))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Issuer != "https://id.example.com" || c.Embedded() || c.RefreshTokenLifetime != 7*24*time.Hour {
+	if c.Issuer != "https://id.example.com" || c.Embedded() || c.RefreshTokenLifetime != 7*24*time.Hour ||
+		c.RefreshGracePeriod != 1500*time.Millisecond {
 		t.Fatalf("got %+v", c)
+	}
+}
+
+func TestLoadRateLimitSettings(t *testing.T) {
+	c, err := Load(env(map[string]string{
+		"PUGUH_TRUSTED_PROXIES":    " 10.0.0.0/8, 192.168.1.7 ,2001:db8::/32,",
+		"PUGUH_PLATFORM_OPERATORS": "Ops@Example.com, sre@example.com",
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := fmt.Sprint(c.TrustedProxies)
+	if want := "[10.0.0.0/8 192.168.1.7/32 2001:db8::/32]"; got != want {
+		t.Errorf("TrustedProxies = %s, want %s", got, want)
+	}
+	if got := strings.Join(c.PlatformOperators, ","); got != "ops@example.com,sre@example.com" {
+		t.Errorf("PlatformOperators = %s", got)
+	}
+	if c.RateLimitNamespace != "puguh:" {
+		t.Errorf("RateLimitNamespace = %q, want the default", c.RateLimitNamespace)
+	}
+	d, err := Load(env(nil))
+	if err != nil || d.TrustedProxies != nil || d.PlatformOperators != nil {
+		t.Fatalf("defaults: %v %+v", err, d)
 	}
 }
 
@@ -66,11 +93,18 @@ func TestLoadRejects(t *testing.T) {
 		{"zero days", map[string]string{"PUGUH_KEY_ROTATION_PERIOD": "0d"}, "config: PUGUH_KEY_ROTATION_PERIOD: "},
 		{"too short", map[string]string{"PUGUH_ACCESS_TOKEN_LIFETIME": "1s"}, "config: PUGUH_ACCESS_TOKEN_LIFETIME: must be at least 1m0s"},
 		{"long code", map[string]string{"PUGUH_AUTH_CODE_LIFETIME": "15m"}, "config: PUGUH_AUTH_CODE_LIFETIME: must be at most 10m"},
+		{"grace zero", map[string]string{"PUGUH_REFRESH_GRACE_PERIOD": "0s"}, `config: PUGUH_REFRESH_GRACE_PERIOD: "0s" is not a positive duration`},
+		{"grace too long", map[string]string{"PUGUH_REFRESH_GRACE_PERIOD": "2m"}, "config: PUGUH_REFRESH_GRACE_PERIOD: must be at most 1m"},
 		{"key size", map[string]string{"PUGUH_KEY_SIZE": "1024"}, "config: PUGUH_KEY_SIZE: "},
 		{"key size nan", map[string]string{"PUGUH_KEY_SIZE": "big"}, `config: PUGUH_KEY_SIZE: "big" is not a whole number`},
 		{"log level", map[string]string{"PUGUH_LOG_LEVEL": "loud"}, "config: PUGUH_LOG_LEVEL: "},
 		{"log format", map[string]string{"PUGUH_LOG_FORMAT": "xml"}, "config: PUGUH_LOG_FORMAT: "},
 		{"body limit", map[string]string{"PUGUH_MAX_BODY_BYTES": "10", "PUGUH_SECRET": secret}, "config: PUGUH_MAX_BODY_BYTES: "},
+		{"trusted proxy not a CIDR", map[string]string{"PUGUH_TRUSTED_PROXIES": "10.0.0.0/8, proxy.internal"}, `config: PUGUH_TRUSTED_PROXIES: "proxy.internal" is not an IP address or CIDR`},
+		{"trusted proxy bad bits", map[string]string{"PUGUH_TRUSTED_PROXIES": "10.0.0.0/33"}, `config: PUGUH_TRUSTED_PROXIES: "10.0.0.0/33" is not`},
+		{"trust everyone", map[string]string{"PUGUH_TRUSTED_PROXIES": "0.0.0.0/0"}, `config: PUGUH_TRUSTED_PROXIES: "0.0.0.0/0" trusts every address`},
+		{"operator not an email", map[string]string{"PUGUH_PLATFORM_OPERATORS": "ops@example.com,root"}, `config: PUGUH_PLATFORM_OPERATORS: "root" is not an email address`},
+		{"rate limit namespace", map[string]string{"PUGUH_RATE_LIMIT_NAMESPACE": "a b"}, "config: PUGUH_RATE_LIMIT_NAMESPACE: "},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := Load(env(tc.env))
