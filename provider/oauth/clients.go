@@ -169,3 +169,11 @@ func HashSecret(secret string) []byte {
 	sum := sha256.Sum256([]byte(secret))
 	return sum[:]
 }
+
+var _ fosite.ResponseModeClient = (*Client)(nil)
+
+// GetResponseModes allows an explicit response_mode=query, the only mode of
+// the code flow we serve; fragment and form_post are refused.
+func (c *Client) GetResponseModes() []fosite.ResponseModeType {
+	return []fosite.ResponseModeType{fosite.ResponseModeDefault, fosite.ResponseModeQuery}
+}

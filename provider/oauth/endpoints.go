@@ -12,14 +12,20 @@ import (
 // Endpoints serves the OAuth 2.0 endpoints of the public composition. Errors
 // here are RFC 6749 JSON, written by fosite, not the REST API's FastAPI shape.
 type Endpoints struct {
-	P *Provider
+	P        *Provider
+	Verifier TokenVerifier // checks access tokens at /oauth/userinfo
+	Users    UserLookup
 }
 
-// Mount registers /oauth/token, /oauth/revoke and /oauth/introspect.
+// Mount registers /oauth/token, /oauth/revoke, /oauth/introspect,
+// /oauth/userinfo and the discovery document. The browser-facing endpoints
+// (/oauth/authorize, /oauth/logout) live in package web.
 func (e *Endpoints) Mount(r *mux.Router) {
 	r.HandleFunc("/oauth/token", e.token).Methods(http.MethodPost)
 	r.HandleFunc("/oauth/revoke", e.revoke).Methods(http.MethodPost)
 	r.HandleFunc("/oauth/introspect", e.introspect).Methods(http.MethodPost)
+	r.HandleFunc("/oauth/userinfo", e.userinfo).Methods(http.MethodGet, http.MethodPost)
+	r.HandleFunc("/.well-known/openid-configuration", e.discovery).Methods(http.MethodGet, http.MethodHead)
 }
 
 // token is RFC 6749 §3.2. fosite parses, authenticates the client and runs

@@ -1,10 +1,14 @@
 package oauth
 
 import (
+	"time"
+
 	"github.com/ory/fosite"
 	"github.com/ory/fosite/handler/oauth2"
 	"github.com/ory/fosite/handler/openid"
 	"github.com/ory/fosite/token/jwt"
+
+	"github.com/arsaka/puguh/storage"
 )
 
 // Principal kinds carried in sessions and tokens.
@@ -91,4 +95,40 @@ func (s *Session) Clone() fosite.Session {
 		c.DefaultSession = *d
 	}
 	return &c
+}
+
+// UserClaims are the OpenID Connect standard claims of u that the granted
+// scopes release (OIDC Core §5.4): email and email_verified for "email", name
+// for "profile". Puguh does not verify email addresses, so email_verified is
+// false rather than a claim we cannot back.
+func UserClaims(u *storage.User, scopes fosite.Arguments) map[string]any {
+	out := map[string]any{}
+	if scopes.Has("email") {
+		out["email"] = u.Email
+		out["email_verified"] = false
+	}
+	if scopes.Has("profile") {
+		out["name"] = u.FullName
+	}
+	return out
+}
+
+// NewUserSession is the session of a grant a user made to an application in
+// the browser: the ID token's claims (auth_time, the authorization request's
+// time for prompt and max_age checks, and the claims the scopes release) and
+// what our access tokens carry. familyID is the authorization request's id,
+// which fosite keeps for every token of the grant.
+func NewUserSession(u *storage.User, client *Client, scopes fosite.Arguments, authTime, requestedAt time.Time, familyID string) *Session {
+	s := NewSession().(*Session)
+	s.Subject = u.ID
+	s.Username = u.Email
+	s.Kind = KindUser
+	s.ClientID = client.GetID()
+	s.OrganizationID = client.OrganizationID
+	s.FamilyID = familyID
+	s.Claims.Subject = u.ID
+	s.Claims.AuthTime = authTime.UTC().Truncate(time.Second)
+	s.Claims.RequestedAt = requestedAt.UTC().Truncate(time.Second)
+	s.Claims.Extra = UserClaims(u, scopes)
+	return s
 }

@@ -1,0 +1,313 @@
+package web
+
+import (
+	"errors"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/ory/fosite"
+
+	"github.com/arsaka/puguh/provider/httpapi"
+	"github.com/arsaka/puguh/provider/oauth"
+	"github.com/arsaka/puguh/storage"
+)
+
+// authorize is the authorization endpoint (RFC 6749 §3.1, OIDC Core §3.1.2).
+// fosite parses and validates the request (client, exact redirect URI, scope,
+// response type, PKCE) and issues the code; this handler decides who the user
+// is and whether they consented:
+//
+//  1. no SSO session, prompt=login, or an authentication older than max_age:
+//     store the request as a login challenge and send the browser to /login
+//     (prompt=none answers login_required instead);
+//  2. consent unless the application is trusted or a remembered grant covers
+//     the scopes (prompt=consent always asks; prompt=none answers consent_required);
+//  3. fosite issues the code; the response carries code, state and iss (RFC 9207).
+//
+// After /login and /consent the browser comes back here with ?challenge=ID,
+// and the stored request is parsed again, so every check runs every time.
+func (p *Pages) authorize(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	now := p.now().UTC()
+	requestedAt := now
+	req := r
+	var challenge *challengeRef
+	if id := r.URL.Query().Get("challenge"); id != "" && r.URL.Query().Get("client_id") == "" {
+		c, ok := p.challenge(w, r, id)
+		if !ok {
+			return
+		}
+		challenge, requestedAt = c, c.RequestedAt
+		req = requestFromQuery(r, c.Query)
+	}
+
+	public := p.provider.Public()
+	ar, err := public.NewAuthorizeRequest(ctx, req)
+	if err != nil {
+		p.authorizeError(w, r, ar, err)
+		return
+	}
+	// From here on the redirect URI is registered: errors go back to the client.
+	prompts := fosite.RemoveEmpty(strings.Split(ar.GetRequestForm().Get("prompt"), " "))
+	promptNone := fosite.Arguments(prompts).Has("none")
+	maxAge, err := parseMaxAge(ar.GetRequestForm().Get("max_age"))
+	if err != nil {
+		p.authorizeError(w, r, ar, err)
+		return
+	}
+
+	sess, err := p.CurrentSession(r)
+	if err != nil {
+		p.authorizeError(w, r, ar, fosite.ErrServerError.WithWrap(err))
+		return
+	}
+	needLogin := sess == nil ||
+		(fosite.Arguments(prompts).Has("login") && sess.AuthTime.Truncate(time.Second).Before(requestedAt.Truncate(time.Second))) ||
+		(maxAge >= 0 && now.Sub(sess.AuthTime) > time.Duration(maxAge)*time.Second)
+	if needLogin {
+		if promptNone {
+			// OIDC Core §3.1.2.6: prompt=none must not show a page.
+			p.authorizeError(w, r, ar, fosite.ErrLoginRequired.WithHint("The user is not signed in, or must sign in again."))
+			return
+		}
+		if challenge == nil {
+			if challenge, err = p.newChallenge(w, r, ar, now); err != nil {
+				p.authorizeError(w, r, ar, fosite.ErrServerError.WithWrap(err))
+				return
+			}
+		}
+		redirect(w, "/login?challenge="+url.QueryEscape(challenge.token))
+		return
+	}
+
+	user, err := p.store.UserByID(ctx, sess.UserID)
+	if err != nil || user.Disabled {
+		if err == nil {
+			err = errors.New("user disabled")
+		}
+		p.authorizeError(w, r, ar, fosite.ErrLoginRequired.WithWrap(err))
+		return
+	}
+	client, ok := ar.GetClient().(*oauth.Client)
+	if !ok {
+		p.authorizeError(w, r, ar, fosite.ErrServerError.WithDebug("unexpected client type"))
+		return
+	}
+
+	consented, err := p.consented(r, ar, client, sess, challenge, prompts)
+	if err != nil {
+		p.authorizeError(w, r, ar, fosite.ErrServerError.WithWrap(err))
+		return
+	}
+	if !consented {
+		if promptNone {
+			p.authorizeError(w, r, ar, fosite.ErrConsentRequired.WithHint("The user has not consented to these scopes."))
+			return
+		}
+		if challenge == nil {
+			if challenge, err = p.newChallenge(w, r, ar, now); err != nil {
+				p.authorizeError(w, r, ar, fosite.ErrServerError.WithWrap(err))
+				return
+			}
+		}
+		redirect(w, "/consent?challenge="+url.QueryEscape(challenge.token))
+		return
+	}
+
+	// Consent covers everything requested: fosite checked the scopes and
+	// audience against the client's registration.
+	for _, s := range ar.GetRequestedScopes() {
+		ar.GrantScope(s)
+	}
+	for _, a := range ar.GetRequestedAudience() {
+		ar.GrantAudience(a)
+	}
+	ar.GrantAudience(client.GetID())
+	osess := oauth.NewUserSession(user, client, ar.GetGrantedScopes(), sess.AuthTime, requestedAt, ar.GetID())
+	resp, err := public.NewAuthorizeResponse(ctx, ar, osess)
+	if err != nil {
+		p.authorizeError(w, r, ar, err)
+		return
+	}
+	// Recorded before the code leaves, so sign-out and grant revocation can
+	// always find the tokens it will be exchanged for.
+	if err := p.store.AddSessionFamily(ctx, &storage.SessionFamily{
+		FamilyID: ar.GetID(), SessionID: sess.ID, UserID: user.ID, ApplicationID: client.GetID(),
+		CreatedAt: now, ExpiresAt: now.Add(maxFamilyLifetime),
+	}); err != nil {
+		p.authorizeError(w, r, ar, fosite.ErrServerError.WithWrap(err))
+		return
+	}
+	if challenge != nil {
+		if err := p.store.DeleteLoginChallenge(ctx, challenge.ID); err != nil {
+			httpapi.Logger(ctx).Warn("web: delete login challenge", "error", err)
+		}
+	}
+	httpapi.Logger(ctx).Info("oauth: authorization code issued", "client_id", client.GetID(), "user_id", user.ID)
+	public.WriteAuthorizeResponse(ctx, p.withIssuer(w), ar, resp)
+}
+
+// maxFamilyLifetime bounds how long a family record is kept: the refresh
+// family cap of package oauthstore.
+const maxFamilyLifetime = 90 * 24 * time.Hour
+
+// consented reports whether the user has agreed to this request: a trusted
+// application, consent given on this very challenge, or (unless prompt=consent)
+// a remembered grant that covers every requested scope.
+func (p *Pages) consented(r *http.Request, ar fosite.AuthorizeRequester, client *oauth.Client, sess *storage.BrowserSession,
+	challenge *challengeRef, prompts []string) (bool, error) {
+	if client.Trusted {
+		return true, nil
+	}
+	if challenge != nil && challenge.ConsentedAt != nil && challenge.UserID == sess.UserID {
+		return true, nil
+	}
+	if fosite.Arguments(prompts).Has("consent") {
+		return false, nil
+	}
+	g, err := p.store.ConsentGrant(r.Context(), client.GetID(), sess.UserID)
+	if errors.Is(err, storage.ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	for _, s := range ar.GetRequestedScopes() {
+		if !fosite.Arguments(g.Scopes).Has(s) {
+			return false, nil
+		}
+	}
+	return true, nil
+}
+
+// parseMaxAge reads max_age (OIDC Core §3.1.2.1); -1 when absent.
+func parseMaxAge(v string) (int64, error) {
+	if v == "" {
+		return -1, nil
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || n < 0 {
+		return 0, fosite.ErrInvalidRequest.WithHint("max_age must be a non-negative integer.")
+	}
+	return n, nil
+}
+
+// newChallenge stores the authorization request under a fresh random id,
+// bound to this browser's pre-session cookie.
+func (p *Pages) newChallenge(w http.ResponseWriter, r *http.Request, ar fosite.AuthorizeRequester, now time.Time) (*challengeRef, error) {
+	token := randomToken()
+	c := &storage.LoginChallenge{
+		ID: digest(token), Browser: digest(p.Browser(w, r)), ClientID: ar.GetClient().GetID(),
+		Query: ar.GetRequestForm().Encode(), RequestedAt: now, ExpiresAt: now.Add(ChallengeLifetime),
+	}
+	if err := p.store.CreateLoginChallenge(r.Context(), c); err != nil {
+		return nil, err
+	}
+	return &challengeRef{LoginChallenge: c, token: token}, nil
+}
+
+// challengeRef is a stored challenge together with the secret the browser
+// holds in the URL; only its digest is stored.
+type challengeRef struct {
+	*storage.LoginChallenge
+	token string
+}
+
+// challenge loads the challenge the browser presents and checks it belongs to
+// this browser. On failure it has shown the error page.
+func (p *Pages) challenge(w http.ResponseWriter, r *http.Request, token string) (*challengeRef, bool) {
+	bad := func() (*challengeRef, bool) {
+		p.RenderError(w, r, http.StatusBadRequest, "Sign-in request expired",
+			"This sign-in request has expired or was started in another browser. Return to the application and try again.", "", "")
+		return nil, false
+	}
+	if len(token) != 43 {
+		return bad()
+	}
+	c, err := p.store.LoginChallengeByID(r.Context(), digest(token), p.now())
+	if errors.Is(err, storage.ErrNotFound) {
+		return bad()
+	}
+	if err != nil {
+		httpapi.Logger(r.Context()).Error("web: load login challenge", "error", err)
+		p.RenderError(w, r, http.StatusServiceUnavailable, "Try again", "Puguh could not load this request. Try again in a moment.", "", "")
+		return nil, false
+	}
+	if c.Browser != digest(p.cookie(r, browserCookie)) {
+		return bad()
+	}
+	return &challengeRef{LoginChallenge: c, token: token}, true
+}
+
+// requestFromQuery rebuilds the original authorization request from its
+// stored parameters, as a GET, so fosite parses and validates it again.
+func requestFromQuery(r *http.Request, query string) *http.Request {
+	r2 := r.Clone(r.Context())
+	r2.Method = http.MethodGet
+	u := *r.URL
+	u.RawQuery = query
+	r2.URL = &u
+	r2.Body = http.NoBody
+	r2.ContentLength = 0
+	r2.Header.Del("Content-Type")
+	r2.Form, r2.PostForm, r2.MultipartForm = nil, nil, nil
+	return r2
+}
+
+// authorizeError answers an authorization error: a redirect to the client
+// with error, state and iss when fosite validated the redirect URI, else the
+// error page (RFC 6749 §4.1.2.1: never redirect to an unverified URI).
+func (p *Pages) authorizeError(w http.ResponseWriter, r *http.Request, ar fosite.AuthorizeRequester, err error) {
+	rfc := fosite.ErrorToRFC6749Error(err)
+	log := httpapi.Logger(r.Context())
+	if rfc.CodeField >= 500 {
+		log.Error("oauth: authorize failed", "error", rfc.ErrorField, "debug", rfc.DebugField, "cause", rfc.Unwrap())
+	} else {
+		log.Info("oauth: authorize refused", "error", rfc.ErrorField, "hint", rfc.HintField, "debug", rfc.DebugField)
+	}
+	if ar == nil || !ar.IsRedirectURIValid() {
+		status := rfc.CodeField
+		if status < 400 {
+			status = http.StatusBadRequest
+		}
+		p.RenderError(w, r, status, "Authorization failed",
+			"The application sent an invalid sign-in request, so you cannot be sent back to it.",
+			rfc.ErrorField, rfc.GetDescription())
+		return
+	}
+	p.provider.Public().WriteAuthorizeError(r.Context(), p.withIssuer(w), ar, err)
+}
+
+// withIssuer wraps w so that the redirect fosite writes carries iss
+// (RFC 9207 §2): on success and on error alike, which defeats mix-up attacks.
+func (p *Pages) withIssuer(w http.ResponseWriter) http.ResponseWriter {
+	return &issuerWriter{ResponseWriter: w, issuer: p.provider.Config().Issuer}
+}
+
+type issuerWriter struct {
+	http.ResponseWriter
+	issuer string
+}
+
+func (w *issuerWriter) WriteHeader(code int) {
+	if code >= 300 && code < 400 {
+		if loc, err := url.Parse(w.Header().Get("Location")); err == nil && loc.Host != "" {
+			if loc.Fragment != "" {
+				f, _ := url.ParseQuery(loc.Fragment)
+				f.Set("iss", w.issuer)
+				loc.Fragment = f.Encode()
+			} else {
+				q := loc.Query()
+				q.Set("iss", w.issuer)
+				loc.RawQuery = q.Encode()
+			}
+			w.Header().Set("Location", loc.String())
+		}
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *issuerWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }

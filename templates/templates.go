@@ -1,0 +1,13 @@
+// Package templates holds the server-rendered pages and their stylesheet,
+// embedded in the binary so the pages work offline and need no CDN.
+//
+// Every page is layout.html plus one page file that defines "title" and
+// "content"; package provider/web parses them once at start-up.
+package templates
+
+import "embed"
+
+// FS holds layout.html, the page templates and static/ (served at /static/).
+//
+//go:embed *.html static
+var FS embed.FS
