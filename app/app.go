@@ -142,6 +142,8 @@ func (a *App) build(ctx context.Context, opts Options) error {
 		Clients:    oauth.NewClientLookup(a.store, ocfg),
 		NewSession: oauth.NewSession,
 		Logger:     a.log,
+
+		RefreshGracePeriod: cfg.RefreshGracePeriod,
 	})
 	if err != nil {
 		return err

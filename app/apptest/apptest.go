@@ -30,11 +30,14 @@ const EnvRedisURL = "PUGUH_TEST_REDIS_URL"
 
 // Env is a running Puguh.
 type Env struct {
-	T      testing.TB
-	App    *app.App
-	URL    string // http://127.0.0.1:PORT, also the issuer
-	Client *http.Client
-	logs   *syncBuffer
+	T   testing.TB
+	App *app.App
+	URL string // http://127.0.0.1:PORT, also the issuer
+	// DatabaseURL is the database this instance uses; a second replica passes
+	// it as Options.DatabaseURL.
+	DatabaseURL string
+	Client      *http.Client
+	logs        *syncBuffer
 }
 
 // Logs returns everything the server has logged so far.
@@ -116,7 +119,7 @@ func Start(t testing.TB, opts Options) *Env {
 			t.Logf("server logs:\n%s", tail(logs.String(), 8000))
 		}
 	})
-	return &Env{T: t, App: a, URL: base, Client: &http.Client{Timeout: 30 * time.Second,
+	return &Env{T: t, App: a, URL: base, DatabaseURL: dbURL, Client: &http.Client{Timeout: 30 * time.Second,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}, logs: logs}
 }
 

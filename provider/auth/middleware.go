@@ -105,7 +105,8 @@ func (a *Authenticator) middleware(next http.Handler, required bool) http.Handle
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p, err := a.Authenticate(r)
 		if err == nil && p == nil && required {
-			err = httpapi.Unauthorized("Not authenticated")
+			// The guide's 401 covers "missing or invalid credentials" with one body.
+			err = httpapi.Unauthorized(InvalidToken)
 		}
 		if err != nil {
 			httpapi.WriteError(w, r, err)

@@ -103,9 +103,14 @@ func (p *Provider) pair(resp fosite.AccessResponder, accessExpiry time.Time) (*T
 	if resp.GetAccessToken() == "" || refresh == "" {
 		return nil, errors.New("oauth: fosite issued no token pair")
 	}
-	// Reported in whole seconds as configured (3600), not 3599 after the
-	// milliseconds spent issuing.
-	expiresIn := int(math.Round(time.Until(accessExpiry).Seconds()))
+	// RFC 6749 §5.1: expires_in is the token's lifetime, the configured 3600,
+	// not the 3599 left after fosite rounded the expiry to the second (up to
+	// half a second down) and the request waited on the database. Only an
+	// expiry cut well short of the lifetime is reported as what is left.
+	expiresIn := int(p.cfg.AccessTokenLifetime / time.Second)
+	if left := time.Until(accessExpiry); left < p.cfg.AccessTokenLifetime-time.Minute {
+		expiresIn = int(math.Round(left.Seconds()))
+	}
 	return &TokenPair{AccessToken: resp.GetAccessToken(), RefreshToken: refresh, ExpiresIn: expiresIn}, nil
 }
 
