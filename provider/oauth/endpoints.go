@@ -34,6 +34,13 @@ func (e *Endpoints) token(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	p := e.P.public
 	sess := NewSession().(*Session)
+	// fosite answers an unknown grant_type with invalid_request; RFC 6749
+	// §5.2 says unsupported_grant_type (SECURITY 8: password, implicit…).
+	if err := r.ParseForm(); err == nil && r.PostForm.Get("grant_type") != "" && !supportedGrantTypes[r.PostForm.Get("grant_type")] {
+		rfc := fosite.ErrUnsupportedGrantType.WithHintf("Puguh does not support grant_type %q.", r.PostForm.Get("grant_type"))
+		p.WriteAccessError(ctx, w, fosite.NewAccessRequest(sess), rfc)
+		return
+	}
 	ar, err := p.NewAccessRequest(ctx, r, sess)
 	if err != nil {
 		e.logError(r, err)
@@ -51,6 +58,9 @@ func (e *Endpoints) token(w http.ResponseWriter, r *http.Request) {
 	}
 	p.WriteAccessResponse(ctx, w, ar, resp)
 }
+
+// supportedGrantTypes are the grants of the public composition.
+var supportedGrantTypes = map[string]bool{"authorization_code": true, "refresh_token": true, "client_credentials": true}
 
 // clientCredentialsSession makes the token's subject the service account (or
 // the application itself), acting in its organization. fosite checked the

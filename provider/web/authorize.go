@@ -54,6 +54,9 @@ func (p *Pages) authorize(w http.ResponseWriter, r *http.Request) {
 	prompts := fosite.RemoveEmpty(strings.Split(ar.GetRequestForm().Get("prompt"), " "))
 	promptNone := fosite.Arguments(prompts).Has("none")
 	maxAge, err := parseMaxAge(ar.GetRequestForm().Get("max_age"))
+	if err == nil {
+		err = precheck(ar, prompts)
+	}
 	if err != nil {
 		p.authorizeError(w, r, ar, err)
 		return
@@ -64,9 +67,13 @@ func (p *Pages) authorize(w http.ResponseWriter, r *http.Request) {
 		p.authorizeError(w, r, ar, fosite.ErrServerError.WithWrap(err))
 		return
 	}
-	needLogin := sess == nil ||
-		(fosite.Arguments(prompts).Has("login") && sess.AuthTime.Truncate(time.Second).Before(requestedAt.Truncate(time.Second))) ||
-		(maxAge >= 0 && now.Sub(sess.AuthTime) > time.Duration(maxAge)*time.Second)
+	// A sign-in made for this very request satisfies prompt=login and max_age
+	// (OIDC Core §3.1.2.1); otherwise prompt=login always asks again and
+	// max_age asks when the last sign-in is older.
+	signedInForThis := sess != nil && challenge != nil &&
+		!sess.AuthTime.Truncate(time.Second).Before(challenge.RequestedAt.Truncate(time.Second))
+	needLogin := sess == nil || (!signedInForThis &&
+		(fosite.Arguments(prompts).Has("login") || (maxAge >= 0 && now.Sub(sess.AuthTime) > time.Duration(maxAge)*time.Second)))
 	if needLogin {
 		if promptNone {
 			// OIDC Core §3.1.2.6: prompt=none must not show a page.
@@ -181,6 +188,26 @@ func (p *Pages) consented(r *http.Request, ar fosite.AuthorizeRequester, client 
 		}
 	}
 	return true, nil
+}
+
+// precheck refuses, before any page is shown, requests that fosite would
+// refuse only when issuing the code: an unknown prompt value or prompt=none
+// with others (OIDC Core §3.1.2.1), and a public client without an S256 PKCE
+// challenge (RFC 7636 §4.4.1; RFC 9700 §2.1.1). fosite still enforces both.
+func precheck(ar fosite.AuthorizeRequester, prompts []string) error {
+	for _, v := range prompts {
+		if v != "none" && v != "login" && v != "consent" {
+			return fosite.ErrInvalidRequest.WithHintf("Unsupported prompt value %q.", v)
+		}
+	}
+	if fosite.Arguments(prompts).Has("none") && len(prompts) > 1 {
+		return fosite.ErrInvalidRequest.WithHint("prompt=none cannot be combined with other values.")
+	}
+	form := ar.GetRequestForm()
+	if ar.GetClient().IsPublic() && (form.Get("code_challenge") == "" || form.Get("code_challenge_method") != "S256") {
+		return fosite.ErrInvalidRequest.WithHint("Public clients must send a PKCE code_challenge with code_challenge_method=S256.")
+	}
+	return nil
 }
 
 // parseMaxAge reads max_age (OIDC Core §3.1.2.1); -1 when absent.
