@@ -157,7 +157,9 @@ func TestTokenEndpointRefusals(t *testing.T) {
 		return codeFrom(t, e, public, b.authorize(codeQuery(public, "read:user", "code_challenge",
 			oauth2.S256ChallengeFromVerifier(verifier), "code_challenge_method", "S256"), user))
 	}
-	plainCode := func() string { return codeFrom(t, e, confidential, b.authorize(codeQuery(confidential, "read:user"), user)) }
+	plainCode := func() string {
+		return codeFrom(t, e, confidential, b.authorize(codeQuery(confidential, "read:user"), user))
+	}
 	token := func(form url.Values, headers ...string) *apptest.Response {
 		return e.Do(http.MethodPost, "/oauth/token", form.Encode(), append([]string{"Content-Type", "application/x-www-form-urlencoded"}, headers...)...)
 	}
@@ -289,7 +291,8 @@ func TestFormsRefuseCSRF(t *testing.T) {
 		{"login with another browser's token", "/login", otherBrowser, nil},
 		{"login from another site", "/login", fields, []string{"Origin", "https://evil.example.com"}},
 		{"login with Sec-Fetch-Site cross-site", "/login", fields, []string{"Sec-Fetch-Site", "cross-site"}},
-		{"login with Origin null", "/login", fields, []string{"Origin", "null"}},
+		{"login with Origin null and no Sec-Fetch-Site", "/login", fields, []string{"Origin", "null"}},
+		{"login with Origin null from another site", "/login", fields, []string{"Origin", "null", "Sec-Fetch-Site", "cross-site"}},
 		{"logout without token", "/logout", url.Values{}, nil},
 		{"consent without token", "/consent", url.Values{"decision": {"allow"}}, nil},
 		{"RP logout without token", "/oauth/logout", url.Values{}, nil},
@@ -302,6 +305,11 @@ func TestFormsRefuseCSRF(t *testing.T) {
 			}
 		})
 	}
+	t.Run("Origin null from our own page works (Referrer-Policy: no-referrer)", func(t *testing.T) {
+		if p := b.post("/login", fields, "Origin", "null", "Sec-Fetch-Site", "same-origin"); p.Status != http.StatusSeeOther {
+			t.Fatalf("got %d %.300s", p.Status, p.Body)
+		}
+	})
 	t.Run("same form with token and origin works", func(t *testing.T) {
 		if p := b.post("/login", fields); p.Status != http.StatusSeeOther || p.Location.Path != "/account" {
 			t.Fatalf("got %d %v", p.Status, p.Location)

@@ -105,19 +105,22 @@ func (p *Pages) CheckForm(w http.ResponseWriter, r *http.Request) bool {
 	return true
 }
 
-// sameOrigin refuses cross-site posts: Origin, when sent, must be ours
-// (Fetch standard; every current browser sends it on POST), and
-// Sec-Fetch-Site, when sent, must not be cross-site.
+// sameOrigin refuses cross-site posts. Origin, when it names an origin, must
+// be ours (Fetch standard). Our pages send Referrer-Policy: no-referrer, with
+// which browsers send "Origin: null" on form posts; then Sec-Fetch-Site must
+// say same-origin. Sec-Fetch-Site, when sent, must never be cross-site.
 func (p *Pages) sameOrigin(r *http.Request) bool {
-	if o := r.Header.Get("Origin"); o != "" {
-		u, err := url.Parse(o)
-		if o == "null" || err != nil || u.Scheme != p.issuer.Scheme || u.Host != p.issuer.Host {
-			return false
-		}
+	site := r.Header.Get("Sec-Fetch-Site")
+	if site != "" && site != "same-origin" && site != "none" {
+		return false
 	}
-	switch r.Header.Get("Sec-Fetch-Site") {
-	case "", "same-origin", "none":
+	switch o := r.Header.Get("Origin"); o {
+	case "":
 		return true
+	case "null":
+		return site == "same-origin"
+	default:
+		u, err := url.Parse(o)
+		return err == nil && u.Scheme == p.issuer.Scheme && u.Host == p.issuer.Host
 	}
-	return false
 }
