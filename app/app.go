@@ -50,6 +50,7 @@ type App struct {
 	hasher     *password.Hasher
 	authn      *auth.Authenticator
 	members    *auth.MembershipCache
+	limits     *rateLimits // app/ratelimit.go
 }
 
 // Options tune what config does not cover; tests use them.
@@ -167,6 +168,7 @@ func (a *App) build(ctx context.Context, opts Options) error {
 	}
 	a.authn = auth.NewAuthenticator(auth.Config{Issuer: cfg.Issuer, Audience: ocfg.APIAudience(), Leeway: 30 * time.Second},
 		a.keys.Verifier(), a.provider, a.members, a.store, apiKeys)
+	a.limits = a.buildRateLimits(now)
 	return nil
 }
 
@@ -181,12 +183,12 @@ func (a *App) routes() http.Handler {
 	if a.redis != nil {
 		redisPing = health.PingFunc(func(ctx context.Context) error { return a.redis.Ping(ctx).Err() })
 	}
-	health.New(a.store, redisPing).Mount(r)
+	health.New(a.store, redisPing).WithAuth(a.authn.Optional, healthPrincipal).Mount(r)
 	r.Handle("/metrics", promhttp.HandlerFor(a.registry, promhttp.HandlerOpts{})).Methods(http.MethodGet)
 	r.Handle("/.well-known/jwks.json", a.keys.JWKSHandler()).Methods(http.MethodGet, http.MethodHead)
 
 	cursorKey, _ := hkdf.Key(sha256.New, a.cfg.Secret, nil, "puguh pagination cursors v1", 32)
-	(&rest.IdentityAPI{Store: a.store, Hasher: a.hasher, Tokens: a.provider, Auth: a.authn, MaxBody: a.cfg.MaxBodyBytes, Now: time.Now}).Mount(r)
+	(&rest.IdentityAPI{Store: a.store, Hasher: a.hasher, Tokens: a.provider, Auth: a.authn, MaxBody: a.cfg.MaxBodyBytes, Now: time.Now, Throttle: a.limits.accounts}).Mount(r)
 	(&rest.OrganizationAPI{Store: a.store, Roles: a.members, Auth: a.authn, Cursors: &rest.Cursors{Key: cursorKey},
 		MaxBody: a.cfg.MaxBodyBytes, Now: time.Now}).Mount(r)
 	a.mountAPIKeys(r) // app/apikeys.go: API keys, service accounts, applications

@@ -40,6 +40,14 @@ type IdentityAPI struct {
 	Auth    *auth.Authenticator
 	MaxBody int64
 	Now     func() time.Time
+	// Throttle limits password attempts per account (package ratelimit); nil: none.
+	Throttle AccountThrottle
+}
+
+// AccountThrottle takes one sign-in attempt from an account's budget, or
+// returns the 429 to answer with.
+type AccountThrottle interface {
+	Attempt(ctx context.Context, normalizedEmail string) error
 }
 
 // Mount registers the routes.
@@ -137,10 +145,17 @@ const BadCredentials = "Invalid email or password"
 
 // CheckPassword returns the user if email and password match. An unknown
 // email costs the same argon2id verification as a wrong password, and both
-// give the same error (SECURITY.md item 15).
+// give the same error (SECURITY.md item 15). Attempts are throttled per
+// account, existing or not, before any work is done (SECURITY.md item 16);
+// the per-IP limit sits in front of every caller's route.
 func (a *IdentityAPI) CheckPassword(ctx context.Context, email, pw string) (*storage.User, error) {
 	bad := httpapi.Unauthorized(BadCredentials)
 	normalized, ok := normalizeEmail(email)
+	if ok && a.Throttle != nil {
+		if err := a.Throttle.Attempt(ctx, normalized); err != nil {
+			return nil, err
+		}
+	}
 	var u *storage.User
 	var err error
 	if ok {

@@ -1,0 +1,66 @@
+package main
+
+import (
+	"context"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/arsaka/puguh/storage"
+	"github.com/arsaka/puguh/storage/sqlstore"
+)
+
+func TestOrgsSetPlan(t *testing.T) {
+	dir := t.TempDir()
+	env := map[string]string{"PUGUH_DATA_DIR": dir}
+	ctx := context.Background()
+	s, err := sqlstore.Open(ctx, "sqlite:"+filepath.Join(dir, "puguh.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	const orgID = "0b4c9b0e-3a51-4c4e-9d2e-6f7c1f0a9d11"
+	err = s.Register(ctx, &storage.User{ID: "6a1e3c52-8a43-4a7e-a9d4-5c3f2f7b9e01", Email: "o@example.com", FullName: "O", PasswordHash: "$argon2id$x"},
+		&storage.Organization{ID: orgID, Name: "O", Plan: storage.PlanFree, Personal: true})
+	s.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	for _, tc := range []struct {
+		name    string
+		args    []string
+		code    int
+		out     string
+		errText string
+	}{
+		{"pro", []string{"orgs", "set-plan", orgID, "pro"}, 0, "organization " + orgID + ": plan pro, 300 requests per minute", ""},
+		{"enterprise, flag last", []string{"orgs", "set-plan", orgID, "enterprise", "--limit", "5000"}, 0, "plan enterprise, 5000 requests per minute", ""},
+		{"enterprise, flag first", []string{"orgs", "set-plan", "--limit=7000", orgID, "Enterprise"}, 0, "plan enterprise, 7000 requests per minute", ""},
+		{"enterprise without limit", []string{"orgs", "set-plan", orgID, "enterprise"}, 1, "", "puguh: the enterprise plan needs a rate limit"},
+		{"limit on a fixed plan", []string{"orgs", "set-plan", orgID, "pro", "--limit", "10"}, 1, "", "puguh: only the enterprise plan takes a custom rate limit"},
+		{"unknown plan", []string{"orgs", "set-plan", orgID, "gold"}, 1, "", `puguh: unknown plan "gold"`},
+		{"unknown organization", []string{"orgs", "set-plan", "6f9619ff-8b86-d011-b42d-00cf4fc964ff", "pro"}, 1, "", "puguh: no organization 6f9619ff-8b86-d011-b42d-00cf4fc964ff"},
+		{"missing arguments", []string{"orgs", "set-plan", orgID}, 1, "", "puguh: " + orgsUsage},
+		{"unknown subcommand", []string{"orgs", "list"}, 1, "", "puguh: " + orgsUsage},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			code, out, errOut := runCmd(t, env, tc.args...)
+			if code != tc.code || !strings.Contains(out, tc.out) || !strings.HasPrefix(errOut, tc.errText) {
+				t.Fatalf("got %d %q %q", code, out, errOut)
+			}
+		})
+	}
+
+	s, err = sqlstore.Open(ctx, "sqlite:"+filepath.Join(dir, "puguh.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	org, err := s.OrganizationByID(ctx, orgID)
+	if err != nil || org.Plan != storage.PlanEnterprise || org.RateLimit != 7000 {
+		t.Fatalf("stored: %+v %v", org, err)
+	}
+}
