@@ -30,6 +30,7 @@ type testApp struct {
 type appOptions struct {
 	Public, Trusted bool
 	Scopes          []string
+	RedirectURI     string // default https://app.example.com/callback
 }
 
 // registerApp creates an application in the organization of owner directly
@@ -53,6 +54,9 @@ func registerApp(t testing.TB, e *apptest.Env, owner *apptest.User, opts appOpti
 		Scopes:                  scopes,
 		TokenEndpointAuthMethod: "client_secret_post",
 		Public:                  opts.Public, Trusted: opts.Trusted,
+	}
+	if opts.RedirectURI != "" {
+		a.RedirectURIs = []string{opts.RedirectURI}
 	}
 	if opts.Public {
 		a.TokenEndpointAuthMethod = "none"
