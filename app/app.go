@@ -48,6 +48,7 @@ type App struct {
 	denylist   revocation.List
 	followDeny func(ctx context.Context) // follows other replicas' revocations; nil without Redis
 	hasher     *password.Hasher
+	identity   *rest.IdentityAPI
 	authn      *auth.Authenticator
 	members    *auth.MembershipCache
 	limits     *rateLimits // app/ratelimit.go
@@ -188,11 +189,16 @@ func (a *App) routes() http.Handler {
 	r.Handle("/.well-known/jwks.json", a.keys.JWKSHandler()).Methods(http.MethodGet, http.MethodHead)
 
 	cursorKey, _ := hkdf.Key(sha256.New, a.cfg.Secret, nil, "puguh pagination cursors v1", 32)
-	(&rest.IdentityAPI{Store: a.store, Hasher: a.hasher, Tokens: a.provider, Auth: a.authn, MaxBody: a.cfg.MaxBodyBytes, Now: time.Now, Throttle: a.limits.accounts}).Mount(r)
+	// One IdentityAPI checks passwords for the REST login and the sign-in page,
+	// so both share the per-account throttle.
+	a.identity = &rest.IdentityAPI{Store: a.store, Hasher: a.hasher, Tokens: a.provider, Auth: a.authn, MaxBody: a.cfg.MaxBodyBytes, Now: time.Now, Throttle: a.limits.accounts}
+	a.identity.Mount(r)
 	(&rest.OrganizationAPI{Store: a.store, Roles: a.members, Auth: a.authn, Cursors: &rest.Cursors{Key: cursorKey},
 		MaxBody: a.cfg.MaxBodyBytes, Now: time.Now}).Mount(r)
+	// OAuth before API keys: /api/v1/applications/grants must win over
+	// /api/v1/applications/{id}.
+	a.mountOAuth(r)   // app/oauth.go: /oauth/*, discovery, application grants
 	a.mountAPIKeys(r) // app/apikeys.go: API keys, service accounts, applications
-	a.mountOAuth(r)   // app/oauth.go: /oauth/*, discovery
 	a.mountPages(r)   // app/pages.go: sign-in, consent, sign-up, account pages
 
 	return httpapi.Middleware(a.log, httpapi.NewMetrics(a.registry), a.rateLimit(r))
