@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/ory/fosite"
@@ -31,6 +32,7 @@ var ErrInvalidGrant = errors.New("oauth: invalid grant")
 // response (signing the JWT, storing token signatures), so refresh, revocation
 // and introspection treat these tokens like any other.
 func (p *Provider) IssueUserTokens(ctx context.Context, userID, orgID string) (*TokenPair, error) {
+	p.settleFositeDefaults(ctx)
 	sess := NewSession().(*Session)
 	sess.Subject = userID
 	sess.Kind = KindUser
@@ -59,7 +61,34 @@ func (p *Provider) IssueUserTokens(ctx context.Context, userID, orgID string) (*
 
 // Refresh exchanges a first-party refresh token through fosite's refresh flow
 // (rotation, reuse detection, grace period and family cap live in the storage).
+//
+// fosite answers invalid_request ("please retry") when the storage refuses a
+// rotation after its read accepted the token: the grace period ended in
+// between, or a concurrent rotation won. Refresh retries then, so the
+// outcome is definite: a new pair, or, the token now reading as reused, its
+// family revoked. Answering 401 without the retry left the family alive
+// after a replay that came just as the grace period ended.
 func (p *Provider) Refresh(ctx context.Context, refreshToken string) (*TokenPair, error) {
+	p.settleFositeDefaults(ctx)
+	var err error
+	for range maxRefreshAttempts {
+		var pair *TokenPair
+		pair, err = p.refreshOnce(ctx, refreshToken)
+		if err == nil {
+			return pair, nil
+		}
+		if !storageRefused(err) {
+			break
+		}
+	}
+	return nil, refreshError(err)
+}
+
+// maxRefreshAttempts bounds Refresh's retries; one is enough for the grace
+// period's boundary, the others absorb PostgreSQL serialization failures.
+const maxRefreshAttempts = 3
+
+func (p *Provider) refreshOnce(ctx context.Context, refreshToken string) (*TokenPair, error) {
 	form := url.Values{
 		"grant_type":    {"refresh_token"},
 		"refresh_token": {refreshToken},
@@ -73,13 +102,50 @@ func (p *Provider) Refresh(ctx context.Context, refreshToken string) (*TokenPair
 	sess := NewSession()
 	req, err := p.internal.NewAccessRequest(ctx, r, sess)
 	if err != nil {
-		return nil, refreshError(err)
+		return nil, err
 	}
 	resp, err := p.internal.NewAccessResponse(ctx, req)
 	if err != nil {
-		return nil, refreshError(err)
+		return nil, err
 	}
 	return p.pair(resp, req.GetSession().GetExpiresAt(fosite.AccessToken))
+}
+
+// storageRefused reports fosite's "please retry" answer to a storage refusal
+// during a refresh (flow_refresh.go, handleRefreshTokenEndpointStorageError).
+func storageRefused(err error) bool {
+	var rfc *fosite.RFC6749Error
+	return errors.As(err, &rfc) && rfc.ErrorField == fosite.ErrInvalidRequest.ErrorField &&
+		(errors.Is(err, fosite.ErrInactiveToken) || errors.Is(err, fosite.ErrNotFound) || errors.Is(err, fosite.ErrSerializationFailure))
+}
+
+// settledConfigs holds a sync.Once per fosite configuration (see settleFositeDefaults).
+var settledConfigs sync.Map // *fosite.Config → *sync.Once
+
+// settleFositeDefaults makes fosite fill in the defaults it otherwise writes
+// into its Config on first read (GetAudienceStrategy, GetTokenEntropy, …),
+// once, before this composition's first flow: two first requests arriving
+// together raced on those writes (go test -race). The fields belong in
+// fositeConfig (provider.go), which would make this a no-op.
+func (p *Provider) settleFositeDefaults(ctx context.Context) {
+	f, ok := p.internal.(*fosite.Fosite)
+	if !ok {
+		return
+	}
+	cfg, ok := f.Config.(*fosite.Config)
+	if !ok {
+		return
+	}
+	once, _ := settledConfigs.LoadOrStore(cfg, new(sync.Once))
+	once.(*sync.Once).Do(func() {
+		cfg.GetAudienceStrategy(ctx)
+		cfg.GetTokenEntropy(ctx)
+		cfg.GetRefreshTokenScopes(ctx)
+		cfg.GetMinParameterEntropy(ctx)
+		cfg.GetHTTPClient(ctx)
+		cfg.GetRedirectSecureChecker(ctx)
+		cfg.GetJWKSFetcherStrategy(ctx)
+	})
 }
 
 // RevokeFamily revokes a refresh family: its refresh tokens in the database,
