@@ -102,7 +102,10 @@ func TestRefresh(t *testing.T) {
 
 			family = append(family, replayUntilRevoked(t, e, p0.RefreshToken)...)
 			for i, p := range family {
-				want401(t, me(e, p.AccessToken)) // at once: no polling
+				if r := me(e, p.AccessToken); r.Status != http.StatusUnauthorized { // at once: no polling
+					t.Fatalf("pair %d of %d (sid %v) still works after the family was revoked", i, len(family), claims(t, p.AccessToken)["sid"])
+				}
+				want401(t, me(e, p.AccessToken))
 				r := refresh(e, p.RefreshToken)
 				want(t, r, http.StatusUnauthorized, bodyBadRefresh)
 				if r.Header.Get("WWW-Authenticate") == "" {

@@ -72,9 +72,16 @@ func (c *Cursors) PageFrom(r *http.Request, scope string) (Page, error) {
 	q := r.URL.Query()
 	p := Page{Limit: defaultLimit}
 	if s := q.Get("limit"); s != "" {
+		// FastAPI's (pydantic v1) answers for Query(ge=1, le=100).
 		n, err := strconv.Atoi(s)
-		if err != nil || n < 1 || n > maxLimit {
-			return p, httpapi.Invalid(httpapi.Issue{Loc: []any{"query", "limit"}, Msg: "ensure this value is between 1 and 100", Type: "value_error.number.not_in_range"})
+		loc := []any{"query", "limit"}
+		switch {
+		case err != nil:
+			return p, httpapi.Invalid(httpapi.Issue{Loc: loc, Msg: "value is not a valid integer", Type: "type_error.integer"})
+		case n < 1:
+			return p, httpapi.Invalid(httpapi.Issue{Loc: loc, Msg: "ensure this value is greater than or equal to 1", Type: "value_error.number.not_ge"})
+		case n > maxLimit:
+			return p, httpapi.Invalid(httpapi.Issue{Loc: loc, Msg: "ensure this value is less than or equal to 100", Type: "value_error.number.not_le"})
 		}
 		p.Limit = n
 	}
