@@ -1,12 +1,14 @@
 package oauth
 
 import (
+	"errors"
 	"net/http"
 
 	"github.com/gorilla/mux"
 	"github.com/ory/fosite"
 
 	"github.com/arsaka/puguh/provider/httpapi"
+	"github.com/arsaka/puguh/storage"
 )
 
 // Endpoints serves the OAuth 2.0 endpoints of the public composition. Errors
@@ -44,7 +46,7 @@ func (e *Endpoints) token(w http.ResponseWriter, r *http.Request) {
 	ar, err := p.NewAccessRequest(ctx, r, sess)
 	if err != nil {
 		e.logError(r, err)
-		p.WriteAccessError(ctx, w, ar, err)
+		p.WriteAccessError(ctx, w, ar, tokenError(w, err))
 		return
 	}
 	if ar.GetGrantTypes().ExactOne("client_credentials") {
@@ -53,10 +55,28 @@ func (e *Endpoints) token(w http.ResponseWriter, r *http.Request) {
 	resp, err := p.NewAccessResponse(ctx, ar)
 	if err != nil {
 		e.logError(r, err)
-		p.WriteAccessError(ctx, w, ar, err)
+		p.WriteAccessError(ctx, w, ar, tokenError(w, err))
 		return
 	}
 	p.WriteAccessResponse(ctx, w, ar, resp)
+}
+
+// tokenError corrects what fosite reports when storage decides a grant:
+// fosite wraps every storage error of the response phase as server_error.
+//   - A code redeemed by a concurrent request (the storage's conditional
+//     update lost) is the client's problem: invalid_grant (RFC 6749 §5.2),
+//     like any other second redemption.
+//   - A database outage is temporary: 503 temporarily_unavailable with
+//     Retry-After, so clients retry instead of giving up.
+func tokenError(w http.ResponseWriter, err error) error {
+	switch {
+	case errors.Is(err, fosite.ErrInvalidatedAuthorizeCode):
+		return fosite.ErrInvalidGrant.WithHint("The authorization code has already been used.").WithWrap(err)
+	case errors.Is(err, storage.ErrUnavailable):
+		w.Header().Set("Retry-After", "5")
+		return fosite.ErrTemporarilyUnavailable.WithWrap(err)
+	}
+	return err
 }
 
 // supportedGrantTypes are the grants of the public composition.
