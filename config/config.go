@@ -40,6 +40,10 @@ type Config struct {
 	KeyRotationPeriod  time.Duration // PUGUH_KEY_ROTATION_PERIOD
 	KeySize            int           // PUGUH_KEY_SIZE (RSA bits)
 
+	// PprofAddr is PUGUH_PPROF_ADDR: a loopback address for Go's profiler
+	// (net/http/pprof) on a listener of its own; empty: off.
+	PprofAddr string
+
 	LogLevel        string        // PUGUH_LOG_LEVEL: debug, info, warn, error
 	LogFormat       string        // PUGUH_LOG_FORMAT: json or text
 	ShutdownTimeout time.Duration // PUGUH_SHUTDOWN_TIMEOUT
@@ -85,6 +89,7 @@ func Load(getenv func(string) string) (*Config, error) {
 		RefreshGracePeriod:   r.duration("PUGUH_REFRESH_GRACE_PERIOD", 5*time.Second),
 		KeyRotationPeriod:    r.duration("PUGUH_KEY_ROTATION_PERIOD", 30*24*time.Hour),
 		KeySize:              r.integer("PUGUH_KEY_SIZE", 2048),
+		PprofAddr:            r.str("PUGUH_PPROF_ADDR", ""),
 		LogLevel:             strings.ToLower(r.str("PUGUH_LOG_LEVEL", "info")),
 		LogFormat:            strings.ToLower(r.str("PUGUH_LOG_FORMAT", "json")),
 		ShutdownTimeout:      r.duration("PUGUH_SHUTDOWN_TIMEOUT", 30*time.Second),
@@ -120,6 +125,14 @@ func (c *Config) validate() error {
 	// fragment; http is allowed here for local development.
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
 		return &Error{"PUGUH_ISSUER", fmt.Sprintf("%q must be an absolute http(s) URL without query, fragment or user info", c.Issuer)}
+	}
+	if c.PprofAddr != "" {
+		// The profiler exposes memory contents and stack traces: loopback only.
+		host, _, err := net.SplitHostPort(c.PprofAddr)
+		ip, perr := netip.ParseAddr(host)
+		if err != nil || (host != "localhost" && (perr != nil || !ip.IsLoopback())) {
+			return &Error{"PUGUH_PPROF_ADDR", fmt.Sprintf("%q must be a loopback host:port (e.g. 127.0.0.1:6060)", c.PprofAddr)}
+		}
 	}
 	if c.DataDir == "" {
 		return &Error{"PUGUH_DATA_DIR", "must not be empty"}

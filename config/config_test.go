@@ -97,6 +97,8 @@ func TestLoadRejects(t *testing.T) {
 		{"grace too long", map[string]string{"PUGUH_REFRESH_GRACE_PERIOD": "2m"}, "config: PUGUH_REFRESH_GRACE_PERIOD: must be at most 1m"},
 		{"key size", map[string]string{"PUGUH_KEY_SIZE": "1024"}, "config: PUGUH_KEY_SIZE: "},
 		{"key size nan", map[string]string{"PUGUH_KEY_SIZE": "big"}, `config: PUGUH_KEY_SIZE: "big" is not a whole number`},
+		{"pprof public", map[string]string{"PUGUH_PPROF_ADDR": "0.0.0.0:6060"}, `config: PUGUH_PPROF_ADDR: "0.0.0.0:6060" must be a loopback host:port`},
+		{"pprof no port", map[string]string{"PUGUH_PPROF_ADDR": "127.0.0.1"}, `config: PUGUH_PPROF_ADDR: `},
 		{"log level", map[string]string{"PUGUH_LOG_LEVEL": "loud"}, "config: PUGUH_LOG_LEVEL: "},
 		{"log format", map[string]string{"PUGUH_LOG_FORMAT": "xml"}, "config: PUGUH_LOG_FORMAT: "},
 		{"body limit", map[string]string{"PUGUH_MAX_BODY_BYTES": "10", "PUGUH_SECRET": secret}, "config: PUGUH_MAX_BODY_BYTES: "},

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
+	"net/http/pprof"
 	"time"
 
 	"github.com/arsaka/puguh/app"
@@ -36,9 +38,35 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, args []str
 	log.Info("puguh listening", "addr", ln.Addr().String(), "issuer", cfg.Issuer,
 		"database", a.Store().Dialect(), "redis", cfg.RedisURL != "", "version", buildVersion(),
 		"startup", time.Since(start).Round(time.Millisecond).String())
+	if cfg.PprofAddr != "" {
+		stopProfiler, err := startProfiler(cfg.PprofAddr, log)
+		if err != nil {
+			return err
+		}
+		defer stopProfiler()
+	}
 	if err := a.Serve(ctx, ln); err != nil {
 		return err
 	}
 	log.Info("puguh stopped")
 	return nil
+}
+
+// startProfiler serves net/http/pprof on its own loopback listener (config
+// refuses other addresses), never on the public one.
+func startProfiler(addr string, log *slog.Logger) (stop func(), err error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("listen on PUGUH_PPROF_ADDR %s: %w", addr, err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	log.Warn("profiler listening; do not expose it", "addr", ln.Addr().String())
+	return func() { _ = srv.Close() }, nil
 }
