@@ -76,6 +76,9 @@ func Start(t testing.TB, opts Options) *Env {
 		"PUGUH_DATABASE_URL": dbURL,
 		"PUGUH_SECRET":       "test-secret-0123456789-abcdefghijklmnop",
 		"PUGUH_LOG_LEVEL":    "debug",
+		// Each server its own Redis key space, so per-IP budgets of parallel
+		// tests (all from 127.0.0.1) never add up.
+		"PUGUH_RATE_LIMIT_NAMESPACE": "test:" + randomID() + ":",
 	}
 	if opts.Redis {
 		u := os.Getenv(EnvRedisURL)
@@ -237,6 +240,12 @@ func (e *Env) Login(u *User) {
 	}
 	r.JSON(e.T, &tok)
 	u.AccessToken, u.RefreshToken = tok.AccessToken, tok.RefreshToken
+}
+
+func randomID() string {
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
 }
 
 func tail(s string, n int) string {

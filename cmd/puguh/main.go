@@ -26,6 +26,9 @@ commands:
   migrate status     list migrations and when they were applied
   keys list          list signing keys and their states
   keys rotate        promote the next signing key (--force for a compromised key)
+  clients create     register an OAuth application (see puguh clients --help)
+  clients list       list an organization's OAuth applications
+  orgs set-plan      set an organization's plan: free, pro, business or enterprise --limit N
   version            print the version
 
 Configuration comes from PUGUH_* environment variables; see README.md.
