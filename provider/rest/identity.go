@@ -30,6 +30,7 @@ type IdentityStore interface {
 	UserByEmail(ctx context.Context, email string) (*storage.User, error)
 	UpdateUserPassword(ctx context.Context, id, passwordHash string) error
 	OrganizationsOfUser(ctx context.Context, userID string) ([]storage.UserOrganization, error)
+	CreateOrganization(ctx context.Context, org *storage.Organization, ownerUserID string) error
 }
 
 // IdentityAPI serves /api/v1/auth/*.
@@ -187,21 +188,31 @@ func (a *IdentityAPI) CheckPassword(ctx context.Context, email, pw string) (*sto
 	return u, nil
 }
 
-// PersonalOrganization is the organization a fresh login acts in.
-func (a *IdentityAPI) PersonalOrganization(ctx context.Context, userID string) (string, error) {
-	orgs, err := a.Store.OrganizationsOfUser(ctx, userID)
+// PersonalOrganization is the organization a fresh login acts in: the
+// personal organization the user got at registration, which was created in
+// the same instant as the user. Other users' personal organizations the user
+// was added to do not count; ordered by age, the first of them would
+// otherwise win. A user removed from every organization gets a new personal
+// one: with none, the user could do nothing at all, not even create one.
+func (a *IdentityAPI) PersonalOrganization(ctx context.Context, u *storage.User) (string, error) {
+	orgs, err := a.Store.OrganizationsOfUser(ctx, u.ID)
 	if err != nil {
 		return "", err
 	}
 	for _, o := range orgs {
-		if o.Personal {
+		if o.Personal && o.CreatedAt.Equal(u.CreatedAt) {
 			return o.ID, nil
 		}
 	}
 	if len(orgs) > 0 {
 		return orgs[0].ID, nil
 	}
-	return "", errors.New("user has no organization")
+	now := a.Now().UTC()
+	org := &storage.Organization{ID: uuid.NewString(), Name: u.FullName, Plan: storage.PlanFree, Personal: true, CreatedAt: now, UpdatedAt: now}
+	if err := a.Store.CreateOrganization(ctx, org, u.ID); err != nil {
+		return "", err
+	}
+	return org.ID, nil
 }
 
 func (a *IdentityAPI) login(w http.ResponseWriter, r *http.Request) error {
@@ -224,7 +235,7 @@ func (a *IdentityAPI) login(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	orgID, err := a.PersonalOrganization(ctx, u.ID)
+	orgID, err := a.PersonalOrganization(ctx, u)
 	if err != nil {
 		return err
 	}

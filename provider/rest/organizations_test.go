@@ -230,6 +230,38 @@ func TestOrganizations(t *testing.T) {
 			}
 		})
 
+		t.Run("the organization a login acts in", func(t *testing.T) {
+			t.Parallel()
+			e := at(t, e)
+			a, b := e.NewUser(), e.NewUser()
+			roomy(t, e, a.OrganizationID)
+			login := func(u *apptest.User) map[string]any {
+				t.Helper()
+				e.Login(u)
+				return object(t, me(e, u.AccessToken), "id", "type", "email", "full_name", "organization_id", "role", "permissions", "created_at")
+			}
+			// B joins A's personal organization, which is older than B's own:
+			// B still signs in to B's own.
+			addMemberAs(t, e, a, a.OrganizationID, b, "owner")
+			if m := login(b); m["organization_id"] != b.OrganizationID || m["role"] != "owner" {
+				t.Fatalf("B signs in to %v as %v, want B's personal organization %s", m["organization_id"], m["role"], b.OrganizationID)
+			}
+			// A leaves A's only organization; signing in gives A a new personal one.
+			want(t, e.Do(http.MethodDelete, "/api/v1/organizations/"+a.OrganizationID+"/members/"+a.ID, nil, a.Bearer()...), http.StatusNoContent, "")
+			m := login(a)
+			if m["organization_id"] == a.OrganizationID || m["role"] != "owner" {
+				t.Fatalf("A after leaving every organization: %v", m)
+			}
+			r := e.Do(http.MethodGet, "/api/v1/organizations", nil, a.Bearer()...)
+			var list struct {
+				Items []map[string]any `json:"items"`
+			}
+			r.JSON(t, &list)
+			if len(list.Items) != 1 || list.Items[0]["id"] != m["organization_id"] || list.Items[0]["personal"] != true {
+				t.Fatalf("A's organizations: %s", r.Body)
+			}
+		})
+
 		// SECURITY.md item 18: A's token naming B's organization is 403 on
 		// every endpoint, whether in X-Organization-ID or in the path.
 		t.Run("tenant isolation", func(t *testing.T) {

@@ -33,6 +33,10 @@ func (m usersByEmail) UserByEmail(_ context.Context, email string) (*storage.Use
 
 func (m usersByEmail) UpdateUserPassword(context.Context, string, string) error { return nil }
 
+func (m usersByEmail) CreateOrganization(context.Context, *storage.Organization, string) error {
+	return errors.New("not used")
+}
+
 func (m usersByEmail) OrganizationsOfUser(context.Context, string) ([]storage.UserOrganization, error) {
 	return nil, nil
 }
