@@ -6,13 +6,49 @@ import (
 
 	"github.com/gorilla/mux"
 
+	"github.com/arsaka/puguh/apikeys"
 	"github.com/arsaka/puguh/provider/auth"
+	"github.com/arsaka/puguh/provider/health"
+	"github.com/arsaka/puguh/provider/rest"
 )
 
-// buildAPIKeys builds the API-key authenticator (nil: API keys not wired yet).
+// buildAPIKeys builds the API-key verifier and starts its background loop
+// (batched last-use writes, evictions from other replicas through Redis),
+// which runs until ctx ends and then flushes once more.
 func (a *App) buildAPIKeys(ctx context.Context, now func() time.Time) (auth.APIKeys, error) {
-	return nil, nil
+	v := apikeys.NewVerifier(a.store, a.members, apikeys.Config{
+		Now:       now,
+		Logger:    a.log,
+		Redis:     a.redis, // nil: other replicas drop revoked keys within apikeys.DefaultTTL
+		Namespace: "puguh:",
+	})
+	go v.Run(ctx)
+	return v, nil
+}
+
+// apiKeyVerifier is the verifier buildAPIKeys made, as the authenticator holds it.
+func (a *App) apiKeyVerifier() *apikeys.Verifier {
+	v, _ := a.authn.APIKeys().(*apikeys.Verifier)
+	return v
 }
 
 // mountAPIKeys mounts API keys, service accounts and applications.
-func (a *App) mountAPIKeys(r *mux.Router) {}
+func (a *App) mountAPIKeys(r *mux.Router) {
+	v := a.apiKeyVerifier()
+	// A service account deleted here or on another replica must also stop its
+	// Bearer tokens, which the authenticator resolves through its own cache.
+	v.OnServiceAccountDeleted(a.authn.ForgetServiceAccount)
+	body := a.cfg.MaxBodyBytes
+	(&rest.APIKeyAPI{Store: a.store, Cache: v, Auth: a.authn, MaxBody: body, Now: time.Now}).Mount(r)
+	(&rest.ServiceAccountAPI{Store: a.store, Keys: a.store, Cache: v, Auth: a.authn, MaxBody: body, Now: time.Now}).Mount(r)
+	(&rest.ApplicationAPI{Store: a.store, Auth: a.authn, MaxBody: body, Now: time.Now}).Mount(r)
+}
+
+// healthPrincipal is what GET /api/v1/health echoes of the caller.
+func healthPrincipal(ctx context.Context) *health.Principal {
+	p := auth.FromContext(ctx)
+	if p == nil {
+		return nil
+	}
+	return &health.Principal{Type: p.Type, ID: p.ID, OrganizationID: p.OrganizationID}
+}

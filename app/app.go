@@ -184,7 +184,7 @@ func (a *App) routes() http.Handler {
 	if a.redis != nil {
 		redisPing = health.PingFunc(func(ctx context.Context) error { return a.redis.Ping(ctx).Err() })
 	}
-	health.New(a.store, redisPing).Mount(r)
+	health.New(a.store, redisPing).WithAuth(a.authn.Optional, healthPrincipal).Mount(r)
 	r.Handle("/metrics", promhttp.HandlerFor(a.registry, promhttp.HandlerOpts{})).Methods(http.MethodGet)
 	r.Handle("/.well-known/jwks.json", a.keys.JWKSHandler()).Methods(http.MethodGet, http.MethodHead)
 

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -63,9 +64,13 @@ type Authenticator struct {
 	denylist Denylist
 	members  *MembershipCache
 	apiKeys  APIKeys // nil until API keys are wired
-	accounts ServiceAccounts
+	accounts *accountCache
 	limiter  Limiter // nil: no rate limits
 }
+
+// APIKeys returns the API-key authenticator it was built with (nil: none),
+// so that the wiring can hand the same verifier to the revoking endpoints.
+func (a *Authenticator) APIKeys() APIKeys { return a.apiKeys }
 
 // SetLimiter installs the per-organization rate limiter that every
 // authenticated request passes through, right after authentication.
@@ -86,8 +91,71 @@ func NewAuthenticator(cfg Config, v TokenVerifier, d Denylist, members *Membersh
 		denylist: d,
 		members:  members,
 		apiKeys:  apiKeys,
-		accounts: accounts,
+		accounts: newAccountCache(accounts),
 	}
+}
+
+// ServiceAccountTTL bounds how long another replica keeps accepting a deleted
+// service account's Bearer tokens when no eviction message reaches it.
+const ServiceAccountTTL = 5 * time.Second
+
+// ForgetServiceAccount drops a cached service account after it was deleted,
+// so that its Bearer tokens are refused from the next request on.
+func (a *Authenticator) ForgetServiceAccount(orgID, id string) { a.accounts.forget(orgID, id) }
+
+// accountCache keeps service-account lookups of the Bearer path in memory for
+// ServiceAccountTTL: a service account's every request would otherwise read
+// the database. Deleted accounts are cached too (as nil), so a dead token
+// costs no read either.
+type accountCache struct {
+	source ServiceAccounts
+	mu     sync.RWMutex
+	m      map[[2]string]accountEntry
+	gen    uint64 // bumped by forget: a lookup racing a delete does not store its stale answer
+}
+
+type accountEntry struct {
+	sa      *storage.ServiceAccount // nil: no such account
+	expires time.Time
+}
+
+func newAccountCache(source ServiceAccounts) *accountCache {
+	return &accountCache{source: source, m: map[[2]string]accountEntry{}}
+}
+
+// ServiceAccountByID answers from the cache when fresh; ErrNotFound for a deleted account.
+func (c *accountCache) ServiceAccountByID(ctx context.Context, orgID, id string) (*storage.ServiceAccount, error) {
+	key, now := [2]string{orgID, id}, time.Now()
+	c.mu.RLock()
+	e, ok := c.m[key]
+	gen := c.gen
+	c.mu.RUnlock()
+	if !ok || now.After(e.expires) {
+		sa, err := c.source.ServiceAccountByID(ctx, orgID, id)
+		if err != nil && !errors.Is(err, storage.ErrNotFound) {
+			return nil, err
+		}
+		e = accountEntry{sa: sa, expires: now.Add(ServiceAccountTTL)}
+		c.mu.Lock()
+		if c.gen == gen {
+			if len(c.m) >= 10_000 {
+				clear(c.m) // bounded; a cold cache only costs reads
+			}
+			c.m[key] = e
+		}
+		c.mu.Unlock()
+	}
+	if e.sa == nil {
+		return nil, storage.ErrNotFound
+	}
+	return e.sa, nil
+}
+
+func (c *accountCache) forget(orgID, id string) {
+	c.mu.Lock()
+	delete(c.m, [2]string{orgID, id})
+	c.gen++
+	c.mu.Unlock()
 }
 
 // Required authenticates every request or answers 401.

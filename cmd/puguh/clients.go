@@ -1,0 +1,154 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/arsaka/puguh/config"
+	"github.com/arsaka/puguh/provider/httpapi"
+	"github.com/arsaka/puguh/provider/rest"
+	"github.com/arsaka/puguh/storage"
+	"github.com/arsaka/puguh/storage/sqlstore"
+)
+
+func init() { extraCommands["clients"] = clientsCommand }
+
+const clientsUsage = `usage:
+  puguh clients create --org ORG_ID --name NAME [--redirect-uri URI]... [--grant-type TYPE]...
+                       [--scope SCOPE]... [--public] [--trusted]
+  puguh clients list --org ORG_ID`
+
+// listFlag is a repeatable flag; each value may also hold several items
+// separated by spaces or commas ("--scope 'openid profile'").
+type listFlag struct {
+	values []string
+	set    bool
+}
+
+func (l *listFlag) String() string { return strings.Join(l.values, " ") }
+
+func (l *listFlag) Set(v string) error {
+	l.set = true
+	l.values = append(l.values, strings.FieldsFunc(v, func(r rune) bool { return r == ' ' || r == ',' })...)
+	return nil
+}
+
+func (l *listFlag) ptr() *[]string {
+	if !l.set {
+		return nil
+	}
+	return &l.values
+}
+
+// clientsCommand is `puguh clients create|list`: OAuth applications managed
+// from the command line, to bootstrap an organization's first client without
+// the REST API. It validates exactly as POST /api/v1/applications does.
+func clientsCommand(ctx context.Context, cfg *config.Config, log *slog.Logger, args []string, stdout io.Writer) error {
+	if len(args) == 0 || (args[0] != "create" && args[0] != "list") {
+		return errors.New(clientsUsage)
+	}
+	fs := flag.NewFlagSet("clients "+args[0], flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	org := fs.String("org", "", "organization id")
+	name := fs.String("name", "", "application name")
+	var redirects, grants, scopes listFlag
+	fs.Var(&redirects, "redirect-uri", "redirect URI (repeatable)")
+	fs.Var(&grants, "grant-type", "grant type (repeatable)")
+	fs.Var(&scopes, "scope", "scope (repeatable)")
+	public := fs.Bool("public", false, "public client (no secret, PKCE)")
+	trusted := fs.Bool("trusted", false, "first-party client: skips consent")
+	if err := fs.Parse(args[1:]); err != nil || fs.NArg() > 0 || *org == "" {
+		return errors.New(clientsUsage)
+	}
+	if args[0] == "list" && (*name != "" || redirects.set || grants.set || scopes.set || *public || *trusted) {
+		return errors.New(clientsUsage)
+	}
+	a, err := openApp(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	store := a.Store()
+	orgID := strings.ToLower(*org)
+	if _, err := store.OrganizationByID(ctx, orgID); errors.Is(err, storage.ErrNotFound) {
+		return fmt.Errorf("no organization %s", orgID)
+	} else if err != nil {
+		return err
+	}
+	if args[0] == "list" {
+		return listClients(ctx, store, orgID, stdout)
+	}
+	f := rest.ApplicationFields{Name: name, RedirectURIs: redirects.ptr(), GrantTypes: grants.ptr(), Scopes: scopes.ptr(),
+		Public: public, Trusted: trusted}
+	app, secret, err := rest.NewApplication(orgID, f, time.Now())
+	if err != nil {
+		return validationError(err)
+	}
+	if err := store.CreateApplication(ctx, app); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "client_id:     %s\n", app.ID)
+	if secret != "" {
+		fmt.Fprintf(stdout, "client_secret: %s\n", secret)
+		fmt.Fprintln(stdout, "The secret is shown only this once and stored only as a hash: keep it now.")
+	} else {
+		fmt.Fprintln(stdout, "public client: no secret; it must use PKCE (S256)")
+	}
+	return nil
+}
+
+func listClients(ctx context.Context, store *sqlstore.Store, orgID string, stdout io.Writer) error {
+	apps, err := store.ListApplications(ctx, orgID)
+	if err != nil {
+		return err
+	}
+	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "CLIENT ID\tNAME\tTYPE\tTRUSTED\tGRANT TYPES\tREDIRECT URIS")
+	for _, app := range apps {
+		kind := "confidential"
+		if app.Public {
+			kind = "public"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%t\t%s\t%s\n", app.ID, app.Name, kind, app.Trusted,
+			strings.Join(app.GrantTypes, ","), strings.Join(app.RedirectURIs, " "))
+	}
+	return tw.Flush()
+}
+
+// validationError turns the REST API's 422 into one line per problem, naming
+// the field as the flag that sets it.
+func validationError(err error) error {
+	var he *httpapi.Error
+	issues, ok := []httpapi.Issue(nil), errors.As(err, &he)
+	if ok {
+		issues, ok = he.Detail.([]httpapi.Issue)
+	}
+	if !ok {
+		return err
+	}
+	flags := map[string]string{"name": "--name", "redirect_uris": "--redirect-uri", "grant_types": "--grant-type",
+		"scopes": "--scope", "public": "--public", "token_endpoint_auth_method": "--public", "response_types": "--grant-type"}
+	lines := make([]string, 0, len(issues))
+	for _, is := range issues {
+		where := "request"
+		if len(is.Loc) > 1 {
+			field := fmt.Sprint(is.Loc[1])
+			where = flags[field]
+			if where == "" {
+				where = field
+			}
+			if i, isIndex := is.Loc[len(is.Loc)-1].(int); len(is.Loc) > 2 && isIndex {
+				where += fmt.Sprintf(" #%d", i+1)
+			}
+		}
+		lines = append(lines, where+": "+is.Msg)
+	}
+	return errors.New("invalid application:\n  " + strings.Join(lines, "\n  "))
+}

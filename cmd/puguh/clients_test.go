@@ -1,0 +1,92 @@
+package main
+
+import (
+	"context"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/arsaka/puguh/provider/oauth"
+	"github.com/arsaka/puguh/storage"
+	"github.com/arsaka/puguh/storage/sqlstore"
+)
+
+// TestClientsCommand: `puguh clients create` validates like the REST API,
+// prints the secret once and stores only its hash; `list` never prints it.
+func TestClientsCommand(t *testing.T) {
+	dir := t.TempDir()
+	env := map[string]string{"PUGUH_DATA_DIR": dir}
+	ctx := context.Background()
+	dbURL := "sqlite:" + filepath.Join(dir, "puguh.db")
+	s, err := sqlstore.Open(ctx, dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	const orgID = "1c4c9b0e-3a51-4c4e-9d2e-6f7c1f0a9d22"
+	err = s.Register(ctx, &storage.User{ID: "7a1e3c52-8a43-4a7e-a9d4-5c3f2f7b9e02", Email: "c@example.com", FullName: "C", PasswordHash: "$argon2id$x"},
+		&storage.Organization{ID: orgID, Name: "C", Plan: storage.PlanFree, Personal: true})
+	s.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	code, out, errOut := runCmd(t, env, "clients", "create", "--org", orgID, "--name", "Intranet",
+		"--redirect-uri", "https://intranet.example.com/cb", "--redirect-uri", "http://127.0.0.1:9000/cb",
+		"--scope", "openid profile", "--scope", "read:user", "--trusted")
+	if code != 0 {
+		t.Fatalf("create: %d %q", code, errOut)
+	}
+	m := regexp.MustCompile(`(?m)^client_id:\s+(\S+)\nclient_secret:\s+(pghs_\S+)$`).FindStringSubmatch(out)
+	if m == nil {
+		t.Fatalf("output %q lacks client_id and client_secret", out)
+	}
+	clientID, secret := m[1], m[2]
+
+	cases := []struct {
+		name    string
+		args    []string
+		errText string
+	}{
+		{"http redirect", []string{"clients", "create", "--org", orgID, "--name", "x", "--redirect-uri", "http://evil.example/cb"},
+			"puguh: invalid application:\n  --redirect-uri #1: URL scheme must be https"},
+		{"public client_credentials", []string{"clients", "create", "--org", orgID, "--name", "x", "--grant-type", "client_credentials", "--public"},
+			"puguh: invalid application:\n  --grant-type: public clients cannot use the client_credentials grant"},
+		{"no name", []string{"clients", "create", "--org", orgID, "--grant-type", "client_credentials"}, "puguh: invalid application:\n  --name: "},
+		{"unknown organization", []string{"clients", "create", "--org", "6f9619ff-8b86-d011-b42d-00cf4fc964ff", "--name", "x"},
+			"puguh: no organization 6f9619ff-8b86-d011-b42d-00cf4fc964ff"},
+		{"no org", []string{"clients", "list"}, "puguh: " + clientsUsage},
+		{"unknown subcommand", []string{"clients", "delete", "--org", orgID}, "puguh: " + clientsUsage},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			code, _, errOut := runCmd(t, env, tc.args...)
+			if code != 1 || !strings.HasPrefix(errOut, tc.errText) {
+				t.Fatalf("got %d %q, want 1 and %q", code, errOut, tc.errText)
+			}
+		})
+	}
+
+	code, out, errOut = runCmd(t, env, "clients", "list", "--org", orgID)
+	if code != 0 || !strings.Contains(out, clientID) || !strings.Contains(out, "Intranet") || strings.Contains(out, secret) {
+		t.Fatalf("list: %d %q %q", code, out, errOut)
+	}
+
+	s, err = sqlstore.Open(ctx, dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	app, err := s.ApplicationByID(ctx, clientID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(app.SecretHash) != string(oauth.HashSecret(secret)) || !app.Trusted || app.OrganizationID != orgID ||
+		!slices.Equal(app.Scopes, []string{"openid", "profile", "read:user"}) {
+		t.Fatalf("stored %+v", app)
+	}
+}
