@@ -10,9 +10,10 @@ import (
 )
 
 // mountPages mounts the server-rendered pages and the browser leg of OAuth
-// (/oauth/authorize, /login, /consent, /logout, /oauth/logout, /static/).
+// (/oauth/authorize, /login, /consent, /logout, /oauth/logout, /static/),
+// sign-up (/signup) and the account area (/account…).
 func (a *App) mountPages(r *mux.Router) {
-	identity := &rest.IdentityAPI{Store: a.store, Hasher: a.hasher, Tokens: a.provider, Auth: a.authn, MaxBody: a.cfg.MaxBodyBytes, Now: time.Now}
+	identity := a.identity
 	pages, err := web.New(web.Config{Issuer: a.cfg.Issuer, Secret: a.cfg.Secret}, a.store, identity, a.provider, a.keys.Verifier(), a.log)
 	if err != nil {
 		// The templates are embedded and the issuer is validated by config: a
@@ -20,4 +21,13 @@ func (a *App) mountPages(r *mux.Router) {
 		panic(err)
 	}
 	pages.Mount(r)
+	// Sign-up and the account area (/signup, /account…) on the same helpers.
+	account, err := web.NewAccount(pages, web.AccountDeps{
+		Store: a.store, Identity: identity, Hasher: a.hasher, Grants: a.oauthStore, Roles: a.members,
+		APIKeys: &rest.APIKeyAPI{Store: a.store, Cache: a.apiKeyVerifier(), Auth: a.authn, MaxBody: a.cfg.MaxBodyBytes, Now: time.Now},
+	})
+	if err != nil {
+		panic(err) // embedded templates: a build defect, as above
+	}
+	account.Mount(r)
 }

@@ -1,0 +1,213 @@
+package web
+
+import (
+	"errors"
+	"net/http"
+	"strings"
+
+	"github.com/gorilla/mux"
+
+	"github.com/arsaka/puguh/apikeys"
+	"github.com/arsaka/puguh/authz"
+	"github.com/arsaka/puguh/provider/oauth"
+	"github.com/arsaka/puguh/provider/rest"
+	"github.com/arsaka/puguh/storage"
+)
+
+// appsPage is the data of account_apps.html: the organization's OAuth
+// applications and the form that registers one.
+type appsPage struct {
+	frame
+	Apps   []storage.Application
+	Form   appForm
+	Errors map[string]string
+	// Created and Secret are set only in the response to the creating POST:
+	// the secret is shown this once.
+	Created *storage.Application
+	Secret  string
+}
+
+// appForm is what the user typed into the registration form.
+type appForm struct {
+	Name, Type, RedirectURIs, PostLogoutRedirectURIs string
+}
+
+// appPage is the data of account_app.html: one application.
+type appPage struct {
+	frame
+	App    *storage.Application
+	Form   appForm
+	Errors map[string]string
+	Secret string // a freshly rotated secret, shown once
+}
+
+// applications lists the applications (GET /account/applications).
+func (a *Account) applications(w http.ResponseWriter, r *http.Request) {
+	ac, ok := a.signedIn(w, r)
+	if !ok || !a.allowed(w, r, ac, permAppsPage) {
+		return
+	}
+	data := appsPage{frame: a.frame(w, r, ac, "applications"), Form: appForm{Type: "confidential"}}
+	a.renderApps(w, r, http.StatusOK, ac, data)
+}
+
+func (a *Account) renderApps(w http.ResponseWriter, r *http.Request, status int, ac *accountContext, data appsPage) {
+	apps, err := a.d.Store.ListApplications(r.Context(), ac.org.ID)
+	if err != nil {
+		a.p.unavailable(w, r, err)
+		return
+	}
+	data.Apps = apps
+	a.render(w, r, status, "account_apps", data, data.Secret != "")
+}
+
+// lines splits a textarea into its non-empty, trimmed lines.
+func lines(s string) []string {
+	out := []string{}
+	for _, l := range strings.Split(s, "\n") {
+		if l = strings.TrimSpace(l); l != "" {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+// createApplication registers an application (POST /account/applications)
+// with the REST API's validation (rest.NewApplication) and shows its client
+// secret in this response only.
+func (a *Account) createApplication(w http.ResponseWriter, r *http.Request) {
+	ac, ok := a.postForm(w, r)
+	if !ok || !a.allowed(w, r, ac, authz.ApplicationsCreate) {
+		return
+	}
+	form := appForm{Name: r.PostForm.Get("name"), Type: r.PostForm.Get("type"),
+		RedirectURIs: r.PostForm.Get("redirect_uris"), PostLogoutRedirectURIs: r.PostForm.Get("post_logout_redirect_uris")}
+	public := form.Type == "public"
+	redirects, postLogout := lines(form.RedirectURIs), lines(form.PostLogoutRedirectURIs)
+	fields := rest.ApplicationFields{Name: &form.Name, RedirectURIs: &redirects, PostLogoutRedirectURIs: &postLogout, Public: &public}
+	if public {
+		none := "none"
+		fields.TokenEndpointAuthMethod = &none
+	}
+	app, secret, err := rest.NewApplication(ac.org.ID, fields, a.p.now())
+	if err == nil {
+		err = a.d.Store.CreateApplication(r.Context(), app)
+	}
+	data := appsPage{frame: a.frame(w, r, ac, "applications"), Form: form}
+	if err != nil {
+		errs, msg, status, ok := fieldErrors(err)
+		if !ok {
+			a.p.unavailable(w, r, err)
+			return
+		}
+		if msg != "" {
+			errs["name"] = msg
+		}
+		data.Errors = errs
+		a.renderApps(w, r, status, ac, data)
+		return
+	}
+	data.Created, data.Secret, data.Form = app, secret, appForm{Type: "confidential"}
+	a.renderApps(w, r, http.StatusCreated, ac, data)
+}
+
+// orgApplication loads the application in the path if it belongs to the
+// organization the user acts in; any other is 404, as in the REST API.
+func (a *Account) orgApplication(w http.ResponseWriter, r *http.Request, ac *accountContext) (*storage.Application, bool) {
+	app, err := a.d.Store.ApplicationByID(r.Context(), mux.Vars(r)["id"])
+	if errors.Is(err, storage.ErrNotFound) || (err == nil && app.OrganizationID != ac.org.ID) {
+		a.p.RenderError(w, r, http.StatusNotFound, "Application not found", "This organization has no such application.", "", "")
+		return nil, false
+	}
+	if err != nil {
+		a.p.unavailable(w, r, err)
+		return nil, false
+	}
+	return app, true
+}
+
+func formOf(app *storage.Application) appForm {
+	return appForm{Name: app.Name, RedirectURIs: strings.Join(app.RedirectURIs, "\n"),
+		PostLogoutRedirectURIs: strings.Join(app.PostLogoutRedirectURIs, "\n")}
+}
+
+// application shows one application (GET /account/applications/{id}).
+func (a *Account) application(w http.ResponseWriter, r *http.Request) {
+	ac, ok := a.signedIn(w, r)
+	if !ok || !a.allowed(w, r, ac, permAppsPage) {
+		return
+	}
+	app, ok := a.orgApplication(w, r, ac)
+	if !ok {
+		return
+	}
+	data := appPage{frame: a.frame(w, r, ac, "applications"), App: app, Form: formOf(app)}
+	data.Notice = noticeOf(r)
+	a.render(w, r, http.StatusOK, "account_app", data, false)
+}
+
+// updateApplication saves the name and redirect URIs
+// (POST /account/applications/{id}) with the REST API's validation.
+func (a *Account) updateApplication(w http.ResponseWriter, r *http.Request) {
+	ac, ok := a.postForm(w, r)
+	if !ok || !a.allowed(w, r, ac, authz.ApplicationsUpdate) {
+		return
+	}
+	app, ok := a.orgApplication(w, r, ac)
+	if !ok {
+		return
+	}
+	form := appForm{Name: r.PostForm.Get("name"), RedirectURIs: r.PostForm.Get("redirect_uris"),
+		PostLogoutRedirectURIs: r.PostForm.Get("post_logout_redirect_uris")}
+	redirects, postLogout := lines(form.RedirectURIs), lines(form.PostLogoutRedirectURIs)
+	original := *app
+	_, err := rest.UpdateApplication(app, rest.ApplicationFields{Name: &form.Name, RedirectURIs: &redirects, PostLogoutRedirectURIs: &postLogout}, a.p.now())
+	if err == nil {
+		err = a.d.Store.UpdateApplication(r.Context(), app)
+	}
+	if err != nil {
+		errs, msg, status, ok := fieldErrors(err)
+		if !ok {
+			a.p.unavailable(w, r, err)
+			return
+		}
+		if msg != "" {
+			errs["name"] = msg
+		}
+		data := appPage{frame: a.frame(w, r, ac, "applications"), App: &original, Form: form, Errors: errs}
+		a.render(w, r, status, "account_app", data, false)
+		return
+	}
+	a.afterPost(w, "/account/applications/"+app.ID, "saved")
+}
+
+// rotateSecret replaces a confidential application's secret
+// (POST /account/applications/{id}/secret) and shows the new one in this
+// response only. The old secret stops working at once.
+func (a *Account) rotateSecret(w http.ResponseWriter, r *http.Request) {
+	ac, ok := a.postForm(w, r)
+	if !ok || !a.allowed(w, r, ac, authz.ApplicationsUpdate) {
+		return
+	}
+	app, ok := a.orgApplication(w, r, ac)
+	if !ok {
+		return
+	}
+	if app.Public {
+		a.p.RenderError(w, r, http.StatusConflict, "No secret", "Public applications have no client secret.", "", "")
+		return
+	}
+	secret, err := apikeys.GenerateClientSecret()
+	if err != nil {
+		a.p.unavailable(w, r, err)
+		return
+	}
+	app.SecretHash = oauth.HashSecret(secret)
+	app.UpdatedAt = a.p.now().UTC()
+	if err := a.d.Store.UpdateApplication(r.Context(), app); err != nil {
+		a.p.unavailable(w, r, err)
+		return
+	}
+	data := appPage{frame: a.frame(w, r, ac, "applications"), App: app, Form: formOf(app), Secret: secret}
+	a.render(w, r, http.StatusOK, "account_app", data, true)
+}

@@ -1,0 +1,198 @@
+package web
+
+import (
+	"errors"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/gorilla/mux"
+
+	"github.com/arsaka/puguh/authz"
+	"github.com/arsaka/puguh/storage"
+)
+
+// membersPage is the data of account_members.html.
+type membersPage struct {
+	frame
+	Members []memberLine
+	Roles   []string // the roles this user may give
+	Email   string
+	Role    string
+	Errors  map[string]string
+}
+
+// memberLine is one member as listed, with what the viewer may do to them.
+type memberLine struct {
+	storage.Member
+	Self      bool
+	CanChange bool
+}
+
+// membersPageLimit bounds the listing; larger organizations page through the
+// REST API (GET /api/v1/organizations/{id}/members).
+const membersPageLimit = 200
+
+// members lists the organization's members (GET /account/members).
+func (a *Account) members(w http.ResponseWriter, r *http.Request) {
+	ac, ok := a.signedIn(w, r)
+	if !ok || !a.allowed(w, r, ac, permMembersPage) {
+		return
+	}
+	data := membersPage{frame: a.frame(w, r, ac, "members"), Role: authz.Member}
+	data.Notice = noticeOf(r)
+	a.renderMembers(w, r, http.StatusOK, ac, data)
+}
+
+func (a *Account) renderMembers(w http.ResponseWriter, r *http.Request, status int, ac *accountContext, data membersPage) {
+	list, err := a.d.Store.ListMembers(r.Context(), ac.org.ID, storage.Page{Limit: membersPageLimit})
+	if err != nil {
+		a.p.unavailable(w, r, err)
+		return
+	}
+	for _, m := range list {
+		data.Members = append(data.Members, memberLine{Member: m, Self: m.UserID == ac.user.ID,
+			CanChange: authz.Outranks(ac.org.Role, m.Role) && ac.perms.Has(authz.MembersUpdate)})
+	}
+	for _, role := range authz.Roles() {
+		if authz.Outranks(ac.org.Role, role) {
+			data.Roles = append(data.Roles, role)
+		}
+	}
+	a.render(w, r, status, "account_members", data, false)
+}
+
+// inviteMember adds an existing user by email (POST /account/members), with
+// the REST endpoint's rules: nobody grants a role above their own.
+func (a *Account) inviteMember(w http.ResponseWriter, r *http.Request) {
+	ac, ok := a.postForm(w, r)
+	if !ok || !a.allowed(w, r, ac, authz.MembersCreate) {
+		return
+	}
+	email, role := strings.TrimSpace(r.PostForm.Get("email")), r.PostForm.Get("role")
+	fail := func(status int, field, msg string) {
+		data := membersPage{frame: a.frame(w, r, ac, "members"), Email: email, Role: role, Errors: map[string]string{field: msg}}
+		a.renderMembers(w, r, status, ac, data)
+	}
+	if !authz.ValidRole(role) {
+		fail(http.StatusUnprocessableEntity, "role", "Choose a role.")
+		return
+	}
+	if !authz.Outranks(ac.org.Role, role) {
+		fail(http.StatusForbidden, "role", "Cannot manage the "+role+" role")
+		return
+	}
+	ctx := r.Context()
+	u, err := a.d.Store.UserByEmail(ctx, email)
+	if errors.Is(err, storage.ErrNotFound) {
+		fail(http.StatusNotFound, "email", "No user with this email address")
+		return
+	}
+	if err != nil {
+		a.p.unavailable(w, r, err)
+		return
+	}
+	m := &storage.Membership{OrganizationID: ac.org.ID, UserID: u.ID, Role: role, CreatedAt: time.Now().UTC()}
+	if err := a.d.Store.AddMember(ctx, m); err != nil {
+		if errors.Is(err, storage.ErrConflict) {
+			fail(http.StatusConflict, "email", "User is already a member")
+			return
+		}
+		a.p.unavailable(w, r, err)
+		return
+	}
+	a.d.Roles.Forget(ac.org.ID, u.ID)
+	a.afterPost(w, "/account/members", "invited")
+}
+
+// target loads the member a change names, refusing (403/404 pages) members
+// the user may not manage: changing someone needs rank over their role.
+func (a *Account) target(w http.ResponseWriter, r *http.Request, ac *accountContext) (*storage.Membership, bool) {
+	m, err := a.d.Store.Membership(r.Context(), ac.org.ID, mux.Vars(r)["user"])
+	if errors.Is(err, storage.ErrNotFound) {
+		a.p.RenderError(w, r, http.StatusNotFound, "Member not found", "This person is not a member of the organization.", "", "")
+		return nil, false
+	}
+	if err != nil {
+		a.p.unavailable(w, r, err)
+		return nil, false
+	}
+	if !authz.Outranks(ac.org.Role, m.Role) {
+		a.p.RenderError(w, r, http.StatusForbidden, "Access denied", "Cannot manage the "+m.Role+" role", "", "")
+		return nil, false
+	}
+	return m, true
+}
+
+// changeRole changes a member's role (POST /account/members/{user}/role).
+func (a *Account) changeRole(w http.ResponseWriter, r *http.Request) {
+	ac, ok := a.postForm(w, r)
+	if !ok || !a.allowed(w, r, ac, authz.MembersUpdate) {
+		return
+	}
+	m, ok := a.target(w, r, ac)
+	if !ok {
+		return
+	}
+	role := r.PostForm.Get("role")
+	if !authz.ValidRole(role) || !authz.Outranks(ac.org.Role, role) {
+		a.p.RenderError(w, r, http.StatusForbidden, "Access denied", "Cannot manage the "+role+" role", "", "")
+		return
+	}
+	if err := a.d.Store.UpdateMemberRole(r.Context(), ac.org.ID, m.UserID, role); err != nil {
+		a.memberChangeFailed(w, r, err)
+		return
+	}
+	a.d.Roles.Forget(ac.org.ID, m.UserID)
+	a.afterPost(w, "/account/members", "role")
+}
+
+// confirmRemoveMember asks before removing (GET /account/members/{user}/remove).
+func (a *Account) confirmRemoveMember(w http.ResponseWriter, r *http.Request) {
+	ac, ok := a.signedIn(w, r)
+	if !ok || !a.allowed(w, r, ac, authz.MembersDelete) {
+		return
+	}
+	m, ok := a.target(w, r, ac)
+	if !ok {
+		return
+	}
+	who := m.UserID
+	if u, err := a.d.Store.UserByID(r.Context(), m.UserID); err == nil {
+		who = u.Email
+	}
+	a.render(w, r, http.StatusOK, "account_confirm", confirmPage{
+		frame: a.frame(w, r, ac, "members"), Title: "Remove member?",
+		Message: "Remove " + who + " from " + ac.org.Name + "? Their API keys for this organization stop working.",
+		Action:  "/account/members/" + m.UserID + "/remove", Button: "Remove member", Back: "/account/members",
+	}, false)
+}
+
+// removeMember removes a member after confirmation (POST /account/members/{user}/remove).
+func (a *Account) removeMember(w http.ResponseWriter, r *http.Request) {
+	ac, ok := a.postForm(w, r)
+	if !ok || !a.allowed(w, r, ac, authz.MembersDelete) {
+		return
+	}
+	m, ok := a.target(w, r, ac)
+	if !ok {
+		return
+	}
+	if err := a.d.Store.RemoveMember(r.Context(), ac.org.ID, m.UserID); err != nil {
+		a.memberChangeFailed(w, r, err)
+		return
+	}
+	a.d.Roles.Forget(ac.org.ID, m.UserID)
+	a.afterPost(w, "/account/members", "removed")
+}
+
+func (a *Account) memberChangeFailed(w http.ResponseWriter, r *http.Request, err error) {
+	switch {
+	case errors.Is(err, storage.ErrPrecondition):
+		a.p.RenderError(w, r, http.StatusConflict, "Not changed", "An organization must keep at least one owner", "", "")
+	case errors.Is(err, storage.ErrNotFound):
+		a.p.RenderError(w, r, http.StatusNotFound, "Member not found", "This person is not a member of the organization.", "", "")
+	default:
+		a.p.unavailable(w, r, err)
+	}
+}

@@ -1,0 +1,244 @@
+package web
+
+import (
+	"errors"
+	"net/http"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/arsaka/puguh/password"
+	"github.com/arsaka/puguh/provider/httpapi"
+	"github.com/arsaka/puguh/storage"
+)
+
+// profilePage is the data of account.html: profile settings, password,
+// organizations and active sessions.
+type profilePage struct {
+	frame
+	FullName string
+	Sessions []sessionLine
+	Errors   map[string]string
+}
+
+// sessionLine is one active session as the profile page lists it.
+type sessionLine struct {
+	Handle    string
+	UserAgent string // a short label
+	FullAgent string
+	Created   string
+	LastSeen  string
+	Current   bool
+}
+
+// profile shows the profile settings (GET /account).
+func (a *Account) profile(w http.ResponseWriter, r *http.Request) {
+	ac, ok := a.signedIn(w, r)
+	if !ok {
+		return
+	}
+	data := profilePage{frame: a.frame(w, r, ac, "profile"), FullName: ac.user.FullName}
+	data.Notice = noticeOf(r)
+	a.renderProfile(w, r, http.StatusOK, ac, data)
+}
+
+// renderProfile fills in the sessions and writes account.html.
+func (a *Account) renderProfile(w http.ResponseWriter, r *http.Request, status int, ac *accountContext, data profilePage) {
+	sessions, err := a.d.Store.SessionsOfUser(r.Context(), ac.user.ID, a.p.now())
+	if err != nil {
+		a.p.unavailable(w, r, err)
+		return
+	}
+	for _, s := range sessions {
+		if a.p.now().Sub(s.LastSeenAt) > SessionIdleTimeout {
+			continue
+		}
+		data.Sessions = append(data.Sessions, sessionLine{
+			Handle: a.sessionHandle(s.ID), UserAgent: describeAgent(s.UserAgent), FullAgent: s.UserAgent, Created: formatTime(s.CreatedAt),
+			LastSeen: formatTime(s.LastSeenAt), Current: s.ID == ac.sess.ID,
+		})
+	}
+	a.render(w, r, status, "account", data, false)
+}
+
+// updateProfile saves the full name (POST /account/profile). The rules are
+// the REST register endpoint's for full_name.
+func (a *Account) updateProfile(w http.ResponseWriter, r *http.Request) {
+	ac, ok := a.postForm(w, r)
+	if !ok {
+		return
+	}
+	name := strings.TrimSpace(r.PostForm.Get("full_name"))
+	if problem := nameProblem(name); problem != "" {
+		data := profilePage{frame: a.frame(w, r, ac, "profile"), FullName: r.PostForm.Get("full_name"),
+			Errors: map[string]string{"full_name": problem}}
+		a.renderProfile(w, r, http.StatusUnprocessableEntity, ac, data)
+		return
+	}
+	if err := a.d.Store.UpdateUserProfile(r.Context(), ac.user.ID, name); err != nil {
+		a.p.unavailable(w, r, err)
+		return
+	}
+	a.afterPost(w, "/account", "profile")
+}
+
+// nameProblem checks a full name as the REST API does (1 to 200 characters
+// after trimming, no control characters), with its messages.
+func nameProblem(s string) string {
+	switch n := utf8.RuneCountInString(s); {
+	case n == 0:
+		return "ensure this value has at least 1 characters"
+	case n > 200:
+		return "ensure this value has at most 200 characters"
+	}
+	for _, r := range s {
+		if unicode.IsControl(r) {
+			return "control characters are not allowed"
+		}
+	}
+	return ""
+}
+
+// changePassword replaces the password (POST /account/password). The current
+// password is asked again (re-authentication: a borrowed, unlocked browser is
+// not enough). On success every other session of the user ends and every
+// token grant of the user is revoked, access tokens included (SECURITY 17);
+// this browser gets a fresh session id.
+func (a *Account) changePassword(w http.ResponseWriter, r *http.Request) {
+	ac, ok := a.postForm(w, r)
+	if !ok {
+		return
+	}
+	ctx := r.Context()
+	current, next, confirm := r.PostForm.Get("current_password"), r.PostForm.Get("new_password"), r.PostForm.Get("confirm_password")
+	fail := func(status int, field, msg string) {
+		data := profilePage{frame: a.frame(w, r, ac, "profile"), FullName: ac.user.FullName, Errors: map[string]string{field: msg}}
+		a.renderProfile(w, r, status, ac, data)
+	}
+	if _, err := a.p.passwords.CheckPassword(ctx, ac.user.Email, current); err != nil {
+		var he *httpapi.Error
+		switch {
+		case errors.As(err, &he) && he.Status == http.StatusTooManyRequests:
+			if v := he.Headers["Retry-After"]; v != "" {
+				w.Header().Set("Retry-After", v)
+			}
+			detail, _ := he.Detail.(string)
+			fail(http.StatusTooManyRequests, "current_password", detail)
+		case errors.As(err, &he) && he.Status < 500:
+			fail(http.StatusUnprocessableEntity, "current_password", "The current password is not correct.")
+		default:
+			a.p.unavailable(w, r, err)
+		}
+		return
+	}
+	if problem := password.Problem(next, ac.user.Email); problem != "" {
+		fail(http.StatusUnprocessableEntity, "new_password", problem)
+		return
+	}
+	if next != confirm {
+		fail(http.StatusUnprocessableEntity, "confirm_password", "The two new passwords do not match.")
+		return
+	}
+	hash, err := a.d.Hasher.Hash(ctx, next)
+	if err != nil {
+		a.p.unavailable(w, r, err)
+		return
+	}
+	if err := a.d.Store.UpdateUserPassword(ctx, ac.user.ID, hash); err != nil {
+		a.p.unavailable(w, r, err)
+		return
+	}
+	if err := a.endUserGrants(r, ac); err != nil {
+		a.p.unavailable(w, r, err)
+		return
+	}
+	if _, err := a.p.startSession(w, r, ac.user, ac.sess); err != nil {
+		a.p.unavailable(w, r, err)
+		return
+	}
+	httpapi.Logger(ctx).Info("password changed", "user_id", ac.user.ID)
+	a.afterPost(w, "/account", "password")
+}
+
+// endUserGrants ends every other session of the user and revokes every token
+// grant the user holds: refresh families in the database, their access JWTs
+// through the denylist, on every replica.
+func (a *Account) endUserGrants(r *http.Request, ac *accountContext) error {
+	ctx := r.Context()
+	sessions, err := a.d.Store.SessionsOfUser(ctx, ac.user.ID, a.p.now())
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, s := range sessions {
+		if s.ID != ac.sess.ID {
+			errs = append(errs, a.p.endSessionByID(ctx, s.ID))
+		}
+	}
+	families, err := a.d.Grants.RevokeSubject(ctx, ac.user.ID)
+	if err != nil {
+		return errors.Join(append(errs, err)...)
+	}
+	for _, f := range families {
+		errs = append(errs, a.p.provider.DenyFamily(ctx, f))
+	}
+	return errors.Join(errs...)
+}
+
+// switchOrganization selects the organization the account pages act in
+// (POST /account/organization); only one the user belongs to.
+func (a *Account) switchOrganization(w http.ResponseWriter, r *http.Request) {
+	ac, ok := a.postForm(w, r)
+	if !ok {
+		return
+	}
+	id := r.PostForm.Get("organization_id")
+	if pickOrganization(ac.orgs, id).ID != id {
+		a.p.RenderError(w, r, http.StatusForbidden, "Access denied", "You are not a member of that organization.", "", "")
+		return
+	}
+	a.p.setCookie(w, orgCookie, id, int(SessionLifetime.Seconds()))
+	back := localPath(r.PostForm.Get("return_to"))
+	if back == "" || !strings.HasPrefix(back, "/account") {
+		back = "/account"
+	}
+	if i := strings.IndexByte(back, '?'); i >= 0 {
+		back = back[:i]
+	}
+	a.afterPost(w, back, "org")
+}
+
+// endSession signs out one of the user's sessions (POST /account/sessions/end).
+// Ending the current one is signing out.
+func (a *Account) endSession(w http.ResponseWriter, r *http.Request) {
+	ac, ok := a.postForm(w, r)
+	if !ok {
+		return
+	}
+	handle := r.PostForm.Get("session")
+	sessions, err := a.d.Store.SessionsOfUser(r.Context(), ac.user.ID, a.p.now())
+	if err != nil {
+		a.p.unavailable(w, r, err)
+		return
+	}
+	var target *storage.BrowserSession
+	for i := range sessions {
+		if handle != "" && a.sessionHandle(sessions[i].ID) == handle {
+			target = &sessions[i]
+		}
+	}
+	if target == nil {
+		a.p.RenderError(w, r, http.StatusNotFound, "Session not found", "That session has already ended.", "", "")
+		return
+	}
+	if err := a.p.endSessionByID(r.Context(), target.ID); err != nil {
+		a.p.unavailable(w, r, err)
+		return
+	}
+	if target.ID == ac.sess.ID {
+		a.p.clearSession(w)
+		a.afterPost(w, "/logout", "")
+		return
+	}
+	a.afterPost(w, "/account", "session")
+}
