@@ -212,3 +212,86 @@ func TestAccountPermissions(t *testing.T) {
 		}
 	})
 }
+
+var sessionHandle = regexp.MustCompile(`name="session" value="([^"]+)"`)
+
+// Each active session can be signed out from the list: another one ends (its
+// browser must sign in again), and ending this browser's own signs it out.
+func TestAccountEndSessions(t *testing.T) {
+	e := apptest.Start(t, apptest.Options{})
+	u := e.NewUser()
+	a, b := newBrowser(t, e), newBrowser(t, e)
+	signIn(t, a, u.Email, u.Password)
+	signIn(t, b, u.Email, u.Password)
+	page := a.get("/account")
+	handles := sessionHandle.FindAllStringSubmatch(page.Body, -1)
+	if len(handles) != 2 || !strings.Contains(page.Body, "this browser") {
+		t.Fatalf("want two sessions, one marked as this browser:\n%.3000s", page.Body)
+	}
+	// The list marks a's own session; end the other one.
+	own := regexp.MustCompile(`(?s)this browser</span>.*?name="session" value="([^"]+)"`).FindStringSubmatch(page.Body)
+	if own == nil {
+		t.Fatal("cannot find this browser's session")
+	}
+	other := handles[0][1]
+	if other == own[1] {
+		other = handles[1][1]
+	}
+	p := postForm(t, a, "/account", "/account/sessions/end", url.Values{"session": {other}})
+	if p.Status != http.StatusSeeOther || p.Location.Path != "/account" {
+		t.Fatalf("end other session: %d %v", p.Status, p.Location)
+	}
+	if p := b.get("/account"); p.Status != http.StatusSeeOther || p.Location.Path != "/login" {
+		t.Errorf("ended session still works: %d %v", p.Status, p.Location)
+	}
+	if p := postForm(t, a, "/account", "/account/sessions/end", url.Values{"session": {other}}); p.Status != http.StatusNotFound {
+		t.Errorf("ending it again: %d, want 404", p.Status)
+	}
+	p = postForm(t, a, "/account", "/account/sessions/end", url.Values{"session": {own[1]}})
+	if p.Status != http.StatusSeeOther || p.Location.Path != "/logout" {
+		t.Fatalf("end own session: %d %v", p.Status, p.Location)
+	}
+	if p := a.get("/account"); p.Status != http.StatusSeeOther || p.Location.Path != "/login" {
+		t.Errorf("signed-out browser: %d %v", p.Status, p.Location)
+	}
+}
+
+// Members: an owner adds an existing user, changes the role and removes them;
+// an unknown email and the last owner are refused with the REST messages.
+func TestAccountMembers(t *testing.T) {
+	e := apptest.Start(t, apptest.Options{})
+	owner, other := e.NewUser(), e.NewUser()
+	b := newBrowser(t, e)
+	signIn(t, b, owner.Email, owner.Password)
+	p := postForm(t, b, "/account/members", "/account/members", url.Values{"email": {"nobody@example.com"}, "role": {"member"}})
+	if p.Status != http.StatusNotFound || !strings.Contains(p.Body, "No user with this email address") {
+		t.Errorf("unknown email: %d", p.Status)
+	}
+	p = postForm(t, b, "/account/members", "/account/members", url.Values{"email": {other.Email}, "role": {"viewer"}})
+	if p.Status != http.StatusSeeOther {
+		t.Fatalf("add member: %d %.1000s", p.Status, p.Body)
+	}
+	if p := postForm(t, b, "/account/members", "/account/members", url.Values{"email": {other.Email}, "role": {"viewer"}}); p.Status != http.StatusConflict {
+		t.Errorf("add twice: %d, want 409", p.Status)
+	}
+	p = postForm(t, b, "/account/members", "/account/members/"+other.ID+"/role", url.Values{"role": {"admin"}})
+	if p.Status != http.StatusSeeOther {
+		t.Fatalf("change role: %d", p.Status)
+	}
+	r := e.Do(http.MethodGet, "/api/v1/organizations/"+owner.OrganizationID+"/members", nil, owner.Bearer()...)
+	if !strings.Contains(string(r.Body), `"role":"admin"`) {
+		t.Errorf("REST does not see the new role: %s", r.Body)
+	}
+	if p := postForm(t, b, "/account/members", "/account/members/"+owner.ID+"/role", url.Values{"role": {"member"}}); p.Status != http.StatusConflict {
+		t.Errorf("demoting the last owner: %d, want 409", p.Status)
+	}
+	if c := b.get("/account/members/" + other.ID + "/remove"); c.Status != http.StatusOK || !strings.Contains(c.Body, other.Email) {
+		t.Errorf("remove confirmation: %d", c.Status)
+	}
+	if p := postForm(t, b, "/account/members", "/account/members/"+other.ID+"/remove", url.Values{}); p.Status != http.StatusSeeOther {
+		t.Fatalf("remove: %d", p.Status)
+	}
+	if r := e.Do(http.MethodGet, "/api/v1/organizations/"+owner.OrganizationID, nil, append(other.Bearer(), "X-Organization-ID", owner.OrganizationID)...); r.Status == http.StatusOK {
+		t.Errorf("removed member still reads the organization: %d", r.Status)
+	}
+}
