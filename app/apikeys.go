@@ -12,17 +12,17 @@ import (
 	"github.com/arsaka/puguh/provider/rest"
 )
 
-// buildAPIKeys builds the API-key verifier and starts its background loop
-// (batched last-use writes, evictions from other replicas through Redis),
-// which runs until ctx ends and then flushes once more.
-func (a *App) buildAPIKeys(ctx context.Context, now func() time.Time) (auth.APIKeys, error) {
+// buildAPIKeys builds the API-key verifier. Its background loop (batched
+// last-use writes, evictions from other replicas through Redis) runs from
+// Start, and Close waits for its final flush before closing the database.
+func (a *App) buildAPIKeys(_ context.Context, now func() time.Time) (auth.APIKeys, error) {
 	v := apikeys.NewVerifier(a.store, a.members, apikeys.Config{
 		Now:       now,
 		Logger:    a.log,
 		Redis:     a.redis, // nil: other replicas drop revoked keys within apikeys.DefaultTTL
 		Namespace: "puguh:",
 	})
-	go v.Run(ctx)
+	a.background = append(a.background, v.Run)
 	return v, nil
 }
 
@@ -41,7 +41,7 @@ func (a *App) mountAPIKeys(r *mux.Router) {
 	body := a.cfg.MaxBodyBytes
 	(&rest.APIKeyAPI{Store: a.store, Cache: v, Auth: a.authn, MaxBody: body, Now: time.Now}).Mount(r)
 	(&rest.ServiceAccountAPI{Store: a.store, Keys: a.store, Cache: v, Auth: a.authn, MaxBody: body, Now: time.Now}).Mount(r)
-	(&rest.ApplicationAPI{Store: a.store, Auth: a.authn, MaxBody: body, Now: time.Now}).Mount(r)
+	(&rest.ApplicationAPI{Store: a.store, Tokens: a.provider, Auth: a.authn, MaxBody: body, Now: time.Now}).Mount(r)
 }
 
 // healthPrincipal is what GET /api/v1/health echoes of the caller.

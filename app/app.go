@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/gorilla/mux"
@@ -52,6 +53,12 @@ type App struct {
 	authn      *auth.Authenticator
 	members    *auth.MembershipCache
 	limits     *rateLimits // app/ratelimit.go
+
+	// background loops started by Start; Close stops them and waits, so a
+	// final flush never races the database being closed.
+	background []func(ctx context.Context)
+	stopBG     context.CancelFunc
+	bgDone     sync.WaitGroup
 }
 
 // Options tune what config does not cover; tests use them.
@@ -210,13 +217,24 @@ func (a *App) Handler() http.Handler { return a.handler }
 // Store is the SQL store, for commands such as `puguh migrate`.
 func (a *App) Store() *sqlstore.Store { return a.store }
 
-// Start runs the background work until ctx ends: key maintenance and
-// rotation, the token-table janitor, and following other replicas' revocations.
+// Start runs the background work until ctx ends or Close is called: key
+// maintenance and rotation, the token-table janitor, following other
+// replicas' revocations, API-key last-use writes.
 func (a *App) Start(ctx context.Context) {
-	go func() { _ = a.keys.Run(ctx) }()
-	go a.oauthStore.RunJanitor(ctx, 10*time.Minute)
+	ctx, a.stopBG = context.WithCancel(ctx)
+	loops := append([]func(context.Context){
+		func(ctx context.Context) { _ = a.keys.Run(ctx) },
+		func(ctx context.Context) { a.oauthStore.RunJanitor(ctx, 10*time.Minute) },
+	}, a.background...)
 	if a.followDeny != nil {
-		go a.followDeny(ctx)
+		loops = append(loops, a.followDeny)
+	}
+	for _, loop := range loops {
+		a.bgDone.Add(1)
+		go func() {
+			defer a.bgDone.Done()
+			loop(ctx)
+		}()
 	}
 }
 
@@ -239,9 +257,7 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 		ErrorLog:          slog.NewLogLogger(a.log.Handler(), slog.LevelWarn),
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
 	}
-	bg, stopBackground := context.WithCancel(ctx)
-	defer stopBackground()
-	a.Start(bg)
+	a.Start(ctx)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
@@ -268,6 +284,10 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 
 // Close releases the database and Redis connections.
 func (a *App) Close() error {
+	if a.stopBG != nil {
+		a.stopBG()
+		a.bgDone.Wait()
+	}
 	var errs []error
 	if a.redis != nil {
 		errs = append(errs, a.redis.Close())

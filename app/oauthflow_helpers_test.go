@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"github.com/google/uuid"
 	"html"
 	"io"
 	"net/http"
@@ -39,7 +40,8 @@ func registerApp(t testing.TB, e *apptest.Env, owner *apptest.User, opts appOpti
 	t.Helper()
 	var b [8]byte
 	_, _ = rand.Read(b[:])
-	id := "app-" + hex.EncodeToString(b[:])
+	id := uuid.NewString() // like the applications REST API
+
 	secret := "secret-" + hex.EncodeToString(b[:]) + "-0123456789abcdef0123456789abcdef"
 	scopes := opts.Scopes
 	if scopes == nil {

@@ -201,3 +201,26 @@ func unwrapFosite(err error) error {
 	}
 	return err
 }
+
+// clientRevoker is the storage's bulk revocation by client (oauthstore).
+type clientRevoker interface {
+	RevokeClient(ctx context.Context, clientID string) ([]string, error)
+}
+
+// RevokeClient ends every grant made to a client and denies the JWT access
+// tokens of each family at once; deleting an application calls it.
+func (p *Provider) RevokeClient(ctx context.Context, clientID string) error {
+	cr, ok := p.store.(clientRevoker)
+	if !ok {
+		return errors.New("oauth: storage cannot revoke by client")
+	}
+	families, err := cr.RevokeClient(ctx, clientID)
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, f := range families {
+		errs = append(errs, p.DenyFamily(ctx, f))
+	}
+	return errors.Join(errs...)
+}

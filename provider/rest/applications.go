@@ -28,7 +28,11 @@ type ApplicationStore interface {
 // clients. The /oauth endpoints read the same rows on every request, so a
 // change (a rotated secret, a removed redirect URI) applies at once.
 type ApplicationAPI struct {
-	Store   ApplicationStore
+	Store ApplicationStore
+	// Tokens revokes what a deleted application was issued (oauth.Provider).
+	Tokens interface {
+		RevokeClient(ctx context.Context, clientID string) error
+	}
 	Auth    *auth.Authenticator
 	MaxBody int64
 	Now     func() time.Time
@@ -174,6 +178,10 @@ func (a *ApplicationAPI) delete(w http.ResponseWriter, r *http.Request) error {
 	}
 	if err := a.Store.DeleteApplication(r.Context(), p.OrganizationID, app.ID); err != nil {
 		return notFoundAs(err, "Application not found")
+	}
+	// Tokens it was issued must not outlive it.
+	if err := a.Tokens.RevokeClient(r.Context(), app.ID); err != nil {
+		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil

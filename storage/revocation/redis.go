@@ -58,6 +58,10 @@ func (r *Redis) Denied(keys ...string) bool { return r.local.Denied(keys...) }
 func (r *Redis) Run(ctx context.Context) {
 	sub := r.client.Subscribe(ctx, r.topic)
 	defer sub.Close()
+	// go-redis's Receive does not return when ctx ends; closing the
+	// subscription does.
+	stop := context.AfterFunc(ctx, func() { _ = sub.Close() })
+	defer stop()
 	for {
 		msg, err := sub.Receive(ctx)
 		if ctx.Err() != nil {

@@ -110,3 +110,19 @@ func waitFor(t *testing.T, cond func() bool) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// Run must return when its context ends, or App.Close would wait forever.
+func TestRedisRunStopsWithContext(t *testing.T) {
+	client := redisClient(t)
+	r := NewRedis(client, namespace(t), slog.New(slog.NewTextHandler(io.Discard, nil)), nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { r.Run(ctx); close(done) }()
+	waitFor(t, func() bool { return client.PubSubNumSub(context.Background(), r.topic).Val()[r.topic] > 0 })
+	cancel()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("Run did not return within 5s of cancel")
+	}
+}
