@@ -2,8 +2,10 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net/http"
 	"runtime"
 	"sort"
@@ -11,6 +13,9 @@ import (
 	"sync"
 	"time"
 )
+
+// errSkipSample marks a request that is load, not a measurement.
+var errSkipSample = errors.New("not measured")
 
 // scenario is one bounded load. newWorker builds a worker's request function;
 // workers keep their own state (a refresh-token chain, a user).
@@ -45,23 +50,38 @@ func (r result) noteSuffix() string {
 	return s
 }
 
-func newClient(concurrency int) *http.Client {
+// sharedTransport is every client's connection pool.
+var sharedTransport = &http.Transport{
+	MaxIdleConns:        2048,
+	MaxIdleConnsPerHost: 2048,
+	IdleConnTimeout:     time.Minute,
+}
+
+func newClient(int) *http.Client {
 	return &http.Client{
-		Timeout: 30 * time.Second,
-		Transport: &http.Transport{
-			MaxIdleConns:        concurrency * 2,
-			MaxIdleConnsPerHost: concurrency * 2,
-			IdleConnTimeout:     time.Minute,
-		},
+		Timeout:       30 * time.Second,
+		Transport:     forwarded{sharedTransport},
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
+}
+
+// forwarded gives every request a random client address in X-Forwarded-For.
+// The harness starts Puguh with 127.0.0.1 as a trusted proxy, as behind a load
+// balancer: the per-IP limits then see many clients, as in production, instead
+// of throttling the one load generator.
+type forwarded struct{ next http.RoundTripper }
+
+func (f forwarded) RoundTrip(r *http.Request) (*http.Response, error) {
+	r = r.Clone(r.Context())
+	n := rand.Uint32()
+	r.Header.Set("X-Forwarded-For", fmt.Sprintf("10.%d.%d.%d", byte(n>>16), byte(n>>8), byte(n)))
+	return f.next.RoundTrip(r)
 }
 
 // runScenario runs sc with concurrency workers for d. The loop is bounded by
 // the deadline: every worker stops by itself.
 func runScenario(ctx context.Context, base string, sc scenario, d time.Duration, concurrency int) result {
 	client := newClient(concurrency)
-	defer client.CloseIdleConnections()
 	ctx, cancel := context.WithTimeout(ctx, d)
 	defer cancel()
 	var (
@@ -85,6 +105,9 @@ func runScenario(ctx context.Context, base string, sc scenario, d time.Duration,
 				err := do(ctx, client)
 				if ctx.Err() != nil {
 					break // the deadline cut this request short: not a result
+				}
+				if err == errSkipSample {
+					continue // background load, not measured
 				}
 				local = append(local, time.Since(t0))
 				if err != nil {

@@ -45,7 +45,7 @@ func main() {
 	flag.StringVar(&o.scenarios, "scenarios", "all", "comma-separated scenario names, or all")
 	flag.StringVar(&o.jsonOut, "json", "", "write results as JSON to this file")
 	flag.StringVar(&o.mdOut, "markdown", "", "write the Markdown table to this file")
-	flag.IntVar(&o.users, "users", 64, "users to prepare")
+	flag.IntVar(&o.users, "users", 160, "users to prepare (logins are throttled per account: 10 at once, then 1/min)")
 	flag.Parse()
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)

@@ -31,14 +31,15 @@ func scenarios(fx *fixtures) []scenario {
 		get("jwks", "/.well-known/jwks.json", nil),
 		get("discovery", "/.well-known/openid-configuration", nil),
 		get("bearer_iam_users_me", "/api/v1/iam/users/me", func(id int) []string {
-			return []string{"Authorization", "Bearer " + fx.users[id%len(fx.users)].Access}
+			// Workers use the users whose organizations raisePlans lifted.
+			return []string{"Authorization", "Bearer " + fx.users[id%min(len(fx.users), 32)].Access}
 		}),
 	}
 	apiKey := get("apikey_health", "/api/v1/health", func(int) []string {
 		return []string{"X-API-Key", fx.apiKey, "X-Organization-ID", fx.apiKeyOrg}
 	})
 	apiKey.skip = fx.skipAPIKey
-	list = append(list, apiKey, fx.clientCredentials(), fx.introspect(), fx.refresh(), fx.login())
+	list = append(list, apiKey, fx.clientCredentials(), fx.introspect(), fx.refresh(), fx.authorizationCode(), fx.login(), fx.loginWithAPIKeys())
 	return list
 }
 

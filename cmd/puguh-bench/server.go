@@ -49,6 +49,8 @@ func startServer(ctx context.Context, o options) (*server, error) {
 		"PUGUH_DATA_DIR="+filepath.Join(dir, "data"),
 		"PUGUH_LOG_LEVEL=warn",
 		"PUGUH_SECRET=bench-secret-0123456789-abcdefghijklmnopqrstuvwxyz",
+		"PUGUH_TRUSTED_PROXIES=127.0.0.1/32",
+		"PUGUH_PLATFORM_OPERATORS="+operatorEmail,
 	)
 	if o.databaseURL != "" {
 		env = append(env, "PUGUH_DATABASE_URL="+o.databaseURL)

@@ -66,6 +66,7 @@ type Authenticator struct {
 	apiKeys  APIKeys // nil until API keys are wired
 	accounts *accountCache
 	limiter  Limiter // nil: no rate limits
+	verified *verifiedTokens
 }
 
 // APIKeys returns the API-key authenticator it was built with (nil: none),
@@ -92,6 +93,7 @@ func NewAuthenticator(cfg Config, v TokenVerifier, d Denylist, members *Membersh
 		members:  members,
 		apiKeys:  apiKeys,
 		accounts: newAccountCache(accounts),
+		verified: newVerifiedTokens(nil),
 	}
 }
 
@@ -225,14 +227,22 @@ func (a *Authenticator) bearer(r *http.Request, header string) (*Principal, erro
 	if !ok || !strings.EqualFold(scheme, "Bearer") || token == "" {
 		return nil, httpapi.Unauthorized(InvalidToken)
 	}
-	vt, err := a.verifier.VerifyJWT(strings.TrimSpace(token), a.expected)
-	if err != nil {
-		return nil, &httpapi.Error{Status: http.StatusUnauthorized, Detail: InvalidToken,
-			Headers: map[string]string{"WWW-Authenticate": `Bearer realm="puguh", error="invalid_token"`}, Err: err}
-	}
+	token = strings.TrimSpace(token)
+	var vt *keys.VerifiedToken
 	var c accessClaims
-	if err := json.Unmarshal(vt.Payload, &c); err != nil || c.Subject == "" || c.ID == "" {
-		return nil, httpapi.Unauthorized(InvalidToken)
+	if hit, ok := a.verified.get(token); ok {
+		vt, c = hit.vt, hit.claims
+	} else {
+		var err error
+		vt, err = a.verifier.VerifyJWT(token, a.expected)
+		if err != nil {
+			return nil, &httpapi.Error{Status: http.StatusUnauthorized, Detail: InvalidToken,
+				Headers: map[string]string{"WWW-Authenticate": `Bearer realm="puguh", error="invalid_token"`}, Err: err}
+		}
+		if err := json.Unmarshal(vt.Payload, &c); err != nil || c.Subject == "" || c.ID == "" {
+			return nil, httpapi.Unauthorized(InvalidToken)
+		}
+		a.verified.put(token, vt, c)
 	}
 	if a.denylist.Denied(c.ID, c.Family) {
 		return nil, &httpapi.Error{Status: http.StatusUnauthorized, Detail: InvalidToken,

@@ -53,7 +53,7 @@ func (s *Store) CreateAPIKey(ctx context.Context, k *storage.APIKey) error {
 // decides, and can tell "revoked" from "unknown" in its logs.
 func (s *Store) APIKeyByHash(ctx context.Context, hash []byte) (*storage.APIKey, error) {
 	var r apiKeyRow
-	if err := s.db.GetContext(ctx, &r, s.rebind(`SELECT `+apiKeyColumns+` FROM api_keys WHERE hash = ?`), hash); err != nil {
+	if err := s.get(ctx, &r, s.rebind(`SELECT `+apiKeyColumns+` FROM api_keys WHERE hash = ?`), hash); err != nil {
 		return nil, fmt.Errorf("api key by hash: %w", mapError(err))
 	}
 	return r.key()
@@ -63,7 +63,7 @@ func (s *Store) APIKeyByHash(ctx context.Context, hash []byte) (*storage.APIKey,
 // another organization is ErrNotFound, as if it did not exist.
 func (s *Store) APIKeyByID(ctx context.Context, orgID, id string) (*storage.APIKey, error) {
 	var r apiKeyRow
-	if err := s.db.GetContext(ctx, &r, s.rebind(`SELECT `+apiKeyColumns+` FROM api_keys
+	if err := s.get(ctx, &r, s.rebind(`SELECT `+apiKeyColumns+` FROM api_keys
 		WHERE organization_id = ? AND id = ?`), orgID, id); err != nil {
 		return nil, fmt.Errorf("api key by id: %w", mapError(err))
 	}

@@ -81,7 +81,7 @@ func (s *Store) CreateApplication(ctx context.Context, a *storage.Application) e
 // OrganizationID with the caller's organization themselves.
 func (s *Store) ApplicationByID(ctx context.Context, id string) (*storage.Application, error) {
 	var r applicationRow
-	if err := s.db.GetContext(ctx, &r, s.rebind(`SELECT `+applicationColumns+` FROM applications WHERE id = ?`), id); err != nil {
+	if err := s.get(ctx, &r, s.rebind(`SELECT `+applicationColumns+` FROM applications WHERE id = ?`), id); err != nil {
 		return nil, fmt.Errorf("application by id: %w", mapError(err))
 	}
 	return r.application()

@@ -32,7 +32,7 @@ func (r *grantRow) grant() (*storage.ConsentGrant, error) {
 // ConsentGrant returns the user's remembered consent to the application.
 func (s *Store) ConsentGrant(ctx context.Context, applicationID, userID string) (*storage.ConsentGrant, error) {
 	var r grantRow
-	if err := s.db.GetContext(ctx, &r, s.rebind(`SELECT g.user_id, g.application_id, g.scopes, u.email, g.created_at, g.updated_at
+	if err := s.get(ctx, &r, s.rebind(`SELECT g.user_id, g.application_id, g.scopes, u.email, g.created_at, g.updated_at
 		FROM consent_grants g JOIN users u ON u.id = g.user_id WHERE g.application_id = ? AND g.user_id = ?`),
 		applicationID, userID); err != nil {
 		return nil, fmt.Errorf("consent grant: %w", mapError(err))

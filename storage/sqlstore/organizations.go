@@ -57,7 +57,7 @@ func (s *Store) insertMembership(ctx context.Context, ex sqlx.ExecerContext, m *
 // OrganizationByID returns the organization with id, or ErrNotFound.
 func (s *Store) OrganizationByID(ctx context.Context, id string) (*storage.Organization, error) {
 	var org storage.Organization
-	if err := s.db.GetContext(ctx, &org, s.rebind(`SELECT `+organizationColumns+` FROM organizations WHERE id = ?`), id); err != nil {
+	if err := s.get(ctx, &org, s.rebind(`SELECT `+organizationColumns+` FROM organizations WHERE id = ?`), id); err != nil {
 		return nil, fmt.Errorf("organization by id: %w", mapError(err))
 	}
 	return &org, nil
@@ -95,7 +95,7 @@ func (s *Store) SetPlan(ctx context.Context, orgID, plan string, rateLimit int) 
 // Membership returns userID's membership of orgID, or ErrNotFound.
 func (s *Store) Membership(ctx context.Context, orgID, userID string) (*storage.Membership, error) {
 	var m storage.Membership
-	err := s.db.GetContext(ctx, &m, s.rebind(`SELECT organization_id, user_id, role, created_at
+	err := s.get(ctx, &m, s.rebind(`SELECT organization_id, user_id, role, created_at
 		FROM memberships WHERE organization_id = ? AND user_id = ?`), orgID, userID)
 	if err != nil {
 		return nil, fmt.Errorf("membership: %w", mapError(err))

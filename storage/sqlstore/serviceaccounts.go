@@ -30,7 +30,7 @@ func (s *Store) CreateServiceAccount(ctx context.Context, sa *storage.ServiceAcc
 // ErrNotFound (also when it belongs to another organization).
 func (s *Store) ServiceAccountByID(ctx context.Context, orgID, id string) (*storage.ServiceAccount, error) {
 	var sa storage.ServiceAccount
-	if err := s.db.GetContext(ctx, &sa, s.rebind(`SELECT `+serviceAccountColumns+` FROM service_accounts
+	if err := s.get(ctx, &sa, s.rebind(`SELECT `+serviceAccountColumns+` FROM service_accounts
 		WHERE organization_id = ? AND id = ?`), orgID, id); err != nil {
 		return nil, fmt.Errorf("service account by id: %w", mapError(err))
 	}
@@ -41,7 +41,7 @@ func (s *Store) ServiceAccountByID(ctx context.Context, orgID, id string) (*stor
 // client id, whatever its organization.
 func (s *Store) ServiceAccountByClientID(ctx context.Context, clientID string) (*storage.ServiceAccount, error) {
 	var sa storage.ServiceAccount
-	if err := s.db.GetContext(ctx, &sa, s.rebind(`SELECT `+serviceAccountColumns+` FROM service_accounts
+	if err := s.get(ctx, &sa, s.rebind(`SELECT `+serviceAccountColumns+` FROM service_accounts
 		WHERE client_id = ?`), clientID); err != nil {
 		return nil, fmt.Errorf("service account by client id: %w", mapError(err))
 	}

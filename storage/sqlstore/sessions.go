@@ -29,7 +29,7 @@ func (s *Store) CreateSession(ctx context.Context, bs *storage.BrowserSession) e
 // SessionByID returns the session if it has not expired at now.
 func (s *Store) SessionByID(ctx context.Context, id string, now time.Time) (*storage.BrowserSession, error) {
 	var bs storage.BrowserSession
-	if err := s.db.GetContext(ctx, &bs, s.rebind(`SELECT `+sessionColumns+` FROM sessions WHERE id = ? AND expires_at > ?`),
+	if err := s.get(ctx, &bs, s.rebind(`SELECT `+sessionColumns+` FROM sessions WHERE id = ? AND expires_at > ?`),
 		id, utc(now)); err != nil {
 		return nil, fmt.Errorf("session by id: %w", mapError(err))
 	}
@@ -114,7 +114,7 @@ func (s *Store) CreateLoginChallenge(ctx context.Context, c *storage.LoginChalle
 // LoginChallengeByID returns the challenge if it has not expired at now.
 func (s *Store) LoginChallengeByID(ctx context.Context, id string, now time.Time) (*storage.LoginChallenge, error) {
 	var c storage.LoginChallenge
-	if err := s.db.GetContext(ctx, &c, s.rebind(`SELECT `+challengeColumns+` FROM login_challenges WHERE id = ? AND expires_at > ?`),
+	if err := s.get(ctx, &c, s.rebind(`SELECT `+challengeColumns+` FROM login_challenges WHERE id = ? AND expires_at > ?`),
 		id, utc(now)); err != nil {
 		return nil, fmt.Errorf("login challenge by id: %w", mapError(err))
 	}

@@ -29,6 +29,7 @@ const (
 type Store struct {
 	db      *sqlx.DB
 	dialect Dialect
+	stmts   stmtCache
 }
 
 // Open connects to databaseURL: "postgres://…" or "postgresql://…" selects
@@ -119,7 +120,10 @@ func (s *Store) Dialect() Dialect { return s.dialect }
 func (s *Store) DB() *sqlx.DB { return s.db }
 
 // Close closes the connection pool.
-func (s *Store) Close() error { return s.db.Close() }
+func (s *Store) Close() error {
+	s.closeStmts()
+	return s.db.Close()
+}
 
 // Ping checks that the database answers.
 func (s *Store) Ping(ctx context.Context) error {

@@ -41,7 +41,7 @@ func (s *Store) Register(ctx context.Context, u *storage.User, personal *storage
 // UserByID returns the user with id, or ErrNotFound.
 func (s *Store) UserByID(ctx context.Context, id string) (*storage.User, error) {
 	var u storage.User
-	if err := s.db.GetContext(ctx, &u, s.rebind(`SELECT `+userColumns+` FROM users WHERE id = ?`), id); err != nil {
+	if err := s.get(ctx, &u, s.rebind(`SELECT `+userColumns+` FROM users WHERE id = ?`), id); err != nil {
 		return nil, fmt.Errorf("user by id: %w", mapError(err))
 	}
 	return &u, nil
@@ -51,7 +51,7 @@ func (s *Store) UserByID(ctx context.Context, id string) (*storage.User, error) 
 // lower(email) serves the query and guarantees at most one match.
 func (s *Store) UserByEmail(ctx context.Context, email string) (*storage.User, error) {
 	var u storage.User
-	if err := s.db.GetContext(ctx, &u, s.rebind(`SELECT `+userColumns+` FROM users WHERE lower(email) = lower(?)`), email); err != nil {
+	if err := s.get(ctx, &u, s.rebind(`SELECT `+userColumns+` FROM users WHERE lower(email) = lower(?)`), email); err != nil {
 		return nil, fmt.Errorf("user by email: %w", mapError(err))
 	}
 	return &u, nil
