@@ -7,7 +7,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/redis/go-redis/v9"
+	"github.com/arsaka/puguh/storage/redisfollow"
 )
 
 // Eviction messages on the Redis channel: "key <hex sha-256>" and
@@ -81,40 +81,11 @@ func (v *Verifier) publish(ctx context.Context, msg string) {
 	}
 }
 
-// follow applies other replicas' evictions until ctx ends.
+// follow applies other replicas' evictions until ctx ends. On every
+// (re)subscription anything published while we were away is lost, so it
+// drops the whole cache rather than trust it.
 func (v *Verifier) follow(ctx context.Context) {
-	sub := v.cfg.Redis.Subscribe(ctx, v.topic)
-	// Receive blocks on the socket and does not watch ctx: closing the
-	// subscription is what wakes it up at shutdown.
-	stop := context.AfterFunc(ctx, func() { _ = sub.Close() })
-	defer stop()
-	defer sub.Close()
-	for {
-		msg, err := sub.Receive(ctx)
-		if ctx.Err() != nil {
-			return
-		}
-		if err != nil {
-			// go-redis reconnects on the next Receive; pause so that a dead
-			// Redis does not turn this into a busy loop.
-			select {
-			case <-ctx.Done():
-				return
-			case <-time.After(time.Second):
-			}
-			continue
-		}
-		switch m := msg.(type) {
-		case *redis.Subscription:
-			if m.Kind == "subscribe" {
-				// (Re)subscribed: anything published while we were away is lost,
-				// so drop everything rather than trust the cache.
-				v.evictAll()
-			}
-		case *redis.Message:
-			v.apply(m.Payload)
-		}
-	}
+	redisfollow.Follow(ctx, v.cfg.Redis, v.topic, func(context.Context) { v.evictAll() }, v.apply)
 }
 
 // apply handles one eviction message from another replica (or this one:

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/arsaka/puguh/storage/redisfollow"
 )
 
 // Redis is a denylist shared by every replica through Redis.
@@ -56,42 +58,19 @@ func (r *Redis) Denied(keys ...string) bool { return r.local.Denied(keys...) }
 // (re)subscription it reloads the whole list from Redis, so nothing published
 // while this replica was disconnected is missed.
 func (r *Redis) Run(ctx context.Context) {
-	sub := r.client.Subscribe(ctx, r.topic)
-	defer sub.Close()
-	// go-redis's Receive does not return when ctx ends; closing the
-	// subscription does.
-	stop := context.AfterFunc(ctx, func() { _ = sub.Close() })
-	defer stop()
-	for {
-		msg, err := sub.Receive(ctx)
-		if ctx.Err() != nil {
-			return
-		}
-		if err != nil {
-			// go-redis reconnects on the next Receive; wait a little so a dead
-			// Redis does not turn this loop into a busy one.
-			select {
-			case <-ctx.Done():
-				return
-			case <-time.After(time.Second):
+	redisfollow.Follow(ctx, r.client, r.topic,
+		func(ctx context.Context) {
+			if err := r.Load(ctx); err != nil {
+				r.log.Warn("revocation: reload from redis failed", "error", err)
 			}
-			continue
-		}
-		switch m := msg.(type) {
-		case *redis.Subscription:
-			if m.Kind == "subscribe" {
-				if err := r.Load(ctx); err != nil {
-					r.log.Warn("revocation: reload from redis failed", "error", err)
-				}
-			}
-		case *redis.Message:
-			ms, key, ok := strings.Cut(m.Payload, " ")
+		},
+		func(payload string) {
+			ms, key, ok := strings.Cut(payload, " ")
 			n, err := strconv.ParseInt(ms, 10, 64)
 			if ok && err == nil {
 				_ = r.local.Deny(ctx, key, time.UnixMilli(n))
 			}
-		}
-	}
+		})
 }
 
 // Load copies every entry in Redis into the local mirror.
