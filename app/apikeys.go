@@ -41,7 +41,8 @@ func (a *App) mountAPIKeys(r *mux.Router) {
 	body := a.cfg.MaxBodyBytes
 	(&rest.APIKeyAPI{Store: a.store, Cache: v, Auth: a.authn, MaxBody: body, Now: time.Now}).Mount(r)
 	(&rest.ServiceAccountAPI{Store: a.store, Keys: a.store, Cache: v, Auth: a.authn, MaxBody: body, Now: time.Now}).Mount(r)
-	(&rest.ApplicationAPI{Store: a.store, Tokens: a.provider, Auth: a.authn, MaxBody: body, Now: time.Now}).Mount(r)
+	(&rest.ApplicationAPI{Store: a.store, Tokens: a.provider, Auth: a.authn, MaxBody: body, Now: time.Now,
+		Operators: a.cfg.PlatformOperators, Users: a.store}).Mount(r)
 }
 
 // healthPrincipal is what GET /api/v1/health echoes of the caller.

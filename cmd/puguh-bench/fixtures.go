@@ -24,6 +24,7 @@ type fixtures struct {
 	appID, appSecret     string
 	appRedirect, skipApp string
 	rawArgon2            float64 // argon2id hashes/s on this machine, server idle
+	operatorAccess       string  // a platform operator's access token
 }
 
 type benchUser struct {
@@ -122,8 +123,8 @@ func prepare(ctx context.Context, base string, users, concurrency int) (*fixture
 	if b, err := postJSON(ctx, c, base+"/api/v1/applications", map[string]any{
 		"name": "bench app", "redirect_uris": []string{fx.appRedirect}, "grant_types": []string{"authorization_code", "refresh_token"},
 		"response_types": []string{"code"}, "scopes": []string{"openid", "profile", "email"}, "token_endpoint_auth_method": "client_secret_basic",
-		"trusted": true,
-	}, http.StatusCreated, auth...); err != nil {
+		"trusted": true, // only a platform operator may register a trusted (consent-free) application
+	}, http.StatusCreated, "Authorization", "Bearer "+fx.operatorAccess); err != nil {
 		fx.skipApp = "cannot create an application: " + err.Error()
 	} else {
 		var app struct {
@@ -160,6 +161,7 @@ func (fx *fixtures) raisePlans(ctx context.Context, c *http.Client, concurrency 
 		Access string `json:"access_token"`
 	}
 	_ = json.Unmarshal(b, &tok)
+	fx.operatorAccess = tok.Access
 	n := min(concurrency, len(fx.users))
 	for _, u := range fx.users[:n] {
 		body, _ := json.Marshal(map[string]any{"plan": "enterprise", "rate_limit": 1_000_000})

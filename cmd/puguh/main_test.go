@@ -240,6 +240,11 @@ func TestGracefulShutdown(t *testing.T) {
 	if _, err := io.WriteString(conn, "GET /api/v1/health HTTP/1.1\r\nHost: "+addr+"\r\nUser-Agent: in-flight\r\n"); err != nil {
 		t.Fatal(err)
 	}
+	// The kernel completes the handshake before Go's accept loop takes the
+	// connection; a SIGTERM in between closes the listener with the connection
+	// still in the backlog (reset by the kernel: it never reached the server).
+	// Give the accept loop time to take it, so the request is really in flight.
+	time.Sleep(300 * time.Millisecond)
 
 	signalled := time.Now()
 	if err := c.cmd.Process.Signal(syscall.SIGTERM); err != nil {

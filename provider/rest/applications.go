@@ -3,6 +3,7 @@ package rest
 import (
 	"context"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/gorilla/mux"
@@ -36,6 +37,29 @@ type ApplicationAPI struct {
 	Auth    *auth.Authenticator
 	MaxBody int64
 	Now     func() time.Time
+	// Operators may mark applications trusted (config PUGUH_PLATFORM_OPERATORS);
+	// Users resolves the caller's email to check it.
+	Operators []string
+	Users     interface {
+		UserByID(ctx context.Context, id string) (*storage.User, error)
+	}
+}
+
+// mayTrust refuses "trusted": true to anyone but a platform operator. A
+// trusted application skips the consent page for every user of this Puguh,
+// so no tenant may declare its own application first-party (SPEC: trusted
+// means first-party). `puguh clients create --trusted` remains for operators
+// at the console.
+func (a *ApplicationAPI) mayTrust(ctx context.Context, p *auth.Principal, f ApplicationFields) error {
+	if f.Trusted == nil || !*f.Trusted {
+		return nil
+	}
+	if p.IsUser() && a.Users != nil {
+		if u, err := a.Users.UserByID(ctx, p.ID); err == nil && !u.Disabled && slices.Contains(a.Operators, u.Email) {
+			return nil
+		}
+	}
+	return httpapi.Forbidden("Only platform operators can mark an application trusted")
 }
 
 // Mount registers the routes.
@@ -87,6 +111,9 @@ func (a *ApplicationAPI) create(w http.ResponseWriter, r *http.Request) error {
 	}
 	var f ApplicationFields
 	if err := httpapi.DecodeJSON(w, r, a.MaxBody, &f); err != nil {
+		return err
+	}
+	if err := a.mayTrust(r.Context(), p, f); err != nil {
 		return err
 	}
 	app, secret, err := NewApplication(p.OrganizationID, f, a.Now())
@@ -152,12 +179,15 @@ func (a *ApplicationAPI) get(w http.ResponseWriter, r *http.Request) error {
 // update changes the fields given (PATCH). Making a public client
 // confidential issues its first secret, returned in this response only.
 func (a *ApplicationAPI) update(w http.ResponseWriter, r *http.Request) error {
-	_, app, err := a.application(r, authz.ApplicationsUpdate)
+	p, app, err := a.application(r, authz.ApplicationsUpdate)
 	if err != nil {
 		return err
 	}
 	var f ApplicationFields
 	if err := httpapi.DecodeJSON(w, r, a.MaxBody, &f); err != nil {
+		return err
+	}
+	if err := a.mayTrust(r.Context(), p, f); err != nil {
 		return err
 	}
 	secret, err := UpdateApplication(app, f, a.Now())
@@ -176,12 +206,13 @@ func (a *ApplicationAPI) delete(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if err := a.Store.DeleteApplication(r.Context(), p.OrganizationID, app.ID); err != nil {
-		return notFoundAs(err, "Application not found")
-	}
-	// Tokens it was issued must not outlive it.
+	// Tokens it was issued must not outlive it. Revoked first: if the delete
+	// then fails, a retry finds the application and revokes again (idempotent).
 	if err := a.Tokens.RevokeClient(r.Context(), app.ID); err != nil {
 		return err
+	}
+	if err := a.Store.DeleteApplication(r.Context(), p.OrganizationID, app.ID); err != nil {
+		return notFoundAs(err, "Application not found")
 	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil

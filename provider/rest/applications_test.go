@@ -23,7 +23,7 @@ func TestApplicationLifecycle(t *testing.T) {
 		r := e.Do(http.MethodPost, "/api/v1/applications", map[string]any{
 			"name": "Intranet", "redirect_uris": []string{"https://intranet.example.com/callback", "http://127.0.0.1:8765/cb"},
 			"grant_types": []string{"authorization_code", "refresh_token", "client_credentials"},
-			"scopes":      []string{"openid", "profile", "read:user", "read:resources"}, "trusted": true,
+			"scopes":      []string{"openid", "profile", "read:user", "read:resources"},
 		}, actingIn(owner)...)
 		if r.Status != http.StatusCreated {
 			t.Fatalf("create: %d %s", r.Status, r.Body)
@@ -31,8 +31,8 @@ func TestApplicationLifecycle(t *testing.T) {
 		m := object(t, r, append(applicationKeys, "client_secret")...)
 		id := wantUUID(t, "id", m["id"])
 		secret, _ := m["client_secret"].(string)
-		if m["client_id"] != id || m["token_endpoint_auth_method"] != "client_secret_basic" || m["public"] != false ||
-			m["trusted"] != true || !strings.HasPrefix(secret, "pghs_") {
+		if m["client_id"] != id || m["token_endpoint_auth_method"] != "client_secret_post" || m["public"] != false ||
+			m["trusted"] != false || !strings.HasPrefix(secret, "pghs_") {
 			t.Fatalf("created %s", r.Body)
 		}
 		if got := m["response_types"].([]any); len(got) != 1 || got[0] != "code" {

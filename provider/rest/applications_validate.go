@@ -75,8 +75,12 @@ func NewApplication(orgID string, f ApplicationFields, now time.Time) (*storage.
 	}
 	merged := defaults.overlay(f)
 	if merged.Public == nil && merged.TokenEndpointAuthMethod == nil {
-		basic := "client_secret_basic"
-		merged.Public, merged.TokenEndpointAuthMethod = new(bool), &basic
+		// client_secret_post by default: the public API guide exchanges codes
+		// with client_id and client_secret in the form body, and fosite accepts
+		// exactly the registered method. Clients that send HTTP Basic register
+		// client_secret_basic.
+		post := "client_secret_post"
+		merged.Public, merged.TokenEndpointAuthMethod = new(bool), &post
 	}
 	secret, err := applyApplication(a, merged, f, true)
 	return a, secret, err
