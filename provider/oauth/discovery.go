@@ -63,7 +63,7 @@ func (p *Provider) Discovery() Discovery {
 		TokenEndpointAuthMethodsSupported:      clientAuthMethods,
 		RevocationEndpointAuthMethodsSupported: clientAuthMethods,
 		// RFC 7662 §2.1: introspection needs an authenticated client.
-		IntrospectionEndpointAuthMethodsSupported: []string{"client_secret_basic", "client_secret_post"},
+		IntrospectionEndpointAuthMethodsSupported: []string{"client_secret_basic"},
 		CodeChallengeMethodsSupported:             []string{"S256"},
 		ClaimsSupported: []string{"iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "at_hash",
 			"email", "email_verified", "name"},

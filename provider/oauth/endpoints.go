@@ -9,6 +9,7 @@ import (
 
 	"github.com/arsaka/puguh/provider/httpapi"
 	"github.com/arsaka/puguh/storage"
+	"github.com/arsaka/puguh/storage/sqlstore"
 )
 
 // Endpoints serves the OAuth 2.0 endpoints of the public composition. Errors
@@ -72,7 +73,7 @@ func tokenError(w http.ResponseWriter, err error) error {
 	switch {
 	case errors.Is(err, fosite.ErrInvalidatedAuthorizeCode):
 		return fosite.ErrInvalidGrant.WithHint("The authorization code has already been used.").WithWrap(err)
-	case errors.Is(err, storage.ErrUnavailable):
+	case errors.Is(err, storage.ErrUnavailable) || sqlstore.IsUnavailable(err):
 		w.Header().Set("Retry-After", "5")
 		return fosite.ErrTemporarilyUnavailable.WithWrap(err)
 	}

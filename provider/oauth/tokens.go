@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/arsaka/puguh/storage"
+	"github.com/arsaka/puguh/storage/sqlstore"
 	"math"
 	"net/http"
 	"net/url"
@@ -159,7 +161,9 @@ func (p *Provider) RevokeFamily(ctx context.Context, familyID string) error {
 		errs = append(errs, err)
 	}
 	if err := p.DenyFamily(ctx, familyID); err != nil {
-		errs = append(errs, err)
+		// Denied on this replica already; only the announcement failed (Redis
+		// down). The database revocation above is what must not fail.
+		p.log.Warn("oauth: could not announce a revoked family to other replicas", "error", err)
 	}
 	return errors.Join(errs...)
 }
@@ -184,7 +188,7 @@ func (p *Provider) pair(resp fosite.AccessResponder, accessExpiry time.Time) (*T
 // refresh token, which is the client's problem.
 func refreshError(err error) error {
 	var rfc *fosite.RFC6749Error
-	if errors.As(err, &rfc) && rfc.ErrorField == fosite.ErrServerError.ErrorField {
+	if errors.As(err, &rfc) && rfc.ErrorField == fosite.ErrServerError.ErrorField || sqlstore.IsUnavailable(err) {
 		return fmt.Errorf("oauth: refresh: %w", unwrapFosite(err))
 	}
 	return fmt.Errorf("%w: %w", ErrInvalidGrant, err)
@@ -196,8 +200,13 @@ func unwrapFosite(err error) error {
 	var rfc *fosite.RFC6749Error
 	if errors.As(err, &rfc) {
 		if cause := rfc.Unwrap(); cause != nil {
-			return fmt.Errorf("%s: %w", rfc.ErrorField, cause)
+			err = fmt.Errorf("%s: %w", rfc.ErrorField, cause)
 		}
+	}
+	// oauthstore returns driver errors as they come; a connection failure is
+	// a 503 with Retry-After, not a 500.
+	if sqlstore.IsUnavailable(err) && !errors.Is(err, storage.ErrUnavailable) {
+		return fmt.Errorf("%w: %w", storage.ErrUnavailable, err)
 	}
 	return err
 }

@@ -285,9 +285,11 @@ func (a *IdentityAPI) logout(w http.ResponseWriter, r *http.Request) error {
 		return httpapi.BadRequest("Logout needs the Bearer token of the session to end")
 	}
 	ctx := r.Context()
-	// The token itself first: even if the database is down, it stops working now.
+	// The token itself first: even if the database is down, it stops working
+	// now on this replica. A failure to tell the other replicas (Redis down)
+	// must not keep the refresh family alive: log it and go on.
 	if err := a.Tokens.DenyToken(ctx, p.TokenID, p.ExpiresAt); err != nil {
-		return err
+		httpapi.Logger(ctx).Warn("logout: could not announce the revoked token to other replicas", "error", err)
 	}
 	if p.FamilyID != "" {
 		if err := a.Tokens.RevokeFamily(ctx, p.FamilyID); err != nil {

@@ -57,6 +57,10 @@ func checkName(v *httpapi.Validator, raw *string, max int, dst *string, loc ...a
 		return
 	}
 	s := strings.TrimSpace(*raw)
+	if !utf8.ValidString(s) {
+		v.Add("value is not valid UTF-8", "value_error.str.unicode", loc...)
+		return
+	}
 	switch n := utf8.RuneCountInString(s); {
 	case n == 0:
 		v.Add("ensure this value has at least 1 characters", "value_error.any_str.min_length", loc...)

@@ -69,7 +69,9 @@ func (a *Account) inviteMember(w http.ResponseWriter, r *http.Request) {
 	if !ok || !a.allowed(w, r, ac, authz.MembersCreate) {
 		return
 	}
-	email, role := strings.TrimSpace(r.PostForm.Get("email")), r.PostForm.Get("role")
+	// Emails are stored lower-cased; lookups fold case anyway, but the page
+	// shows back what it will look up.
+	email, role := strings.ToLower(strings.TrimSpace(r.PostForm.Get("email"))), r.PostForm.Get("role")
 	fail := func(status int, field, msg string) {
 		data := membersPage{frame: a.frame(w, r, ac, "members"), Email: email, Role: role, Errors: map[string]string{field: msg}}
 		a.renderMembers(w, r, status, ac, data)

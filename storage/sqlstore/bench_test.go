@@ -3,6 +3,7 @@ package sqlstore_test
 import (
 	"context"
 	"crypto/sha256"
+	"errors"
 	"testing"
 	"time"
 
@@ -58,6 +59,24 @@ func BenchmarkRoundTrips(b *testing.B) {
 					}
 				}
 			})
+		})
+	}
+}
+
+// Lookup keys that come from headers or paths may hold bytes PostgreSQL
+// refuses (invalid UTF-8): no row can match them, so it is ErrNotFound, never
+// an error the API would turn into a 500.
+func TestLookupWithInvalidUTF8IsNotFound(t *testing.T) {
+	for _, be := range sqltest.Backends() {
+		t.Run(be.Name, func(t *testing.T) {
+			s := sqltest.Open(t, be)
+			ctx := context.Background()
+			if _, err := s.UserByID(ctx, "\xff\xfe"); !errors.Is(err, storage.ErrNotFound) {
+				t.Fatalf("UserByID(invalid utf-8) = %v, want ErrNotFound", err)
+			}
+			if _, err := s.ApplicationByID(ctx, "app-\xc3\x28"); !errors.Is(err, storage.ErrNotFound) {
+				t.Fatalf("ApplicationByID(invalid utf-8) = %v, want ErrNotFound", err)
+			}
 		})
 	}
 }

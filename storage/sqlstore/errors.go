@@ -29,6 +29,10 @@ func mapError(err error) error {
 		return fmt.Errorf("%w: %w", storage.ErrNotFound, err)
 	case isUniqueViolation(err):
 		return fmt.Errorf("%w: %w", storage.ErrConflict, err)
+	case isBadText(err):
+		// Invalid UTF-8 or a malformed value in a lookup key (a header, a path
+		// id): PostgreSQL refuses the bytes, and no row can match them.
+		return fmt.Errorf("%w: %w", storage.ErrNotFound, err)
 	case isForeignKeyViolation(err):
 		// The row refers to a parent (organization, user, service account) that does
 		// not exist: to the caller that is the parent not being found.
@@ -52,6 +56,13 @@ func isUniqueViolation(err error) bool {
 	return false
 }
 
+// isBadText is PostgreSQL refusing a value: 22021 character not in repertoire
+// (invalid UTF-8), 22P02 invalid text representation.
+func isBadText(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && (pgErr.Code == "22021" || pgErr.Code == "22P02")
+}
+
 func isForeignKeyViolation(err error) bool {
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) {
@@ -63,6 +74,11 @@ func isForeignKeyViolation(err error) bool {
 	}
 	return false
 }
+
+// IsUnavailable reports whether err is the database being unreachable. Code
+// that gets driver errors without going through this package's mapping
+// (fosite's storage in storage/oauthstore) uses it to answer 503, not 500.
+func IsUnavailable(err error) bool { return err != nil && isUnavailable(err) }
 
 // isUnavailable reports connection-level failures: the database is down, restarting
 // or unreachable, as opposed to a bad query.

@@ -42,17 +42,23 @@ func (s *Store) prepared(ctx context.Context, query string) (*sqlx.Stmt, error) 
 	if stmt != nil {
 		return stmt, nil
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if stmt := c.stmts[query]; stmt != nil {
-		return stmt, nil
-	}
-	if len(c.stmts) >= maxCachedStmts {
+	c.mu.RLock()
+	full := len(c.stmts) >= maxCachedStmts
+	c.mu.RUnlock()
+	if full {
 		return nil, nil
 	}
+	// Prepared outside the lock: a slow or unreachable database must not
+	// block lookups whose statements are cached already.
 	stmt, err := s.db.PreparexContext(ctx, query)
 	if err != nil {
 		return nil, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if prev := c.stmts[query]; prev != nil {
+		_ = stmt.Close() // another request prepared it meanwhile
+		return prev, nil
 	}
 	if c.stmts == nil {
 		c.stmts = make(map[string]*sqlx.Stmt)
