@@ -124,16 +124,54 @@ func (e *Endpoints) revoke(w http.ResponseWriter, r *http.Request) {
 	e.P.public.WriteRevocationResponse(ctx, w, err)
 }
 
-// introspect is RFC 7662; the caller must authenticate as a client.
+// introspect is RFC 7662. The caller must authenticate as a client with HTTP
+// Basic (fosite would also take any access token as the caller's
+// credentials), and it learns about tokens of its own organization only:
+// any other token is {"active": false} (§2.2), so one tenant cannot read
+// another's users through introspection.
 func (e *Endpoints) introspect(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
+	callerID, _, ok := r.BasicAuth()
+	if !ok {
+		e.P.public.WriteIntrospectionError(ctx, w, fosite.ErrRequestUnauthorized.WithHint("Authenticate with HTTP Basic client credentials."))
+		return
+	}
 	ir, err := e.P.public.NewIntrospectionRequest(ctx, r, NewSession())
 	if err != nil {
 		e.logError(r, err)
 		e.P.public.WriteIntrospectionError(ctx, w, err)
 		return
 	}
+	if ir.IsActive() && !e.sameOrganization(r, callerID, ir.GetAccessRequester()) {
+		e.P.public.WriteIntrospectionResponse(ctx, w, &fosite.IntrospectionResponse{Active: false})
+		return
+	}
 	e.P.public.WriteIntrospectionResponse(ctx, w, ir)
+}
+
+// sameOrganization reports whether the token belongs to the caller's
+// organization: the organization it acts in, else its client's.
+func (e *Endpoints) sameOrganization(r *http.Request, callerID string, token fosite.Requester) bool {
+	f, ok := e.P.public.(*fosite.Fosite)
+	if !ok || token == nil {
+		return false
+	}
+	caller, err := f.Store.GetClient(r.Context(), callerID)
+	if err != nil {
+		return false
+	}
+	cc, ok := caller.(*Client)
+	if !ok || cc.OrganizationID == "" {
+		return false
+	}
+	org := ""
+	if sess, ok := token.GetSession().(*Session); ok {
+		org = sess.OrganizationID
+	}
+	if tc, ok := token.GetClient().(*Client); ok && org == "" {
+		org = tc.OrganizationID
+	}
+	return org == cc.OrganizationID
 }
 
 // logError logs the fosite error's debug text, which never goes to clients.
