@@ -169,7 +169,7 @@ func (v *Verifier) Authenticate(ctx context.Context, key, orgID string) (*auth.P
 	case k.ExpiresAt != nil && !now.Before(*k.ExpiresAt):
 		return nil, bad("expired")
 	}
-	perms, err := v.permissions(ctx, e)
+	perms, ownerRole, err := v.permissions(ctx, e)
 	if err != nil {
 		return nil, err
 	}
@@ -180,6 +180,7 @@ func (v *Verifier) Authenticate(ctx context.Context, key, orgID string) (*auth.P
 		OrganizationID: k.OrganizationID,
 		Permissions:    perms,
 		OwnerID:        k.CreatedBy,
+		OwnerRole:      ownerRole,
 	}
 	if k.ServiceAccountID != nil {
 		p.OwnerID = *k.ServiceAccountID
@@ -190,24 +191,24 @@ func (v *Verifier) Authenticate(ctx context.Context, key, orgID string) (*auth.P
 // permissions is the key's stored permissions narrowed to what its owner
 // holds now: a demoted creator's keys lose power with them, and a creator who
 // left the organization leaves dead keys behind.
-func (v *Verifier) permissions(ctx context.Context, e *entry) (authz.Set, error) {
+func (v *Verifier) permissions(ctx context.Context, e *entry) (authz.Set, string, error) {
 	role := e.accountRole
 	switch {
 	case e.key.ServiceAccountID != nil && e.accountGone:
-		return nil, bad("service account deleted")
+		return nil, "", bad("service account deleted")
 	case e.key.ServiceAccountID == nil:
 		r, err := v.roles.Role(ctx, e.key.OrganizationID, e.key.CreatedBy)
 		var he *httpapi.Error
 		if errors.As(err, &he) && (he.Status == http.StatusForbidden || he.Status == http.StatusNotFound) {
-			return nil, bad("creator is no longer a member")
+			return nil, "", bad("creator is no longer a member")
 		}
 		if err != nil {
-			return nil, err
+			return nil, "", err
 		}
 		role = r
 	}
 	if m := e.effective.Load(); m != nil && m.role == role {
-		return m.perms, nil
+		return m.perms, role, nil
 	}
 	held := authz.ForRole(role)
 	perms := make(authz.Set, len(e.key.Permissions))
@@ -217,7 +218,7 @@ func (v *Verifier) permissions(ctx context.Context, e *entry) (authz.Set, error)
 		}
 	}
 	e.effective.Store(&rolePermissions{role: role, perms: perms})
-	return perms, nil
+	return perms, role, nil
 }
 
 // lookup returns the key record with this hash, from the cache when fresh.

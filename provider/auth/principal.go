@@ -26,8 +26,10 @@ type Principal struct {
 	OrganizationID string
 	Role           string // empty for API keys, which hold explicit permissions
 	Permissions    authz.Set
-	// For API keys: the user who created the key, or its service account.
-	OwnerID string
+	// For API keys: the user who created the key, or its service account, and
+	// that owner's current role, which bounds the roles the key may hand out.
+	OwnerID   string
+	OwnerRole string
 
 	// Set for Bearer tokens, for logout.
 	TokenID   string
@@ -35,6 +37,15 @@ type Principal struct {
 	ExpiresAt time.Time
 	// OrganizationFromToken is the organization the token was issued for.
 	OrganizationFromToken string
+}
+
+// RankRole is the role that bounds which roles this principal may grant or
+// manage: its own, or for an API key its owner's.
+func (p *Principal) RankRole() string {
+	if p.Role != "" {
+		return p.Role
+	}
+	return p.OwnerRole
 }
 
 // IsUser reports whether a human user is calling with a Bearer token.

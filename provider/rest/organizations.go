@@ -334,7 +334,7 @@ func checkRole(v *httpapi.Validator, raw *string) string {
 
 // mayGrant refuses to let a principal hand out (or take away) a role above its own.
 func mayGrant(p *auth.Principal, role string) error {
-	if p.Role == "" || !authz.Outranks(p.Role, role) {
+	if p.RankRole() == "" || !authz.Outranks(p.RankRole(), role) {
 		return httpapi.Forbidden("Cannot manage the " + role + " role")
 	}
 	return nil
