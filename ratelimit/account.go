@@ -7,22 +7,35 @@ import (
 	"time"
 )
 
-// AccountLimit is the sign-in budget of one account, whatever the client IP:
-// 10 attempts at once, then one a minute. A password guesser spread over many
-// IPs gets about 1,440 guesses a day per account; the owner, once guessing
-// stops, is let in again within a minute — the budget refills, there is no
-// lockout that outlives the attack.
+// AccountLimit is the sign-in budget of one account from one client IP: 10
+// attempts at once, then one a minute. Keyed by IP too, so that attackers
+// elsewhere cannot spend the owner's budget (SECURITY.md item 16: no lockout
+// of a victim); the owner's own IP keeps its full budget.
 var AccountLimit = Limit{Rate: 10, Burst: 10, Period: 10 * time.Minute}
+
+// AccountWideLimit caps guessing at one account from every IP together, ten
+// times looser than AccountLimit: a guesser spread over many IPs gets about
+// 14,400 guesses a day per account at most, and to hold a victim at 429 it
+// must keep sending 10 wrong guesses a minute for as long as it wants the
+// account held; the budget refills as soon as it stops.
+var AccountWideLimit = Limit{Rate: 100, Burst: 100, Period: 10 * time.Minute}
+
+type clientIPKey struct{}
+
+func withClientIP(ctx context.Context, ip string) context.Context {
+	return context.WithValue(ctx, clientIPKey{}, ip)
+}
 
 // Accounts throttles password attempts per account.
 type Accounts struct {
 	store Store
-	limit Limit
+	limit Limit // per account and client IP
+	wide  Limit // per account, all IPs together
 }
 
 // NewAccounts throttles sign-in attempts per account with limit.
 func NewAccounts(store Store, limit Limit) *Accounts {
-	return &Accounts{store: store, limit: limit}
+	return &Accounts{store: store, limit: limit, wide: Limit{Rate: limit.Rate * 10, Burst: limit.Burst * 10, Period: limit.Period}}
 }
 
 // Attempt takes one attempt from the budget of the account named by email (in
@@ -32,7 +45,16 @@ func NewAccounts(store Store, limit Limit) *Accounts {
 func (a *Accounts) Attempt(ctx context.Context, email string) error {
 	// The key is a hash: Redis keys should not hold anyone's email address.
 	sum := sha256.Sum256([]byte(email))
-	res, err := a.store.Allow(ctx, "account:"+hex.EncodeToString(sum[:16]), a.limit)
+	account := hex.EncodeToString(sum[:16])
+	ip, _ := ctx.Value(clientIPKey{}).(string)
+	res, err := a.store.Allow(ctx, "account:"+account+":"+ip, a.limit)
+	if err != nil {
+		return err
+	}
+	if !res.Allowed {
+		return Refusal(res)
+	}
+	res, err = a.store.Allow(ctx, "account:"+account, a.wide)
 	if err != nil {
 		return err
 	}

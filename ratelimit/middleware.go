@@ -49,6 +49,7 @@ func (m *Middleware) Wrap(next http.Handler) http.Handler {
 			httpapi.WriteError(w, r, Refusal(res))
 			return
 		}
-		next.ServeHTTP(w, r)
+		// The sign-in throttle (Accounts) keys its strict budget by client IP.
+		next.ServeHTTP(w, r.WithContext(withClientIP(r.Context(), Key(m.ips.Of(r)))))
 	})
 }
