@@ -2,6 +2,7 @@ package app_test
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"net/http"
 	"net/url"
@@ -95,7 +96,10 @@ func TestBrowserSignInAndConsent(t *testing.T) {
 		into(&consentText, chromedp.Text(chromedp.CSS("main"))),
 		shot("consent.png"),
 		chromedp.Click(chromedp.ID("allow")),
-		chromedp.WaitVisible(chromedp.CSS("body")),
+		// The consent page's own body is visible too: wait for the redirect to
+		// land on the client's callback before navigating on, or the next
+		// Navigate aborts it (net::ERR_ABORTED).
+		waitForLocation(app.RedirectURI, 10*time.Second),
 		into(&finalURL, chromedp.Location()),
 		chromedp.Navigate(e.URL+"/oauth/authorize?client_id=nope&redirect_uri=https%3A%2F%2Fevil.example.com%2F&response_type=code&state=state-0123456789"),
 		chromedp.WaitVisible(chromedp.ID("error-code")),
@@ -130,6 +134,24 @@ func TestBrowserSignInAndConsent(t *testing.T) {
 	for _, name := range []string{"login.png", "consent.png", "error.png", "logout.png"} {
 		if fi, err := os.Stat(filepath.Join(artifacts, name)); err != nil || fi.Size() < 1000 {
 			t.Errorf("screenshot %s missing or empty", name)
+		}
+	}
+}
+
+// waitForLocation polls the page's URL until it starts with prefix.
+func waitForLocation(prefix string, within time.Duration) chromedp.Action[chromedp.Void] {
+	location := chromedp.Location()
+	return func(ctx context.Context, tg *chromedp.Target) (chromedp.Void, error) {
+		deadline := time.Now().Add(within)
+		for {
+			loc, err := location(ctx, tg)
+			if err == nil && strings.HasPrefix(loc, prefix) {
+				return chromedp.Void{}, nil
+			}
+			if time.Now().After(deadline) {
+				return chromedp.Void{}, fmt.Errorf("browser did not reach %s within %s (at %q)", prefix, within, loc)
+			}
+			time.Sleep(50 * time.Millisecond)
 		}
 	}
 }
