@@ -5,6 +5,12 @@ package keys
 
 import (
 	"context"
+	"crypto"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
 	"fmt"
 
 	josev3 "github.com/go-jose/go-jose/v3"
@@ -14,8 +20,9 @@ import (
 // FositeSigner returns a fosite jwt.Signer that signs with the active key and
 // puts its kid in every header. fosite's DefaultSigner knows a single key and
 // validates with that key only (fosite#786), so tokens would stop validating
-// at the first rotation; this adapter reuses DefaultSigner for signing and
-// hashing and validates against every published key, chosen by kid.
+// at the first rotation; this adapter signs with the active key's
+// crypto.Signer, reuses DefaultSigner for hashing, and validates against every
+// published key, chosen by kid.
 func (m *Manager) FositeSigner() fositejwt.Signer {
 	return &fositeSigner{m: m, def: &fositejwt.DefaultSigner{GetPrivateKey: m.fositePrivateKey}}
 }
@@ -34,20 +41,47 @@ func (m *Manager) fositePrivateKey(context.Context) (any, error) {
 	return &josev3.JSONWebKey{Key: k.priv, KeyID: k.kid, Algorithm: algRS256, Use: "sig"}, nil
 }
 
-// Generate signs claims with the active key. A "kid" or "alg" in the caller's
-// header is dropped: the key decides both, and a stale kid would point
-// verifiers at the wrong key.
-func (s *fositeSigner) Generate(ctx context.Context, claims fositejwt.MapClaims, header fositejwt.Mapper) (string, string, error) {
-	if header == nil {
-		return s.def.Generate(ctx, claims, header)
+// Generate signs claims with the active key as a compact JWS (RFC 7515
+// §7.1): header {"alg":"RS256","kid":…,"typ":"JWT"} overlaid with the
+// caller's header (fosite sets typ at+jwt on access tokens), except "kid" and
+// "alg", which the key decides (a stale kid would point verifiers at the
+// wrong key). The SHA-256 digest is signed by the key's crypto.Signer:
+// crypto/rsa, or OpenSSL in a -tags openssl build.
+func (s *fositeSigner) Generate(_ context.Context, claims fositejwt.MapClaims, header fositejwt.Mapper) (string, string, error) {
+	if claims == nil {
+		return "", "", errors.New("keys: no claims to sign")
 	}
-	h := fositejwt.NewHeaders()
-	for k, v := range header.ToMap() {
-		if k != "kid" && k != "alg" {
-			h.Add(k, v)
+	k := s.m.set.Load().active
+	h := map[string]any{"alg": algRS256, "kid": k.kid, "typ": "JWT"}
+	if header != nil {
+		for name, v := range header.ToMap() {
+			if name != "kid" && name != "alg" {
+				h[name] = v
+			}
 		}
 	}
-	return s.def.Generate(ctx, claims, h)
+	hb, err := json.Marshal(h)
+	if err != nil {
+		return "", "", fmt.Errorf("keys: encode header: %w", err)
+	}
+	cb, err := json.Marshal(map[string]any(claims))
+	if err != nil {
+		return "", "", fmt.Errorf("keys: encode claims: %w", err)
+	}
+	enc := base64.RawURLEncoding
+	input := make([]byte, 0, enc.EncodedLen(len(hb))+1+enc.EncodedLen(len(cb))+1+enc.EncodedLen(k.pub.Size()))
+	input = enc.AppendEncode(input, hb)
+	input = append(input, '.')
+	input = enc.AppendEncode(input, cb)
+	digest := sha256.Sum256(input)
+	sig, err := k.signer.Sign(rand.Reader, digest[:], crypto.SHA256)
+	if err != nil {
+		return "", "", fmt.Errorf("keys: sign: %w", err)
+	}
+	input = append(input, '.')
+	n := len(input)
+	input = enc.AppendEncode(input, sig)
+	return string(input), string(input[n:]), nil
 }
 
 // Validate checks the signature against the published keys and the time

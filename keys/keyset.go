@@ -1,6 +1,7 @@
 package keys
 
 import (
+	"crypto"
 	"crypto/rsa"
 	"crypto/sha256"
 	"crypto/x509"
@@ -22,6 +23,8 @@ type key struct {
 	state string
 	pub   *rsa.PublicKey
 	priv  *rsa.PrivateKey
+	// signer signs with priv: crypto/rsa by default, OpenSSL with -tags openssl.
+	signer crypto.Signer
 }
 
 // keySet is an immutable snapshot of the keys, swapped atomically on reload so
@@ -117,7 +120,7 @@ func decodeKey(r *storage.SigningKey, prev *keySet, s *sealer) (*key, error) {
 	needPriv := r.State == storage.KeyStateActive || r.State == storage.KeyStateNext
 	if prev != nil {
 		if old, ok := prev.published[r.KID]; ok && (old.priv != nil || !needPriv) {
-			return &key{kid: old.kid, state: r.State, pub: old.pub, priv: old.priv}, nil
+			return &key{kid: old.kid, state: r.State, pub: old.pub, priv: old.priv, signer: old.signer}, nil
 		}
 	}
 	if r.Algorithm != algRS256 {
@@ -153,6 +156,9 @@ func decodeKey(r *storage.SigningKey, prev *keySet, s *sealer) (*key, error) {
 		return nil, fmt.Errorf("keys: key %s: private key does not match public key: %w", r.KID, ErrWrongSecret)
 	}
 	k.priv = priv
+	if k.signer, err = newRSASigner(priv); err != nil {
+		return nil, fmt.Errorf("keys: key %s: %w", r.KID, err)
+	}
 	return k, nil
 }
 
