@@ -117,7 +117,7 @@ func New(cfg Config, store Storage, source ClientSource, signer jwt.Signer, deny
 }
 
 func (p *Provider) fositeConfig(hmacKey []byte) *fosite.Config {
-	return &fosite.Config{
+	cfg := &fosite.Config{
 		AccessTokenLifespan:   p.cfg.AccessTokenLifetime,
 		RefreshTokenLifespan:  p.cfg.RefreshTokenLifetime,
 		AuthorizeCodeLifespan: p.cfg.AuthCodeLifetime, // 10 minutes, not fosite's 15 (ASVS 10.4.3)
@@ -132,6 +132,12 @@ func (p *Provider) fositeConfig(hmacKey []byte) *fosite.Config {
 		AllowedPromptValues:   []string{"login", "none", "consent"},
 		MinParameterEntropy:   fosite.MinParameterEntropy,
 	}
+	// fosite writes some defaults into the config the first time they are
+	// read, which races when the first requests arrive together (go test
+	// -race saw it). Set them here, while one goroutine holds the config.
+	cfg.AudienceMatchingStrategy = fosite.DefaultAudienceMatchingStrategy
+	cfg.GetJWKSFetcherStrategy(context.Background())
+	return cfg
 }
 
 func (p *Provider) strategy(cfg *fosite.Config) *compose.CommonStrategy {

@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/ory/fosite"
@@ -34,7 +33,6 @@ var ErrInvalidGrant = errors.New("oauth: invalid grant")
 // response (signing the JWT, storing token signatures), so refresh, revocation
 // and introspection treat these tokens like any other.
 func (p *Provider) IssueUserTokens(ctx context.Context, userID, orgID string) (*TokenPair, error) {
-	p.settleFositeDefaults(ctx)
 	sess := NewSession().(*Session)
 	sess.Subject = userID
 	sess.Kind = KindUser
@@ -71,7 +69,6 @@ func (p *Provider) IssueUserTokens(ctx context.Context, userID, orgID string) (*
 // family revoked. Answering 401 without the retry left the family alive
 // after a replay that came just as the grace period ended.
 func (p *Provider) Refresh(ctx context.Context, refreshToken string) (*TokenPair, error) {
-	p.settleFositeDefaults(ctx)
 	var err error
 	for range maxRefreshAttempts {
 		var pair *TokenPair
@@ -119,35 +116,6 @@ func storageRefused(err error) bool {
 	var rfc *fosite.RFC6749Error
 	return errors.As(err, &rfc) && rfc.ErrorField == fosite.ErrInvalidRequest.ErrorField &&
 		(errors.Is(err, fosite.ErrInactiveToken) || errors.Is(err, fosite.ErrNotFound) || errors.Is(err, fosite.ErrSerializationFailure))
-}
-
-// settledConfigs holds a sync.Once per fosite configuration (see settleFositeDefaults).
-var settledConfigs sync.Map // *fosite.Config → *sync.Once
-
-// settleFositeDefaults makes fosite fill in the defaults it otherwise writes
-// into its Config on first read (GetAudienceStrategy, GetTokenEntropy, …),
-// once, before this composition's first flow: two first requests arriving
-// together raced on those writes (go test -race). The fields belong in
-// fositeConfig (provider.go), which would make this a no-op.
-func (p *Provider) settleFositeDefaults(ctx context.Context) {
-	f, ok := p.internal.(*fosite.Fosite)
-	if !ok {
-		return
-	}
-	cfg, ok := f.Config.(*fosite.Config)
-	if !ok {
-		return
-	}
-	once, _ := settledConfigs.LoadOrStore(cfg, new(sync.Once))
-	once.(*sync.Once).Do(func() {
-		cfg.GetAudienceStrategy(ctx)
-		cfg.GetTokenEntropy(ctx)
-		cfg.GetRefreshTokenScopes(ctx)
-		cfg.GetMinParameterEntropy(ctx)
-		cfg.GetHTTPClient(ctx)
-		cfg.GetRedirectSecureChecker(ctx)
-		cfg.GetJWKSFetcherStrategy(ctx)
-	})
 }
 
 // RevokeFamily revokes a refresh family: its refresh tokens in the database,
