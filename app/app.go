@@ -273,7 +273,10 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	_ = ln.Close()
 	srv.SetKeepAlivesEnabled(false)
 	conns.drain(sctx)
-	if err := srv.Shutdown(sctx); err != nil {
+	// Shutdown closes the listeners it still tracks and reports that close's
+	// error once the connections are done; ours is already closed, and when
+	// Serve has not yet noticed, that error is net.ErrClosed and means nothing.
+	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, net.ErrClosed) {
 		return fmt.Errorf("shutdown: %w", err)
 	}
 	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) && !errors.Is(err, net.ErrClosed) {
