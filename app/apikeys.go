@@ -40,8 +40,8 @@ func (a *App) mountAPIKeys(r *mux.Router) {
 	v.OnServiceAccountDeleted(a.authn.ForgetServiceAccount)
 	body := a.cfg.MaxBodyBytes
 	(&rest.APIKeyAPI{Store: a.store, Cache: v, Auth: a.authn, MaxBody: body, Now: time.Now}).Mount(r)
-	(&rest.ServiceAccountAPI{Store: a.store, Keys: a.store, Cache: v, Auth: a.authn, MaxBody: body, Now: time.Now}).Mount(r)
-	(&rest.ApplicationAPI{Store: a.store, Tokens: a.provider, Auth: a.authn, MaxBody: body, Now: time.Now,
+	(&rest.ServiceAccountAPI{Store: a.clientWrites(), Keys: a.store, Cache: v, Auth: a.authn, MaxBody: body, Now: time.Now}).Mount(r)
+	(&rest.ApplicationAPI{Store: a.clientWrites(), Tokens: a.provider, Auth: a.authn, MaxBody: body, Now: time.Now,
 		Operators: a.cfg.PlatformOperators, Users: a.store}).Mount(r)
 }
 

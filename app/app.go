@@ -29,6 +29,7 @@ import (
 	"github.com/arsaka/puguh/provider/httpapi"
 	"github.com/arsaka/puguh/provider/oauth"
 	"github.com/arsaka/puguh/provider/rest"
+	"github.com/arsaka/puguh/storage/clientcache"
 	"github.com/arsaka/puguh/storage/oauthstore"
 	"github.com/arsaka/puguh/storage/revocation"
 	"github.com/arsaka/puguh/storage/sqlstore"
@@ -53,6 +54,8 @@ type App struct {
 	authn      *auth.Authenticator
 	members    *auth.MembershipCache
 	limits     *rateLimits // app/ratelimit.go
+	// clients caches OAuth clients for the token endpoint (app/clients.go).
+	clients *clientcache.Cache
 
 	// background loops started by Start; Close stops them and waits, so a
 	// final flush never races the database being closed.
@@ -139,6 +142,7 @@ func (a *App) build(ctx context.Context, opts Options) error {
 		a.denylist = revocation.NewMemory(now)
 	}
 
+	a.clients = a.buildClients(now)
 	ocfg := oauth.Config{
 		Issuer:               cfg.Issuer,
 		AccessTokenLifetime:  cfg.AccessTokenLifetime,
@@ -148,7 +152,7 @@ func (a *App) build(ctx context.Context, opts Options) error {
 		Secret:               cfg.Secret,
 	}
 	a.oauthStore, err = oauthstore.New(a.store, oauthstore.Config{
-		Clients:    oauth.NewClientLookup(a.store, ocfg),
+		Clients:    oauth.NewClientLookup(a.clients, ocfg),
 		NewSession: oauth.NewSession,
 		Logger:     a.log,
 
@@ -157,7 +161,7 @@ func (a *App) build(ctx context.Context, opts Options) error {
 	if err != nil {
 		return err
 	}
-	a.provider, err = oauth.New(ocfg, a.oauthStore, a.store, a.keys.FositeSigner(), a.denylist, a.log)
+	a.provider, err = oauth.New(ocfg, a.oauthStore, a.clients, a.keys.FositeSigner(), a.denylist, a.log)
 	if err != nil {
 		return err
 	}
