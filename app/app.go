@@ -150,6 +150,7 @@ func (a *App) build(ctx context.Context, opts Options) error {
 		AuthCodeLifetime:     cfg.AuthCodeLifetime,
 		IDTokenLifetime:      cfg.IDTokenLifetime,
 		Secret:               cfg.Secret,
+		Verifier:             a.keys.Verifier(),
 	}
 	a.oauthStore, err = oauthstore.New(a.store, oauthstore.Config{
 		Clients:    oauth.NewClientLookup(a.clients, ocfg),

@@ -24,7 +24,9 @@ const (
 // denylist adapts a revocation list to auth.Denylist the way oauth.Provider does.
 type denylist struct{ l revocation.List }
 
-func (d denylist) Denied(jti, sid string) bool { return d.l.Denied("jti:"+jti, "sid:"+sid) }
+func (d denylist) Denied(jti, sid, client string) bool {
+	return d.l.Denied("jti:"+jti, "sid:"+sid, "client:"+client)
+}
 
 // oneMembership is a MembershipSource with one member, counting its reads.
 type oneMembership struct {

@@ -32,9 +32,9 @@ type TokenVerifier interface {
 	VerifyJWT(token string, want keys.Expected) (*keys.VerifiedToken, error)
 }
 
-// Denylist answers whether a token or its family was revoked.
+// Denylist answers whether a token, its family or its client was revoked.
 type Denylist interface {
-	Denied(jti, familyID string) bool
+	Denied(jti, familyID, clientID string) bool
 }
 
 // APIKeys authenticates X-API-Key requests (see package apikeys).
@@ -244,7 +244,7 @@ func (a *Authenticator) bearer(r *http.Request, header string) (*Principal, erro
 		}
 		a.verified.put(token, vt, c)
 	}
-	if a.denylist.Denied(c.ID, c.Family) {
+	if a.denylist.Denied(c.ID, c.Family, c.ClientID) {
 		return nil, &httpapi.Error{Status: http.StatusUnauthorized, Detail: InvalidToken,
 			Headers: map[string]string{"WWW-Authenticate": `Bearer realm="puguh", error="invalid_token"`}, Err: errors.New("token revoked")}
 	}

@@ -15,9 +15,8 @@ import (
 // Endpoints serves the OAuth 2.0 endpoints of the public composition. Errors
 // here are RFC 6749 JSON, written by fosite, not the REST API's FastAPI shape.
 type Endpoints struct {
-	P        *Provider
-	Verifier TokenVerifier // checks access tokens at /oauth/userinfo
-	Users    UserLookup
+	P     *Provider
+	Users UserLookup
 }
 
 // Mount registers /oauth/token, /oauth/revoke, /oauth/introspect,

@@ -39,6 +39,10 @@ type Config struct {
 	// Secret is PUGUH_SECRET; fosite's HMAC key (authorization codes, refresh
 	// tokens) is derived from it, so it survives restarts and is shared by replicas.
 	Secret []byte
+	// Verifier checks the signature of our JWTs (keys.Verifier): access tokens
+	// are introspected, revoked and accepted at /oauth/userinfo from their
+	// claims (stateless.go).
+	Verifier TokenVerifier
 }
 
 // APIAudience is the audience of tokens meant for Puguh's own REST API. Tokens
@@ -101,8 +105,8 @@ func New(cfg Config, store Storage, source ClientSource, signer jwt.Signer, deny
 		compose.OAuth2RefreshTokenGrantFactory,
 		compose.OpenIDConnectExplicitFactory,
 		compose.OpenIDConnectRefreshFactory,
-		compose.OAuth2TokenIntrospectionFactory,
-		compose.OAuth2TokenRevocationFactory,
+		p.introspectionFactory,
+		p.revocationFactory,
 	)
 
 	internal := p.fositeConfig(hmacKey)
@@ -111,7 +115,7 @@ func New(cfg Config, store Storage, source ClientSource, signer jwt.Signer, deny
 	p.internal = compose.Compose(internal, internalStore, p.strategy(internal),
 		compose.OAuth2ResourceOwnerPasswordCredentialsFactory, // populates login responses; see IssueUserTokens
 		compose.OAuth2RefreshTokenGrantFactory,
-		compose.OAuth2TokenRevocationFactory,
+		p.revocationFactory,
 	)
 	return p, nil
 }
@@ -168,18 +172,6 @@ func (s *scopedStorage) GetClient(ctx context.Context, id string) (fosite.Client
 	return s.clients.GetClient(ctx, id)
 }
 
-// RevokeAccessToken revokes the family's access tokens in the database and
-// denies the family ("sid") so that JWTs already handed out stop working at
-// once. fosite calls it when a family is revoked: RFC 7009 revocation and
-// refresh-token reuse (a normal refresh rotates instead).
-func (s *scopedStorage) RevokeAccessToken(ctx context.Context, requestID string) error {
-	err := s.Storage.RevokeAccessToken(ctx, requestID)
-	if denyErr := s.p.DenyFamily(ctx, requestID); denyErr != nil {
-		s.p.log.Error("oauth: deny revoked family", "error", denyErr)
-	}
-	return err
-}
-
 // Authenticate is part of fosite's password-grant storage. The internal
 // composition never parses password-grant requests (the REST login checks the
 // password itself, then asks fosite to issue the tokens), so it always fails.
@@ -198,10 +190,25 @@ func (p *Provider) DenyToken(ctx context.Context, jti string, exp time.Time) err
 	return p.deny.Deny(ctx, "jti:"+jti, exp.Add(time.Minute))
 }
 
-// Denied reports whether an access token with this jti and family is revoked.
-func (p *Provider) Denied(jti, familyID string) bool {
-	if familyID == "" {
-		return p.deny.Denied("jti:" + jti)
+// DenyClient denies every access token issued to a client until the longest
+// one could still be valid; deleting an application calls it. Client ids are
+// never reused, so nothing issued later is caught by it.
+func (p *Provider) DenyClient(ctx context.Context, clientID string) error {
+	return p.deny.Deny(ctx, "client:"+clientID, time.Now().Add(p.cfg.AccessTokenLifetime+time.Minute))
+}
+
+// Denied reports whether an access token with this jti, family and client
+// was revoked.
+func (p *Provider) Denied(jti, familyID, clientID string) bool {
+	keys := [3]string{"jti:" + jti}
+	n := 1
+	if familyID != "" {
+		keys[n] = "sid:" + familyID
+		n++
 	}
-	return p.deny.Denied("jti:"+jti, "sid:"+familyID)
+	if clientID != "" {
+		keys[n] = "client:" + clientID
+		n++
+	}
+	return p.deny.Denied(keys[:n]...)
 }

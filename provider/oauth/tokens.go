@@ -118,22 +118,20 @@ func storageRefused(err error) bool {
 		(errors.Is(err, fosite.ErrInactiveToken) || errors.Is(err, fosite.ErrNotFound) || errors.Is(err, fosite.ErrSerializationFailure))
 }
 
-// RevokeFamily revokes a refresh family: its refresh tokens in the database,
-// and its access tokens through the denylist (logout, password change).
+// RevokeFamily revokes a token family: its refresh tokens in the database,
+// and its access tokens (never stored) through the denylist (logout,
+// password change, a revoked grant).
 func (p *Provider) RevokeFamily(ctx context.Context, familyID string) error {
-	var errs []error
-	if err := p.store.RevokeRefreshToken(ctx, familyID); err != nil && !errors.Is(err, fosite.ErrNotFound) {
-		errs = append(errs, err)
+	var err error
+	if rerr := p.store.RevokeRefreshToken(ctx, familyID); rerr != nil && !errors.Is(rerr, fosite.ErrNotFound) {
+		err = rerr
 	}
-	if err := p.store.RevokeAccessToken(ctx, familyID); err != nil && !errors.Is(err, fosite.ErrNotFound) {
-		errs = append(errs, err)
-	}
-	if err := p.DenyFamily(ctx, familyID); err != nil {
+	if denyErr := p.DenyFamily(ctx, familyID); denyErr != nil {
 		// Denied on this replica already; only the announcement failed (Redis
 		// down). The database revocation above is what must not fail.
-		p.log.Warn("oauth: could not announce a revoked family to other replicas", "error", err)
+		p.log.Warn("oauth: could not announce a revoked family to other replicas", "error", denyErr)
 	}
-	return errors.Join(errs...)
+	return err
 }
 
 func (p *Provider) pair(resp fosite.AccessResponder, accessExpiry time.Time) (*TokenPair, error) {
@@ -184,8 +182,10 @@ type clientRevoker interface {
 	RevokeClient(ctx context.Context, clientID string) ([]string, error)
 }
 
-// RevokeClient ends every grant made to a client and denies the JWT access
-// tokens of each family at once; deleting an application calls it.
+// RevokeClient ends every grant made to a client: its refresh families in
+// the database, and every access token it was issued (client_credentials
+// tokens and code grants without a refresh token included) through the
+// denylist; deleting an application calls it.
 func (p *Provider) RevokeClient(ctx context.Context, clientID string) error {
 	cr, ok := p.store.(clientRevoker)
 	if !ok {
@@ -195,7 +195,7 @@ func (p *Provider) RevokeClient(ctx context.Context, clientID string) error {
 	if err != nil {
 		return err
 	}
-	var errs []error
+	errs := []error{p.DenyClient(ctx, clientID)}
 	for _, f := range families {
 		errs = append(errs, p.DenyFamily(ctx, f))
 	}

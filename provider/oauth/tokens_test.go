@@ -221,7 +221,7 @@ func TestReplayAsGraceEndsRevokesFamily(t *testing.T) {
 				SID string `json:"sid"`
 			}
 			raw, _ := base64.RawURLEncoding.DecodeString(strings.Split(p1.AccessToken, ".")[1])
-			if err := json.Unmarshal(raw, &c); err != nil || !p.Denied(c.JTI, c.SID) {
+			if err := json.Unmarshal(raw, &c); err != nil || !p.Denied(c.JTI, c.SID, "") {
 				t.Fatalf("the family's access token is not denied (claims %+v, %v)", c, err)
 			}
 		})

@@ -6,9 +6,7 @@ import (
 	"errors"
 	"net/http"
 	"strings"
-	"time"
 
-	"github.com/go-jose/go-jose/v4/jwt"
 	"github.com/ory/fosite"
 
 	"github.com/arsaka/puguh/keys"
@@ -25,9 +23,6 @@ type UserLookup interface {
 	UserByID(ctx context.Context, id string) (*storage.User, error)
 }
 
-// userinfoLeeway is the clock skew allowed on exp and iat.
-const userinfoLeeway = 30 * time.Second
-
 // userinfo is OIDC Core §5.3: the Bearer access token (RFC 6750 §2.1, header
 // or form body, never the query string) must be one of our access tokens
 // (typ at+jwt: an ID token is refused), unexpired, not revoked, for a user,
@@ -39,7 +34,7 @@ func (e *Endpoints) userinfo(w http.ResponseWriter, r *http.Request) {
 		writeBearerError(w, http.StatusUnauthorized, "", "")
 		return
 	}
-	claims, err := e.verifyAccessToken(token)
+	claims, err := e.P.VerifyAccessToken(token)
 	if err != nil {
 		e.logError(r, fosite.ErrRequestUnauthorized.WithWrap(err).WithDebug(err.Error()))
 		writeBearerError(w, http.StatusUnauthorized, "invalid_token", "The access token is invalid, expired or revoked.")
@@ -66,40 +61,6 @@ func (e *Endpoints) userinfo(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
 	_ = json.NewEncoder(w).Encode(out)
-}
-
-// accessTokenClaims are the claims of our access tokens that userinfo reads.
-type accessTokenClaims struct {
-	jwt.Claims
-	Scope  string `json:"scope"`
-	Kind   string `json:"kind"`
-	Family string `json:"sid"`
-}
-
-// verifyAccessToken checks signature, typ, issuer, expiry and the denylist.
-// The audience is the client's, not ours: any client's token may ask.
-func (e *Endpoints) verifyAccessToken(token string) (*accessTokenClaims, error) {
-	vt, err := e.Verifier.Verify(token)
-	if err != nil {
-		return nil, err
-	}
-	if !strings.EqualFold(strings.TrimPrefix(strings.ToLower(vt.Type), "application/"), AccessTokenType) {
-		return nil, errors.New("not an access token (typ)")
-	}
-	var c accessTokenClaims
-	if err := json.Unmarshal(vt.Payload, &c); err != nil {
-		return nil, errors.New("claims are not a JSON object")
-	}
-	if c.Expiry == nil || c.Subject == "" || c.ID == "" {
-		return nil, errors.New("missing exp, sub or jti")
-	}
-	if err := c.Claims.ValidateWithLeeway(jwt.Expected{Issuer: e.P.cfg.Issuer, Time: time.Now()}, userinfoLeeway); err != nil {
-		return nil, err
-	}
-	if e.P.Denied(c.ID, c.Family) {
-		return nil, errors.New("token revoked")
-	}
-	return &c, nil
 }
 
 // bearerToken reads the token from Authorization: Bearer (RFC 6750 §2.1) or a

@@ -179,7 +179,13 @@ func (a *Account) endUserGrants(r *http.Request, ac *accountContext) error {
 	if err != nil {
 		return errors.Join(append(errs, err)...)
 	}
-	for _, f := range families {
+	// Grants made in this session without a refresh token have only their
+	// family record: their access tokens are never stored.
+	browser, err := a.d.Store.FamiliesOfUser(ctx, ac.user.ID)
+	if err != nil {
+		return errors.Join(append(errs, err)...)
+	}
+	for _, f := range append(families, browser...) {
 		errs = append(errs, a.p.provider.DenyFamily(ctx, f))
 	}
 	return errors.Join(errs...)

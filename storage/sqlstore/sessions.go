@@ -76,6 +76,17 @@ func (s *Store) AddSessionFamily(ctx context.Context, f *storage.SessionFamily) 
 	return nil
 }
 
+// FamiliesOfUser returns the families the user's browser grants were issued
+// under, in every session. A grant without a refresh token has no other
+// record: its access tokens are JWTs that are never stored.
+func (s *Store) FamiliesOfUser(ctx context.Context, userID string) ([]string, error) {
+	var families []string
+	if err := s.db.SelectContext(ctx, &families, s.rebind(`SELECT family_id FROM session_families WHERE user_id = ?`), userID); err != nil {
+		return nil, fmt.Errorf("families of user: %w", mapError(err))
+	}
+	return families, nil
+}
+
 // MoveSessionFamilies re-attaches the families of session from to session to.
 func (s *Store) MoveSessionFamilies(ctx context.Context, from, to string) error {
 	if _, err := s.db.ExecContext(ctx, s.rebind(`UPDATE session_families SET session_id = ? WHERE session_id = ?`), to, from); err != nil {
