@@ -11,6 +11,7 @@ import (
 
 	"github.com/arsaka/puguh/app"
 	"github.com/arsaka/puguh/config"
+	"github.com/arsaka/puguh/keys"
 )
 
 func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, args []string) error {
@@ -36,7 +37,7 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, args []str
 		return fmt.Errorf("listen on PUGUH_ADDR %s: %w", cfg.Addr, err)
 	}
 	log.Info("puguh listening", "addr", ln.Addr().String(), "issuer", cfg.Issuer,
-		"database", a.Store().Dialect(), "redis", cfg.RedisURL != "", "version", buildVersion(),
+		"database", a.Store().Dialect(), "redis", cfg.RedisURL != "", "signer", keys.SignerImplementation, "version", buildVersion(),
 		"startup", time.Since(start).Round(time.Millisecond).String())
 	if cfg.PprofAddr != "" {
 		stopProfiler, err := startProfiler(cfg.PprofAddr, log)
