@@ -42,7 +42,7 @@ func (a *App) mountAPIKeys(r *mux.Router) {
 	(&rest.APIKeyAPI{Store: a.store, Cache: v, Auth: a.authn, MaxBody: body, Now: time.Now}).Mount(r)
 	(&rest.ServiceAccountAPI{Store: a.clientWrites(), Keys: a.store, Cache: v, Auth: a.authn, MaxBody: body, Now: time.Now}).Mount(r)
 	(&rest.ApplicationAPI{Store: a.clientWrites(), Tokens: a.provider, Auth: a.authn, MaxBody: body, Now: time.Now,
-		Operators: a.cfg.PlatformOperators, Users: a.store}).Mount(r)
+		Operators: a.cfg.PlatformOperators, Users: a.users}).Mount(r)
 }
 
 // healthPrincipal is what GET /api/v1/health echoes of the caller.

@@ -33,6 +33,7 @@ import (
 	"github.com/arsaka/puguh/storage/oauthstore"
 	"github.com/arsaka/puguh/storage/revocation"
 	"github.com/arsaka/puguh/storage/sqlstore"
+	"github.com/arsaka/puguh/storage/usercache"
 )
 
 // App is a wired Puguh: storage, caches and the HTTP handler.
@@ -56,6 +57,8 @@ type App struct {
 	limits     *rateLimits // app/ratelimit.go
 	// clients caches OAuth clients for the token endpoint (app/clients.go).
 	clients *clientcache.Cache
+	// users is store with users cached (app/users.go), for whatever reads or writes users.
+	users *usercache.Store
 
 	// background loops started by Start; Close stops them and waits, so a
 	// final flush never races the database being closed.
@@ -174,6 +177,7 @@ func (a *App) build(ctx context.Context, opts Options) error {
 	if a.hasher, err = password.NewHasher(params, 0); err != nil {
 		return err
 	}
+	a.users = a.buildUsers(now)
 	a.members = auth.NewMembershipCache(a.store, now)
 	apiKeys, err := a.buildAPIKeys(ctx, now)
 	if err != nil {
@@ -203,9 +207,9 @@ func (a *App) routes() http.Handler {
 	cursorKey, _ := hkdf.Key(sha256.New, a.cfg.Secret, nil, "puguh pagination cursors v1", 32)
 	// One IdentityAPI checks passwords for the REST login and the sign-in page,
 	// so both share the per-account throttle.
-	a.identity = &rest.IdentityAPI{Store: a.store, Hasher: a.hasher, Tokens: a.provider, Auth: a.authn, MaxBody: a.cfg.MaxBodyBytes, Now: time.Now, Throttle: a.limits.accounts}
+	a.identity = &rest.IdentityAPI{Store: a.users, Hasher: a.hasher, Tokens: a.provider, Auth: a.authn, MaxBody: a.cfg.MaxBodyBytes, Now: time.Now, Throttle: a.limits.accounts}
 	a.identity.Mount(r)
-	(&rest.OrganizationAPI{Store: a.store, Roles: a.members, Auth: a.authn, Cursors: &rest.Cursors{Key: cursorKey},
+	(&rest.OrganizationAPI{Store: a.users, Roles: a.members, Auth: a.authn, Cursors: &rest.Cursors{Key: cursorKey},
 		MaxBody: a.cfg.MaxBodyBytes, Now: time.Now}).Mount(r)
 	// OAuth before API keys: /api/v1/applications/grants must win over
 	// /api/v1/applications/{id}.

@@ -14,7 +14,7 @@ import (
 // sign-up (/signup) and the account area (/account…).
 func (a *App) mountPages(r *mux.Router) {
 	identity := a.identity
-	pages, err := web.New(web.Config{Issuer: a.cfg.Issuer, Secret: a.cfg.Secret}, a.store, identity, a.provider, a.keys.Verifier(), a.log)
+	pages, err := web.New(web.Config{Issuer: a.cfg.Issuer, Secret: a.cfg.Secret}, a.users, identity, a.provider, a.keys.Verifier(), a.log)
 	if err != nil {
 		// The templates are embedded and the issuer is validated by config: a
 		// failure here is a build defect that every test catches.
@@ -23,7 +23,7 @@ func (a *App) mountPages(r *mux.Router) {
 	pages.Mount(r)
 	// Sign-up and the account area (/signup, /account…) on the same helpers.
 	account, err := web.NewAccount(pages, web.AccountDeps{
-		Store: a.withClientWrites(a.store), Identity: identity, Hasher: a.hasher, Grants: a.oauthStore, Roles: a.members,
+		Store: a.withClientWrites(a.users), Identity: identity, Hasher: a.hasher, Grants: a.oauthStore, Roles: a.members,
 		APIKeys: &rest.APIKeyAPI{Store: a.store, Cache: a.apiKeyVerifier(), Auth: a.authn, MaxBody: a.cfg.MaxBodyBytes, Now: time.Now},
 	})
 	if err != nil {
