@@ -90,6 +90,11 @@ func Internal(err error) *Error {
 // statusClientClosed is written (to nobody) when the client disconnected.
 const statusClientClosed = 499
 
+// Abandoned reports whether the request's client went away (or the server
+// is shutting down): a failure then is nobody's to read and not ours to
+// report as an error.
+func Abandoned(r *http.Request) bool { return r.Context().Err() != nil }
+
 // unavailableRetryAfter is what clients are told to wait while the database is down.
 const unavailableRetryAfter = "5"
 

@@ -177,6 +177,10 @@ func (e *Endpoints) sameOrganization(r *http.Request, callerID string, token fos
 func (e *Endpoints) logError(r *http.Request, err error) {
 	rfc := fosite.ErrorToRFC6749Error(err)
 	log := httpapi.Logger(r.Context())
+	if rfc.CodeField >= 500 && httpapi.Abandoned(r) {
+		log.Info("request abandoned by the client", "error", rfc.ErrorField, "debug", rfc.DebugField)
+		return
+	}
 	if rfc.CodeField >= 500 {
 		log.Error("oauth: request failed", "error", rfc.ErrorField, "debug", rfc.DebugField)
 		return

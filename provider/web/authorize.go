@@ -290,9 +290,12 @@ func requestFromQuery(r *http.Request, query string) *http.Request {
 func (p *Pages) authorizeError(w http.ResponseWriter, r *http.Request, ar fosite.AuthorizeRequester, err error) {
 	rfc := fosite.ErrorToRFC6749Error(err)
 	log := httpapi.Logger(r.Context())
-	if rfc.CodeField >= 500 {
+	switch {
+	case rfc.CodeField >= 500 && httpapi.Abandoned(r):
+		log.Info("request abandoned by the client", "error", rfc.ErrorField, "debug", rfc.DebugField)
+	case rfc.CodeField >= 500:
 		log.Error("oauth: authorize failed", "error", rfc.ErrorField, "debug", rfc.DebugField, "cause", rfc.Unwrap())
-	} else {
+	default:
 		log.Info("oauth: authorize refused", "error", rfc.ErrorField, "hint", rfc.HintField, "debug", rfc.DebugField)
 	}
 	if ar == nil || !ar.IsRedirectURIValid() {
