@@ -2,8 +2,10 @@ package app_test
 
 import (
 	"context"
+	"encoding/base64"
 	"net/http"
 	"net/url"
+	"strings"
 	"testing"
 
 	"golang.org/x/oauth2/clientcredentials"
@@ -192,4 +194,54 @@ func TestPasswordChangeEndsGrantsWithoutRefresh(t *testing.T) {
 			t.Fatalf("userinfo after the change: %d, want 401", got)
 		}
 	})
+}
+
+// Whatever is not one of our valid access tokens introspects as exactly
+// {"active":false} (RFC 7662 §2.2), never as an error.
+func TestIntrospectionRefusesWhatIsNotAValidAccessToken(t *testing.T) {
+	e := apptest.Start(t, apptest.Options{})
+	user := e.NewUser()
+	app := registerApp(t, e, user, appOptions{Trusted: true})
+	code := codeFrom(t, e, app, newBrowser(t, e).authorize(codeQuery(app, "openid read:resources"), user))
+	r := e.Do(http.MethodPost, "/oauth/token", url.Values{"grant_type": {"authorization_code"}, "code": {code},
+		"client_id": {app.ID}, "client_secret": {app.Secret}, "redirect_uri": {app.RedirectURI}}.Encode(),
+		"Content-Type", "application/x-www-form-urlencoded")
+	var tok struct {
+		AccessToken string `json:"access_token"`
+		IDToken     string `json:"id_token"`
+	}
+	r.JSON(t, &tok)
+	if tok.IDToken == "" {
+		t.Fatalf("no ID token: %s", r.Body)
+	}
+	parts := strings.Split(tok.AccessToken, ".")
+	payload, _ := base64.RawURLEncoding.DecodeString(parts[1])
+	forged := parts[0] + "." + base64.RawURLEncoding.EncodeToString([]byte(strings.Replace(string(payload), `"sub":"`, `"sub":"x`, 1))) + "." + parts[2]
+
+	for _, tc := range []struct{ name, form string }{
+		{"ID token", "token=" + tok.IDToken},
+		{"forged claims", "token=" + forged},
+		{"three dots of nothing", "token=a.b.c"},
+		{"opaque garbage", "token=ory_rt_nothing.here"},
+		{"scope not granted", "token=" + tok.AccessToken + "&scope=write:everything"},
+		{"empty token", "token="},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := e.Do(http.MethodPost, "/oauth/introspect", tc.form,
+				"Content-Type", "application/x-www-form-urlencoded", "Authorization", basicAuth(app.ID, app.Secret))
+			if r.Status != http.StatusOK || strings.TrimSpace(string(r.Body)) != `{"active":false}` {
+				t.Fatalf("%d %s, want 200 {\"active\":false}", r.Status, r.Body)
+			}
+		})
+	}
+	// The same token with a granted scope is active: the cases above fail
+	// for their own reason.
+	if active, body := introspect(t, e, app, tok.AccessToken); !active {
+		t.Fatalf("the valid token: %s", body)
+	}
+	r = e.Do(http.MethodPost, "/oauth/introspect", "token="+tok.AccessToken+"&scope=read:resources",
+		"Content-Type", "application/x-www-form-urlencoded", "Authorization", basicAuth(app.ID, app.Secret))
+	if !strings.Contains(string(r.Body), `"active":true`) {
+		t.Fatalf("granted scope: %s", r.Body)
+	}
 }
