@@ -26,8 +26,10 @@ type ApplicationStore interface {
 }
 
 // ApplicationAPI serves /api/v1/applications: the organization's OAuth
-// clients. The /oauth endpoints read the same rows on every request, so a
-// change (a rotated secret, a removed redirect URI) applies at once.
+// clients. The /oauth endpoints read them through the client cache
+// (storage/clientcache), which this API's writes go through: a change (a
+// rotated secret, a removed redirect URI) applies at once on this replica,
+// on the others when the cache's Redis eviction arrives or its TTL ends.
 type ApplicationAPI struct {
 	Store ApplicationStore
 	// Tokens revokes what a deleted application was issued (oauth.Provider).
@@ -224,7 +226,8 @@ type rotatedSecretJSON struct {
 }
 
 // rotateSecret replaces a confidential client's secret. The old one stops
-// working at once: the token endpoint reads the hash on every request.
+// working at once on this replica (the write evicts the cached client) and
+// on the others as docs/oauth.md, "Client cache", says.
 func (a *ApplicationAPI) rotateSecret(w http.ResponseWriter, r *http.Request) error {
 	_, app, err := a.application(r, authz.ApplicationsUpdate)
 	if err != nil {
