@@ -18,6 +18,11 @@ type accessRow struct {
 	FamilyRevoked bool `db:"family_revoked"`
 }
 
+// Puguh's compositions do not call the access-token methods below: their
+// access tokens are JWTs that are introspected and revoked from their claims
+// (provider/oauth/stateless.go). They stay so that the store remains a
+// complete fosite storage, for a composition with opaque access tokens.
+
 // CreateAccessTokenSession implements oauth2.AccessTokenStorage.
 func (s *Store) CreateAccessTokenSession(ctx context.Context, signature string, r fosite.Requester) error {
 	return s.createRequest(ctx, tableAccess, signature, r, fosite.AccessToken)
