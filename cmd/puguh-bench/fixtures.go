@@ -23,8 +23,7 @@ type fixtures struct {
 	skipAPIKey, skipCC   string
 	appID, appSecret     string
 	appRedirect, skipApp string
-	rawArgon2            float64 // argon2id hashes/s on this machine, server idle
-	operatorAccess       string  // a platform operator's access token
+	operatorAccess       string // a platform operator's access token
 }
 
 type benchUser struct {
@@ -54,7 +53,7 @@ func postJSON(ctx context.Context, c *http.Client, url string, body any, want in
 // prepare registers and logs in users (in parallel: registration hashes a
 // password), then creates what the credential scenarios need.
 func prepare(ctx context.Context, base string, users, concurrency int) (*fixtures, error) {
-	fx := &fixtures{base: base, password: "bench password " + randomHex(4), rawArgon2: rawArgon2Rate()}
+	fx := &fixtures{base: base, password: "bench password " + randomHex(4)}
 	c := newClient(concurrency)
 	fx.users = make([]benchUser, users)
 	var wg sync.WaitGroup

@@ -24,6 +24,9 @@ type scenario struct {
 	skip      string // why it cannot run against this server
 	newWorker func(id int) func(ctx context.Context, c *http.Client) error
 	extra     func(*result) // adds measurements of its own
+	// measureRaw: measure raw argon2id right before and after the scenario,
+	// the ceiling its rate is compared with.
+	measureRaw bool
 }
 
 type result struct {
@@ -35,8 +38,11 @@ type result struct {
 	P90ms     float64 `json:"p90_ms"`
 	P99ms     float64 `json:"p99_ms"`
 	PeakRSSMB float64 `json:"peak_rss_mb"`
-	Note      string  `json:"note,omitempty"`
-	FirstErr  string  `json:"first_error,omitempty"`
+	// ServerCPUms is the server's CPU time (user + system) per request.
+	ServerCPUms float64    `json:"server_cpu_ms,omitempty"`
+	RawArgon2   *rawArgon2 `json:"raw_argon2,omitempty"`
+	Note        string     `json:"note,omitempty"`
+	FirstErr    string     `json:"first_error,omitempty"`
 }
 
 func (r result) noteSuffix() string {
@@ -170,22 +176,26 @@ func truncate(s string, n int) string {
 
 // Report is the whole run, for JSON and Markdown.
 type Report struct {
-	Date        string   `json:"date"`
-	Machine     string   `json:"machine"`
-	Database    string   `json:"database"`
-	Redis       bool     `json:"redis"`
-	Duration    string   `json:"duration"`
-	Concurrency int      `json:"concurrency"`
-	IdleRSSMB   float64  `json:"idle_rss_mb"`
-	ColdStartMS float64  `json:"cold_start_ms"`
-	Results     []result `json:"results"`
+	Date        string  `json:"date"`
+	Machine     string  `json:"machine"`
+	Database    string  `json:"database"`
+	Redis       bool    `json:"redis"`
+	Duration    string  `json:"duration"`
+	Concurrency int     `json:"concurrency"`
+	IdleRSSMB   float64 `json:"idle_rss_mb"`
+	// PreparedIdleRSSMB is the idle RSS after preparation (400 registrations
+	// and sign-ins by default) and a quiet pause.
+	PreparedIdleRSSMB float64  `json:"prepared_idle_rss_mb"`
+	ColdStartMS       float64  `json:"cold_start_ms"`
+	Results           []result `json:"results"`
 }
 
 // Markdown renders the report as a table.
 func (r Report) Markdown() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "Puguh load run %s on %s; database %s, Redis %v; %s per scenario at %d connections; "+
-		"idle RSS %.1f MB; cold start %.0f ms.\n\n", r.Date, r.Machine, r.Database, r.Redis, r.Duration, r.Concurrency, r.IdleRSSMB, r.ColdStartMS)
+		"idle RSS %.1f MB (%.1f MB after preparing data); cold start %.0f ms.\n\n", r.Date, r.Machine, r.Database, r.Redis, r.Duration, r.Concurrency,
+		r.IdleRSSMB, r.PreparedIdleRSSMB, r.ColdStartMS)
 	b.WriteString("| scenario | req/s | p50 ms | p90 ms | p99 ms | errors | peak RSS MB | note |\n")
 	b.WriteString("|---|---:|---:|---:|---:|---:|---:|---|\n")
 	for _, x := range r.Results {

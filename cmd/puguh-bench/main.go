@@ -32,6 +32,7 @@ type options struct {
 	jsonOut     string
 	mdOut       string
 	users       int
+	serverEnv   string
 }
 
 func main() {
@@ -46,6 +47,7 @@ func main() {
 	flag.StringVar(&o.jsonOut, "json", "", "write results as JSON to this file")
 	flag.StringVar(&o.mdOut, "markdown", "", "write the Markdown table to this file")
 	flag.IntVar(&o.users, "users", 160, "users to prepare (logins are throttled per account: 10 at once, then 1/min)")
+	flag.StringVar(&o.serverEnv, "server-env", "", "comma-separated KEY=VALUE pairs for the started server only (e.g. GOGC=50,PUGUH_MEMORY_LIMIT=off)")
 	flag.Parse()
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
@@ -71,6 +73,17 @@ func run(ctx context.Context, o options, stdout io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("prepare: %w", err)
 	}
+	// Idle after preparation: registrations and sign-ins hashed hundreds of
+	// passwords; what the server keeps of that once quiet is what an idle
+	// production server that served logins holds.
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(5 * time.Second):
+	}
+	preparedIdle := srv.rssMB("VmRSS")
+	fmt.Fprintf(stdout, "idle RSS %.1f MB after start, %.1f MB after preparing data\n", srv.idleRSS, preparedIdle)
+	hashConcurrency := serverHashConcurrency(ctx, srv.base)
 	var results []result
 	for _, sc := range scenarios(fx) {
 		if !selected(o.scenarios, sc.name) {
@@ -80,9 +93,24 @@ func run(ctx context.Context, o options, stdout io.Writer) error {
 			fmt.Fprintf(stdout, "%-24s skipped: %s\n", sc.name, sc.skip)
 			continue
 		}
+		var raw rawArgon2
+		if sc.measureRaw {
+			raw.Parallel = hashConcurrency
+			raw.PerSec, raw.CPUms = measureRawArgon2(hashConcurrency, rawDuration)
+		}
 		srv.resetPeakRSS()
+		cpu0 := srv.cpu()
 		res := runScenario(ctx, srv.base, sc, o.duration, o.concurrency)
 		res.PeakRSSMB = srv.peakRSSMB()
+		if cpu := srv.cpu() - cpu0; cpu > 0 && res.Requests > 0 {
+			res.ServerCPUms = cpu.Seconds() * 1000 / float64(res.Requests)
+		}
+		if sc.measureRaw {
+			time.Sleep(time.Second) // let requests cut off at the deadline finish
+			raw.AfterSec, raw.AfterCPUms = measureRawArgon2(hashConcurrency, rawDuration)
+			res.RawArgon2 = &raw
+			res.Note = raw.note(res.RPS, res.ServerCPUms)
+		}
 		if sc.extra != nil {
 			sc.extra(&res)
 		}
@@ -96,7 +124,8 @@ func run(ctx context.Context, o options, stdout io.Writer) error {
 	report := Report{
 		Date: time.Now().UTC().Format(time.RFC3339), Database: srv.dbKind, Redis: o.redisURL != "",
 		Duration: o.duration.String(), Concurrency: o.concurrency, IdleRSSMB: srv.idleRSS,
-		ColdStartMS: srv.coldStart.Seconds() * 1000, Machine: machine(), Results: results,
+		PreparedIdleRSSMB: preparedIdle,
+		ColdStartMS:       srv.coldStart.Seconds() * 1000, Machine: machine(), Results: results,
 	}
 	md := report.Markdown()
 	fmt.Fprintln(stdout)
@@ -114,6 +143,10 @@ func run(ctx context.Context, o options, stdout io.Writer) error {
 	}
 	return nil
 }
+
+// rawDuration is how long raw argon2id is measured before and after a login
+// scenario.
+const rawDuration = 3 * time.Second
 
 func selected(list, name string) bool {
 	if list == "all" {

@@ -6,13 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"runtime"
 	"strings"
-	"sync"
-	"sync/atomic"
-	"time"
-
-	"github.com/arsaka/puguh/password"
 )
 
 // scenarios lists every scenario in the order they run.
@@ -123,35 +117,5 @@ func (fx *fixtures) login() scenario {
 			_, _, err := expect(c, req, http.StatusOK)
 			return err
 		}
-	}, extra: func(r *result) {
-		r.Note = fmt.Sprintf("raw argon2id on this machine: %.0f/s; logins reach %.0f%%", fx.rawArgon2, 100*r.RPS/fx.rawArgon2)
-	}}
-}
-
-// rawArgon2Rate hashes with Puguh's own hasher at OWASP parameters on every
-// core for two seconds, in this process, while the server is idle (prepare
-// calls it first): the ceiling REST login is measured against.
-func rawArgon2Rate() float64 {
-	h, err := password.NewHasher(password.OWASP, runtime.GOMAXPROCS(0))
-	if err != nil {
-		return 0
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
-	var n atomic.Int64
-	var wg sync.WaitGroup
-	start := time.Now()
-	for i := 0; i < runtime.GOMAXPROCS(0); i++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for ctx.Err() == nil {
-				if _, err := h.Hash(context.Background(), "bench password"); err == nil {
-					n.Add(1)
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	return float64(n.Load()) / time.Since(start).Seconds()
+	}, measureRaw: true}
 }

@@ -52,6 +52,14 @@ func startServer(ctx context.Context, o options) (*server, error) {
 		"PUGUH_TRUSTED_PROXIES=127.0.0.1/32",
 		"PUGUH_PLATFORM_OPERATORS="+operatorEmail,
 	)
+	for _, kv := range strings.Split(o.serverEnv, ",") {
+		if kv = strings.TrimSpace(kv); kv != "" {
+			if !strings.Contains(kv, "=") {
+				return nil, fmt.Errorf("-server-env: %q is not KEY=VALUE", kv)
+			}
+			env = append(env, kv)
+		}
+	}
 	if o.databaseURL != "" {
 		env = append(env, "PUGUH_DATABASE_URL="+o.databaseURL)
 		s.dbKind = "postgres"
@@ -111,6 +119,36 @@ func (s *server) resetPeakRSS() {
 }
 
 func (s *server) peakRSSMB() float64 { return s.rssMB("VmHWM") }
+
+// cpu is the server's user and system CPU time so far (proc(5): fields 14
+// and 15 of /proc/PID/stat, in clock ticks of 1/100 s on Linux).
+func (s *server) cpu() time.Duration {
+	if s.cmd == nil {
+		return 0
+	}
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", s.cmd.Process.Pid))
+	if err != nil {
+		return 0
+	}
+	return statCPU(string(b))
+}
+
+// statCPU reads utime and stime from a /proc/PID/stat line.
+func statCPU(stat string) time.Duration {
+	// The command name (field 2) may hold spaces and parentheses: count the
+	// fields after its last ')'.
+	i := strings.LastIndexByte(stat, ')')
+	if i < 0 {
+		return 0
+	}
+	f := strings.Fields(stat[i+1:])
+	if len(f) < 13 {
+		return 0
+	}
+	utime, _ := strconv.ParseInt(f[11], 10, 64)
+	stime, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(utime+stime) * 10 * time.Millisecond
+}
 
 func (s *server) rssMB(field string) float64 {
 	if s.cmd == nil {
