@@ -51,6 +51,6 @@ func (a *App) buildRateLimits(now func() time.Time) *rateLimits {
 
 // rateLimit mounts the plan API and wraps the router with the per-IP limits.
 func (a *App) rateLimit(r *mux.Router) http.Handler {
-	(&rest.PlanAPI{Store: a.store, Auth: a.authn, Operators: a.cfg.PlatformOperators, MaxBody: a.cfg.MaxBodyBytes}).Mount(r)
+	(&rest.PlanAPI{Store: a.users, Auth: a.authn, Operators: a.cfg.PlatformOperators, MaxBody: a.cfg.MaxBodyBytes}).Mount(r)
 	return a.limits.ips.Wrap(r)
 }
