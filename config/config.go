@@ -49,6 +49,11 @@ type Config struct {
 	ShutdownTimeout time.Duration // PUGUH_SHUTDOWN_TIMEOUT
 	MaxBodyBytes    int64         // PUGUH_MAX_BODY_BYTES
 
+	// MemoryLimit is PUGUH_MEMORY_LIMIT: the Go runtime's soft memory limit
+	// (runtime/debug.SetMemoryLimit) for serve, in bytes; 0: none. Go's own
+	// GOMEMLIMIT, when set, wins over it.
+	MemoryLimit int64
+
 	// TrustedProxies is PUGUH_TRUSTED_PROXIES: comma-separated CIDRs (or bare
 	// addresses) of reverse proxies whose X-Forwarded-For is believed when
 	// finding a client's IP for rate limits. Empty: the socket's peer only.
@@ -62,6 +67,18 @@ type Config struct {
 	// Redis use different ones.
 	RateLimitNamespace string
 }
+
+// DefaultMemoryLimit is PUGUH_MEMORY_LIMIT's default: a backstop above what
+// two concurrent argon2id hashes need (2 × 19 MiB live, plus the rest of the
+// heap and one hash of garbage). A limit close to that working set makes the
+// runtime return freed pages that the next hash faults in again: 64 MiB cost
+// 40% of sign-in throughput on a 2-core machine (docs/performance.md).
+const DefaultMemoryLimit = 96 << 20
+
+// MinMemoryLimit is the smallest PUGUH_MEMORY_LIMIT accepted: below it the
+// runtime would collect garbage almost without pause once two argon2id hashes
+// (19 MiB each) run at once.
+const MinMemoryLimit = 48 << 20
 
 // MinSecretLength is the shortest PUGUH_SECRET accepted: 32 characters.
 const MinSecretLength = 32
@@ -97,6 +114,7 @@ func Load(getenv func(string) string) (*Config, error) {
 		TrustedProxies:       r.prefixes("PUGUH_TRUSTED_PROXIES"),
 		PlatformOperators:    r.emails("PUGUH_PLATFORM_OPERATORS"),
 		RateLimitNamespace:   r.str("PUGUH_RATE_LIMIT_NAMESPACE", "puguh:"),
+		MemoryLimit:          r.size("PUGUH_MEMORY_LIMIT", DefaultMemoryLimit),
 	}
 	c.DatabaseURL = r.str("PUGUH_DATABASE_URL", "sqlite:"+filepath.Join(c.DataDir, "puguh.db"))
 	if s := getenv("PUGUH_SECRET"); s != "" {
@@ -195,6 +213,9 @@ func (c *Config) validate() error {
 	}
 	if c.MaxBodyBytes < 1024 {
 		return &Error{"PUGUH_MAX_BODY_BYTES", "must be at least 1024"}
+	}
+	if c.MemoryLimit != 0 && c.MemoryLimit < MinMemoryLimit {
+		return &Error{"PUGUH_MEMORY_LIMIT", fmt.Sprintf("must be off or at least %dMiB", MinMemoryLimit>>20)}
 	}
 	if strings.ContainsAny(c.RateLimitNamespace, " \t\r\n*?[]") {
 		return &Error{"PUGUH_RATE_LIMIT_NAMESPACE", "must not contain spaces or glob characters"}
@@ -350,4 +371,34 @@ func (r *reader) integer(name string, def int) int {
 		return def
 	}
 	return n
+}
+
+// size reads a byte size: a whole number with an optional unit (B, KiB, MiB,
+// GiB, or KB, MB, GB in powers of ten), or "off" (and "0") for none, which
+// reads as 0.
+func (r *reader) size(name string, def int64) int64 {
+	v := strings.TrimSpace(r.getenv(name))
+	if v == "" {
+		return def
+	}
+	if strings.EqualFold(v, "off") {
+		return 0
+	}
+	units := []struct {
+		suffix string
+		mult   int64
+	}{{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"KB", 1e3}, {"MB", 1e6}, {"GB", 1e9}, {"B", 1}}
+	num, mult := v, int64(1)
+	for _, u := range units {
+		if n, ok := strings.CutSuffix(v, u.suffix); ok {
+			num, mult = strings.TrimSpace(n), u.mult
+			break
+		}
+	}
+	n, err := strconv.ParseInt(num, 10, 64)
+	if err != nil || n < 0 || n > (1<<50)/mult {
+		r.fail(name, fmt.Sprintf("%q is not a size (e.g. 96MiB, 1GiB, or off)", v))
+		return def
+	}
+	return n * mult
 }

@@ -107,6 +107,9 @@ func TestLoadRejects(t *testing.T) {
 		{"trust everyone", map[string]string{"PUGUH_TRUSTED_PROXIES": "0.0.0.0/0"}, `config: PUGUH_TRUSTED_PROXIES: "0.0.0.0/0" trusts every address`},
 		{"operator not an email", map[string]string{"PUGUH_PLATFORM_OPERATORS": "ops@example.com,root"}, `config: PUGUH_PLATFORM_OPERATORS: "root" is not an email address`},
 		{"rate limit namespace", map[string]string{"PUGUH_RATE_LIMIT_NAMESPACE": "a b"}, "config: PUGUH_RATE_LIMIT_NAMESPACE: "},
+		{"memory limit not a size", map[string]string{"PUGUH_MEMORY_LIMIT": "lots"}, `config: PUGUH_MEMORY_LIMIT: "lots" is not a size`},
+		{"memory limit unknown unit", map[string]string{"PUGUH_MEMORY_LIMIT": "96MiBs"}, `config: PUGUH_MEMORY_LIMIT: "96MiBs" is not a size`},
+		{"memory limit too small", map[string]string{"PUGUH_MEMORY_LIMIT": "20MiB"}, "config: PUGUH_MEMORY_LIMIT: must be off or at least 48MiB"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := Load(env(tc.env))
@@ -117,6 +120,30 @@ func TestLoadRejects(t *testing.T) {
 				t.Fatalf("error is not one line: %q", err)
 			}
 		})
+	}
+}
+
+func TestLoadMemoryLimit(t *testing.T) {
+	for in, want := range map[string]int64{
+		"":          DefaultMemoryLimit,
+		"off":       0,
+		"OFF":       0,
+		"0":         0,
+		"96MiB":     96 << 20,
+		" 1GiB ":    1 << 30,
+		"100MB":     100e6,
+		"100 MB":    100e6,
+		"50331648":  48 << 20,
+		"49152KiB":  48 << 20,
+		"50331648B": 48 << 20,
+	} {
+		c, err := Load(env(map[string]string{"PUGUH_MEMORY_LIMIT": in}))
+		if err != nil {
+			t.Fatalf("%q: %v", in, err)
+		}
+		if c.MemoryLimit != want {
+			t.Fatalf("%q: %d, want %d", in, c.MemoryLimit, want)
+		}
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
+	"os"
 	"time"
 
 	"github.com/arsaka/puguh/app"
@@ -19,6 +20,9 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, args []str
 		return fmt.Errorf("serve takes no arguments (configure with PUGUH_* variables)")
 	}
 	start := time.Now()
+	// The runtime read GOMEMLIMIT and GOGC from the process environment, not from run's.
+	limit := applyMemoryLimit(cfg.MemoryLimit, os.Getenv)
+	gcPercent := applyGCPercent(os.Getenv)
 	generated, err := cfg.EnsureSecret()
 	if err != nil {
 		return err
@@ -32,13 +36,20 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, args []str
 		return err
 	}
 	defer a.Close()
+	// Start-up hashed a dummy password (19 MiB of garbage) and read the
+	// database: give that back now rather than minutes from now.
+	mem := newMemReleaser()
+	mem.releaseNow()
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("listen on PUGUH_ADDR %s: %w", cfg.Addr, err)
 	}
 	log.Info("puguh listening", "addr", ln.Addr().String(), "issuer", cfg.Issuer,
 		"database", a.Store().Dialect(), "redis", cfg.RedisURL != "", "signer", keys.SignerImplementation, "version", buildVersion(),
-		"startup", time.Since(start).Round(time.Millisecond).String())
+		"startup", time.Since(start).Round(time.Millisecond).String(), "memory_limit", memoryLimitAttr(limit), "gogc", gcPercent)
+	memCtx, stopMem := context.WithCancel(ctx)
+	defer stopMem()
+	go mem.run(memCtx, time.Second, log)
 	if cfg.PprofAddr != "" {
 		stopProfiler, err := startProfiler(cfg.PprofAddr, log)
 		if err != nil {

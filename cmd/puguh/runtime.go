@@ -1,0 +1,159 @@
+package main
+
+import (
+	"context"
+	"log/slog"
+	"math"
+	"runtime/debug"
+	"runtime/metrics"
+	"strconv"
+	"time"
+)
+
+// Serve-time settings of the Go runtime: when heap memory goes back to the
+// operating system, and how far the heap may grow under load.
+//
+// Why: argon2id at OWASP parameters allocates 19 MiB per hash and drops it a
+// few milliseconds later. The runtime returns freed pages lazily (a chunk that
+// was densely used is only scavenged after a further GC cycle, and an idle
+// process collects every two minutes), so a server that has hashed (at start
+// for its dummy hash, after a burst of sign-ins) keeps tens of megabytes it
+// no longer uses for minutes. memReleaser returns them once the process is
+// quiet; while it is busy it does nothing, since releasing pages the next hash
+// faults in again costs CPU (see docs/performance.md).
+
+// memSample is what memReleaser looks at.
+type memSample struct {
+	allocs uint64 // bytes allocated since start, cumulative
+	held   uint64 // heap memory held from the OS: objects (dead ones too, until swept), span slack, free pages not yet released
+}
+
+// readMemSample reads memSample from runtime/metrics (no stop-the-world).
+func readMemSample() memSample {
+	s := []metrics.Sample{
+		{Name: "/gc/heap/allocs:bytes"},
+		{Name: "/memory/classes/heap/objects:bytes"},
+		{Name: "/memory/classes/heap/unused:bytes"},
+		{Name: "/memory/classes/heap/free:bytes"},
+	}
+	metrics.Read(s)
+	v := func(i int) uint64 {
+		if s[i].Value.Kind() != metrics.KindUint64 {
+			return 0
+		}
+		return s[i].Value.Uint64()
+	}
+	return memSample{allocs: v(0), held: v(1) + v(2) + v(3)}
+}
+
+// memReleaser gives heap memory back to the OS when the process is quiet.
+//
+// What can be given back is measured against the heap held right after the
+// last release (a full collection): the runtime's own "live heap" is the one
+// its last collection saw, and under sign-ins that includes the argon2id
+// buffers in use at that moment, garbage a few milliseconds later.
+type memReleaser struct {
+	read    func() memSample
+	release func()
+
+	minReclaimable uint64 // less is not worth a forced collection
+	quietAlloc     uint64 // allocating less than this per tick counts as quiet
+	quietTicks     int    // this many quiet ticks in a row before releasing
+
+	last  memSample
+	floor uint64 // heap held after the last release
+	quiet int
+}
+
+func newMemReleaser() *memReleaser {
+	return &memReleaser{
+		read: readMemSample, release: debug.FreeOSMemory,
+		minReclaimable: 16 << 20, // less than one argon2id hash
+		quietAlloc:     4 << 20,  // hundreds of plain requests per second stay under it; one hash does not
+		quietTicks:     2,
+	}
+}
+
+// releaseNow collects garbage and returns free memory to the OS at once.
+// serve calls it after start-up, which hashed a dummy password (19 MiB).
+func (m *memReleaser) releaseNow() {
+	m.release()
+	m.last, m.quiet = m.read(), 0
+	m.floor = m.last.held
+}
+
+// tick is one look: after quietTicks quiet ticks in a row, it releases if the
+// heap held has grown by minReclaimable since the last release, and reports
+// whether it did.
+func (m *memReleaser) tick() bool {
+	s := m.read()
+	allocated := s.allocs - m.last.allocs
+	m.last = s
+	if allocated >= m.quietAlloc {
+		m.quiet = 0
+		return false
+	}
+	m.quiet++
+	if m.quiet < m.quietTicks || s.held < m.floor+m.minReclaimable {
+		return false
+	}
+	m.releaseNow()
+	return true
+}
+
+// run ticks every interval until ctx ends.
+func (m *memReleaser) run(ctx context.Context, every time.Duration, log *slog.Logger) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if m.tick() {
+				log.Debug("returned idle heap memory to the OS")
+			}
+		}
+	}
+}
+
+// applyMemoryLimit sets the runtime's soft memory limit from
+// PUGUH_MEMORY_LIMIT, unless the operator set Go's own GOMEMLIMIT, which the
+// runtime has applied already and which wins. It returns the limit in force
+// (math.MaxInt64: none).
+func applyMemoryLimit(limit int64, getenv func(string) string) int64 {
+	if getenv("GOMEMLIMIT") != "" {
+		return debug.SetMemoryLimit(-1)
+	}
+	if limit > 0 {
+		debug.SetMemoryLimit(limit)
+	}
+	return debug.SetMemoryLimit(-1)
+}
+
+// serveGCPercent is the collector's target for serve unless GOGC is set: the
+// heap may grow by half its live size between collections instead of Go's
+// default of all of it. Under sign-ins the live heap is mostly argon2id
+// buffers that are garbage milliseconds later; at 100 the heap peaked near
+// 150 MB, at 50 near 130 MB at the same sign-in rate (less address space to
+// fault in), at 35 and below the extra collections cost sign-in throughput.
+const serveGCPercent = 50
+
+// applyGCPercent sets serveGCPercent unless the operator set GOGC, and
+// returns the percentage in force.
+func applyGCPercent(getenv func(string) string) int {
+	if getenv("GOGC") != "" {
+		p := debug.SetGCPercent(-1)
+		debug.SetGCPercent(p)
+		return p
+	}
+	debug.SetGCPercent(serveGCPercent)
+	return serveGCPercent
+}
+
+func memoryLimitAttr(limit int64) string {
+	if limit == math.MaxInt64 {
+		return "none"
+	}
+	return strconv.FormatInt(limit>>20, 10) + "MiB"
+}
