@@ -39,9 +39,12 @@ func (s *Store) revokeWhere(ctx context.Context, column, value string) ([]string
 			`SELECT DISTINCT request_id FROM oauth_access_tokens WHERE `+column+` = ? AND active`), value); err != nil {
 			return err
 		}
+		// Refresh tokens through their family (both lookups indexed, see
+		// migration 0004): every refresh token belongs to one.
 		for _, stmt := range []string{
+			`UPDATE oauth_refresh_tokens SET active = FALSE WHERE request_id IN
+				(SELECT request_id FROM oauth_refresh_families WHERE ` + column + ` = ?)`,
 			`UPDATE oauth_refresh_families SET revoked = TRUE WHERE ` + column + ` = ?`,
-			`UPDATE oauth_refresh_tokens SET active = FALSE WHERE ` + column + ` = ?`,
 			`UPDATE oauth_access_tokens SET active = FALSE WHERE ` + column + ` = ?`,
 		} {
 			if _, err := q.ExecContext(ctx, s.db.Rebind(stmt), value); err != nil {

@@ -3,6 +3,7 @@ package oauthstore
 import (
 	"context"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/ory/fosite"
@@ -58,5 +59,41 @@ func TestRevokeSubject(t *testing.T) {
 				t.Fatalf("second RevokeSubject = %v, %v; want nothing", ids, err)
 			}
 		})
+	}
+}
+
+// Revoking by subject or client finds families through an index, not by
+// reading every family (migration 0004).
+func TestRevokeLookupsUseIndexes(t *testing.T) {
+	for _, b := range sqltest.Backends() {
+		if b.Name != "sqlite" {
+			continue
+		}
+		db := sqltest.Open(t, b).DB()
+		for _, tc := range []struct{ query, index string }{
+			{"SELECT request_id FROM oauth_refresh_families WHERE subject = 'u'", "oauth_refresh_families_subject_idx"},
+			{"SELECT request_id FROM oauth_refresh_families WHERE client_id = 'c'", "oauth_refresh_families_client_idx"},
+			{"UPDATE oauth_refresh_tokens SET active = FALSE WHERE request_id IN (SELECT request_id FROM oauth_refresh_families WHERE subject = 'u')", "oauth_refresh_tokens_request_idx"},
+			{"SELECT family_id FROM session_families WHERE user_id = 'u'", "session_families_user_idx"},
+		} {
+			rows, err := db.Query("EXPLAIN QUERY PLAN " + tc.query)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var plan []string
+			for rows.Next() {
+				var id, parent, notUsed int
+				var detail string
+				if err := rows.Scan(&id, &parent, &notUsed, &detail); err != nil {
+					t.Fatal(err)
+				}
+				plan = append(plan, detail)
+			}
+			rows.Close()
+			found := slices.ContainsFunc(plan, func(d string) bool { return strings.Contains(d, tc.index) })
+			if !found {
+				t.Errorf("%s: plan %q does not use %s", tc.query, plan, tc.index)
+			}
+		}
 	}
 }
