@@ -50,7 +50,8 @@ type Config struct {
 	MaxBodyBytes    int64         // PUGUH_MAX_BODY_BYTES
 
 	// MemoryLimit is PUGUH_MEMORY_LIMIT: the Go runtime's soft memory limit
-	// (runtime/debug.SetMemoryLimit) for serve, in bytes; 0: none. Go's own
+	// (runtime/debug.SetMemoryLimit) for serve, in bytes; 0: none;
+	// MemoryLimitAuto: sized by serve from the argon2id working set. Go's own
 	// GOMEMLIMIT, when set, wins over it.
 	MemoryLimit int64
 
@@ -68,12 +69,15 @@ type Config struct {
 	RateLimitNamespace string
 }
 
-// DefaultMemoryLimit is PUGUH_MEMORY_LIMIT's default: a backstop above what
-// two concurrent argon2id hashes need (2 × 19 MiB live, plus the rest of the
-// heap and one hash of garbage). A limit close to that working set makes the
-// runtime return freed pages that the next hash faults in again: 64 MiB cost
-// 40% of sign-in throughput on a 2-core machine (docs/performance.md).
-const DefaultMemoryLimit = 96 << 20
+// MemoryLimitAuto is PUGUH_MEMORY_LIMIT=auto, the default: serve sizes the
+// limit as a backstop above what its concurrent argon2id hashes need (96 MiB
+// with two). A limit close to that working set makes the runtime return freed
+// pages that the next hash faults in again: 64 MiB cost 40% of sign-in
+// throughput on a 2-core machine (docs/performance.md).
+const MemoryLimitAuto = -1
+
+// DefaultMemoryLimit is PUGUH_MEMORY_LIMIT's default.
+const DefaultMemoryLimit = MemoryLimitAuto
 
 // MinMemoryLimit is the smallest PUGUH_MEMORY_LIMIT accepted: below it the
 // runtime would collect garbage almost without pause once two argon2id hashes
@@ -114,7 +118,7 @@ func Load(getenv func(string) string) (*Config, error) {
 		TrustedProxies:       r.prefixes("PUGUH_TRUSTED_PROXIES"),
 		PlatformOperators:    r.emails("PUGUH_PLATFORM_OPERATORS"),
 		RateLimitNamespace:   r.str("PUGUH_RATE_LIMIT_NAMESPACE", "puguh:"),
-		MemoryLimit:          r.size("PUGUH_MEMORY_LIMIT", DefaultMemoryLimit),
+		MemoryLimit:          r.memoryLimit("PUGUH_MEMORY_LIMIT", DefaultMemoryLimit),
 	}
 	c.DatabaseURL = r.str("PUGUH_DATABASE_URL", "sqlite:"+filepath.Join(c.DataDir, "puguh.db"))
 	if s := getenv("PUGUH_SECRET"); s != "" {
@@ -214,7 +218,7 @@ func (c *Config) validate() error {
 	if c.MaxBodyBytes < 1024 {
 		return &Error{"PUGUH_MAX_BODY_BYTES", "must be at least 1024"}
 	}
-	if c.MemoryLimit != 0 && c.MemoryLimit < MinMemoryLimit {
+	if c.MemoryLimit > 0 && c.MemoryLimit < MinMemoryLimit {
 		return &Error{"PUGUH_MEMORY_LIMIT", fmt.Sprintf("must be off or at least %dMiB", MinMemoryLimit>>20)}
 	}
 	if strings.ContainsAny(c.RateLimitNamespace, " \t\r\n*?[]") {
@@ -373,6 +377,15 @@ func (r *reader) integer(name string, def int) int {
 	return n
 }
 
+// memoryLimit reads PUGUH_MEMORY_LIMIT: "auto" (MemoryLimitAuto), "off" or a
+// size.
+func (r *reader) memoryLimit(name string, def int64) int64 {
+	if v := strings.TrimSpace(r.getenv(name)); strings.EqualFold(v, "auto") {
+		return MemoryLimitAuto
+	}
+	return r.size(name, def)
+}
+
 // size reads a byte size: a whole number with an optional unit (B, KiB, MiB,
 // GiB, or KB, MB, GB in powers of ten), or "off" (and "0") for none, which
 // reads as 0.
@@ -397,7 +410,7 @@ func (r *reader) size(name string, def int64) int64 {
 	}
 	n, err := strconv.ParseInt(num, 10, 64)
 	if err != nil || n < 0 || n > (1<<50)/mult {
-		r.fail(name, fmt.Sprintf("%q is not a size (e.g. 96MiB, 1GiB, or off)", v))
+		r.fail(name, fmt.Sprintf("%q is not a size (e.g. 96MiB, 1GiB, auto or off)", v))
 		return def
 	}
 	return n * mult

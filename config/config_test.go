@@ -109,6 +109,7 @@ func TestLoadRejects(t *testing.T) {
 		{"rate limit namespace", map[string]string{"PUGUH_RATE_LIMIT_NAMESPACE": "a b"}, "config: PUGUH_RATE_LIMIT_NAMESPACE: "},
 		{"memory limit not a size", map[string]string{"PUGUH_MEMORY_LIMIT": "lots"}, `config: PUGUH_MEMORY_LIMIT: "lots" is not a size`},
 		{"memory limit unknown unit", map[string]string{"PUGUH_MEMORY_LIMIT": "96MiBs"}, `config: PUGUH_MEMORY_LIMIT: "96MiBs" is not a size`},
+		{"memory limit negative", map[string]string{"PUGUH_MEMORY_LIMIT": "-1"}, `config: PUGUH_MEMORY_LIMIT: "-1" is not a size`},
 		{"memory limit too small", map[string]string{"PUGUH_MEMORY_LIMIT": "20MiB"}, "config: PUGUH_MEMORY_LIMIT: must be off or at least 48MiB"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -125,7 +126,8 @@ func TestLoadRejects(t *testing.T) {
 
 func TestLoadMemoryLimit(t *testing.T) {
 	for in, want := range map[string]int64{
-		"":          DefaultMemoryLimit,
+		"":          MemoryLimitAuto,
+		"auto":      MemoryLimitAuto,
 		"off":       0,
 		"OFF":       0,
 		"0":         0,

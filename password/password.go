@@ -30,6 +30,14 @@ type Params struct {
 // (m=19456 KiB, t=2, p=1), which ASVS 5.0 accepts (SECURITY.md item 14).
 var OWASP = Params{MemoryKiB: 19456, Iterations: 2, Parallelism: 1, SaltLen: 16, KeyLen: 32}
 
+// MemoryBytes is the memory one hash with p allocates (and holds until it
+// returns): argon2id's m, in bytes.
+func (p Params) MemoryBytes() int64 { return int64(p.MemoryKiB) << 10 }
+
+// DefaultConcurrency is how many hashes a Hasher made with concurrency 0 runs
+// at once: one per CPU the Go scheduler uses (GOMAXPROCS).
+func DefaultConcurrency() int { return runtime.GOMAXPROCS(0) }
+
 // ErrMismatch means the password does not match the hash.
 var ErrMismatch = errors.New("password: mismatch")
 
@@ -52,7 +60,7 @@ func NewHasher(params Params, concurrency int) (*Hasher, error) {
 		return nil, fmt.Errorf("password: argon2id parameters too weak: %+v", params)
 	}
 	if concurrency <= 0 {
-		concurrency = runtime.GOMAXPROCS(0)
+		concurrency = DefaultConcurrency()
 	}
 	h := &Hasher{params: params, slots: make(chan struct{}, concurrency)}
 	var random [24]byte

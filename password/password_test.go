@@ -3,6 +3,7 @@ package password
 import (
 	"context"
 	"errors"
+	"runtime"
 	"strings"
 	"testing"
 )
@@ -96,5 +97,15 @@ func BenchmarkHashOWASP(b *testing.B) {
 		if _, err := h.Hash(ctx, "correct horse battery staple"); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+func TestParamsMemoryBytes(t *testing.T) {
+	// serve sizes its memory limit from this: argon2id's m is in KiB.
+	if got := OWASP.MemoryBytes(); got != 19456*1024 {
+		t.Fatalf("OWASP.MemoryBytes() = %d", got)
+	}
+	if DefaultConcurrency() != runtime.GOMAXPROCS(0) {
+		t.Fatal("DefaultConcurrency is not GOMAXPROCS")
 	}
 }

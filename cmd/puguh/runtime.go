@@ -8,6 +8,9 @@ import (
 	"runtime/metrics"
 	"strconv"
 	"time"
+
+	"github.com/arsaka/puguh/config"
+	"github.com/arsaka/puguh/password"
 )
 
 // Serve-time settings of the Go runtime: when heap memory goes back to the
@@ -117,13 +120,28 @@ func (m *memReleaser) run(ctx context.Context, every time.Duration, log *slog.Lo
 	}
 }
 
+// autoMemoryLimit is PUGUH_MEMORY_LIMIT=auto: 20 MiB for everything but
+// password hashing (the idle heap is ~6 MB, with runtime overhead and request
+// buffers under load), plus, per concurrent hash, its buffer and room for one
+// more of garbage before a collection has to run. With two hashes at OWASP
+// parameters: 20 + 2 × 2 × 19 = 96 MiB. It scales with the hash bound so that
+// a machine with more CPUs, hashing more at once, is not held under its live
+// working set (which would make the collector run without pause).
+func autoMemoryLimit(hashes int, hashBytes int64) int64 {
+	return 20<<20 + 2*int64(hashes)*hashBytes
+}
+
 // applyMemoryLimit sets the runtime's soft memory limit from
-// PUGUH_MEMORY_LIMIT, unless the operator set Go's own GOMEMLIMIT, which the
-// runtime has applied already and which wins. It returns the limit in force
-// (math.MaxInt64: none).
+// PUGUH_MEMORY_LIMIT (auto: autoMemoryLimit of the server's hasher), unless
+// the operator set Go's own GOMEMLIMIT, which the runtime has applied already
+// and which wins. It returns the limit in force (math.MaxInt64: none).
 func applyMemoryLimit(limit int64, getenv func(string) string) int64 {
 	if getenv("GOMEMLIMIT") != "" {
 		return debug.SetMemoryLimit(-1)
+	}
+	if limit == config.MemoryLimitAuto {
+		// app.New makes its hasher with password.OWASP and the default bound.
+		limit = autoMemoryLimit(password.DefaultConcurrency(), password.OWASP.MemoryBytes())
 	}
 	if limit > 0 {
 		debug.SetMemoryLimit(limit)

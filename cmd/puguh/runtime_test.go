@@ -2,6 +2,9 @@ package main
 
 import (
 	"math"
+
+	"github.com/arsaka/puguh/config"
+	"github.com/arsaka/puguh/password"
 	"runtime"
 	"runtime/debug"
 	"testing"
@@ -105,6 +108,11 @@ func TestApplyMemoryLimit(t *testing.T) {
 	if got := applyMemoryLimit(0, func(string) string { return "" }); got != math.MaxInt64 {
 		t.Fatalf("limit %d with PUGUH_MEMORY_LIMIT off", got)
 	}
+	debug.SetMemoryLimit(math.MaxInt64)
+	want := autoMemoryLimit(password.DefaultConcurrency(), password.OWASP.MemoryBytes())
+	if got := applyMemoryLimit(config.MemoryLimitAuto, func(string) string { return "" }); got != want {
+		t.Fatalf("auto: limit %d, want %d", got, want)
+	}
 	// GOMEMLIMIT (applied by the runtime itself) wins over the setting.
 	debug.SetMemoryLimit(200 << 20)
 	gomemlimit := func(k string) string {
@@ -118,6 +126,19 @@ func TestApplyMemoryLimit(t *testing.T) {
 	}
 	if memoryLimitAttr(math.MaxInt64) != "none" || memoryLimitAttr(96<<20) != "96MiB" {
 		t.Fatal("memoryLimitAttr")
+	}
+}
+
+func TestAutoMemoryLimit(t *testing.T) {
+	hash := password.OWASP.MemoryBytes() // 19 MiB
+	if got := autoMemoryLimit(2, hash); got != 96<<20 {
+		t.Fatalf("2 hashes: %d MiB, want 96", got>>20)
+	}
+	// More hashes at once: the limit stays above their buffers plus garbage.
+	for _, n := range []int{1, 4, 16} {
+		if got := autoMemoryLimit(n, hash); got < 2*int64(n)*hash+16<<20 {
+			t.Fatalf("%d hashes: %d MiB is under their working set", n, got>>20)
+		}
 	}
 }
 
