@@ -86,8 +86,18 @@ func (f forwarded) RoundTrip(r *http.Request) (*http.Response, error) {
 
 // runScenario runs sc with concurrency workers for d. The loop is bounded by
 // the deadline: every worker stops by itself.
-func runScenario(ctx context.Context, base string, sc scenario, d time.Duration, concurrency int) result {
+// Each worker's setup (newWorker: the code flow signs its browser in) runs
+// before ready is called and the clock starts, so neither the rate nor the
+// peak RSS that ready resets counts it.
+func runScenario(ctx context.Context, base string, sc scenario, d time.Duration, concurrency int, ready func()) result {
 	client := newClient(concurrency)
+	workers := make([]func(context.Context, *http.Client) error, concurrency)
+	for i := range workers {
+		workers[i] = sc.newWorker(i)
+	}
+	if ready != nil {
+		ready()
+	}
 	ctx, cancel := context.WithTimeout(ctx, d)
 	defer cancel()
 	var (
@@ -98,8 +108,7 @@ func runScenario(ctx context.Context, base string, sc scenario, d time.Duration,
 	)
 	var wg sync.WaitGroup
 	start := time.Now()
-	for i := 0; i < concurrency; i++ {
-		do := sc.newWorker(i)
+	for _, do := range workers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()

@@ -98,9 +98,11 @@ func run(ctx context.Context, o options, stdout io.Writer) error {
 			raw.Parallel = hashConcurrency
 			raw.PerSec, raw.CPUms = measureRawArgon2(hashConcurrency, rawDuration)
 		}
-		srv.resetPeakRSS()
-		cpu0 := srv.cpu()
-		res := runScenario(ctx, srv.base, sc, o.duration, o.concurrency)
+		var cpu0 time.Duration
+		res := runScenario(ctx, srv.base, sc, o.duration, o.concurrency, func() {
+			srv.resetPeakRSS()
+			cpu0 = srv.cpu()
+		})
 		res.PeakRSSMB = srv.peakRSSMB()
 		if cpu := srv.cpu() - cpu0; cpu > 0 && res.Requests > 0 {
 			res.ServerCPUms = cpu.Seconds() * 1000 / float64(res.Requests)
