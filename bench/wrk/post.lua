@@ -1,0 +1,14 @@
+-- wrk script for the form-encoded POST endpoints (/oauth/token,
+-- /oauth/introspect): the body comes from the environment variable BODY, and
+-- every request carries a random X-Forwarded-For, as behind a load balancer,
+-- so the per-IP limits see many clients (start Puguh with
+-- PUGUH_TRUSTED_PROXIES=127.0.0.1/32).
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
+wrk.body = os.getenv("BODY")
+math.randomseed(os.time())
+request = function()
+  wrk.headers["X-Forwarded-For"] = string.format("10.%d.%d.%d",
+    math.random(0, 255), math.random(0, 255), math.random(1, 254))
+  return wrk.format()
+end
