@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"strings"
-	"time"
 
 	"github.com/arsaka/puguh/storage/redisfollow"
 )
@@ -16,10 +15,6 @@ const (
 	msgKey     = "key"
 	msgAccount = "account"
 )
-
-// publishTimeout bounds how long a revocation waits on Redis. If Redis is
-// down, other replicas still drop the key within the TTL.
-const publishTimeout = time.Second
 
 // Evict forgets the key with this hash here at once and tells the other
 // replicas to do the same. Call it after the key was revoked in the database.
@@ -73,9 +68,7 @@ func (v *Verifier) publish(ctx context.Context, msg string) {
 	if v.cfg.Redis == nil {
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), publishTimeout)
-	defer cancel()
-	if err := v.cfg.Redis.Publish(ctx, v.topic, msg).Err(); err != nil {
+	if err := redisfollow.Announce(ctx, v.cfg.Redis, v.topic, msg); err != nil {
 		v.log.Warn("apikeys: could not announce a revocation; other replicas apply it within the cache TTL",
 			"error", err, "ttl", v.cfg.TTL)
 	}

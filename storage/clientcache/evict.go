@@ -3,7 +3,6 @@ package clientcache
 import (
 	"context"
 	"strings"
-	"time"
 
 	"github.com/arsaka/puguh/storage/redisfollow"
 )
@@ -19,19 +18,13 @@ const (
 	msgServiceAccountID = "sa-id"
 )
 
-// publishTimeout bounds how long a write waits on Redis. If Redis is down,
-// other replicas still follow within the TTL.
-const publishTimeout = time.Second
-
 // forget drops the client here at once, then tells the other replicas.
 func (c *Cache) forget(ctx context.Context, kind, id string) {
 	c.apply(kind + " " + id)
 	if c.cfg.Redis == nil {
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), publishTimeout)
-	defer cancel()
-	if err := c.cfg.Redis.Publish(ctx, c.topic, kind+" "+id).Err(); err != nil {
+	if err := redisfollow.Announce(ctx, c.cfg.Redis, c.topic, kind+" "+id); err != nil {
 		c.log.Warn("clientcache: could not announce a client change; other replicas apply it within the cache TTL",
 			"error", err, "ttl", c.cfg.TTL)
 	}

@@ -45,3 +45,17 @@ func Follow(ctx context.Context, client *redis.Client, channel string, onSubscri
 		}
 	}
 }
+
+// AnnounceTimeout bounds how long Announce waits on Redis. A write that
+// changed something must not hang on a dead Redis; the followers' caches
+// expire the stale entry within their TTL anyway.
+const AnnounceTimeout = time.Second
+
+// Announce publishes payload on channel for the followers, within
+// AnnounceTimeout and even when ctx (a request's) is already cancelled: the
+// change it announces has happened.
+func Announce(ctx context.Context, client *redis.Client, channel, payload string) error {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), AnnounceTimeout)
+	defer cancel()
+	return client.Publish(ctx, channel, payload).Err()
+}

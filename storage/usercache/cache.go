@@ -31,10 +31,6 @@ const (
 	DefaultMaxEntries = 10_000
 )
 
-// publishTimeout bounds how long a write waits on Redis to announce an
-// eviction. If Redis is down, other replicas still expire the entry within TTL.
-const publishTimeout = time.Second
-
 // Config tunes a Cache. Zero values take the defaults.
 type Config struct {
 	TTL        time.Duration
@@ -182,9 +178,7 @@ func (c *Cache) publish(ctx context.Context, id string) {
 	if c.cfg.Redis == nil {
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), publishTimeout)
-	defer cancel()
-	if err := c.cfg.Redis.Publish(ctx, c.topic, id).Err(); err != nil {
+	if err := redisfollow.Announce(ctx, c.cfg.Redis, c.topic, id); err != nil {
 		c.log.Warn("usercache: could not announce a user change; other replicas see it within the cache TTL",
 			"error", err, "ttl", c.cfg.TTL)
 	}
