@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"net/http"
 	"net/url"
+	"strings"
 	"testing"
 
 	"github.com/arsaka/puguh/app/apptest"
@@ -55,5 +56,37 @@ func TestIntrospectionStaysInTheTenant(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// fosite would take an access_token parameter as the caller's credentials
+// and never check the Basic secret; another tenant's token plus a victim
+// client's id and a wrong secret must not read the victim's tokens.
+func TestIntrospectionNeedsTheClientSecret(t *testing.T) {
+	e := apptest.Start(t, apptest.Options{})
+	alice, mallory := e.NewUser(), e.NewUser()
+	aliceApp := registerApp(t, e, alice, appOptions{})
+	wrong := "Basic " + base64.StdEncoding.EncodeToString([]byte(url.QueryEscape(aliceApp.ID)+":wrong"))
+	const (
+		onlyBasic = `{"error":"request_unauthorized","error_description":"The request could not be authorized. Authenticate with HTTP Basic client credentials only."}`
+		badSecret = `{"error":"request_unauthorized","error_description":"The request could not be authorized. OAuth 2.0 Client credentials are invalid."}`
+	)
+	for _, tc := range []struct{ name, path, form, body string }{
+		{"access_token in the body", "/oauth/introspect", "token=" + url.QueryEscape(alice.AccessToken) + "&access_token=" + url.QueryEscape(mallory.AccessToken), onlyBasic},
+		{"access_token in the query", "/oauth/introspect?access_token=" + url.QueryEscape(mallory.AccessToken), "token=" + url.QueryEscape(alice.AccessToken), onlyBasic},
+		{"wrong secret alone", "/oauth/introspect", "token=" + url.QueryEscape(alice.AccessToken), badSecret},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := e.Do(http.MethodPost, tc.path, tc.form, "Content-Type", "application/x-www-form-urlencoded", "Authorization", wrong)
+			if r.Status != http.StatusUnauthorized || strings.TrimSpace(string(r.Body)) != tc.body {
+				t.Fatalf("%d %s, want 401 %s", r.Status, r.Body, tc.body)
+			}
+		})
+	}
+	// With its own secret and no access_token, the client reads its tenant's token.
+	r := e.Do(http.MethodPost, "/oauth/introspect", "token="+url.QueryEscape(alice.AccessToken),
+		"Content-Type", "application/x-www-form-urlencoded", "Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte(url.QueryEscape(aliceApp.ID)+":"+url.QueryEscape(aliceApp.Secret))))
+	if r.Status != http.StatusOK || !strings.Contains(string(r.Body), `"active":true`) {
+		t.Fatalf("own secret: %d %s", r.Status, r.Body)
 	}
 }

@@ -135,6 +135,15 @@ func (e *Endpoints) introspect(w http.ResponseWriter, r *http.Request) {
 		e.P.public.WriteIntrospectionError(ctx, w, fosite.ErrRequestUnauthorized.WithHint("Authenticate with HTTP Basic client credentials."))
 		return
 	}
+	// fosite takes an access_token parameter as the caller's credentials
+	// before it looks at Basic, and then never checks the Basic secret: a
+	// valid token of any tenant plus another client's id would pass as that
+	// client. Only the client's own credentials authenticate here.
+	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+	if err := r.ParseForm(); err != nil || r.Form.Has("access_token") {
+		e.P.public.WriteIntrospectionError(ctx, w, fosite.ErrRequestUnauthorized.WithHint("Authenticate with HTTP Basic client credentials only."))
+		return
+	}
 	ir, err := e.P.public.NewIntrospectionRequest(ctx, r, NewSession())
 	if err != nil {
 		e.logError(r, err)
