@@ -62,8 +62,9 @@ type SessionStore interface {
 	// DeleteSession deletes the session and returns the families it issued.
 	DeleteSession(ctx context.Context, id string) ([]string, error)
 	AddSessionFamily(ctx context.Context, f *SessionFamily) error
-	// FamiliesOfUser returns the families of every browser grant of the user.
-	FamiliesOfUser(ctx context.Context, userID string) ([]string, error)
+	// FamiliesOfUser returns the families of the user's browser grants made
+	// after since.
+	FamiliesOfUser(ctx context.Context, userID string, since time.Time) ([]string, error)
 	// MoveSessionFamilies hands the families of one session to another (a
 	// user signing in again replaces their session).
 	MoveSessionFamilies(ctx context.Context, from, to string) error

@@ -31,7 +31,7 @@ type AccountStore interface {
 	UserByEmail(ctx context.Context, email string) (*storage.User, error)
 	UpdateUserProfile(ctx context.Context, id, fullName string) error
 	UpdateUserPassword(ctx context.Context, id, passwordHash string) error
-	FamiliesOfUser(ctx context.Context, userID string) ([]string, error)
+	FamiliesOfUser(ctx context.Context, userID string, since time.Time) ([]string, error)
 
 	OrganizationsOfUser(ctx context.Context, userID string) ([]storage.UserOrganization, error)
 	Membership(ctx context.Context, orgID, userID string) (*storage.Membership, error)

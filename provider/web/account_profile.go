@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -179,9 +180,11 @@ func (a *Account) endUserGrants(r *http.Request, ac *accountContext) error {
 	if err != nil {
 		return errors.Join(append(errs, err)...)
 	}
-	// Grants made in this session without a refresh token have only their
-	// family record: their access tokens are never stored.
-	browser, err := a.d.Store.FamiliesOfUser(ctx, ac.user.ID)
+	// Grants without a refresh token have only their family record (their
+	// access tokens are never stored); those older than an access token's
+	// lifetime have nothing left to deny.
+	since := a.p.now().Add(-a.p.provider.Config().AccessTokenLifetime - time.Minute)
+	browser, err := a.d.Store.FamiliesOfUser(ctx, ac.user.ID, since)
 	if err != nil {
 		return errors.Join(append(errs, err)...)
 	}

@@ -77,11 +77,12 @@ func (s *Store) AddSessionFamily(ctx context.Context, f *storage.SessionFamily) 
 }
 
 // FamiliesOfUser returns the families the user's browser grants were issued
-// under, in every session. A grant without a refresh token has no other
-// record: its access tokens are JWTs that are never stored.
-func (s *Store) FamiliesOfUser(ctx context.Context, userID string) ([]string, error) {
+// under since a time, in every session. A grant without a refresh token has
+// no other record: its access tokens are JWTs that are never stored.
+func (s *Store) FamiliesOfUser(ctx context.Context, userID string, since time.Time) ([]string, error) {
 	var families []string
-	if err := s.db.SelectContext(ctx, &families, s.rebind(`SELECT family_id FROM session_families WHERE user_id = ?`), userID); err != nil {
+	if err := s.db.SelectContext(ctx, &families, s.rebind(`SELECT family_id FROM session_families WHERE user_id = ? AND created_at > ?`),
+		userID, utc(since)); err != nil {
 		return nil, fmt.Errorf("families of user: %w", mapError(err))
 	}
 	return families, nil
