@@ -70,8 +70,8 @@ type Config struct {
 }
 
 // MemoryLimitAuto is PUGUH_MEMORY_LIMIT=auto, the default: serve sizes the
-// limit as a backstop above what its concurrent argon2id hashes need (96 MiB
-// with two). A limit close to that working set makes the runtime return freed
+// limit as a backstop above what its concurrent argon2id hashes and its full
+// caches need (224 MiB with two hashes). A limit close to that working set makes the runtime return freed
 // pages that the next hash faults in again: 64 MiB cost 40% of sign-in
 // throughput on a 2-core machine (docs/performance.md).
 const MemoryLimitAuto = -1

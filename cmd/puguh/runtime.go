@@ -120,16 +120,23 @@ func (m *memReleaser) run(ctx context.Context, every time.Duration, log *slog.Lo
 	}
 }
 
-// autoMemoryLimit is PUGUH_MEMORY_LIMIT=auto: 20 MiB for everything but
-// password hashing (the idle heap is ~6 MB, with runtime overhead and request
-// buffers under load), plus, per concurrent hash, its buffer and room for one
-// more of garbage before a collection has to run. With two hashes at OWASP
-// parameters: 20 + 2 × 2 × 19 = 96 MiB. It scales with the hash bound so that
-// a machine with more CPUs, hashing more at once, is not held under its live
-// working set (which would make the collector run without pause).
+// autoMemoryLimit is PUGUH_MEMORY_LIMIT=auto: 20 MiB for the runtime and
+// request buffers (the idle heap is ~6 MB), cacheAllowance for the in-process
+// caches when they are full, plus, per concurrent hash, its buffer and room
+// for one more of garbage before a collection has to run. With two hashes at
+// OWASP parameters: 20 + 128 + 2 × 2 × 19 = 224 MiB. The limit is a backstop
+// against unbounded growth, never under the live working set: a limit below
+// it makes the collector run without pause (capped at half the CPU). It
+// scales with the hash bound, so a machine hashing more at once gets more.
 func autoMemoryLimit(hashes int, hashBytes int64) int64 {
-	return 20<<20 + 2*int64(hashes)*hashBytes
+	return 20<<20 + cacheAllowance + 2*int64(hashes)*hashBytes
 }
+
+// cacheAllowance is the heap the bounded caches may hold when full: up to
+// 50,000 verified Bearer tokens (~1 KB each), 100,000 memberships, 10,000
+// API keys, 20,000 OAuth clients and 10,000 users, and the denylist (one
+// entry per revocation within an access token's lifetime).
+const cacheAllowance = 128 << 20
 
 // applyMemoryLimit sets the runtime's soft memory limit from
 // PUGUH_MEMORY_LIMIT (auto: autoMemoryLimit of the server's hasher), unless

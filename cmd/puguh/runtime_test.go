@@ -131,12 +131,12 @@ func TestApplyMemoryLimit(t *testing.T) {
 
 func TestAutoMemoryLimit(t *testing.T) {
 	hash := password.OWASP.MemoryBytes() // 19 MiB
-	if got := autoMemoryLimit(2, hash); got != 96<<20 {
-		t.Fatalf("2 hashes: %d MiB, want 96", got>>20)
+	if got := autoMemoryLimit(2, hash); got != 224<<20 {
+		t.Fatalf("2 hashes: %d MiB, want 224", got>>20)
 	}
 	// More hashes at once: the limit stays above their buffers plus garbage.
 	for _, n := range []int{1, 4, 16} {
-		if got := autoMemoryLimit(n, hash); got < 2*int64(n)*hash+16<<20 {
+		if got := autoMemoryLimit(n, hash); got < 2*int64(n)*hash+cacheAllowance+16<<20 {
 			t.Fatalf("%d hashes: %d MiB is under their working set", n, got>>20)
 		}
 	}
