@@ -2,6 +2,9 @@
 -- deleted application) looks families up by subject or client; without these
 -- it read every family. Refresh tokens are then found through their family
 -- (request_id is indexed), and browser grants through session_families.
-CREATE INDEX oauth_refresh_families_subject_idx ON oauth_refresh_families (subject);
-CREATE INDEX oauth_refresh_families_client_idx ON oauth_refresh_families (client_id);
-CREATE INDEX session_families_user_idx ON session_families (user_id);
+-- CREATE INDEX blocks writes to the table while it builds; on a large
+-- deployment create these three with CREATE INDEX CONCURRENTLY before
+-- upgrading (same names), and this migration finds them there.
+CREATE INDEX IF NOT EXISTS oauth_refresh_families_subject_idx ON oauth_refresh_families (subject);
+CREATE INDEX IF NOT EXISTS oauth_refresh_families_client_idx ON oauth_refresh_families (client_id);
+CREATE INDEX IF NOT EXISTS session_families_user_idx ON session_families (user_id);
