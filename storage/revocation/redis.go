@@ -35,13 +35,18 @@ func NewRedis(client *redis.Client, namespace string, log *slog.Logger, now func
 }
 
 // Deny records key locally at once (this replica denies it from now on), then
-// in Redis with an expiry, and announces it to the other replicas.
+// in Redis with an expiry, and announces it to the other replicas. The Redis
+// write outlives ctx (a request's, whose client may hang up) but not
+// redisfollow.AnnounceTimeout: the revocation has happened, and a dead Redis
+// must not hold the request.
 func (r *Redis) Deny(ctx context.Context, key string, until time.Time) error {
 	_ = r.local.Deny(ctx, key, until)
 	ttl := time.Until(until)
 	if ttl <= 0 {
 		return nil
 	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), redisfollow.AnnounceTimeout)
+	defer cancel()
 	pipe := r.client.TxPipeline()
 	pipe.Set(ctx, r.prefix+key, until.UnixMilli(), ttl)
 	pipe.Publish(ctx, r.topic, strconv.FormatInt(until.UnixMilli(), 10)+" "+key)

@@ -126,3 +126,19 @@ func TestRedisRunStopsWithContext(t *testing.T) {
 		t.Fatal("Run did not return within 5s of cancel")
 	}
 }
+
+// A revocation is written to Redis even when the request's context is
+// already cancelled (the client hung up): it has happened.
+func TestRedisDenyOutlivesCancelledContext(t *testing.T) {
+	client := redisClient(t)
+	ns := namespace(t)
+	r := NewRedis(client, ns, slog.New(slog.NewTextHandler(io.Discard, nil)), nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := r.Deny(ctx, "jti:gone", time.Now().Add(time.Minute)); err != nil {
+		t.Fatalf("deny with a cancelled context: %v", err)
+	}
+	if n := client.Exists(context.Background(), ns+"deny:jti:gone").Val(); n != 1 {
+		t.Fatal("the denial was not written to Redis")
+	}
+}
