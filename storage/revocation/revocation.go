@@ -6,7 +6,9 @@
 // Lookups are in-process map reads on every replica, so the Bearer middleware
 // never waits on the network. With Redis, a revocation is written to Redis and
 // published; every replica mirrors it into its own map, and reloads the whole
-// list whenever its subscription (re)connects.
+// list whenever its subscription (re)connects. Without Redis (SQL), every
+// denial is also written to the SQL database and the list is loaded from it
+// at start, so a restart forgets nothing.
 package revocation
 
 import (
