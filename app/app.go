@@ -142,7 +142,13 @@ func (a *App) build(ctx context.Context, opts Options) error {
 		r := revocation.NewRedis(a.redis, "puguh:", a.log, now)
 		a.denylist, a.followDeny = r, r.Run
 	} else {
-		a.denylist = revocation.NewMemory(now)
+		// Without Redis the database keeps revocations across restarts.
+		l := revocation.NewSQL(a.store, a.log, now)
+		if err := l.Load(ctx); err != nil {
+			return err
+		}
+		a.denylist = l
+		a.background = append(a.background, l.Run)
 	}
 
 	a.clients = a.buildClients(now)

@@ -38,6 +38,9 @@ type Env struct {
 	DatabaseURL string
 	Client      *http.Client
 	logs        *syncBuffer
+	cfg         *config.Config
+	aopts       app.Options
+	stop        func() // stops the running app and waits for it
 }
 
 // Logs returns everything the server has logged so far.
@@ -97,33 +100,59 @@ func Start(t testing.TB, opts Options) *Env {
 		t.Fatal(err)
 	}
 	logs := &syncBuffer{}
-	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	aopts := app.Options{}
 	if !opts.RealPasswordCost {
 		aopts.PasswordParams = &password.Params{MemoryKiB: 64, Iterations: 1, Parallelism: 1, SaltLen: 16, KeyLen: 32}
 	}
+	e := &Env{T: t, URL: base, DatabaseURL: dbURL, Client: &http.Client{Timeout: 30 * time.Second,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }},
+		logs: logs, cfg: cfg, aopts: aopts}
+	e.serve(ln)
+	t.Cleanup(func() {
+		e.stop()
+		if t.Failed() {
+			t.Logf("server logs:\n%s", tail(logs.String(), 8000))
+		}
+	})
+	return e
+}
+
+// Restart stops the app, as a process exit would, and starts a new one with
+// the same configuration, database and address (so the same issuer): only
+// what the database and Redis hold survives.
+func (e *Env) Restart() {
+	e.T.Helper()
+	e.stop()
+	e.stop = func() {}
+	ln, err := net.Listen("tcp", e.cfg.Addr)
+	if err != nil {
+		e.T.Fatalf("restart: listen again on %s: %v", e.cfg.Addr, err)
+	}
+	e.serve(ln)
+}
+
+// serve starts an app on ln and sets e.App and e.stop.
+func (e *Env) serve(ln net.Listener) {
+	e.T.Helper()
+	log := slog.New(slog.NewJSONHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	ctx, cancel := context.WithCancel(context.Background())
-	a, err := app.NewWithOptions(ctx, cfg, log, aopts)
+	a, err := app.NewWithOptions(ctx, e.cfg, log, e.aopts)
 	if err != nil {
 		cancel()
 		ln.Close()
-		t.Fatalf("start puguh: %v", err)
+		e.T.Fatalf("start puguh: %v", err)
 	}
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
 		_ = a.Serve(ctx, ln)
 	}()
-	t.Cleanup(func() {
+	e.App = a
+	e.stop = func() {
 		cancel()
 		<-done
 		a.Close()
-		if t.Failed() {
-			t.Logf("server logs:\n%s", tail(logs.String(), 8000))
-		}
-	})
-	return &Env{T: t, App: a, URL: base, DatabaseURL: dbURL, Client: &http.Client{Timeout: 30 * time.Second,
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}, logs: logs}
+	}
 }
 
 // ForEachBackend runs fn against Puguh on SQLite and on PostgreSQL.
