@@ -30,13 +30,17 @@ const (
 	// sweepInterval and sweepBatch pace the deletion of expired rows.
 	sweepInterval = 10 * time.Minute
 	sweepBatch    = 500
+	// ReloadInterval is how often Run reads the table again, so that the
+	// denials of other replicas sharing the database (without Redis) apply
+	// here within it.
+	ReloadInterval = 5 * time.Second
 )
 
 // SQL is the denylist of a deployment without Redis: lookups read an
 // in-process map, and every denial is also written to the database, so that
 // after a restart the list is loaded again and revoked tokens stay revoked.
-// Other replicas do not see a denial until they restart; several replicas
-// share revocations through Redis.
+// Other replicas sharing the database read it again every ReloadInterval;
+// with Redis they learn of a denial within milliseconds instead.
 type SQL struct {
 	store  DenialStore
 	local  *Memory
@@ -44,6 +48,7 @@ type SQL struct {
 	now    func() time.Time
 	batch  int           // rows per DELETE when sweeping
 	wait   time.Duration // how long Deny waits for its write
+	reload time.Duration // how often Run loads the table again
 	writes sync.WaitGroup
 }
 
@@ -53,7 +58,7 @@ func NewSQL(store DenialStore, log *slog.Logger, now func() time.Time) *SQL {
 	if now == nil {
 		now = time.Now
 	}
-	return &SQL{store: store, local: NewMemory(now), log: log, now: now, batch: sweepBatch, wait: denyWait}
+	return &SQL{store: store, local: NewMemory(now), log: log, now: now, batch: sweepBatch, wait: denyWait, reload: ReloadInterval}
 }
 
 // Deny denies key on this replica at once, then records it in the database.
@@ -82,7 +87,7 @@ func (s *SQL) Deny(ctx context.Context, key string, until time.Time) error {
 		case result <- err:
 		default: // Deny has returned
 			if err != nil {
-				s.log.Error("revocation: deny in database failed; denied on this replica until it restarts", "err", err)
+				s.log.Error("revocation: deny in database failed; denied on this replica until it restarts", "error", err)
 			}
 		}
 	}()
@@ -131,22 +136,29 @@ func (s *SQL) Sweep(ctx context.Context) (int, error) {
 	}
 }
 
-// Run sweeps expired rows every sweepInterval until ctx ends, then waits for
-// denials still being written, so that the database is not closed under
-// them. Sweep failures are logged and retried at the next tick: expired rows
-// are harmless for a while.
+// Run loads the table again every reload interval (other replicas'
+// denials) and sweeps expired rows every sweepInterval until ctx ends, then
+// waits for denials still being written, so that the database is not closed
+// under them. Failures are logged and retried at the next tick: expired rows
+// are harmless for a while, and a missed reload is caught by the next.
 func (s *SQL) Run(ctx context.Context) {
 	t := time.NewTicker(sweepInterval)
 	defer t.Stop()
+	reload := time.NewTicker(s.reload)
+	defer reload.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			s.writes.Wait()
 			return
+		case <-reload.C:
+			if err := s.Load(ctx); err != nil && ctx.Err() == nil {
+				s.log.WarnContext(ctx, "revocation: reloading denials failed", "error", err)
+			}
 		case <-t.C:
 			n, err := s.Sweep(ctx)
 			if err != nil && ctx.Err() == nil {
-				s.log.WarnContext(ctx, "revocation: sweeping expired denials failed", "err", err, "deleted", n)
+				s.log.WarnContext(ctx, "revocation: sweeping expired denials failed", "error", err, "deleted", n)
 			} else if n > 0 {
 				s.log.DebugContext(ctx, "revocation: swept expired denials", "deleted", n)
 			}

@@ -152,3 +152,26 @@ func TestSQLDenyDoesNotWaitOnABlockedWrite(t *testing.T) {
 		t.Fatal("Run did not return after the write finished")
 	}
 }
+
+// Replicas sharing one database without Redis: a denial made on one applies
+// on the other once its Run has read the table again.
+func TestSQLReplicasConverge(t *testing.T) {
+	sqltest.ForEach(t, func(t *testing.T, db *sqlstore.Store) {
+		a, b := NewSQL(db, discard(), nil), NewSQL(db, discard(), nil)
+		b.reload = 10 * time.Millisecond
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() { b.Run(ctx); close(done) }()
+		defer func() { cancel(); <-done }()
+		if err := a.Deny(context.Background(), "sid:fam", time.Now().Add(time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+		deadline := time.Now().Add(5 * time.Second)
+		for !b.Denied("sid:fam") {
+			if time.Now().After(deadline) {
+				t.Fatal("the other replica never saw the denial")
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	})
+}
