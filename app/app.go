@@ -140,6 +140,15 @@ func (a *App) build(ctx context.Context, opts Options) error {
 
 	if a.redis != nil {
 		r := revocation.NewRedis(a.redis, "puguh:", a.log, now)
+		// Load before serving, so no revoked token slips through while the
+		// follower subscribes; it loads again on every (re)subscription. A
+		// Redis that is down now must not keep Puguh down: the follower
+		// loads once it is back.
+		lctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		if err := r.Load(lctx); err != nil {
+			a.log.Warn("denylist: could not load revocations from Redis at start; loading when it answers", "error", err)
+		}
+		cancel()
 		a.denylist, a.followDeny = r, r.Run
 	} else {
 		// Without Redis the database keeps revocations across restarts.
