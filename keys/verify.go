@@ -95,7 +95,11 @@ func validKID(kid string) bool {
 // Expected is what VerifyJWT requires of a token's claims.
 type Expected struct {
 	Issuer   string // required: "iss" must equal it
-	Audience string // required: "aud" must contain it
+	Audience string // required unless AnyAudience: "aud" must contain it
+	// AnyAudience accepts the token whatever its audience, for endpoints that
+	// answer about every client's tokens (introspection, userinfo). It must
+	// be asked for explicitly: an empty Audience alone is a mistake.
+	AnyAudience bool
 	// Type, if set, must match the "typ" header, compared as RFC 7515 §4.1.9
 	// says (case-insensitively, "application/" optional): "at+jwt" for
 	// access tokens (RFC 9068), so an ID token cannot pass for one.
@@ -108,8 +112,8 @@ type Expected struct {
 // §4.1): iss and aud must match, exp must be present and not passed, nbf and
 // iat must not be in the future, each with want.Leeway, by the Manager's clock.
 func (v *Verifier) VerifyJWT(token string, want Expected) (*VerifiedToken, error) {
-	if want.Issuer == "" || want.Audience == "" {
-		return nil, errors.New("keys: VerifyJWT needs an issuer and an audience")
+	if want.Issuer == "" || (want.Audience == "") == !want.AnyAudience {
+		return nil, errors.New("keys: VerifyJWT needs an issuer and either an audience or AnyAudience")
 	}
 	vt, err := v.Verify(token)
 	if err != nil {
@@ -124,11 +128,11 @@ func (v *Verifier) VerifyJWT(token string, want Expected) (*VerifiedToken, error
 	if vt.Claims.Expiry == nil {
 		return nil, fmt.Errorf("%w: no exp", ErrInvalidToken)
 	}
-	err = vt.Claims.ValidateWithLeeway(jwt.Expected{
-		Issuer:      want.Issuer,
-		AnyAudience: jwt.Audience{want.Audience},
-		Time:        v.m.cfg.Now(),
-	}, want.Leeway)
+	expected := jwt.Expected{Issuer: want.Issuer, Time: v.m.cfg.Now()}
+	if !want.AnyAudience {
+		expected.AnyAudience = jwt.Audience{want.Audience}
+	}
+	err = vt.Claims.ValidateWithLeeway(expected, want.Leeway)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalidToken, err)
 	}

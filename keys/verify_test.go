@@ -317,3 +317,37 @@ func FuzzVerify(f *testing.F) {
 		_, _ = fs.Validate(ctx, token)
 	})
 }
+
+// AnyAudience skips only the audience: issuer, expiry and typ still hold,
+// and it must be asked for instead of an audience, not as well as one.
+func TestVerifyJWTAnyAudience(t *testing.T) {
+	m, clock := newMemManager(t)
+	now := clock.Now()
+	kid, signer := m.Signer()
+	sign := func(edit func(c map[string]any)) string {
+		c := accessTokenClaims(now, time.Hour)
+		c["aud"] = []string{"some-client"}
+		edit(c)
+		return forge(map[string]any{"alg": "RS256", "kid": kid, "typ": "at+jwt"}, c, rsaSign(signer.(*rsa.PrivateKey), crypto.SHA256))
+	}
+	anyAud := Expected{Issuer: testIssuer, AnyAudience: true, Type: "at+jwt"}
+	if _, err := m.Verifier().VerifyJWT(sign(func(map[string]any) {}), anyAud); err != nil {
+		t.Fatalf("another client's audience with AnyAudience: %v", err)
+	}
+	for name, edit := range map[string]func(map[string]any){
+		"wrong issuer": func(c map[string]any) { c["iss"] = "https://evil.example.com" },
+		"expired":      func(c map[string]any) { c["exp"] = now.Add(-time.Hour).Unix() },
+	} {
+		if _, err := m.Verifier().VerifyJWT(sign(edit), anyAud); !errors.Is(err, ErrInvalidToken) {
+			t.Errorf("%s with AnyAudience: %v, want ErrInvalidToken", name, err)
+		}
+	}
+	for name, want := range map[string]Expected{
+		"neither audience nor AnyAudience": {Issuer: testIssuer},
+		"both":                             {Issuer: testIssuer, Audience: testAudience, AnyAudience: true},
+	} {
+		if _, err := m.Verifier().VerifyJWT(sign(func(map[string]any) {}), want); err == nil || errors.Is(err, ErrInvalidToken) {
+			t.Errorf("%s: %v, want a refusal to run", name, err)
+		}
+	}
+}

@@ -13,9 +13,9 @@ import (
 	"github.com/arsaka/puguh/storage"
 )
 
-// TokenVerifier checks the signature of our JWTs (keys.Verifier).
+// TokenVerifier checks our JWTs' signature and registered claims (keys.Verifier).
 type TokenVerifier interface {
-	Verify(token string) (*keys.VerifiedToken, error)
+	VerifyJWT(token string, want keys.Expected) (*keys.VerifiedToken, error)
 }
 
 // UserLookup finds the user a token names.
