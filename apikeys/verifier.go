@@ -97,11 +97,12 @@ type entry struct {
 	effective   atomic.Pointer[rolePermissions]
 }
 
-// rolePermissions memoises the key's permissions narrowed to one role, so
-// that a warm request allocates nothing for the intersection.
+// rolePermissions memoises the key's permissions and rank for one role of its
+// owner, so that a warm request allocates nothing for the intersection.
 type rolePermissions struct {
-	role  string
-	perms authz.Set
+	ownerRole string
+	rank      string
+	perms     authz.Set
 }
 
 // NewVerifier returns a Verifier. Start its Run loop for last-use writes and
@@ -169,7 +170,7 @@ func (v *Verifier) Authenticate(ctx context.Context, key, orgID string) (*auth.P
 	case k.ExpiresAt != nil && !now.Before(*k.ExpiresAt):
 		return nil, bad("expired")
 	}
-	perms, ownerRole, err := v.permissions(ctx, e)
+	eff, err := v.permissions(ctx, e)
 	if err != nil {
 		return nil, err
 	}
@@ -178,9 +179,9 @@ func (v *Verifier) Authenticate(ctx context.Context, key, orgID string) (*auth.P
 		Type:           auth.TypeAPIKey,
 		ID:             k.ID,
 		OrganizationID: k.OrganizationID,
-		Permissions:    perms,
+		Role:           eff.rank,
+		Permissions:    eff.perms,
 		OwnerID:        k.CreatedBy,
-		OwnerRole:      ownerRole,
 	}
 	if k.ServiceAccountID != nil {
 		p.OwnerID = *k.ServiceAccountID
@@ -189,26 +190,28 @@ func (v *Verifier) Authenticate(ctx context.Context, key, orgID string) (*auth.P
 }
 
 // permissions is the key's stored permissions narrowed to what its owner
-// holds now: a demoted creator's keys lose power with them, and a creator who
-// left the organization leaves dead keys behind.
-func (v *Verifier) permissions(ctx context.Context, e *entry) (authz.Set, string, error) {
+// (the creating user, or the service account) holds now, and the key's rank:
+// the weaker of the key's own role and the owner's. A demoted creator's keys
+// lose power with them, a creator who left the organization leaves dead keys
+// behind, and no key ever acts with more than it was given.
+func (v *Verifier) permissions(ctx context.Context, e *entry) (*rolePermissions, error) {
 	role := e.accountRole
 	switch {
 	case e.key.ServiceAccountID != nil && e.accountGone:
-		return nil, "", bad("service account deleted")
+		return nil, bad("service account deleted")
 	case e.key.ServiceAccountID == nil:
 		r, err := v.roles.Role(ctx, e.key.OrganizationID, e.key.CreatedBy)
 		var he *httpapi.Error
 		if errors.As(err, &he) && (he.Status == http.StatusForbidden || he.Status == http.StatusNotFound) {
-			return nil, "", bad("creator is no longer a member")
+			return nil, bad("creator is no longer a member")
 		}
 		if err != nil {
-			return nil, "", err
+			return nil, err
 		}
 		role = r
 	}
-	if m := e.effective.Load(); m != nil && m.role == role {
-		return m.perms, role, nil
+	if m := e.effective.Load(); m != nil && m.ownerRole == role {
+		return m, nil
 	}
 	held := authz.ForRole(role)
 	perms := make(authz.Set, len(e.key.Permissions))
@@ -217,8 +220,13 @@ func (v *Verifier) permissions(ctx context.Context, e *entry) (authz.Set, string
 			perms[p] = struct{}{}
 		}
 	}
-	e.effective.Store(&rolePermissions{role: role, perms: perms})
-	return perms, role, nil
+	own := e.key.Role
+	if own == "" {
+		own = perms.ImpliedRole()
+	}
+	m := &rolePermissions{ownerRole: role, rank: authz.Weaker(own, role), perms: perms}
+	e.effective.Store(m)
+	return m, nil
 }
 
 // lookup returns the key record with this hash, from the cache when fresh.

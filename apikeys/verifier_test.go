@@ -449,3 +449,38 @@ func BenchmarkVerifyWarm(b *testing.B) {
 		}
 	})
 }
+
+// TestRankIsTheKeysOwn: a key's rank is the weaker of its own role (or the
+// role its permissions imply) and the current role of whom it acts for, never
+// its creator's rank alone.
+func TestRankIsTheKeysOwn(t *testing.T) {
+	sa := robot
+	for _, tc := range []struct {
+		name        string
+		creatorRole string // alice's role; "" leaves the fixture's admin
+		edit        func(k *storage.APIKey)
+		want        string
+	}{
+		{"role member under an admin creator", "", func(k *storage.APIKey) { k.Role = authz.Member }, authz.Member},
+		{"role admin under an owner creator", authz.Owner, func(k *storage.APIKey) { k.Role = authz.Admin }, authz.Admin},
+		{"role owner under a demoted creator", authz.Viewer, func(k *storage.APIKey) { k.Role = authz.Owner }, authz.Viewer},
+		{"an owner's permissions imply admin", authz.Owner, func(k *storage.APIKey) { k.Permissions = authz.PermissionsOf(authz.Owner) }, authz.Admin},
+		{"one permission implies no rank", authz.Owner, func(k *storage.APIKey) { k.Permissions = []string{authz.MembersCreate} }, ""},
+		{"a viewer service account caps its key", "", func(k *storage.APIKey) { k.Role = authz.Admin; k.ServiceAccountID = &sa }, authz.Viewer},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t, Config{})
+			if tc.creatorRole != "" {
+				f.roles.set(orgA, alice, tc.creatorRole)
+			}
+			key, _ := f.addKey(t, authz.PermissionsOf(authz.Owner), tc.edit)
+			p, err := f.v.Authenticate(context.Background(), key, orgA)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if p.Role != tc.want {
+				t.Fatalf("rank %q, want %q", p.Role, tc.want)
+			}
+		})
+	}
+}

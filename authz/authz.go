@@ -118,12 +118,56 @@ func (s Set) Sorted() []string {
 	return out
 }
 
+// rank orders the built-in roles; 0 is no role at all.
+var rank = map[string]int{Owner: 4, Admin: 3, Member: 2, Viewer: 1}
+
 // Outranks reports whether a holder of role may grant target: nobody grants a
 // role more powerful than their own, and only owners make owners.
 func Outranks(role, target string) bool {
-	rank := map[string]int{Owner: 4, Admin: 3, Member: 2, Viewer: 1}
 	if target == Owner {
 		return role == Owner
 	}
 	return rank[role] >= rank[target] && rank[target] > 0
+}
+
+// Weaker returns the less powerful of two roles; "" (no role) when either is
+// not a built-in role. A credential's rank is the weaker of its own role and
+// the role of whoever it acts for, so it never outranks either.
+func Weaker(a, b string) string {
+	ra, rb := rank[a], rank[b]
+	switch {
+	case ra == 0 || rb == 0:
+		return ""
+	case ra <= rb:
+		return a
+	}
+	return b
+}
+
+// ImpliedRole is the most powerful role, short of owner, whose every
+// permission s holds; "" when s does not even hold a viewer's. It is the rank
+// of a credential that was given permissions rather than a role: holding
+// every permission of a role is what it takes to hand that role out. Owner is
+// never implied, since owners and admins hold the same permissions and only
+// an owner makes owners.
+func (s Set) ImpliedRole() string {
+	for _, role := range []string{Admin, Member, Viewer} {
+		if _, ok := s.Covers(rolePermissions[role]); ok {
+			return role
+		}
+	}
+	return ""
+}
+
+// MayGrant reports whether a credential of rank holding held may give target
+// to someone else (a member, a new credential, an invitation) or manage
+// someone who has it: rank must outrank target, and held must include every
+// permission of target, so nothing is ever handed out that the acting
+// credential does not hold itself.
+func MayGrant(rank string, held Set, target string) bool {
+	if !Outranks(rank, target) {
+		return false
+	}
+	_, ok := held.Covers(rolePermissions[target])
+	return ok
 }

@@ -46,3 +46,61 @@ func TestOutranks(t *testing.T) {
 		}
 	}
 }
+
+func TestWeaker(t *testing.T) {
+	for _, tc := range []struct{ a, b, want string }{
+		{Owner, Admin, Admin},
+		{Member, Owner, Member},
+		{Viewer, Viewer, Viewer},
+		{"", Owner, ""},
+		{Admin, "custom", ""},
+	} {
+		if got := Weaker(tc.a, tc.b); got != tc.want {
+			t.Errorf("Weaker(%q, %q) = %q, want %q", tc.a, tc.b, got, tc.want)
+		}
+	}
+}
+
+func TestImpliedRole(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		perms []string
+		want  string
+	}{
+		{"an owner's permissions imply admin, never owner", PermissionsOf(Owner), Admin},
+		{"a member's", PermissionsOf(Member), Member},
+		{"a viewer's plus one", append(PermissionsOf(Viewer), APIKeysCreate), Viewer},
+		{"one permission implies nothing", []string{ServiceAccountsCreate}, ""},
+		{"none", nil, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := NewSet(tc.perms...).ImpliedRole(); got != tc.want {
+				t.Fatalf("ImpliedRole = %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestMayGrant(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		rank   string
+		held   []string
+		target string
+		want   bool
+	}{
+		{"owner makes owners", Owner, PermissionsOf(Owner), Owner, true},
+		{"admin does not", Admin, PermissionsOf(Admin), Owner, false},
+		{"admin makes admins", Admin, PermissionsOf(Admin), Admin, true},
+		{"an admin rank narrowed to a member's permissions cannot make admins", Admin, PermissionsOf(Member), Admin, false},
+		{"no rank grants nothing", "", PermissionsOf(Owner), Viewer, false},
+		{"rank without the target's permissions", Member, []string{MembersCreate}, Viewer, false},
+		{"unknown target", Owner, PermissionsOf(Owner), "custom", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := MayGrant(tc.rank, NewSet(tc.held...), tc.target); got != tc.want {
+				t.Fatalf("MayGrant = %v, want %v", got, tc.want)
+			}
+		})
+	}
+}

@@ -66,12 +66,16 @@ type UserOrganization struct {
 // APIKey is a long-lived credential of one organization. Only a hash of the
 // secret is stored. A key is created by a user or belongs to a service account.
 type APIKey struct {
-	ID               string     `db:"id"`
-	OrganizationID   string     `db:"organization_id"`
-	Name             string     `db:"name"`
-	Prefix           string     `db:"prefix"` // the first characters of the key, shown in listings
-	Hash             []byte     `db:"hash"`
-	Permissions      []string   `db:"-"`
+	ID             string   `db:"id"`
+	OrganizationID string   `db:"organization_id"`
+	Name           string   `db:"name"`
+	Prefix         string   `db:"prefix"` // the first characters of the key, shown in listings
+	Hash           []byte   `db:"hash"`
+	Permissions    []string `db:"-"`
+	// Role is the role the key was created with, which bounds the roles it
+	// may hand out; empty for a key given explicit permissions (its rank is
+	// then what they imply, authz.Set.ImpliedRole).
+	Role             string     `db:"role"`
 	CreatedBy        string     `db:"created_by"` // user id of the creator
 	ServiceAccountID *string    `db:"service_account_id"`
 	CreatedAt        time.Time  `db:"created_at"`

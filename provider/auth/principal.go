@@ -24,12 +24,16 @@ type Principal struct {
 	Type           string // TypeUser, TypeServiceAccount or TypeAPIKey
 	ID             string // user, service account or API key id
 	OrganizationID string
-	Role           string // empty for API keys, which hold explicit permissions
-	Permissions    authz.Set
-	// For API keys: the user who created the key, or its service account, and
-	// that owner's current role, which bounds the roles the key may hand out.
-	OwnerID   string
-	OwnerRole string
+	// Role is the principal's rank: a user's role in the organization, a
+	// service account's role, or for an API key the weaker of the key's own
+	// role (or, for a key given permissions, the role they imply) and the
+	// current role of the user or service account it acts for. It bounds the
+	// roles the principal may hand out (authz.MayGrant); it is never a key
+	// creator's own rank. Empty: the principal may grant no role at all.
+	Role        string
+	Permissions authz.Set
+	// For API keys: the user who created the key, or its service account.
+	OwnerID string
 
 	// Set for Bearer tokens, for logout.
 	TokenID   string
@@ -39,13 +43,10 @@ type Principal struct {
 	OrganizationFromToken string
 }
 
-// RankRole is the role that bounds which roles this principal may grant or
-// manage: its own, or for an API key its owner's.
-func (p *Principal) RankRole() string {
-	if p.Role != "" {
-		return p.Role
-	}
-	return p.OwnerRole
+// MayGrant reports whether the principal may hand out role, or manage
+// someone who holds it (authz.MayGrant on its own rank and permissions).
+func (p *Principal) MayGrant(role string) bool {
+	return p != nil && authz.MayGrant(p.Role, p.Permissions, role)
 }
 
 // IsUser reports whether a human user is calling with a Bearer token.

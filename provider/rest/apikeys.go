@@ -55,6 +55,7 @@ type apiKeyJSON struct {
 	Name             string     `json:"name"`
 	Prefix           string     `json:"prefix"`
 	Permissions      []string   `json:"permissions"`
+	Role             *string    `json:"role"` // null for a key given permissions rather than a role
 	CreatedBy        string     `json:"created_by"`
 	ServiceAccountID *string    `json:"service_account_id"`
 	CreatedAt        time.Time  `json:"created_at"`
@@ -74,7 +75,11 @@ func keyJSON(k *storage.APIKey) apiKeyJSON {
 		perms = []string{}
 	}
 	slices.Sort(perms)
-	return apiKeyJSON{ID: k.ID, Name: k.Name, Prefix: k.Prefix, Permissions: perms, CreatedBy: k.CreatedBy,
+	var role *string
+	if k.Role != "" {
+		role = &k.Role
+	}
+	return apiKeyJSON{ID: k.ID, Name: k.Name, Prefix: k.Prefix, Permissions: perms, Role: role, CreatedBy: k.CreatedBy,
 		ServiceAccountID: k.ServiceAccountID, CreatedAt: k.CreatedAt, LastUsedAt: k.LastUsedAt, ExpiresAt: k.ExpiresAt}
 }
 
@@ -112,13 +117,17 @@ func (a *APIKeyAPI) CreateKey(ctx context.Context, p *auth.Principal, req APIKey
 	if err := p.Require(authz.APIKeysCreate); err != nil {
 		return nil, err
 	}
-	return newKey(ctx, a.Store, a.Now(), p.OrganizationID, p.ID, nil, req, p.Permissions)
+	return newKey(ctx, a.Store, a.Now(), p, nil, req, p.Permissions, p.Role)
 }
 
 // newKey validates req, narrows its permissions to ceiling (403 for any
-// permission beyond it), and stores the key.
-func newKey(ctx context.Context, store APIKeyStore, now time.Time, orgID, createdBy string, accountID *string,
-	req APIKeyRequest, ceiling authz.Set) (*CreatedAPIKey, error) {
+// permission beyond it), checks that the creating user p may hand out the
+// key's role, and stores the key. A key given a role keeps it (its rank); a
+// key given neither role nor permissions gets every permission of ceiling
+// and defaultRole (the role of whoever it acts for); a key given permissions
+// has no role of its own, and its rank is what they imply.
+func newKey(ctx context.Context, store APIKeyStore, now time.Time, p *auth.Principal, accountID *string,
+	req APIKeyRequest, ceiling authz.Set, defaultRole string) (*CreatedAPIKey, error) {
 	var v httpapi.Validator
 	var name string
 	checkName(&v, req.Name, 200, &name, "body", "name")
@@ -145,12 +154,24 @@ func newKey(ctx context.Context, store APIKeyStore, now time.Time, orgID, create
 			return nil, httpapi.MissingPermission(perm)
 		}
 	}
+	role := ""
+	switch {
+	case req.Role != nil:
+		role = *req.Role
+	case req.Permissions == nil:
+		role = defaultRole
+	}
+	if role != "" {
+		if err := mayGrant(p, role); err != nil {
+			return nil, err
+		}
+	}
 	s, err := apikeys.Generate()
 	if err != nil {
 		return nil, err
 	}
-	k := &storage.APIKey{ID: uuid.NewString(), OrganizationID: orgID, Name: name, Prefix: s.Display, Hash: s.Hash,
-		Permissions: perms, CreatedBy: createdBy, ServiceAccountID: accountID, CreatedAt: now.UTC(), ExpiresAt: expires}
+	k := &storage.APIKey{ID: uuid.NewString(), OrganizationID: p.OrganizationID, Name: name, Prefix: s.Display, Hash: s.Hash,
+		Permissions: perms, Role: role, CreatedBy: p.ID, ServiceAccountID: accountID, CreatedAt: now.UTC(), ExpiresAt: expires}
 	if err := store.CreateAPIKey(ctx, k); err != nil {
 		return nil, notFoundAs(err, "Service account not found")
 	}
@@ -216,9 +237,11 @@ func (a *APIKeyAPI) revoke(w http.ResponseWriter, r *http.Request) error {
 
 // RevokeKey revokes one of the organization's keys and evicts it from the
 // verifier's cache before answering, so this replica refuses it at once.
-// Anyone with api_keys.delete may revoke keys they created; other people's
-// keys take what removing those people takes (organization.members.delete),
-// and a service account's keys what deleting the account takes.
+// Anyone with api_keys.delete may revoke the keys they created, and a key may
+// revoke itself; other people's keys take what removing those people takes
+// (organization.members.delete) and rank over the key's role, and a service
+// account's keys what deleting the account takes. A key is not its creator:
+// it cannot revoke its creator's other keys on the strength of being theirs.
 func (a *APIKeyAPI) RevokeKey(ctx context.Context, p *auth.Principal, id string) error {
 	if err := p.Require(authz.APIKeysDelete); err != nil {
 		return err
@@ -231,10 +254,14 @@ func (a *APIKeyAPI) RevokeKey(ctx context.Context, p *auth.Principal, id string)
 		return httpapi.NotFound("API key not found")
 	}
 	switch {
+	case k.ID == p.ID && p.Type == auth.TypeAPIKey:
 	case k.ServiceAccountID != nil:
 		err = p.Require(authz.ServiceAccountsDelete)
-	case k.CreatedBy != actingUser(p):
+	case !p.IsUser() || k.CreatedBy != p.ID:
 		err = p.Require(authz.MembersDelete)
+		if err == nil && k.Role != "" {
+			err = mayGrant(p, k.Role)
+		}
 	}
 	if err != nil {
 		return err
@@ -244,12 +271,4 @@ func (a *APIKeyAPI) RevokeKey(ctx context.Context, p *auth.Principal, id string)
 	}
 	a.Cache.Evict(ctx, k.Hash)
 	return nil
-}
-
-// actingUser is the person behind a principal: the user, or an API key's creator.
-func actingUser(p *auth.Principal) string {
-	if p.Type == auth.TypeAPIKey {
-		return p.OwnerID
-	}
-	return p.ID
 }

@@ -32,7 +32,7 @@ func newAPIKey(t *testing.T, e *apptest.Env, u *apptest.User, body any) apiKey {
 	if r.Status != http.StatusCreated {
 		t.Fatalf("create API key: %d %s", r.Status, r.Body)
 	}
-	m := object(t, r, "id", "name", "prefix", "permissions", "created_by", "service_account_id", "created_at",
+	m := object(t, r, "id", "name", "prefix", "permissions", "role", "created_by", "service_account_id", "created_at",
 		"last_used_at", "expires_at", "key")
 	key, _ := m["key"].(string)
 	if !strings.HasPrefix(key, "pgh_") || len(key) != 53 || m["prefix"] != key[:12] {

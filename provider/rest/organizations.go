@@ -332,9 +332,12 @@ func checkRole(v *httpapi.Validator, raw *string) string {
 	return *raw
 }
 
-// mayGrant refuses to let a principal hand out (or take away) a role above its own.
+// mayGrant refuses to let a principal hand out (or take away) a role above
+// its own rank, or one with a permission it does not hold itself. The rank is
+// the credential's own (a key's or service account's role), never its
+// creator's: see auth.Principal.Role.
 func mayGrant(p *auth.Principal, role string) error {
-	if p.RankRole() == "" || !authz.Outranks(p.RankRole(), role) {
+	if !p.MayGrant(role) {
 		return httpapi.Forbidden("Cannot manage the " + role + " role")
 	}
 	return nil

@@ -75,6 +75,13 @@ func (a *ServiceAccountAPI) create(w http.ResponseWriter, r *http.Request) error
 	if err := p.Require(authz.ServiceAccountsCreate); err != nil {
 		return err
 	}
+	// Only people create credentials. A service account made by an API key
+	// or by another service account would outlive the revocation of the
+	// credential that made it, keeping its power (docs/security.md,
+	// "Credentials act as themselves").
+	if !p.IsUser() {
+		return httpapi.Forbidden("Only users can create service accounts")
+	}
 	var req createServiceAccountRequest
 	if err := httpapi.DecodeJSON(w, r, a.MaxBody, &req); err != nil {
 		return err
@@ -193,7 +200,7 @@ func (a *ServiceAccountAPI) createKey(w http.ResponseWriter, r *http.Request) er
 			ceiling[perm] = struct{}{}
 		}
 	}
-	created, err := newKey(r.Context(), a.Keys, a.Now(), p.OrganizationID, p.ID, &sa.ID, req, ceiling)
+	created, err := newKey(r.Context(), a.Keys, a.Now(), p, &sa.ID, req, ceiling, sa.Role)
 	if err != nil {
 		return err
 	}

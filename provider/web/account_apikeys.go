@@ -52,7 +52,7 @@ func (a *Account) apiKeys(w http.ResponseWriter, r *http.Request) {
 func (a *Account) apiKeysData(w http.ResponseWriter, r *http.Request, ac *accountContext) apiKeysPage {
 	data := apiKeysPage{frame: a.frame(w, r, ac, "api-keys"), Expires: expiryChoices, Form: keyForm{Expiry: "90"}}
 	for _, role := range authz.Roles() {
-		if authz.Outranks(ac.org.Role, role) {
+		if ac.principal().MayGrant(role) {
 			data.Roles = append(data.Roles, role)
 		}
 	}

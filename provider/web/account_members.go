@@ -52,10 +52,10 @@ func (a *Account) renderMembers(w http.ResponseWriter, r *http.Request, status i
 	}
 	for _, m := range list {
 		data.Members = append(data.Members, memberLine{Member: m, Self: m.UserID == ac.user.ID,
-			CanChange: authz.Outranks(ac.org.Role, m.Role) && ac.perms.Has(authz.MembersUpdate)})
+			CanChange: ac.principal().MayGrant(m.Role) && ac.perms.Has(authz.MembersUpdate)})
 	}
 	for _, role := range authz.Roles() {
-		if authz.Outranks(ac.org.Role, role) {
+		if ac.principal().MayGrant(role) {
 			data.Roles = append(data.Roles, role)
 		}
 	}
@@ -80,7 +80,7 @@ func (a *Account) inviteMember(w http.ResponseWriter, r *http.Request) {
 		fail(http.StatusUnprocessableEntity, "role", "Choose a role.")
 		return
 	}
-	if !authz.Outranks(ac.org.Role, role) {
+	if !ac.principal().MayGrant(role) {
 		fail(http.StatusForbidden, "role", "Cannot manage the "+role+" role")
 		return
 	}
@@ -119,7 +119,7 @@ func (a *Account) target(w http.ResponseWriter, r *http.Request, ac *accountCont
 		a.p.unavailable(w, r, err)
 		return nil, false
 	}
-	if !authz.Outranks(ac.org.Role, m.Role) {
+	if !ac.principal().MayGrant(m.Role) {
 		a.p.RenderError(w, r, http.StatusForbidden, "Access denied", "Cannot manage the "+m.Role+" role", "", "")
 		return nil, false
 	}
@@ -137,7 +137,7 @@ func (a *Account) changeRole(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	role := r.PostForm.Get("role")
-	if !authz.ValidRole(role) || !authz.Outranks(ac.org.Role, role) {
+	if !authz.ValidRole(role) || !ac.principal().MayGrant(role) {
 		a.p.RenderError(w, r, http.StatusForbidden, "Access denied", "Cannot manage the "+role+" role", "", "")
 		return
 	}

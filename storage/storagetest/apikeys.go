@@ -61,6 +61,7 @@ func TestAPIKeyStore(t *testing.T, newStore func(t *testing.T) APIKeyStores) {
 			{"every field", func(k *storage.APIKey) {
 				k.LastUsedAt = timePtr(baseTime().Add(time.Minute))
 				k.ExpiresAt = timePtr(baseTime().Add(90 * 24 * time.Hour))
+				k.Role = "admin"
 			}},
 			{"no permissions", func(k *storage.APIKey) { k.Permissions = nil }},
 			{"empty permissions", func(k *storage.APIKey) { k.Permissions = []string{} }},
