@@ -26,6 +26,9 @@ type Store interface {
 	APIKeyByHash(ctx context.Context, hash []byte) (*storage.APIKey, error)
 	TouchAPIKeys(ctx context.Context, lastUsed map[string]time.Time) error
 	ServiceAccountByID(ctx context.Context, orgID, id string) (*storage.ServiceAccount, error)
+	// UserByID finds a key's creator; hand the verifier the user cache, so a
+	// warm request reads no database.
+	UserByID(ctx context.Context, id string) (*storage.User, error)
 }
 
 // Roles tells a user's current role in an organization; auth.MembershipCache
@@ -200,6 +203,14 @@ func (v *Verifier) permissions(ctx context.Context, e *entry) (*rolePermissions,
 	case e.key.ServiceAccountID != nil && e.accountGone:
 		return nil, bad("service account deleted")
 	case e.key.ServiceAccountID == nil:
+		// A disabled creator's keys stop with the account.
+		u, err := v.store.UserByID(ctx, e.key.CreatedBy)
+		if errors.Is(err, storage.ErrNotFound) || (err == nil && u.Disabled) {
+			return nil, bad("creator disabled or gone")
+		}
+		if err != nil {
+			return nil, err
+		}
 		r, err := v.roles.Role(ctx, e.key.OrganizationID, e.key.CreatedBy)
 		var he *httpapi.Error
 		if errors.As(err, &he) && (he.Status == http.StatusForbidden || he.Status == http.StatusNotFound) {

@@ -33,10 +33,22 @@ type fakeStore struct {
 	reads    int
 	touched  map[string]time.Time
 	touchErr error
+	disabled map[string]bool // user ids
 }
 
 func newFakeStore() *fakeStore {
-	return &fakeStore{keys: map[string]*storage.APIKey{}, accounts: map[string]*storage.ServiceAccount{}, touched: map[string]time.Time{}}
+	return &fakeStore{keys: map[string]*storage.APIKey{}, accounts: map[string]*storage.ServiceAccount{},
+		touched: map[string]time.Time{}, disabled: map[string]bool{}}
+}
+
+// UserByID knows every user as enabled unless disabled; an empty id is no user.
+func (s *fakeStore) UserByID(_ context.Context, id string) (*storage.User, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if id == "" {
+		return nil, storage.ErrNotFound
+	}
+	return &storage.User{ID: id, Disabled: s.disabled[id]}, nil
 }
 
 func (s *fakeStore) APIKeyByHash(_ context.Context, hash []byte) (*storage.APIKey, error) {
@@ -184,6 +196,10 @@ func TestAuthenticateRejects(t *testing.T) {
 	expired, _ := f.addKey(t, perms, func(k *storage.APIKey) { at := f.clock.Now(); k.ExpiresAt = &at })
 	orphan, _ := f.addKey(t, perms, func(k *storage.APIKey) { k.CreatedBy = "00000000-0000-4000-8000-0000000000dd" })
 	goneSA, _ := f.addKey(t, perms, func(k *storage.APIKey) { id := "00000000-0000-4000-8000-0000000000ee"; k.ServiceAccountID = &id })
+	const bob = "00000000-0000-4000-8000-0000000000b0"
+	f.roles.set(orgA, bob, authz.Admin)
+	f.store.disabled[bob] = true
+	disabledCreator, _ := f.addKey(t, perms, func(k *storage.APIKey) { k.CreatedBy = bob })
 	unknown, _ := Generate()
 	cases := []struct{ name, key, org string }{
 		{"wrong organization", good, orgB},
@@ -193,6 +209,7 @@ func TestAuthenticateRejects(t *testing.T) {
 		{"bad checksum", good[:len(good)-1] + "0", orgA},
 		{"malformed", "not-a-key", orgA},
 		{"creator no longer a member", orphan, orgA},
+		{"creator disabled", disabledCreator, orgA},
 		{"service account deleted", goneSA, orgA},
 	}
 	for _, tc := range cases {

@@ -16,7 +16,7 @@ import (
 // last-use writes, evictions from other replicas through Redis) runs from
 // Start, and Close waits for its final flush before closing the database.
 func (a *App) buildAPIKeys(_ context.Context, now func() time.Time) (auth.APIKeys, error) {
-	v := apikeys.NewVerifier(a.store, a.members, apikeys.Config{
+	v := apikeys.NewVerifier(a.users, a.members, apikeys.Config{
 		Now:       now,
 		Logger:    a.log,
 		Redis:     a.redis, // nil: other replicas drop revoked keys within apikeys.DefaultTTL

@@ -27,6 +27,7 @@ import (
 	"github.com/arsaka/puguh/provider/auth"
 	"github.com/arsaka/puguh/provider/health"
 	"github.com/arsaka/puguh/provider/httpapi"
+	"github.com/arsaka/puguh/provider/identity"
 	"github.com/arsaka/puguh/provider/oauth"
 	"github.com/arsaka/puguh/provider/rest"
 	"github.com/arsaka/puguh/storage/clientcache"
@@ -59,6 +60,8 @@ type App struct {
 	clients *clientcache.Cache
 	// users is store with users cached (app/users.go), for whatever reads or writes users.
 	users *usercache.Store
+	// accounts applies the account rules (disabling users, ending grants).
+	accounts *identity.Service
 
 	// background loops started by Start; Close stops them and waits, so a
 	// final flush never races the database being closed.
@@ -161,6 +164,7 @@ func (a *App) build(ctx context.Context, opts Options) error {
 	}
 
 	a.clients = a.buildClients(now)
+	a.users = a.buildUsers(now)
 	ocfg := oauth.Config{
 		Issuer:               cfg.Issuer,
 		AccessTokenLifetime:  cfg.AccessTokenLifetime,
@@ -169,6 +173,7 @@ func (a *App) build(ctx context.Context, opts Options) error {
 		IDTokenLifetime:      cfg.IDTokenLifetime,
 		Secret:               cfg.Secret,
 		Verifier:             a.keys.Verifier(),
+		Users:                a.users,
 	}
 	a.oauthStore, err = oauthstore.New(a.store, oauthstore.Config{
 		Clients:    oauth.NewClientLookup(a.clients, ocfg),
@@ -192,14 +197,15 @@ func (a *App) build(ctx context.Context, opts Options) error {
 	if a.hasher, err = password.NewHasher(params, 0); err != nil {
 		return err
 	}
-	a.users = a.buildUsers(now)
 	a.members = auth.NewMembershipCache(a.store, now)
+	a.accounts = &identity.Service{Users: a.users, Sessions: a.store, Grants: a.oauthStore, Tokens: a.provider,
+		AccessTokenLifetime: cfg.AccessTokenLifetime, Operators: cfg.PlatformOperators, Now: now}
 	apiKeys, err := a.buildAPIKeys(ctx, now)
 	if err != nil {
 		return err
 	}
 	a.authn = auth.NewAuthenticator(auth.Config{Issuer: cfg.Issuer, Audience: ocfg.APIAudience(), Leeway: 30 * time.Second},
-		a.keys.Verifier(), a.provider, a.members, a.store, apiKeys)
+		a.keys.Verifier(), a.provider, a.members, a.users, a.store, apiKeys)
 	a.limits = a.buildRateLimits(now)
 	return nil
 }
@@ -226,6 +232,7 @@ func (a *App) routes() http.Handler {
 	a.identity.Mount(r)
 	(&rest.OrganizationAPI{Store: a.users, Roles: a.members, Auth: a.authn, Cursors: &rest.Cursors{Key: cursorKey},
 		MaxBody: a.cfg.MaxBodyBytes, Now: time.Now}).Mount(r)
+	(&rest.UserAdminAPI{Users: a.accounts, Auth: a.authn}).Mount(r)
 	// OAuth before API keys: /api/v1/applications/grants must win over
 	// /api/v1/applications/{id}.
 	a.mountOAuth(r)   // app/oauth.go: /oauth/*, discovery, application grants
@@ -261,6 +268,9 @@ func (a *App) Start(ctx context.Context) {
 		}()
 	}
 }
+
+// Accounts applies the account rules, for `puguh users`.
+func (a *App) Accounts() *identity.Service { return a.accounts }
 
 // Keys is the signing-key manager, for `puguh keys`.
 func (a *App) Keys() *keys.Manager { return a.keys }

@@ -23,7 +23,7 @@ func (a *App) mountPages(r *mux.Router) {
 	pages.Mount(r)
 	// Sign-up and the account area (/signup, /account…) on the same helpers.
 	account, err := web.NewAccount(pages, web.AccountDeps{
-		Store: a.withClientWrites(a.users), Identity: identity, Hasher: a.hasher, Grants: a.oauthStore, Roles: a.members,
+		Store: a.withClientWrites(a.users), Identity: identity, Hasher: a.hasher, Grants: a.accounts, Roles: a.members,
 		APIKeys: &rest.APIKeyAPI{Store: a.store, Cache: a.apiKeyVerifier(), Auth: a.authn, MaxBody: a.cfg.MaxBodyBytes, Now: time.Now},
 	})
 	if err != nil {

@@ -20,6 +20,9 @@ const (
 	MembersDelete = "organization.members.delete"
 
 	UsersRead = "iam.users.read"
+	// UsersDisable disables and enables users the organization manages
+	// (package identity); owners hold it, admins do not.
+	UsersDisable = "iam.users.disable"
 
 	APIKeysCreate = "api_keys.create"
 	APIKeysRead   = "api_keys.read"
@@ -54,11 +57,14 @@ var admin = append(slices.Clone(member),
 	ServiceAccountsCreate, ServiceAccountsDelete,
 	ApplicationsCreate, ApplicationsUpdate, ApplicationsDelete, GrantsRead, GrantsDelete)
 
-// rolePermissions is the whole table. Owners and admins hold the same
-// permissions; what sets owners apart (the last owner cannot leave, only an
-// owner makes another owner) is enforced where memberships change.
+var owner = append(slices.Clone(admin), UsersDisable)
+
+// rolePermissions is the whole table. Owners hold an admin's permissions and
+// iam.users.disable; what else sets owners apart (the last owner cannot
+// leave, only an owner makes another owner) is enforced where memberships
+// change.
 var rolePermissions = map[string][]string{
-	Owner:  admin,
+	Owner:  owner,
 	Admin:  admin,
 	Member: member,
 	Viewer: viewer,

@@ -18,6 +18,8 @@ type UserStore interface {
 	UserByEmail(ctx context.Context, email string) (*User, error)
 	UpdateUserProfile(ctx context.Context, id, fullName string) error
 	UpdateUserPassword(ctx context.Context, id, passwordHash string) error
+	// SetUserDisabled disables or enables the user. ErrNotFound if there is no such user.
+	SetUserDisabled(ctx context.Context, id string, disabled bool) error
 }
 
 // OrganizationStore keeps organizations and their members.

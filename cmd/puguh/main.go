@@ -29,6 +29,7 @@ commands:
   clients create     register an OAuth application (see puguh clients --help)
   clients list       list an organization's OAuth applications
   orgs set-plan      set an organization's plan: free, pro, business or enterprise --limit N
+  users disable      disable a user by email, ending their sessions and tokens (users enable: undo)
   version            print the version
 
 Configuration comes from PUGUH_* environment variables; see README.md.

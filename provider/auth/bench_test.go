@@ -62,7 +62,7 @@ func BenchmarkBearerMiddleware(b *testing.B) {
 	}
 	members := &oneMembership{org: uuid.NewString(), user: uuid.NewString(), role: "owner"}
 	a := auth.NewAuthenticator(auth.Config{Issuer: benchIssuer, Audience: benchAudience, Leeway: 30 * time.Second},
-		km.Verifier(), denylist{revocation.NewMemory(nil)}, auth.NewMembershipCache(members, nil), nil, nil)
+		km.Verifier(), denylist{revocation.NewMemory(nil)}, auth.NewMembershipCache(members, nil), oneUser{id: members.user}, nil, nil)
 	now := time.Now()
 	token, err := km.Sign(map[string]any{
 		"iss": benchIssuer, "sub": members.user, "aud": []string{benchAudience},
@@ -88,4 +88,14 @@ func BenchmarkBearerMiddleware(b *testing.B) {
 	if members.reads != 1 {
 		b.Fatalf("%d membership reads, want 1: the cache was not warm", members.reads)
 	}
+}
+
+// oneUser is a user store holding one enabled user.
+type oneUser struct{ id string }
+
+func (u oneUser) UserByID(_ context.Context, id string) (*storage.User, error) {
+	if id != u.id {
+		return nil, storage.ErrNotFound
+	}
+	return &storage.User{ID: id}, nil
 }

@@ -57,12 +57,19 @@ type ServiceAccounts interface {
 	ServiceAccountByID(ctx context.Context, orgID, id string) (*storage.ServiceAccount, error)
 }
 
+// Users finds the user a Bearer token names (the user cache: a disabled user
+// is refused within its bound, docs/identity.md "User cache").
+type Users interface {
+	UserByID(ctx context.Context, id string) (*storage.User, error)
+}
+
 // Authenticator turns request credentials into a Principal.
 type Authenticator struct {
 	verifier TokenVerifier
 	expected keys.Expected
 	denylist Denylist
 	members  *MembershipCache
+	users    Users
 	apiKeys  APIKeys // nil until API keys are wired
 	accounts *accountCache
 	limiter  Limiter // nil: no rate limits
@@ -85,12 +92,13 @@ type Config struct {
 }
 
 // NewAuthenticator builds an Authenticator.
-func NewAuthenticator(cfg Config, v TokenVerifier, d Denylist, members *MembershipCache, accounts ServiceAccounts, apiKeys APIKeys) *Authenticator {
+func NewAuthenticator(cfg Config, v TokenVerifier, d Denylist, members *MembershipCache, users Users, accounts ServiceAccounts, apiKeys APIKeys) *Authenticator {
 	return &Authenticator{
 		verifier: v,
 		expected: keys.Expected{Issuer: cfg.Issuer, Audience: cfg.Audience, Type: "at+jwt", Leeway: cfg.Leeway},
 		denylist: d,
 		members:  members,
+		users:    users,
 		apiKeys:  apiKeys,
 		accounts: newAccountCache(accounts),
 		verified: newVerifiedTokens(nil),
@@ -277,6 +285,17 @@ func (a *Authenticator) bearer(r *http.Request, header string) (*Principal, erro
 		p.Role, p.Permissions = sa.Role, authz.ForRole(sa.Role)
 	default:
 		p.Type = TypeUser
+		// A disabled (or deleted) user's tokens stop working: the families
+		// they held are denied when the account is disabled, and this check
+		// catches any token that escaped that, within the user cache's bound.
+		u, err := a.users.UserByID(ctx, c.Subject)
+		if errors.Is(err, storage.ErrNotFound) || (err == nil && u.Disabled) {
+			return nil, &httpapi.Error{Status: http.StatusUnauthorized, Detail: InvalidToken,
+				Headers: map[string]string{"WWW-Authenticate": `Bearer realm="puguh", error="invalid_token"`}, Err: errors.New("user disabled or gone")}
+		}
+		if err != nil {
+			return nil, err
+		}
 		role, err := a.members.Role(ctx, orgID, c.Subject)
 		if err != nil {
 			return nil, err

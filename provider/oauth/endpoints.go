@@ -51,6 +51,10 @@ func (e *Endpoints) token(w http.ResponseWriter, r *http.Request) {
 	}
 	if ar.GetGrantTypes().ExactOne("client_credentials") {
 		e.clientCredentialsSession(ar, sess)
+	} else if err := e.P.userStillActive(ctx, ar); err != nil {
+		e.logError(r, err)
+		p.WriteAccessError(ctx, w, ar, tokenError(w, err))
+		return
 	}
 	resp, err := p.NewAccessResponse(ctx, ar)
 	if err != nil {

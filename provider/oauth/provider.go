@@ -43,6 +43,9 @@ type Config struct {
 	// are introspected, revoked and accepted at /oauth/userinfo from their
 	// claims (stateless.go).
 	Verifier TokenVerifier
+	// Users finds the user a grant was made for: a refresh or a code
+	// exchange for a disabled or deleted user is refused (the user cache).
+	Users UserLookup
 }
 
 // APIAudience is the audience of tokens meant for Puguh's own REST API. Tokens

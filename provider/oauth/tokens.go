@@ -103,6 +103,9 @@ func (p *Provider) refreshOnce(ctx context.Context, refreshToken string) (*Token
 	if err != nil {
 		return nil, err
 	}
+	if err := p.userStillActive(ctx, req); err != nil {
+		return nil, err
+	}
 	resp, err := p.internal.NewAccessResponse(ctx, req)
 	if err != nil {
 		return nil, err
@@ -204,6 +207,26 @@ func (p *Provider) RevokeClient(ctx context.Context, clientID string) error {
 	}
 	if err := errors.Join(errs...); err != nil {
 		p.log.Warn("oauth: could not announce a revoked client to other replicas", "client_id", clientID, "error", err)
+	}
+	return nil
+}
+
+// userStillActive refuses a token request made for a user who has since been
+// disabled or deleted: disabling revokes the user's grants, and this check
+// catches a grant that escaped it (a code redeemed, or a family refreshed,
+// while the account was being disabled). It runs after fosite validated the
+// request and before it issues anything, so nothing is rotated or stored.
+func (p *Provider) userStillActive(ctx context.Context, ar fosite.AccessRequester) error {
+	sess, ok := ar.GetSession().(*Session)
+	if !ok || sess.Kind != KindUser || sess.Subject == "" || p.cfg.Users == nil {
+		return nil
+	}
+	u, err := p.cfg.Users.UserByID(ctx, sess.Subject)
+	switch {
+	case errors.Is(err, storage.ErrNotFound) || (err == nil && u.Disabled):
+		return fosite.ErrInvalidGrant.WithHint("The user's account is disabled.")
+	case err != nil:
+		return fosite.ErrServerError.WithWrap(err).WithDebug(err.Error())
 	}
 	return nil
 }

@@ -31,7 +31,6 @@ type AccountStore interface {
 	UserByEmail(ctx context.Context, email string) (*storage.User, error)
 	UpdateUserProfile(ctx context.Context, id, fullName string) error
 	UpdateUserPassword(ctx context.Context, id, passwordHash string) error
-	FamiliesOfUser(ctx context.Context, userID string, since time.Time) ([]string, error)
 
 	OrganizationsOfUser(ctx context.Context, userID string) ([]storage.UserOrganization, error)
 	Membership(ctx context.Context, orgID, userID string) (*storage.Membership, error)
@@ -57,10 +56,10 @@ type Registrar interface {
 	RegisterUser(ctx context.Context, email, password, fullName *string) (*rest.Registration, error)
 }
 
-// GrantRevoker ends every token grant of a user (oauthstore.Store.RevokeSubject)
-// and returns the families it ended.
-type GrantRevoker interface {
-	RevokeSubject(ctx context.Context, subject string) ([]string, error)
+// GrantEnder ends every session but one and every token grant of a user
+// (identity.Service.EndGrants).
+type GrantEnder interface {
+	EndGrants(ctx context.Context, userID, keepSession string) error
 }
 
 // RoleCache is told when a membership changes, so cached roles follow at once
@@ -81,7 +80,7 @@ type AccountDeps struct {
 	Store    AccountStore
 	Identity Registrar
 	Hasher   *password.Hasher
-	Grants   GrantRevoker
+	Grants   GrantEnder
 	Roles    RoleCache
 	APIKeys  APIKeys
 }

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"net/http"
 	"strings"
-	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -165,33 +164,7 @@ func (a *Account) changePassword(w http.ResponseWriter, r *http.Request) {
 // grant the user holds: refresh families in the database, their access JWTs
 // through the denylist, on every replica.
 func (a *Account) endUserGrants(r *http.Request, ac *accountContext) error {
-	ctx := r.Context()
-	sessions, err := a.d.Store.SessionsOfUser(ctx, ac.user.ID, a.p.now())
-	if err != nil {
-		return err
-	}
-	var errs []error
-	for _, s := range sessions {
-		if s.ID != ac.sess.ID {
-			errs = append(errs, a.p.endSessionByID(ctx, s.ID))
-		}
-	}
-	families, err := a.d.Grants.RevokeSubject(ctx, ac.user.ID)
-	if err != nil {
-		return errors.Join(append(errs, err)...)
-	}
-	// Grants without a refresh token have only their family record (their
-	// access tokens are never stored); those older than an access token's
-	// lifetime have nothing left to deny.
-	since := a.p.now().Add(-a.p.provider.Config().AccessTokenLifetime - time.Minute)
-	browser, err := a.d.Store.FamiliesOfUser(ctx, ac.user.ID, since)
-	if err != nil {
-		return errors.Join(append(errs, err)...)
-	}
-	for _, f := range append(families, browser...) {
-		errs = append(errs, a.p.provider.DenyFamily(ctx, f))
-	}
-	return errors.Join(errs...)
+	return a.d.Grants.EndGrants(r.Context(), ac.user.ID, ac.sess.ID)
 }
 
 // switchOrganization selects the organization the account pages act in

@@ -82,3 +82,16 @@ func (s *Store) UpdateUserPassword(ctx context.Context, id, passwordHash string)
 	}
 	return nil
 }
+
+// SetUserDisabled disables or enables the user. ErrNotFound if there is no such user.
+func (s *Store) SetUserDisabled(ctx context.Context, id string, disabled bool) error {
+	res, err := s.db.ExecContext(ctx, s.rebind(`UPDATE users SET disabled = ?, updated_at = ? WHERE id = ?`),
+		disabled, utc(time.Now()), id)
+	if err != nil {
+		return fmt.Errorf("set user disabled: %w", mapError(err))
+	}
+	if err := oneRow(res); err != nil {
+		return fmt.Errorf("set user disabled: %w", err)
+	}
+	return nil
+}

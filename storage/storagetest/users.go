@@ -79,6 +79,7 @@ func TestUserStore(t *testing.T, newStore func(t *testing.T) storage.UserStore) 
 			{"UserByEmail", func() error { _, err := s.UserByEmail(ctx, "missing@example.com"); return err }},
 			{"UpdateUserProfile", func() error { return s.UpdateUserProfile(ctx, "missing", "Name") }},
 			{"UpdateUserPassword", func() error { return s.UpdateUserPassword(ctx, "missing", "hash") }},
+			{"SetUserDisabled", func() error { return s.SetUserDisabled(ctx, "missing", true) }},
 		} {
 			t.Run(tc.name, func(t *testing.T) { wantErr(t, tc.name, tc.call(), storage.ErrNotFound) })
 		}
@@ -94,6 +95,14 @@ func TestUserStore(t *testing.T, newStore func(t *testing.T) storage.UserStore) 
 				func(u *storage.User) bool { return u.FullName == "New Name" }},
 			{"password", func(s storage.UserStore, id string) error { return s.UpdateUserPassword(ctx, id, "new-hash") },
 				func(u *storage.User) bool { return u.PasswordHash == "new-hash" }},
+			{"disable", func(s storage.UserStore, id string) error { return s.SetUserDisabled(ctx, id, true) },
+				func(u *storage.User) bool { return u.Disabled }},
+			{"disable and enable", func(s storage.UserStore, id string) error {
+				if err := s.SetUserDisabled(ctx, id, true); err != nil {
+					return err
+				}
+				return s.SetUserDisabled(ctx, id, false)
+			}, func(u *storage.User) bool { return !u.Disabled }},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
 				s := newStore(t)

@@ -48,4 +48,11 @@ func (s *Store) UpdateUserPassword(ctx context.Context, id, passwordHash string)
 	return err
 }
 
+// SetUserDisabled writes the flag, then evicts the user everywhere.
+func (s *Store) SetUserDisabled(ctx context.Context, id string, disabled bool) error {
+	err := s.Store.SetUserDisabled(ctx, id, disabled)
+	s.cache.Invalidate(ctx, id)
+	return err
+}
+
 var _ storage.UserStore = (*Store)(nil)

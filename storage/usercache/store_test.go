@@ -60,6 +60,9 @@ var userWrites = []struct {
 	{"UpdateUserPassword", func(ctx context.Context, s storage.UserStore, id string) error {
 		return s.UpdateUserPassword(ctx, id, "new-hash")
 	}, func(u *storage.User) bool { return u.PasswordHash == "new-hash" }},
+	{"SetUserDisabled", func(ctx context.Context, s storage.UserStore, id string) error {
+		return s.SetUserDisabled(ctx, id, true)
+	}, func(u *storage.User) bool { return u.Disabled }},
 }
 
 // Every write through the Store is visible to the next read at once, while a
