@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -232,7 +233,11 @@ func (a *App) routes() http.Handler {
 	a.mountAPIKeys(r) // app/apikeys.go: API keys, service accounts, applications
 	a.mountPages(r)   // app/pages.go: sign-in, consent, sign-up, account pages
 
-	return httpapi.Middleware(a.log, httpapi.NewMetrics(a.registry), a.rateLimit(r))
+	h := httpapi.Middleware(a.log, httpapi.NewMetrics(a.registry), a.rateLimit(r))
+	if strings.HasPrefix(a.cfg.Issuer, "https://") {
+		h = httpapi.StrictTransportSecurity(h)
+	}
+	return h
 }
 
 // Handler is the HTTP handler of the whole API.

@@ -66,7 +66,7 @@ const (
 
 // Config configures the pages.
 type Config struct {
-	Issuer string // PUGUH_ISSUER; https turns on Secure, __Host- cookies and HSTS
+	Issuer string // PUGUH_ISSUER; https turns on Secure, __Host- cookies
 	Secret []byte // PUGUH_SECRET; the CSRF key is derived from it
 	Now    func() time.Time
 }
@@ -158,9 +158,8 @@ func (p *Pages) Headers(w http.ResponseWriter, formTargets ...string) {
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Cache-Control", "no-store")
 	h.Set("Pragma", "no-cache")
-	if p.secure {
-		h.Set("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
-	}
+	// Strict-Transport-Security is set on every response, pages included,
+	// by httpapi.StrictTransportSecurity around the whole server.
 }
 
 // Render writes a page with the security headers. The page is rendered into a
