@@ -50,7 +50,8 @@ func (p *Pages) authorize(w http.ResponseWriter, r *http.Request) {
 		p.authorizeError(w, r, ar, err)
 		return
 	}
-	// From here on the redirect URI is registered: errors go back to the client.
+	// From here on the redirect URI is registered; still, only the answers
+	// of answersClient go back to the client.
 	prompts := fosite.RemoveEmpty(strings.Split(ar.GetRequestForm().Get("prompt"), " "))
 	promptNone := fosite.Arguments(prompts).Has("none")
 	maxAge, err := parseMaxAge(ar.GetRequestForm().Get("max_age"))
@@ -91,11 +92,15 @@ func (p *Pages) authorize(w http.ResponseWriter, r *http.Request) {
 	}
 
 	user, err := p.store.UserByID(ctx, sess.UserID)
-	if err != nil || user.Disabled {
-		if err == nil {
-			err = errors.New("user disabled")
-		}
+	switch {
+	case errors.Is(err, storage.ErrNotFound):
 		p.authorizeError(w, r, ar, fosite.ErrLoginRequired.WithWrap(err))
+		return
+	case err != nil:
+		p.authorizeError(w, r, ar, fosite.ErrServerError.WithWrap(err))
+		return
+	case user.Disabled:
+		p.authorizeError(w, r, ar, fosite.ErrLoginRequired.WithWrap(errors.New("user disabled")))
 		return
 	}
 	client, ok := ar.GetClient().(*oauth.Client)
@@ -284,9 +289,14 @@ func requestFromQuery(r *http.Request, query string) *http.Request {
 	return r2
 }
 
-// authorizeError answers an authorization error: a redirect to the client
-// with error, state and iss when fosite validated the redirect URI, else the
-// error page (RFC 6749 §4.1.2.1: never redirect to an unverified URI).
+// authorizeError answers an authorization error. It redirects to the client
+// (with error, state and iss) only when the error is the outcome of a valid
+// request — the user's refusal, or a prompt=none answer (answersClient) —
+// and fosite verified the redirect URI. Every other error shows the error
+// page and never redirects: tenants register their own clients, so a redirect
+// on an error anyone can provoke (an unknown scope, a bad parameter) would
+// make Puguh an open redirector to any URI an attacker registered
+// (RFC 9700 §4.11.2; RFC 6749 §4.1.2.1 for an unverified URI).
 func (p *Pages) authorizeError(w http.ResponseWriter, r *http.Request, ar fosite.AuthorizeRequester, err error) {
 	rfc := fosite.ErrorToRFC6749Error(err)
 	log := httpapi.Logger(r.Context())
@@ -298,17 +308,32 @@ func (p *Pages) authorizeError(w http.ResponseWriter, r *http.Request, ar fosite
 	default:
 		log.Info("oauth: authorize refused", "error", rfc.ErrorField, "hint", rfc.HintField, "debug", rfc.DebugField)
 	}
-	if ar == nil || !ar.IsRedirectURIValid() {
-		status := rfc.CodeField
-		if status < 400 {
-			status = http.StatusBadRequest
-		}
-		p.RenderError(w, r, status, "Authorization failed",
-			"The application sent an invalid sign-in request, so you cannot be sent back to it.",
-			rfc.ErrorField, rfc.GetDescription())
+	if ar != nil && ar.IsRedirectURIValid() && answersClient(rfc) {
+		p.provider.Public().WriteAuthorizeError(r.Context(), p.withIssuer(w), ar, err)
 		return
 	}
-	p.provider.Public().WriteAuthorizeError(r.Context(), p.withIssuer(w), ar, err)
+	status, message := rfc.CodeField, "The application sent an invalid sign-in request, so Puguh does not send you back to it."
+	switch {
+	case status >= 500:
+		message = "Puguh could not complete this sign-in request. Return to the application and try again in a moment."
+	case status < 400:
+		status = http.StatusBadRequest
+	}
+	p.RenderError(w, r, status, "Authorization failed", message, rfc.ErrorField, rfc.GetDescription())
+}
+
+// answersClient reports whether an authorization error is an answer the
+// client asked for with a valid request, and so goes back to it: the user
+// refused (access_denied), or prompt=none could not be honoured without a
+// page (login_required, consent_required, interaction_required; OIDC Core
+// §3.1.2.6), which silent authentication relies on.
+func answersClient(e *fosite.RFC6749Error) bool {
+	switch e.ErrorField {
+	case fosite.ErrAccessDenied.ErrorField, fosite.ErrLoginRequired.ErrorField,
+		fosite.ErrConsentRequired.ErrorField, fosite.ErrInteractionRequired.ErrorField:
+		return true
+	}
+	return false
 }
 
 // withIssuer wraps w so that the redirect fosite writes carries iss
