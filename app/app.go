@@ -30,6 +30,7 @@ import (
 	"github.com/arsaka/puguh/provider/httpapi"
 	"github.com/arsaka/puguh/provider/oauth"
 	"github.com/arsaka/puguh/provider/rest"
+	"github.com/arsaka/puguh/provider/web"
 	"github.com/arsaka/puguh/storage/clientcache"
 	"github.com/arsaka/puguh/storage/oauthstore"
 	"github.com/arsaka/puguh/storage/revocation"
@@ -56,6 +57,7 @@ type App struct {
 	authn      *auth.Authenticator
 	members    *auth.MembershipCache
 	limits     *rateLimits // app/ratelimit.go
+	pages      *web.Pages  // the browser pages, set by routes (app/pages.go)
 	// clients caches OAuth clients for the token endpoint (app/clients.go).
 	clients *clientcache.Cache
 	// users is store with users cached (app/users.go), for whatever reads or writes users.
@@ -202,6 +204,7 @@ func (a *App) build(ctx context.Context, opts Options) error {
 	a.authn = auth.NewAuthenticator(auth.Config{Issuer: cfg.Issuer, Audience: ocfg.APIAudience(), Leeway: 30 * time.Second},
 		a.keys.Verifier(), a.provider, a.members, a.store, apiKeys)
 	a.limits = a.buildRateLimits(now)
+	a.background = append(a.background, func(ctx context.Context) { a.runBrowserJanitor(ctx, now) })
 	return nil
 }
 
@@ -248,7 +251,7 @@ func (a *App) Store() *sqlstore.Store { return a.store }
 
 // Start runs the background work until ctx ends or Close is called: key
 // maintenance and rotation, the token-table janitor, following other
-// replicas' revocations, API-key last-use writes.
+// replicas' revocations, API-key last-use writes, the browser-state janitor.
 func (a *App) Start(ctx context.Context) {
 	ctx, a.stopBG = context.WithCancel(ctx)
 	loops := append([]func(context.Context){

@@ -1,6 +1,9 @@
 package web
 
 import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
 	"errors"
 	"net/http"
 	"net/url"
@@ -227,18 +230,64 @@ func parseMaxAge(v string) (int64, error) {
 	return n, nil
 }
 
-// newChallenge stores the authorization request under a fresh random id,
-// bound to this browser's pre-session cookie.
+// MaxChallengesPerBrowser bounds the pending authorization requests one
+// browser keeps: storing another deletes its oldest beyond the bound. Ten
+// covers a user who opens several applications, or tabs, at once; a client
+// that sends a browser here in a loop cannot fill the table through it.
+// Clients that keep no cookie get a new pre-session cookie, so a new browser,
+// on every request: the per-IP budget of /oauth/authorize bounds those
+// (docs/rate-limits.md).
+const MaxChallengesPerBrowser = 10
+
+// newChallenge stores the authorization request, bound to this browser's
+// pre-session cookie, or reuses the pending challenge of the identical
+// request from the same browser (a reload, a double click), so repeating a
+// request stores nothing new.
+//
+// The challenge id is an HMAC of the pre-session cookie and the request's
+// parameters (in canonical order) under a key derived from PUGUH_SECRET: it is
+// as unguessable as a random one without the cookie and the key, and the same
+// browser sending the same request finds the same id. Only its digest is
+// stored.
 func (p *Pages) newChallenge(w http.ResponseWriter, r *http.Request, ar fosite.AuthorizeRequester, now time.Time) (*challengeRef, error) {
-	token := randomToken()
-	c := &storage.LoginChallenge{
-		ID: digest(token), Browser: digest(p.Browser(w, r)), ClientID: ar.GetClient().GetID(),
-		Query: ar.GetRequestForm().Encode(), RequestedAt: now, ExpiresAt: now.Add(ChallengeLifetime),
-	}
-	if err := p.store.CreateLoginChallenge(r.Context(), c); err != nil {
+	ctx := r.Context()
+	browser := p.Browser(w, r)
+	query := ar.GetRequestForm().Encode()
+	token := p.challengeToken(browser, query)
+	id := digest(token)
+	c, err := p.store.LoginChallengeByID(ctx, id, now)
+	switch {
+	case err == nil && c.Browser == digest(browser) && c.Query == query:
+		return &challengeRef{LoginChallenge: c, token: token}, nil
+	case err != nil && !errors.Is(err, storage.ErrNotFound):
 		return nil, err
 	}
+	// An expired challenge of the same request may linger until the janitor
+	// sweeps it; a concurrent identical request may have just stored one.
+	// Either way the row is replaced by an equivalent one under the same id.
+	if err := p.store.DeleteLoginChallenge(ctx, id); err != nil {
+		return nil, err
+	}
+	c = &storage.LoginChallenge{
+		ID: id, Browser: digest(browser), ClientID: ar.GetClient().GetID(),
+		Query: query, RequestedAt: now, ExpiresAt: now.Add(ChallengeLifetime),
+	}
+	if err := p.store.CreateLoginChallenge(ctx, c); err != nil && !errors.Is(err, storage.ErrConflict) {
+		return nil, err
+	}
+	if err := p.store.TrimLoginChallenges(ctx, c.Browser, MaxChallengesPerBrowser); err != nil {
+		// The bound is restored by the next challenge of this browser.
+		httpapi.Logger(ctx).Warn("web: trim login challenges", "error", err)
+	}
 	return &challengeRef{LoginChallenge: c, token: token}, nil
+}
+
+// challengeToken is the challenge id of query from browser (43 characters,
+// base64url, like randomToken).
+func (p *Pages) challengeToken(browser, query string) string {
+	m := hmac.New(sha256.New, p.challengeKey)
+	m.Write([]byte("challenge\x00" + browser + "\x00" + query))
+	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
 }
 
 // challengeRef is a stored challenge together with the secret the browser

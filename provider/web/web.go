@@ -79,12 +79,13 @@ type Pages struct {
 	verifier  TokenVerifier
 	log       *slog.Logger
 
-	issuer  *url.URL
-	secure  bool
-	csrfKey []byte
-	now     func() time.Time
-	pages   map[string]*template.Template
-	static  http.Handler
+	issuer       *url.URL
+	secure       bool
+	csrfKey      []byte
+	challengeKey []byte // keys the ids of login challenges (newChallenge)
+	now          func() time.Time
+	pages        map[string]*template.Template
+	static       http.Handler
 }
 
 // New parses the templates and derives the CSRF key.
@@ -97,9 +98,13 @@ func New(cfg Config, store Store, passwords Passwords, provider *oauth.Provider,
 	if err != nil {
 		return nil, fmt.Errorf("web: derive csrf key: %w", err)
 	}
+	challengeKey, err := hkdf.Key(sha256.New, cfg.Secret, nil, "puguh login challenge v1", 32)
+	if err != nil {
+		return nil, fmt.Errorf("web: derive challenge key: %w", err)
+	}
 	p := &Pages{
 		store: store, passwords: passwords, provider: provider, verifier: verifier, log: log,
-		issuer: iss, secure: iss.Scheme == "https", csrfKey: key, now: cfg.Now, pages: map[string]*template.Template{},
+		issuer: iss, secure: iss.Scheme == "https", csrfKey: key, challengeKey: challengeKey, now: cfg.Now, pages: map[string]*template.Template{},
 	}
 	if p.now == nil {
 		p.now = time.Now
