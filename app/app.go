@@ -14,12 +14,12 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gorilla/mux"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/arsaka/puguh/config"
@@ -45,7 +45,11 @@ type App struct {
 	store    *sqlstore.Store
 	redis    *redis.Client // nil without PUGUH_REDIS_URL
 	registry *prometheus.Registry
-	handler  http.Handler
+	handler  http.Handler // the public listener's
+	admin    http.Handler // the admin listener's (app/admin.go)
+	// draining is set once a graceful shutdown has begun; /readyz then
+	// answers 503.
+	draining atomic.Bool
 
 	keys       *keys.Manager
 	oauthStore *oauthstore.Store
@@ -119,6 +123,7 @@ func NewWithOptions(ctx context.Context, cfg *config.Config, log *slog.Logger, o
 		return nil, err
 	}
 	a.handler = a.routes()
+	a.admin = a.adminRoutes()
 	return a, nil
 }
 
@@ -220,7 +225,7 @@ func (a *App) routes() http.Handler {
 		redisPing = health.PingFunc(func(ctx context.Context) error { return a.redis.Ping(ctx).Err() })
 	}
 	health.New(a.store, redisPing).WithAuth(a.authn.Optional, healthPrincipal).Mount(r)
-	r.Handle("/metrics", promhttp.HandlerFor(a.registry, promhttp.HandlerOpts{})).Methods(http.MethodGet)
+	// /metrics is on the admin listener only (app/admin.go).
 	r.Handle("/.well-known/jwks.json", a.keys.JWKSHandler()).Methods(http.MethodGet, http.MethodHead)
 
 	cursorKey, _ := hkdf.Key(sha256.New, a.cfg.Secret, nil, "puguh pagination cursors v1", 32)
@@ -273,10 +278,12 @@ func (a *App) Start(ctx context.Context) {
 // Keys is the signing-key manager, for `puguh keys`.
 func (a *App) Keys() *keys.Manager { return a.keys }
 
-// Serve serves HTTP on ln until ctx is cancelled, then shuts down gracefully:
-// the listener closes at once (new connections are refused), in-flight
-// requests get up to ShutdownTimeout to finish.
-func (a *App) Serve(ctx context.Context, ln net.Listener) error {
+// Serve serves the public API on ln and, when admin is not nil, the admin
+// endpoints (app/admin.go) on admin, until ctx is cancelled; then it shuts
+// down gracefully: /readyz turns 503 at once, the public listener closes (new
+// connections are refused) and in-flight requests get up to ShutdownTimeout
+// to finish; the admin listener closes last, so probes see the drain.
+func (a *App) Serve(ctx context.Context, ln, admin net.Listener) error {
 	var conns connTracker
 	srv := &http.Server{
 		ConnState:         conns.track,
@@ -292,14 +299,33 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	a.Start(ctx)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
+	var adminSrv *http.Server
+	adminErr := make(chan error, 1)
+	if admin != nil {
+		// No WriteTimeout: a CPU profile streams for as long as it was asked to run.
+		adminSrv = &http.Server{
+			Handler:           a.admin,
+			ReadHeaderTimeout: 10 * time.Second,
+			IdleTimeout:       120 * time.Second,
+			MaxHeaderBytes:    64 << 10,
+			ErrorLog:          slog.NewLogLogger(a.log.Handler(), slog.LevelWarn),
+		}
+		go func() { adminErr <- adminSrv.Serve(admin) }()
+	}
 	select {
 	case err := <-errc:
+		closeAdmin(adminSrv)
 		return fmt.Errorf("serve: %w", err)
+	case err := <-adminErr:
+		_ = srv.Close()
+		return fmt.Errorf("serve admin: %w", err)
 	case <-ctx.Done():
 	}
+	a.draining.Store(true)
 	a.log.Info("shutting down", "timeout", a.cfg.ShutdownTimeout)
 	sctx, cancel := context.WithTimeout(context.Background(), a.cfg.ShutdownTimeout)
 	defer cancel()
+	defer closeAdmin(adminSrv)
 	// Refuse new connections now, end keep-alive (idle connections close), and
 	// let requests that have started arriving finish before Shutdown.
 	_ = ln.Close()
@@ -315,6 +341,14 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 		return fmt.Errorf("serve: %w", err)
 	}
 	return nil
+}
+
+// closeAdmin stops the admin server: probes and scrapes are short, and a
+// profile still streaming is not worth delaying the exit for.
+func closeAdmin(srv *http.Server) {
+	if srv != nil {
+		_ = srv.Close()
+	}
 }
 
 // Close releases the database and Redis connections.
