@@ -12,13 +12,14 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gorilla/mux"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/arsaka/puguh/config"
@@ -30,6 +31,7 @@ import (
 	"github.com/arsaka/puguh/provider/identity"
 	"github.com/arsaka/puguh/provider/oauth"
 	"github.com/arsaka/puguh/provider/rest"
+	"github.com/arsaka/puguh/provider/web"
 	"github.com/arsaka/puguh/storage/clientcache"
 	"github.com/arsaka/puguh/storage/oauthstore"
 	"github.com/arsaka/puguh/storage/revocation"
@@ -44,7 +46,11 @@ type App struct {
 	store    *sqlstore.Store
 	redis    *redis.Client // nil without PUGUH_REDIS_URL
 	registry *prometheus.Registry
-	handler  http.Handler
+	handler  http.Handler // the public listener's
+	admin    http.Handler // the admin listener's (app/admin.go)
+	// draining is set once a graceful shutdown has begun; /readyz then
+	// answers 503.
+	draining atomic.Bool
 
 	keys       *keys.Manager
 	oauthStore *oauthstore.Store
@@ -56,6 +62,7 @@ type App struct {
 	authn      *auth.Authenticator
 	members    *auth.MembershipCache
 	limits     *rateLimits // app/ratelimit.go
+	pages      *web.Pages  // the browser pages, set by routes (app/pages.go)
 	// clients caches OAuth clients for the token endpoint (app/clients.go).
 	clients *clientcache.Cache
 	// users is store with users cached (app/users.go), for whatever reads or writes users.
@@ -119,6 +126,7 @@ func NewWithOptions(ctx context.Context, cfg *config.Config, log *slog.Logger, o
 		return nil, err
 	}
 	a.handler = a.routes()
+	a.admin = a.adminRoutes()
 	return a, nil
 }
 
@@ -207,6 +215,7 @@ func (a *App) build(ctx context.Context, opts Options) error {
 	a.authn = auth.NewAuthenticator(auth.Config{Issuer: cfg.Issuer, Audience: ocfg.APIAudience(), Leeway: 30 * time.Second},
 		a.keys.Verifier(), a.provider, a.members, a.users, a.store, apiKeys)
 	a.limits = a.buildRateLimits(now)
+	a.background = append(a.background, func(ctx context.Context) { a.runBrowserJanitor(ctx, now) })
 	return nil
 }
 
@@ -222,7 +231,7 @@ func (a *App) routes() http.Handler {
 		redisPing = health.PingFunc(func(ctx context.Context) error { return a.redis.Ping(ctx).Err() })
 	}
 	health.New(a.store, redisPing).WithAuth(a.authn.Optional, healthPrincipal).Mount(r)
-	r.Handle("/metrics", promhttp.HandlerFor(a.registry, promhttp.HandlerOpts{})).Methods(http.MethodGet)
+	// /metrics is on the admin listener only (app/admin.go).
 	r.Handle("/.well-known/jwks.json", a.keys.JWKSHandler()).Methods(http.MethodGet, http.MethodHead)
 
 	cursorKey, _ := hkdf.Key(sha256.New, a.cfg.Secret, nil, "puguh pagination cursors v1", 32)
@@ -239,7 +248,11 @@ func (a *App) routes() http.Handler {
 	a.mountAPIKeys(r) // app/apikeys.go: API keys, service accounts, applications
 	a.mountPages(r)   // app/pages.go: sign-in, consent, sign-up, account pages
 
-	return httpapi.Middleware(a.log, httpapi.NewMetrics(a.registry), a.rateLimit(r))
+	h := httpapi.Middleware(a.log, httpapi.NewMetrics(a.registry), a.rateLimit(r))
+	if strings.HasPrefix(a.cfg.Issuer, "https://") {
+		h = httpapi.StrictTransportSecurity(h)
+	}
+	return h
 }
 
 // Handler is the HTTP handler of the whole API.
@@ -250,7 +263,7 @@ func (a *App) Store() *sqlstore.Store { return a.store }
 
 // Start runs the background work until ctx ends or Close is called: key
 // maintenance and rotation, the token-table janitor, following other
-// replicas' revocations, API-key last-use writes.
+// replicas' revocations, API-key last-use writes, the browser-state janitor.
 func (a *App) Start(ctx context.Context) {
 	ctx, a.stopBG = context.WithCancel(ctx)
 	loops := append([]func(context.Context){
@@ -275,10 +288,12 @@ func (a *App) Accounts() *identity.Service { return a.accounts }
 // Keys is the signing-key manager, for `puguh keys`.
 func (a *App) Keys() *keys.Manager { return a.keys }
 
-// Serve serves HTTP on ln until ctx is cancelled, then shuts down gracefully:
-// the listener closes at once (new connections are refused), in-flight
-// requests get up to ShutdownTimeout to finish.
-func (a *App) Serve(ctx context.Context, ln net.Listener) error {
+// Serve serves the public API on ln and, when admin is not nil, the admin
+// endpoints (app/admin.go) on admin, until ctx is cancelled; then it shuts
+// down gracefully: /readyz turns 503 at once, the public listener closes (new
+// connections are refused) and in-flight requests get up to ShutdownTimeout
+// to finish; the admin listener closes last, so probes see the drain.
+func (a *App) Serve(ctx context.Context, ln, admin net.Listener) error {
 	var conns connTracker
 	srv := &http.Server{
 		ConnState:         conns.track,
@@ -294,14 +309,33 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	a.Start(ctx)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
+	var adminSrv *http.Server
+	adminErr := make(chan error, 1)
+	if admin != nil {
+		// No WriteTimeout: a CPU profile streams for as long as it was asked to run.
+		adminSrv = &http.Server{
+			Handler:           a.admin,
+			ReadHeaderTimeout: 10 * time.Second,
+			IdleTimeout:       120 * time.Second,
+			MaxHeaderBytes:    64 << 10,
+			ErrorLog:          slog.NewLogLogger(a.log.Handler(), slog.LevelWarn),
+		}
+		go func() { adminErr <- adminSrv.Serve(admin) }()
+	}
 	select {
 	case err := <-errc:
+		closeAdmin(adminSrv)
 		return fmt.Errorf("serve: %w", err)
+	case err := <-adminErr:
+		_ = srv.Close()
+		return fmt.Errorf("serve admin: %w", err)
 	case <-ctx.Done():
 	}
+	a.draining.Store(true)
 	a.log.Info("shutting down", "timeout", a.cfg.ShutdownTimeout)
 	sctx, cancel := context.WithTimeout(context.Background(), a.cfg.ShutdownTimeout)
 	defer cancel()
+	defer closeAdmin(adminSrv)
 	// Refuse new connections now, end keep-alive (idle connections close), and
 	// let requests that have started arriving finish before Shutdown.
 	_ = ln.Close()
@@ -317,6 +351,14 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 		return fmt.Errorf("serve: %w", err)
 	}
 	return nil
+}
+
+// closeAdmin stops the admin server: probes and scrapes are short, and a
+// profile still streaming is not worth delaying the exit for.
+func closeAdmin(srv *http.Server) {
+	if srv != nil {
+		_ = srv.Close()
+	}
 }
 
 // Close releases the database and Redis connections.

@@ -23,6 +23,8 @@ import (
 const (
 	healthOK     = `{"status":"ok","database":"ok","redis":"disabled"}`
 	healthDBDown = `{"status":"unavailable","database":"unavailable","redis":"disabled"}`
+	readyOK      = `{"status":"ok","database":"ok"}`
+	readyDBDown  = `{"status":"unavailable","database":"unavailable"}`
 	testSecret   = "test-secret-0123456789-abcdefghijklmnop"
 )
 
@@ -49,7 +51,9 @@ type server struct {
 	app  *app.App
 	addr string // host:port
 	base string // http://host:port
-	logs *syncBuffer
+	// admin is the admin listener, http://host:port (/metrics, /livez, /readyz).
+	admin string
+	logs  *syncBuffer
 }
 
 // startApp builds the App from env (as config.Load reads it) and serves it on
@@ -59,6 +63,7 @@ func startApp(t *testing.T, env map[string]string) *server {
 	if env["PUGUH_DATA_DIR"] == "" {
 		env["PUGUH_DATA_DIR"] = t.TempDir()
 	}
+
 	cfg, err := config.Load(func(k string) string { return env[k] })
 	if err != nil {
 		t.Fatalf("config.Load: %v", err)
@@ -77,9 +82,15 @@ func startApp(t *testing.T, env map[string]string) *server {
 		a.Close()
 		t.Fatal(err)
 	}
+	admin, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		a.Close()
+		ln.Close()
+		t.Fatal(err)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- a.Serve(ctx, ln) }()
+	go func() { done <- a.Serve(ctx, ln, admin) }()
 	t.Cleanup(func() {
 		cancel()
 		select {
@@ -96,7 +107,7 @@ func startApp(t *testing.T, env map[string]string) *server {
 		}
 	})
 	addr := ln.Addr().String()
-	return &server{app: a, addr: addr, base: "http://" + addr, logs: logs}
+	return &server{app: a, addr: addr, base: "http://" + addr, admin: "http://" + admin.Addr().String(), logs: logs}
 }
 
 type reply struct {
@@ -221,7 +232,7 @@ func TestMetricsEndpoint(t *testing.T) {
 	srv := startApp(t, map[string]string{})
 	get(t, srv.base+"/api/v1/health")
 	get(t, srv.base+"/api/v1/nope")
-	got := get(t, srv.base+"/metrics")
+	got := get(t, srv.admin+"/metrics")
 	if got.status != http.StatusOK {
 		t.Fatalf("GET /metrics = %d", got.status)
 	}

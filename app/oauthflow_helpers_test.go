@@ -79,6 +79,11 @@ type browser struct {
 	t      testing.TB
 	base   string
 	client *http.Client
+	// origin is the Origin of form posts; empty: base. A server whose
+	// issuer is not base expects the issuer's origin.
+	origin string
+	// observe, when set, sees every response.
+	observe func(*page)
 }
 
 func newBrowser(t testing.TB, e *apptest.Env) *browser {
@@ -115,6 +120,9 @@ func (b *browser) do(req *http.Request) *page {
 		}
 		p.Location = u
 	}
+	if b.observe != nil {
+		b.observe(p)
+	}
 	return p
 }
 
@@ -132,7 +140,11 @@ func (b *browser) post(path string, form url.Values, headers ...string) *page {
 	b.t.Helper()
 	req, _ := http.NewRequest(http.MethodPost, b.base+path, strings.NewReader(form.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.Header.Set("Origin", b.base)
+	origin := b.origin
+	if origin == "" {
+		origin = b.base
+	}
+	req.Header.Set("Origin", origin)
 	for i := 0; i+1 < len(headers); i += 2 {
 		req.Header.Set(headers[i], headers[i+1])
 	}

@@ -1,8 +1,10 @@
 package app_test
 
 import (
+	"html"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -66,8 +68,10 @@ func assertPageHeaders(t *testing.T, p *page) {
 	}
 }
 
-// TestAuthorizeErrorsRedirect: errors after the redirect URI is verified go
-// back to the client with error, state and iss (SECURITY 3, 4, 5).
+// TestAuthorizeErrorsRedirect: the errors that are a valid request's outcome
+// — the prompt=none answers a client needs for silent authentication, and
+// the user's own refusal — go back to the client with error, state and iss
+// (RFC 6749 §4.1.2.1, OIDC Core §3.1.2.6, RFC 9207).
 func TestAuthorizeErrorsRedirect(t *testing.T) {
 	e := apptest.Start(t, apptest.Options{})
 	user := e.NewUser()
@@ -76,28 +80,32 @@ func TestAuthorizeErrorsRedirect(t *testing.T) {
 	signedIn := newBrowser(t, e)
 	codeFrom(t, e, confidential, signedIn.authorize(codeQuery(confidential, "read:user"), user))
 	challenge := oauth2.S256ChallengeFromVerifier(oauth2.GenerateVerifier())
+	pkce := []string{"code_challenge", challenge, "code_challenge_method", "S256"}
 
 	cases := []struct {
 		name    string
-		b       *browser
-		q       url.Values
+		respond func() *page
 		wantErr string
 	}{
-		{"response_type=token", signedIn, codeQuery(confidential, "read:user", "response_type", "token"), "unsupported_response_type"},
-		{"response_type=id_token token", signedIn, codeQuery(confidential, "openid", "response_type", "id_token token", "nonce", "nonce-0123456789"), "unsupported_response_type"},
-		{"response_type=code token", signedIn, codeQuery(confidential, "read:user", "response_type", "code token"), "unsupported_response_type"},
-		{"public client without PKCE", signedIn, codeQuery(public, "read:user"), "invalid_request"},
-		{"plain PKCE", signedIn, codeQuery(public, "read:user", "code_challenge", "plain-challenge-0123456789012345678901234567890", "code_challenge_method", "plain"), "invalid_request"},
-		{"PKCE without method", signedIn, codeQuery(public, "read:user", "code_challenge", challenge), "invalid_request"},
-		{"scope not allowed", signedIn, codeQuery(confidential, "admin:everything"), "invalid_scope"},
-		{"prompt=none without session", newBrowser(t, e), codeQuery(confidential, "openid", "prompt", "none", "nonce", "nonce-0123456789"), "login_required"},
-		{"prompt=none without consent", signedIn, codeQuery(public, "read:user", "prompt", "none", "code_challenge", challenge, "code_challenge_method", "S256"), "consent_required"},
-		{"unknown prompt", signedIn, codeQuery(confidential, "openid", "prompt", "select_account", "nonce", "nonce-0123456789"), "invalid_request"},
-		{"bad max_age", signedIn, codeQuery(confidential, "read:user", "max_age", "-1"), "invalid_request"},
+		{"prompt=none without session", func() *page {
+			return newBrowser(t, e).get("/oauth/authorize?" + codeQuery(confidential, "openid", "prompt", "none", "nonce", "nonce-0123456789").Encode())
+		}, "login_required"},
+		{"prompt=none without consent", func() *page {
+			return signedIn.get("/oauth/authorize?" + codeQuery(public, "read:user", append([]string{"prompt", "none"}, pkce...)...).Encode())
+		}, "consent_required"},
+		{"the user denies consent", func() *page {
+			p := signedIn.get("/oauth/authorize?" + codeQuery(public, "read:user", pkce...).Encode())
+			if p.Status != http.StatusSeeOther || p.Location.Path != "/consent" {
+				t.Fatalf("want 303 to /consent, got %d %v", p.Status, p.Location)
+			}
+			fields := formFields(t, signedIn.get(p.Location.String()).Body)
+			fields.Set("decision", "deny")
+			return signedIn.post("/consent", fields)
+		}, "access_denied"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			p := tc.b.get("/oauth/authorize?" + tc.q.Encode())
+			p := tc.respond()
 			if p.Status != http.StatusSeeOther || p.Location == nil || !strings.HasPrefix(p.Location.String(), "https://app.example.com/callback?") {
 				t.Fatalf("want 303 to the client, got %d %v %.300s", p.Status, p.Location, p.Body)
 			}
@@ -107,6 +115,109 @@ func TestAuthorizeErrorsRedirect(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestAuthorizeErrorsShowPage: every other error — a request the client got
+// wrong, or our own failure — shows the error page and never redirects, even
+// to a registered redirect URI. Tenants register their own clients, so a
+// redirect on an error anyone can provoke (scope=bogus) would make Puguh an
+// open redirector to any URI an attacker registered (RFC 9700 §4.11.2).
+func TestAuthorizeErrorsShowPage(t *testing.T) {
+	e := apptest.Start(t, apptest.Options{})
+	user := e.NewUser()
+	confidential := registerApp(t, e, user, appOptions{})
+	public := registerApp(t, e, user, appOptions{Public: true})
+	signedIn := newBrowser(t, e)
+	codeFrom(t, e, confidential, signedIn.authorize(codeQuery(confidential, "read:user"), user))
+	challenge := oauth2.S256ChallengeFromVerifier(oauth2.GenerateVerifier())
+
+	// The attack: any tenant registers a client through the API with a
+	// redirect URI of its choosing.
+	r := e.Do(http.MethodPost, "/api/v1/applications", map[string]any{"name": "Totally Legit",
+		"redirect_uris": []string{"https://evil.example/landing"}, "grant_types": []string{"authorization_code"},
+		"token_endpoint_auth_method": "client_secret_post"}, e.NewUser().Bearer()...)
+	if r.Status != http.StatusCreated {
+		t.Fatalf("register the attacker's client: %d %s", r.Status, r.Body)
+	}
+	var evil struct {
+		ClientID string `json:"client_id"`
+	}
+	r.JSON(t, &evil)
+	evilQuery := func(extra ...string) url.Values {
+		return codeQuery(&testApp{ID: evil.ClientID, RedirectURI: "https://evil.example/landing"}, "openid", extra...)
+	}
+
+	cases := []struct {
+		name     string
+		b        *browser
+		q        url.Values
+		wantCode string
+		wantDesc string // a part of the description the page shows
+	}{
+		{"open redirector: unknown scope", newBrowser(t, e), evilQuery("scope", "bogus"), "invalid_scope", "bogus"},
+		{"open redirector: unsupported response type", newBrowser(t, e), evilQuery("response_type", "token"), "unsupported_response_type", "token"},
+		{"open redirector: bad prompt", newBrowser(t, e), evilQuery("prompt", "select_account"), "invalid_request", "select_account"},
+		{"response_type=token", signedIn, codeQuery(confidential, "read:user", "response_type", "token"), "unsupported_response_type", "token"},
+		{"response_type=id_token token", signedIn, codeQuery(confidential, "openid", "response_type", "id_token token", "nonce", "nonce-0123456789"), "unsupported_response_type", "id_token token"},
+		{"response_type=code token", signedIn, codeQuery(confidential, "read:user", "response_type", "code token"), "unsupported_response_type", "code token"},
+		{"public client without PKCE", signedIn, codeQuery(public, "read:user"), "invalid_request", "code_challenge_method=S256"},
+		{"plain PKCE", signedIn, codeQuery(public, "read:user", "code_challenge", "plain-challenge-0123456789012345678901234567890", "code_challenge_method", "plain"), "invalid_request", "code_challenge_method=S256"},
+		{"PKCE without method", signedIn, codeQuery(public, "read:user", "code_challenge", challenge), "invalid_request", "code_challenge_method=S256"},
+		{"scope not allowed", signedIn, codeQuery(confidential, "admin:everything"), "invalid_scope", "admin:everything"},
+		{"unknown prompt", signedIn, codeQuery(confidential, "openid", "prompt", "select_account", "nonce", "nonce-0123456789"), "invalid_request", "select_account"},
+		{"prompt=none with another value", signedIn, codeQuery(confidential, "openid", "prompt", "none login", "nonce", "nonce-0123456789"), "invalid_request", "prompt=none cannot be combined"},
+		{"bad max_age", signedIn, codeQuery(confidential, "read:user", "max_age", "-1"), "invalid_request", "max_age must be a non-negative integer"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			p := tc.b.get("/oauth/authorize?" + tc.q.Encode())
+			if p.Status != http.StatusBadRequest || p.Header.Get("Location") != "" {
+				t.Fatalf("want the 400 error page without Location, got %d Location %q %.300s", p.Status, p.Header.Get("Location"), p.Body)
+			}
+			if !strings.Contains(p.Body, `<code id="error-code">`+tc.wantCode+`</code>`) {
+				t.Fatalf("error page does not show %s:\n%s", tc.wantCode, p.Body)
+			}
+			if desc := errorDescription(p.Body); !strings.Contains(desc, html.EscapeString(tc.wantDesc)) {
+				t.Fatalf("error description %q does not mention %q", desc, tc.wantDesc)
+			}
+			if strings.Contains(p.Body, "evil.example") || strings.Contains(p.Body, "app.example.com") {
+				t.Fatalf("error page links to the client:\n%s", p.Body)
+			}
+			assertPageHeaders(t, p)
+		})
+	}
+}
+
+// TestAuthorizeServerErrorShowsPage: our own failure after the redirect URI
+// was verified is a 500 page with server_error, not a redirect.
+func TestAuthorizeServerErrorShowsPage(t *testing.T) {
+	e := apptest.Start(t, apptest.Options{})
+	user := e.NewUser()
+	app := registerApp(t, e, user, appOptions{})
+	b := newBrowser(t, e)
+	codeFrom(t, e, app, b.authorize(codeQuery(app, "read:user"), user))
+	// The session lookup fails: the table is gone.
+	if _, err := e.App.SQLStore().DB().Exec("ALTER TABLE sessions RENAME TO sessions_gone"); err != nil {
+		t.Fatal(err)
+	}
+	p := b.get("/oauth/authorize?" + codeQuery(app, "read:user").Encode())
+	if p.Status != http.StatusInternalServerError || p.Header.Get("Location") != "" {
+		t.Fatalf("want the 500 error page without Location, got %d Location %q %.300s", p.Status, p.Header.Get("Location"), p.Body)
+	}
+	if !strings.Contains(p.Body, `<code id="error-code">server_error</code>`) || strings.Contains(p.Body, "sessions") {
+		t.Fatalf("error page:\n%s", p.Body)
+	}
+	assertPageHeaders(t, p)
+}
+
+var errorDescriptionRE = regexp.MustCompile(`<dd id="error-description">([^<]*)</dd>`)
+
+// errorDescription is the description the error page shows, HTML-escaped.
+func errorDescription(body string) string {
+	if m := errorDescriptionRE.FindStringSubmatch(body); m != nil {
+		return m[1]
+	}
+	return ""
 }
 
 // TestPromptAndMaxAge: prompt=login and max_age force a fresh sign-in and

@@ -20,6 +20,7 @@ func (a *App) mountPages(r *mux.Router) {
 		// failure here is a build defect that every test catches.
 		panic(err)
 	}
+	a.pages = pages
 	pages.Mount(r)
 	// Sign-up and the account area (/signup, /account…) on the same helpers.
 	account, err := web.NewAccount(pages, web.AccountDeps{

@@ -247,6 +247,8 @@ func TestPostgresOutage(t *testing.T) {
 	store := srv.app.Store()
 	health := srv.base + "/api/v1/health"
 	assertReply(t, get(t, health), http.StatusOK, healthOK)
+	ready := srv.admin + "/readyz"
+	assertReply(t, get(t, ready), http.StatusOK, readyOK)
 
 	const writers, maxPerWriter = 4, 20000
 	regs := &registrations{stop: make(chan struct{})}
@@ -316,6 +318,9 @@ func TestPostgresOutage(t *testing.T) {
 			if ra := got.header.Get("Retry-After"); ra != "5" {
 				t.Errorf("Retry-After = %q, want 5", ra)
 			}
+			// The admin listener takes the replica out of rotation, but keeps it alive.
+			assertReply(t, waitFor(t, ready, http.StatusServiceUnavailable, 10*time.Second), http.StatusServiceUnavailable, readyDBDown)
+			assertReply(t, get(t, srv.admin+"/livez"), http.StatusOK, `{"status":"ok"}`)
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			defer cancel()
 			if _, err := store.UserByID(ctx, "w0-000000"); !errors.Is(err, storage.ErrUnavailable) {
@@ -333,6 +338,7 @@ func TestPostgresOutage(t *testing.T) {
 			sc.restart(t)
 			restarted := time.Now()
 			assertReply(t, waitFor(t, health, http.StatusOK, 15*time.Second), http.StatusOK, healthOK)
+			assertReply(t, waitFor(t, ready, http.StatusOK, 15*time.Second), http.StatusOK, readyOK)
 			regs.waitAcked(t, regs.count(), 50, 15*time.Second)
 			t.Logf("healthy and writing again %s after the restart", time.Since(restarted).Round(time.Millisecond))
 		})

@@ -373,7 +373,7 @@ func TestRateLimitRedisOutage(t *testing.T) {
 	if n := strings.Count(e.Logs(), "redis unavailable, enforcing limits per replica"); n != 1 {
 		t.Fatalf("%d outage warnings logged, want 1", n)
 	}
-	m := e.Do(http.MethodGet, "/metrics", nil)
+	m := e.Admin("/metrics")
 	if !strings.Contains(string(m.Body), "puguh_ratelimit_local_fallback 1") || strings.Contains(string(m.Body), "puguh_ratelimit_redis_failures_total 0") {
 		t.Fatalf("metrics do not show the outage:\n%s", grepLines(string(m.Body), "puguh_ratelimit"))
 	}

@@ -40,9 +40,13 @@ type Config struct {
 	KeyRotationPeriod  time.Duration // PUGUH_KEY_ROTATION_PERIOD
 	KeySize            int           // PUGUH_KEY_SIZE (RSA bits)
 
-	// PprofAddr is PUGUH_PPROF_ADDR: a loopback address for Go's profiler
-	// (net/http/pprof) on a listener of its own; empty: off.
-	PprofAddr string
+	// AdminAddr is PUGUH_ADMIN_ADDR, the operator's listener: /metrics,
+	// /livez, /readyz and, with AdminPprof, /debug/pprof/. Default
+	// 127.0.0.1:9090; empty when set to "off". Never the public listener.
+	AdminAddr string
+	// AdminPprof is PUGUH_ADMIN_PPROF: serve Go's profiler on the admin
+	// listener; only on a loopback AdminAddr.
+	AdminPprof bool
 
 	LogLevel        string        // PUGUH_LOG_LEVEL: debug, info, warn, error
 	LogFormat       string        // PUGUH_LOG_FORMAT: json or text
@@ -110,7 +114,8 @@ func Load(getenv func(string) string) (*Config, error) {
 		RefreshGracePeriod:   r.duration("PUGUH_REFRESH_GRACE_PERIOD", 5*time.Second),
 		KeyRotationPeriod:    r.duration("PUGUH_KEY_ROTATION_PERIOD", 30*24*time.Hour),
 		KeySize:              r.integer("PUGUH_KEY_SIZE", 2048),
-		PprofAddr:            r.str("PUGUH_PPROF_ADDR", ""),
+		AdminAddr:            r.str("PUGUH_ADMIN_ADDR", DefaultAdminAddr),
+		AdminPprof:           r.boolean("PUGUH_ADMIN_PPROF"),
 		LogLevel:             strings.ToLower(r.str("PUGUH_LOG_LEVEL", "info")),
 		LogFormat:            strings.ToLower(r.str("PUGUH_LOG_FORMAT", "json")),
 		ShutdownTimeout:      r.duration("PUGUH_SHUTDOWN_TIMEOUT", 30*time.Second),
@@ -119,6 +124,12 @@ func Load(getenv func(string) string) (*Config, error) {
 		PlatformOperators:    r.emails("PUGUH_PLATFORM_OPERATORS"),
 		RateLimitNamespace:   r.str("PUGUH_RATE_LIMIT_NAMESPACE", "puguh:"),
 		MemoryLimit:          r.memoryLimit("PUGUH_MEMORY_LIMIT", DefaultMemoryLimit),
+	}
+	if strings.EqualFold(c.AdminAddr, "off") {
+		c.AdminAddr = ""
+	}
+	if v := strings.TrimSpace(getenv("PUGUH_PPROF_ADDR")); v != "" {
+		r.fail("PUGUH_PPROF_ADDR", "is no longer supported; set PUGUH_ADMIN_PPROF=true to serve /debug/pprof/ on the admin listener (PUGUH_ADMIN_ADDR, default "+DefaultAdminAddr+")")
 	}
 	c.DatabaseURL = r.str("PUGUH_DATABASE_URL", "sqlite:"+filepath.Join(c.DataDir, "puguh.db"))
 	if s := getenv("PUGUH_SECRET"); s != "" {
@@ -148,12 +159,21 @@ func (c *Config) validate() error {
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
 		return &Error{"PUGUH_ISSUER", fmt.Sprintf("%q must be an absolute http(s) URL without query, fragment or user info", c.Issuer)}
 	}
-	if c.PprofAddr != "" {
+	if c.AdminAddr != "" {
+		if _, _, err := net.SplitHostPort(c.AdminAddr); err != nil {
+			return &Error{"PUGUH_ADMIN_ADDR", fmt.Sprintf("%q is not host:port or off", c.AdminAddr)}
+		}
+		if c.AdminAddr == c.Addr {
+			return &Error{"PUGUH_ADMIN_ADDR", fmt.Sprintf("%q is PUGUH_ADDR too; the admin listener must be another one", c.AdminAddr)}
+		}
+	}
+	if c.AdminPprof {
 		// The profiler exposes memory contents and stack traces: loopback only.
-		host, _, err := net.SplitHostPort(c.PprofAddr)
-		ip, perr := netip.ParseAddr(host)
-		if err != nil || (host != "localhost" && (perr != nil || !ip.IsLoopback())) {
-			return &Error{"PUGUH_PPROF_ADDR", fmt.Sprintf("%q must be a loopback host:port (e.g. 127.0.0.1:6060)", c.PprofAddr)}
+		switch {
+		case c.AdminAddr == "":
+			return &Error{"PUGUH_ADMIN_PPROF", "needs the admin listener, but PUGUH_ADMIN_ADDR is off"}
+		case !c.AdminOnLoopback():
+			return &Error{"PUGUH_ADMIN_PPROF", fmt.Sprintf("needs a loopback PUGUH_ADMIN_ADDR (e.g. %s), not %q", DefaultAdminAddr, c.AdminAddr)}
 		}
 	}
 	if c.DataDir == "" {
@@ -225,6 +245,25 @@ func (c *Config) validate() error {
 		return &Error{"PUGUH_RATE_LIMIT_NAMESPACE", "must not contain spaces or glob characters"}
 	}
 	return nil
+}
+
+// DefaultAdminAddr is PUGUH_ADMIN_ADDR's default: reachable from the host
+// only.
+const DefaultAdminAddr = "127.0.0.1:9090"
+
+// AdminOnLoopback reports whether the admin listener is reachable from this
+// host only: a loopback address or localhost. An empty host (":9090") is
+// every interface.
+func (c *Config) AdminOnLoopback() bool {
+	host, _, err := net.SplitHostPort(c.AdminAddr)
+	if err != nil {
+		return false
+	}
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.IsLoopback()
 }
 
 // SecretFile is where the embedded default keeps a generated master secret.
@@ -362,6 +401,20 @@ func (r *reader) emails(name string) []string {
 		out = append(out, item)
 	}
 	return out
+}
+
+// boolean reads true or false (also 1, 0, t, f in any case); empty is false.
+func (r *reader) boolean(name string) bool {
+	v := strings.TrimSpace(r.getenv(name))
+	if v == "" {
+		return false
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		r.fail(name, fmt.Sprintf("%q is not true or false", v))
+		return false
+	}
+	return b
 }
 
 func (r *reader) integer(name string, def int) int {

@@ -97,8 +97,18 @@ func TestLoadRejects(t *testing.T) {
 		{"grace too long", map[string]string{"PUGUH_REFRESH_GRACE_PERIOD": "2m"}, "config: PUGUH_REFRESH_GRACE_PERIOD: must be at most 1m"},
 		{"key size", map[string]string{"PUGUH_KEY_SIZE": "1024"}, "config: PUGUH_KEY_SIZE: "},
 		{"key size nan", map[string]string{"PUGUH_KEY_SIZE": "big"}, `config: PUGUH_KEY_SIZE: "big" is not a whole number`},
-		{"pprof public", map[string]string{"PUGUH_PPROF_ADDR": "0.0.0.0:6060"}, `config: PUGUH_PPROF_ADDR: "0.0.0.0:6060" must be a loopback host:port`},
-		{"pprof no port", map[string]string{"PUGUH_PPROF_ADDR": "127.0.0.1"}, `config: PUGUH_PPROF_ADDR: `},
+		{"old pprof variable", map[string]string{"PUGUH_PPROF_ADDR": "127.0.0.1:6060"},
+			"config: PUGUH_PPROF_ADDR: is no longer supported; set PUGUH_ADMIN_PPROF=true to serve /debug/pprof/ on the admin listener (PUGUH_ADMIN_ADDR, default 127.0.0.1:9090)"},
+		{"admin no port", map[string]string{"PUGUH_ADMIN_ADDR": "127.0.0.1"}, `config: PUGUH_ADMIN_ADDR: "127.0.0.1" is not host:port or off`},
+		{"admin is the public address", map[string]string{"PUGUH_ADDR": "127.0.0.1:9000", "PUGUH_ADMIN_ADDR": "127.0.0.1:9000"},
+			`config: PUGUH_ADMIN_ADDR: "127.0.0.1:9000" is PUGUH_ADDR too; the admin listener must be another one`},
+		{"pprof not a boolean", map[string]string{"PUGUH_ADMIN_PPROF": "yes please"}, `config: PUGUH_ADMIN_PPROF: "yes please" is not true or false`},
+		{"pprof on a public admin address", map[string]string{"PUGUH_ADMIN_PPROF": "true", "PUGUH_ADMIN_ADDR": "0.0.0.0:9090"},
+			`config: PUGUH_ADMIN_PPROF: needs a loopback PUGUH_ADMIN_ADDR (e.g. 127.0.0.1:9090), not "0.0.0.0:9090"`},
+		{"pprof on every interface", map[string]string{"PUGUH_ADMIN_PPROF": "1", "PUGUH_ADMIN_ADDR": ":9090"},
+			`config: PUGUH_ADMIN_PPROF: needs a loopback PUGUH_ADMIN_ADDR (e.g. 127.0.0.1:9090), not ":9090"`},
+		{"pprof without the admin listener", map[string]string{"PUGUH_ADMIN_PPROF": "true", "PUGUH_ADMIN_ADDR": "off"},
+			"config: PUGUH_ADMIN_PPROF: needs the admin listener, but PUGUH_ADMIN_ADDR is off"},
 		{"log level", map[string]string{"PUGUH_LOG_LEVEL": "loud"}, "config: PUGUH_LOG_LEVEL: "},
 		{"log format", map[string]string{"PUGUH_LOG_FORMAT": "xml"}, "config: PUGUH_LOG_FORMAT: "},
 		{"body limit", map[string]string{"PUGUH_MAX_BODY_BYTES": "10", "PUGUH_SECRET": secret}, "config: PUGUH_MAX_BODY_BYTES: "},
@@ -119,6 +129,40 @@ func TestLoadRejects(t *testing.T) {
 			}
 			if strings.Contains(err.Error(), "\n") {
 				t.Fatalf("error is not one line: %q", err)
+			}
+		})
+	}
+}
+
+// PUGUH_ADMIN_ADDR: loopback by default, "off" disables it, any other
+// address is allowed (Prometheus and Kubernetes probes may need one) and only
+// reported as not loopback, for serve to warn about.
+func TestLoadAdmin(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		env      map[string]string
+		addr     string
+		loopback bool
+		pprof    bool
+	}{
+		{"default", nil, "127.0.0.1:9090", true, false},
+		{"off", map[string]string{"PUGUH_ADMIN_ADDR": "off"}, "", false, false},
+		{"OFF", map[string]string{"PUGUH_ADMIN_ADDR": " OFF "}, "", false, false},
+		{"localhost with pprof", map[string]string{"PUGUH_ADMIN_ADDR": "localhost:9100", "PUGUH_ADMIN_PPROF": "true"}, "localhost:9100", true, true},
+		{"IPv6 loopback", map[string]string{"PUGUH_ADMIN_ADDR": "[::1]:9090", "PUGUH_ADMIN_PPROF": "TRUE"}, "[::1]:9090", true, true},
+		{"pprof false", map[string]string{"PUGUH_ADMIN_PPROF": "false"}, "127.0.0.1:9090", true, false},
+		{"every interface", map[string]string{"PUGUH_ADMIN_ADDR": "0.0.0.0:9090"}, "0.0.0.0:9090", false, false},
+		{"empty host", map[string]string{"PUGUH_ADMIN_ADDR": ":9090"}, ":9090", false, false},
+		{"pod address", map[string]string{"PUGUH_ADMIN_ADDR": "10.1.2.3:9090"}, "10.1.2.3:9090", false, false},
+		{"host name", map[string]string{"PUGUH_ADMIN_ADDR": "metrics.internal:9090"}, "metrics.internal:9090", false, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := Load(env(tc.env))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.AdminAddr != tc.addr || c.AdminOnLoopback() != tc.loopback || c.AdminPprof != tc.pprof {
+				t.Fatalf("AdminAddr %q loopback %v pprof %v, want %q %v %v", c.AdminAddr, c.AdminOnLoopback(), c.AdminPprof, tc.addr, tc.loopback, tc.pprof)
 			}
 		})
 	}

@@ -2,6 +2,7 @@ package ratelimit
 
 import (
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/arsaka/puguh/provider/httpapi"
@@ -11,6 +12,11 @@ import (
 type Policy struct {
 	Name  string // key component: routes with one Name share one budget
 	Limit Limit
+	// Refuse answers a refused request after the middleware has set
+	// Retry-After (retryAfter seconds) and the X-RateLimit-* headers. Nil:
+	// the API's JSON 429 (Refusal). Routes that browsers open use it to
+	// answer with a page instead.
+	Refuse func(w http.ResponseWriter, r *http.Request, retryAfter int)
 }
 
 // Middleware limits unauthenticated endpoints per client IP. Authenticated
@@ -46,6 +52,12 @@ func (m *Middleware) Wrap(next http.Handler) http.Handler {
 		}
 		SetHeaders(w.Header(), res, m.now())
 		if !res.Allowed {
+			if policy.Refuse != nil {
+				secs := int(ceilSeconds(res.RetryAfter))
+				w.Header().Set("Retry-After", strconv.Itoa(secs))
+				policy.Refuse(w, r, secs)
+				return
+			}
 			httpapi.WriteError(w, r, Refusal(res))
 			return
 		}

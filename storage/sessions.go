@@ -69,8 +69,8 @@ type SessionStore interface {
 	// user signing in again replaces their session).
 	MoveSessionFamilies(ctx context.Context, from, to string) error
 	// DeleteExpiredSessions removes at most limit expired sessions, challenges
-	// and family records of each kind.
-	DeleteExpiredSessions(ctx context.Context, now time.Time, limit int) error
+	// and family records of each kind, and returns how many rows it removed.
+	DeleteExpiredSessions(ctx context.Context, now time.Time, limit int) (int, error)
 }
 
 // LoginChallengeStore keeps pending authorization requests.
@@ -81,6 +81,9 @@ type LoginChallengeStore interface {
 	// ConsentLoginChallenge records that userID consented at at.
 	ConsentLoginChallenge(ctx context.Context, id, userID string, at time.Time) error
 	DeleteLoginChallenge(ctx context.Context, id string) error
+	// TrimLoginChallenges deletes the challenges of browser beyond its keep
+	// most recently requested ones.
+	TrimLoginChallenges(ctx context.Context, browser string, keep int) error
 }
 
 // ConsentGrantStore keeps remembered consent.

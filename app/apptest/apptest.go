@@ -33,6 +33,9 @@ type Env struct {
 	T   testing.TB
 	App *app.App
 	URL string // http://127.0.0.1:PORT, also the issuer
+	// AdminURL is the admin listener (http://127.0.0.1:PORT: /metrics,
+	// /livez, /readyz); empty when the test set PUGUH_ADMIN_ADDR=off.
+	AdminURL string
 	// DatabaseURL is the database this instance uses; a second replica passes
 	// it as Options.DatabaseURL.
 	DatabaseURL string
@@ -41,6 +44,7 @@ type Env struct {
 	cfg         *config.Config
 	aopts       app.Options
 	stop        func() // stops the running app and waits for it
+	shutdown    func() <-chan struct{}
 }
 
 // Logs returns everything the server has logged so far.
@@ -79,6 +83,8 @@ func Start(t testing.TB, opts Options) *Env {
 		"PUGUH_DATABASE_URL": dbURL,
 		"PUGUH_SECRET":       "test-secret-0123456789-abcdefghijklmnop",
 		"PUGUH_LOG_LEVEL":    "debug",
+		// Every server its own admin port; Start binds it before the app starts.
+		"PUGUH_ADMIN_ADDR": "127.0.0.1:0",
 		// Each server its own Redis key space, so per-IP budgets of parallel
 		// tests (all from 127.0.0.1) never add up.
 		"PUGUH_RATE_LIMIT_NAMESPACE": "test:" + randomID() + ":",
@@ -99,6 +105,14 @@ func Start(t testing.TB, opts Options) *Env {
 		ln.Close()
 		t.Fatal(err)
 	}
+	var admin net.Listener
+	if cfg.AdminAddr != "" {
+		if admin, err = net.Listen("tcp", cfg.AdminAddr); err != nil {
+			ln.Close()
+			t.Fatal(err)
+		}
+		cfg.AdminAddr = admin.Addr().String() // Restart binds the same port again
+	}
 	logs := &syncBuffer{}
 	aopts := app.Options{}
 	if !opts.RealPasswordCost {
@@ -107,7 +121,10 @@ func Start(t testing.TB, opts Options) *Env {
 	e := &Env{T: t, URL: base, DatabaseURL: dbURL, Client: &http.Client{Timeout: 30 * time.Second,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }},
 		logs: logs, cfg: cfg, aopts: aopts}
-	e.serve(ln)
+	if admin != nil {
+		e.AdminURL = "http://" + admin.Addr().String()
+	}
+	e.serve(ln, admin)
 	t.Cleanup(func() {
 		e.stop()
 		if t.Failed() {
@@ -128,11 +145,23 @@ func (e *Env) Restart() {
 	if err != nil {
 		e.T.Fatalf("restart: listen again on %s: %v", e.cfg.Addr, err)
 	}
-	e.serve(ln)
+	var admin net.Listener
+	if e.cfg.AdminAddr != "" {
+		if admin, err = net.Listen("tcp", e.cfg.AdminAddr); err != nil {
+			ln.Close()
+			e.T.Fatalf("restart: listen again on %s: %v", e.cfg.AdminAddr, err)
+		}
+	}
+	e.serve(ln, admin)
 }
 
-// serve starts an app on ln and sets e.App and e.stop.
-func (e *Env) serve(ln net.Listener) {
+// Shutdown begins a graceful shutdown, as SIGTERM would, without waiting for
+// it: the returned channel is closed once the server has stopped. The test's
+// cleanup waits for it too.
+func (e *Env) Shutdown() <-chan struct{} { return e.shutdown() }
+
+// serve starts an app on ln (and admin, when not nil) and sets e.App and e.stop.
+func (e *Env) serve(ln, admin net.Listener) {
 	e.T.Helper()
 	log := slog.New(slog.NewJSONHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	ctx, cancel := context.WithCancel(context.Background())
@@ -140,14 +169,23 @@ func (e *Env) serve(ln net.Listener) {
 	if err != nil {
 		cancel()
 		ln.Close()
+		if admin != nil {
+			admin.Close()
+		}
 		e.T.Fatalf("start puguh: %v", err)
 	}
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		_ = a.Serve(ctx, ln)
+		if err := a.Serve(ctx, ln, admin); err != nil {
+			log.Error("serve", "error", err)
+		}
 	}()
 	e.App = a
+	e.shutdown = func() <-chan struct{} {
+		cancel()
+		return done
+	}
 	e.stop = func() {
 		cancel()
 		<-done
@@ -209,6 +247,24 @@ func (e *Env) Do(method, path string, body any, headers ...string) *Response {
 	resp, err := e.Client.Do(req)
 	if err != nil {
 		e.T.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		e.T.Fatal(err)
+	}
+	return &Response{Status: resp.StatusCode, Header: resp.Header, Body: b}
+}
+
+// Admin sends GET path to the admin listener (/metrics, /livez, /readyz).
+func (e *Env) Admin(path string) *Response {
+	e.T.Helper()
+	if e.AdminURL == "" {
+		e.T.Fatal("the admin listener is off (PUGUH_ADMIN_ADDR=off)")
+	}
+	resp, err := e.Client.Get(e.AdminURL + path)
+	if err != nil {
+		e.T.Fatalf("GET admin %s: %v", path, err)
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)

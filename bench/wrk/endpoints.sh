@@ -11,7 +11,7 @@ bin=${1:?usage: endpoints.sh PUGUH_BINARY}
 port=${PORT:-18299} dur=${DUR:-5s} threads=${THREADS:-2} conns=${CONNS:-32}
 here=$(cd "$(dirname "$0")" && pwd)
 data=$(mktemp -d)
-PUGUH_ADDR=127.0.0.1:$port PUGUH_ISSUER=http://127.0.0.1:$port PUGUH_DATA_DIR=$data PUGUH_LOG_LEVEL=warn \
+PUGUH_ADDR=127.0.0.1:$port PUGUH_ADMIN_ADDR=off PUGUH_ISSUER=http://127.0.0.1:$port PUGUH_DATA_DIR=$data PUGUH_LOG_LEVEL=warn \
   PUGUH_TRUSTED_PROXIES=127.0.0.1/32 PUGUH_PLATFORM_OPERATORS=bench@example.com "$bin" serve 2>"$data/log" &
 pid=$!
 trap 'kill $pid; wait $pid 2>/dev/null; rm -rf "$data"' EXIT

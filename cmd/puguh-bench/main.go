@@ -24,6 +24,7 @@ import (
 type options struct {
 	bin         string
 	target      string
+	targetAdmin string
 	databaseURL string
 	redisURL    string
 	duration    time.Duration
@@ -39,6 +40,7 @@ func main() {
 	var o options
 	flag.StringVar(&o.bin, "bin", "", "puguh binary to start (ignored with -target)")
 	flag.StringVar(&o.target, "target", "", "base URL of a running Puguh (default: start -bin on a free loopback port)")
+	flag.StringVar(&o.targetAdmin, "target-admin", "", "base URL of -target's admin listener (PUGUH_ADMIN_ADDR), for its /metrics")
 	flag.StringVar(&o.databaseURL, "database-url", "", "PUGUH_DATABASE_URL for the started server (default: SQLite in a temp dir)")
 	flag.StringVar(&o.redisURL, "redis-url", "", "PUGUH_REDIS_URL for the started server")
 	flag.DurationVar(&o.duration, "duration", 10*time.Second, "duration of each scenario")
@@ -83,7 +85,7 @@ func run(ctx context.Context, o options, stdout io.Writer) error {
 	}
 	preparedIdle := srv.rssMB("VmRSS")
 	fmt.Fprintf(stdout, "idle RSS %.1f MB after start, %.1f MB after preparing data\n", srv.idleRSS, preparedIdle)
-	hashConcurrency := serverHashConcurrency(ctx, srv.base)
+	hashConcurrency := serverHashConcurrency(ctx, srv.admin)
 	var results []result
 	for _, sc := range scenarios(fx) {
 		if !selected(o.scenarios, sc.name) {

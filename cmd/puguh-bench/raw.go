@@ -82,10 +82,14 @@ func processCPU() time.Duration {
 }
 
 // serverHashConcurrency is how many hashes the server runs at once: its
-// hasher is bounded by its GOMAXPROCS, which it reports in /metrics. Without
-// the metric, the harness assumes the server sees the same CPUs as itself.
-func serverHashConcurrency(ctx context.Context, base string) int {
-	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, base+"/metrics", nil)
+// hasher is bounded by its GOMAXPROCS, which it reports in /metrics on its
+// admin listener (admin: that listener's base URL). Without the metric, the
+// harness assumes the server sees the same CPUs as itself.
+func serverHashConcurrency(ctx context.Context, admin string) int {
+	if admin == "" {
+		return runtime.GOMAXPROCS(0)
+	}
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, admin+"/metrics", nil)
 	resp, err := http.DefaultClient.Do(req)
 	if err == nil {
 		defer resp.Body.Close()

@@ -19,6 +19,7 @@ import (
 // server is the Puguh under test: a child process, or an external target.
 type server struct {
 	base      string
+	admin     string // the admin listener's base URL (/metrics); empty if unknown
 	dbKind    string
 	cmd       *exec.Cmd
 	dir       string
@@ -28,7 +29,7 @@ type server struct {
 
 func startServer(ctx context.Context, o options) (*server, error) {
 	if o.target != "" {
-		return &server{base: strings.TrimRight(o.target, "/"), dbKind: "external"}, nil
+		return &server{base: strings.TrimRight(o.target, "/"), admin: strings.TrimRight(o.targetAdmin, "/"), dbKind: "external"}, nil
 	}
 	if o.bin == "" {
 		return nil, errors.New("give -bin (a built puguh) or -target")
@@ -41,10 +42,16 @@ func startServer(ctx context.Context, o options) (*server, error) {
 	if err != nil {
 		return nil, err
 	}
+	adminPort, err := freePort()
+	if err != nil {
+		return nil, err
+	}
 	addr := "127.0.0.1:" + strconv.Itoa(port)
-	s := &server{base: "http://" + addr, dir: dir, dbKind: "sqlite"}
+	adminAddr := "127.0.0.1:" + strconv.Itoa(adminPort)
+	s := &server{base: "http://" + addr, admin: "http://" + adminAddr, dir: dir, dbKind: "sqlite"}
 	env := append(os.Environ(),
 		"PUGUH_ADDR="+addr,
+		"PUGUH_ADMIN_ADDR="+adminAddr,
 		"PUGUH_ISSUER="+s.base,
 		"PUGUH_DATA_DIR="+filepath.Join(dir, "data"),
 		"PUGUH_LOG_LEVEL=warn",

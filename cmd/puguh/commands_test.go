@@ -85,6 +85,14 @@ func TestInvalidConfiguration(t *testing.T) {
 			line: `config: PUGUH_MAX_BODY_BYTES: "lots" is not a whole number`},
 		{name: "shutdown timeout", env: map[string]string{"PUGUH_SHUTDOWN_TIMEOUT": "10ms"},
 			line: `config: PUGUH_SHUTDOWN_TIMEOUT: must be at least 1s`},
+		{name: "old profiler variable", env: map[string]string{"PUGUH_PPROF_ADDR": "127.0.0.1:6060"},
+			line: `config: PUGUH_PPROF_ADDR: is no longer supported; set PUGUH_ADMIN_PPROF=true to serve /debug/pprof/ on the admin listener (PUGUH_ADMIN_ADDR, default 127.0.0.1:9090)`},
+		{name: "admin address", env: map[string]string{"PUGUH_ADMIN_ADDR": "9090"},
+			line: `config: PUGUH_ADMIN_ADDR: "9090" is not host:port or off`},
+		{name: "profiler flag", env: map[string]string{"PUGUH_ADMIN_PPROF": "on"},
+			line: `config: PUGUH_ADMIN_PPROF: "on" is not true or false`},
+		{name: "profiler on a public admin address", env: map[string]string{"PUGUH_ADMIN_PPROF": "true", "PUGUH_ADMIN_ADDR": "0.0.0.0:9090"},
+			line: `config: PUGUH_ADMIN_PPROF: needs a loopback PUGUH_ADMIN_ADDR (e.g. 127.0.0.1:9090), not "0.0.0.0:9090"`},
 	}
 	for _, tc := range tests {
 		for _, cmd := range []string{"serve", "migrate"} {

@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -78,6 +79,10 @@ func startChild(t *testing.T, mode string, args []string, stdout io.Writer, env 
 		}
 	}
 	cmd.Env = append(cmd.Env, envChild+"="+mode)
+	if !slices.ContainsFunc(env, func(kv string) bool { return strings.HasPrefix(kv, "PUGUH_ADMIN_ADDR=") }) {
+		// Not the default port: tests (and other programs) run side by side.
+		cmd.Env = append(cmd.Env, "PUGUH_ADMIN_ADDR="+freeAddr(t))
+	}
 	cmd.Env = append(cmd.Env, env...)
 	c := &child{cmd: cmd, stderr: &syncBuffer{}, done: make(chan struct{})}
 	cmd.Stderr = c.stderr
@@ -224,8 +229,9 @@ func TestColdStartWithoutConfiguration(t *testing.T) {
 func TestGracefulShutdown(t *testing.T) {
 	addr := freeAddr(t)
 	const shutdownTimeout = 10 * time.Second
+	adminAddr := freeAddr(t)
 	c := startChild(t, "serve", []string{"serve"}, nil,
-		"PUGUH_DATA_DIR="+t.TempDir(), "PUGUH_ADDR="+addr, "PUGUH_SHUTDOWN_TIMEOUT=10s")
+		"PUGUH_DATA_DIR="+t.TempDir(), "PUGUH_ADDR="+addr, "PUGUH_ADMIN_ADDR="+adminAddr, "PUGUH_SHUTDOWN_TIMEOUT=10s")
 	waitHealthy(t, c, addr, 30*time.Second)
 
 	// A request in flight: headers sent but not their final CRLF, so the server
@@ -281,6 +287,13 @@ func TestGracefulShutdown(t *testing.T) {
 	// The process waits for the request in flight.
 	if c.exited() {
 		t.Fatalf("child exited with a request in flight: %v", c.waitErr)
+	}
+	// Meanwhile the admin listener still answers: not ready, still alive.
+	if got := adminGet(t, adminAddr, "/readyz"); got.status != http.StatusServiceUnavailable || got.body != `{"status":"shutting_down"}` {
+		t.Fatalf("/readyz while draining: %d %s, want 503 {\"status\":\"shutting_down\"}", got.status, got.body)
+	}
+	if got := adminGet(t, adminAddr, "/livez"); got.status != http.StatusOK {
+		t.Fatalf("/livez while draining: %d %s", got.status, got.body)
 	}
 
 	// Finish the request: it gets a complete answer.

@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"net/http"
-	"net/http/pprof"
 	"os"
 	"time"
 
@@ -44,41 +42,41 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, args []str
 	if err != nil {
 		return fmt.Errorf("listen on PUGUH_ADDR %s: %w", cfg.Addr, err)
 	}
+	admin, err := listenAdmin(cfg, log)
+	if err != nil {
+		ln.Close()
+		return err
+	}
 	log.Info("puguh listening", "addr", ln.Addr().String(), "issuer", cfg.Issuer,
 		"database", a.Store().Dialect(), "redis", cfg.RedisURL != "", "signer", keys.SignerImplementation, "version", buildVersion(),
 		"startup", time.Since(start).Round(time.Millisecond).String(), "memory_limit", memoryLimitAttr(limit), "gogc", gcPercent)
 	memCtx, stopMem := context.WithCancel(ctx)
 	defer stopMem()
 	go mem.run(memCtx, time.Second, log)
-	if cfg.PprofAddr != "" {
-		stopProfiler, err := startProfiler(cfg.PprofAddr, log)
-		if err != nil {
-			return err
-		}
-		defer stopProfiler()
-	}
-	if err := a.Serve(ctx, ln); err != nil {
+	if err := a.Serve(ctx, ln, admin); err != nil {
 		return err
 	}
 	log.Info("puguh stopped")
 	return nil
 }
 
-// startProfiler serves net/http/pprof on its own loopback listener (config
-// refuses other addresses), never on the public one.
-func startProfiler(addr string, log *slog.Logger) (stop func(), err error) {
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return nil, fmt.Errorf("listen on PUGUH_PPROF_ADDR %s: %w", addr, err)
+// listenAdmin opens the admin listener (PUGUH_ADMIN_ADDR), or returns nil
+// when it is off. Any address is allowed, since Prometheus and Kubernetes
+// probes may need to reach it from outside the host; one that is not
+// loopback gets a warning, and config refuses the profiler on it.
+func listenAdmin(cfg *config.Config, log *slog.Logger) (net.Listener, error) {
+	if cfg.AdminAddr == "" {
+		log.Info("admin listener off (PUGUH_ADMIN_ADDR=off): no /metrics, /livez or /readyz")
+		return nil, nil
 	}
-	mux := http.NewServeMux()
-	mux.HandleFunc("/debug/pprof/", pprof.Index)
-	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
-	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
-	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
-	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-	go func() { _ = srv.Serve(ln) }()
-	log.Warn("profiler listening; do not expose it", "addr", ln.Addr().String())
-	return func() { _ = srv.Close() }, nil
+	if !cfg.AdminOnLoopback() {
+		log.Warn("admin listener is not on loopback: /metrics, /livez and /readyz are reachable from the network; keep that network private",
+			"addr", cfg.AdminAddr)
+	}
+	ln, err := net.Listen("tcp", cfg.AdminAddr)
+	if err != nil {
+		return nil, fmt.Errorf("listen on PUGUH_ADMIN_ADDR %s: %w", cfg.AdminAddr, err)
+	}
+	log.Info("admin listening", "addr", ln.Addr().String(), "pprof", cfg.AdminPprof)
+	return ln, nil
 }

@@ -1,6 +1,7 @@
 // Package health serves GET /api/v1/health: whether the database (and Redis,
-// when configured) answer. Checks are cached briefly so that a health probe
-// hammering the endpoint does not hammer the database too.
+// when configured) answer; and the admin listener's liveness and readiness
+// probes (Live, Handler.Ready). Checks are cached briefly so that a health
+// probe hammering the endpoint does not hammer the database too.
 package health
 
 import (

@@ -183,3 +183,19 @@ func MethodNotAllowedHandler(router *mux.Router) http.Handler {
 		return e
 	})
 }
+
+// HSTS is the Strict-Transport-Security value: a year, subdomains included
+// (RFC 6797 §6.1). No preload: that is a decision for the domain's owner.
+const HSTS = "max-age=31536000; includeSubDomains"
+
+// StrictTransportSecurity sets HSTS on every response of next, whatever
+// answers it (API, OAuth endpoints, pages, errors, 404s, redirects): a
+// browser that met one https response from us refuses plain http afterwards
+// (RFC 6797 §7.1). Wrap only a server whose issuer is https; a browser
+// ignores the header over http anyway.
+func StrictTransportSecurity(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Strict-Transport-Security", HSTS)
+		next.ServeHTTP(w, r)
+	})
+}

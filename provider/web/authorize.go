@@ -1,6 +1,9 @@
 package web
 
 import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
 	"errors"
 	"net/http"
 	"net/url"
@@ -50,7 +53,8 @@ func (p *Pages) authorize(w http.ResponseWriter, r *http.Request) {
 		p.authorizeError(w, r, ar, err)
 		return
 	}
-	// From here on the redirect URI is registered: errors go back to the client.
+	// From here on the redirect URI is registered; still, only the answers
+	// of answersClient go back to the client.
 	prompts := fosite.RemoveEmpty(strings.Split(ar.GetRequestForm().Get("prompt"), " "))
 	promptNone := fosite.Arguments(prompts).Has("none")
 	maxAge, err := parseMaxAge(ar.GetRequestForm().Get("max_age"))
@@ -91,11 +95,15 @@ func (p *Pages) authorize(w http.ResponseWriter, r *http.Request) {
 	}
 
 	user, err := p.store.UserByID(ctx, sess.UserID)
-	if err != nil || user.Disabled {
-		if err == nil {
-			err = errors.New("user disabled")
-		}
+	switch {
+	case errors.Is(err, storage.ErrNotFound):
 		p.authorizeError(w, r, ar, fosite.ErrLoginRequired.WithWrap(err))
+		return
+	case err != nil:
+		p.authorizeError(w, r, ar, fosite.ErrServerError.WithWrap(err))
+		return
+	case user.Disabled:
+		p.authorizeError(w, r, ar, fosite.ErrLoginRequired.WithWrap(errors.New("user disabled")))
 		return
 	}
 	client, ok := ar.GetClient().(*oauth.Client)
@@ -222,18 +230,64 @@ func parseMaxAge(v string) (int64, error) {
 	return n, nil
 }
 
-// newChallenge stores the authorization request under a fresh random id,
-// bound to this browser's pre-session cookie.
+// MaxChallengesPerBrowser bounds the pending authorization requests one
+// browser keeps: storing another deletes its oldest beyond the bound. Ten
+// covers a user who opens several applications, or tabs, at once; a client
+// that sends a browser here in a loop cannot fill the table through it.
+// Clients that keep no cookie get a new pre-session cookie, so a new browser,
+// on every request: the per-IP budget of /oauth/authorize bounds those
+// (docs/rate-limits.md).
+const MaxChallengesPerBrowser = 10
+
+// newChallenge stores the authorization request, bound to this browser's
+// pre-session cookie, or reuses the pending challenge of the identical
+// request from the same browser (a reload, a double click), so repeating a
+// request stores nothing new.
+//
+// The challenge id is an HMAC of the pre-session cookie and the request's
+// parameters (in canonical order) under a key derived from PUGUH_SECRET: it is
+// as unguessable as a random one without the cookie and the key, and the same
+// browser sending the same request finds the same id. Only its digest is
+// stored.
 func (p *Pages) newChallenge(w http.ResponseWriter, r *http.Request, ar fosite.AuthorizeRequester, now time.Time) (*challengeRef, error) {
-	token := randomToken()
-	c := &storage.LoginChallenge{
-		ID: digest(token), Browser: digest(p.Browser(w, r)), ClientID: ar.GetClient().GetID(),
-		Query: ar.GetRequestForm().Encode(), RequestedAt: now, ExpiresAt: now.Add(ChallengeLifetime),
-	}
-	if err := p.store.CreateLoginChallenge(r.Context(), c); err != nil {
+	ctx := r.Context()
+	browser := p.Browser(w, r)
+	query := ar.GetRequestForm().Encode()
+	token := p.challengeToken(browser, query)
+	id := digest(token)
+	c, err := p.store.LoginChallengeByID(ctx, id, now)
+	switch {
+	case err == nil && c.Browser == digest(browser) && c.Query == query:
+		return &challengeRef{LoginChallenge: c, token: token}, nil
+	case err != nil && !errors.Is(err, storage.ErrNotFound):
 		return nil, err
 	}
+	// An expired challenge of the same request may linger until the janitor
+	// sweeps it; a concurrent identical request may have just stored one.
+	// Either way the row is replaced by an equivalent one under the same id.
+	if err := p.store.DeleteLoginChallenge(ctx, id); err != nil {
+		return nil, err
+	}
+	c = &storage.LoginChallenge{
+		ID: id, Browser: digest(browser), ClientID: ar.GetClient().GetID(),
+		Query: query, RequestedAt: now, ExpiresAt: now.Add(ChallengeLifetime),
+	}
+	if err := p.store.CreateLoginChallenge(ctx, c); err != nil && !errors.Is(err, storage.ErrConflict) {
+		return nil, err
+	}
+	if err := p.store.TrimLoginChallenges(ctx, c.Browser, MaxChallengesPerBrowser); err != nil {
+		// The bound is restored by the next challenge of this browser.
+		httpapi.Logger(ctx).Warn("web: trim login challenges", "error", err)
+	}
 	return &challengeRef{LoginChallenge: c, token: token}, nil
+}
+
+// challengeToken is the challenge id of query from browser (43 characters,
+// base64url, like randomToken).
+func (p *Pages) challengeToken(browser, query string) string {
+	m := hmac.New(sha256.New, p.challengeKey)
+	m.Write([]byte("challenge\x00" + browser + "\x00" + query))
+	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
 }
 
 // challengeRef is a stored challenge together with the secret the browser
@@ -284,9 +338,14 @@ func requestFromQuery(r *http.Request, query string) *http.Request {
 	return r2
 }
 
-// authorizeError answers an authorization error: a redirect to the client
-// with error, state and iss when fosite validated the redirect URI, else the
-// error page (RFC 6749 §4.1.2.1: never redirect to an unverified URI).
+// authorizeError answers an authorization error. It redirects to the client
+// (with error, state and iss) only when the error is the outcome of a valid
+// request — the user's refusal, or a prompt=none answer (answersClient) —
+// and fosite verified the redirect URI. Every other error shows the error
+// page and never redirects: tenants register their own clients, so a redirect
+// on an error anyone can provoke (an unknown scope, a bad parameter) would
+// make Puguh an open redirector to any URI an attacker registered
+// (RFC 9700 §4.11.2; RFC 6749 §4.1.2.1 for an unverified URI).
 func (p *Pages) authorizeError(w http.ResponseWriter, r *http.Request, ar fosite.AuthorizeRequester, err error) {
 	rfc := fosite.ErrorToRFC6749Error(err)
 	log := httpapi.Logger(r.Context())
@@ -298,17 +357,32 @@ func (p *Pages) authorizeError(w http.ResponseWriter, r *http.Request, ar fosite
 	default:
 		log.Info("oauth: authorize refused", "error", rfc.ErrorField, "hint", rfc.HintField, "debug", rfc.DebugField)
 	}
-	if ar == nil || !ar.IsRedirectURIValid() {
-		status := rfc.CodeField
-		if status < 400 {
-			status = http.StatusBadRequest
-		}
-		p.RenderError(w, r, status, "Authorization failed",
-			"The application sent an invalid sign-in request, so you cannot be sent back to it.",
-			rfc.ErrorField, rfc.GetDescription())
+	if ar != nil && ar.IsRedirectURIValid() && answersClient(rfc) {
+		p.provider.Public().WriteAuthorizeError(r.Context(), p.withIssuer(w), ar, err)
 		return
 	}
-	p.provider.Public().WriteAuthorizeError(r.Context(), p.withIssuer(w), ar, err)
+	status, message := rfc.CodeField, "The application sent an invalid sign-in request, so Puguh does not send you back to it."
+	switch {
+	case status >= 500:
+		message = "Puguh could not complete this sign-in request. Return to the application and try again in a moment."
+	case status < 400:
+		status = http.StatusBadRequest
+	}
+	p.RenderError(w, r, status, "Authorization failed", message, rfc.ErrorField, rfc.GetDescription())
+}
+
+// answersClient reports whether an authorization error is an answer the
+// client asked for with a valid request, and so goes back to it: the user
+// refused (access_denied), or prompt=none could not be honoured without a
+// page (login_required, consent_required, interaction_required; OIDC Core
+// §3.1.2.6), which silent authentication relies on.
+func answersClient(e *fosite.RFC6749Error) bool {
+	switch e.ErrorField {
+	case fosite.ErrAccessDenied.ErrorField, fosite.ErrLoginRequired.ErrorField,
+		fosite.ErrConsentRequired.ErrorField, fosite.ErrInteractionRequired.ErrorField:
+		return true
+	}
+	return false
 }
 
 // withIssuer wraps w so that the redirect fosite writes carries iss

@@ -70,7 +70,7 @@ func (p *Pages) startSession(w http.ResponseWriter, r *http.Request, user *stora
 		}
 	}
 	// Opportunistic, bounded clean-up of expired browser state.
-	if err := p.store.DeleteExpiredSessions(ctx, now, 100); err != nil {
+	if _, err := p.store.DeleteExpiredSessions(ctx, now, 100); err != nil {
 		httpapi.Logger(ctx).Warn("web: delete expired sessions", "error", err)
 	}
 	p.setCookie(w, sessionCookie, token, int(SessionLifetime.Seconds()))

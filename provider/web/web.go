@@ -66,7 +66,7 @@ const (
 
 // Config configures the pages.
 type Config struct {
-	Issuer string // PUGUH_ISSUER; https turns on Secure, __Host- cookies and HSTS
+	Issuer string // PUGUH_ISSUER; https turns on Secure, __Host- cookies
 	Secret []byte // PUGUH_SECRET; the CSRF key is derived from it
 	Now    func() time.Time
 }
@@ -79,12 +79,13 @@ type Pages struct {
 	verifier  TokenVerifier
 	log       *slog.Logger
 
-	issuer  *url.URL
-	secure  bool
-	csrfKey []byte
-	now     func() time.Time
-	pages   map[string]*template.Template
-	static  http.Handler
+	issuer       *url.URL
+	secure       bool
+	csrfKey      []byte
+	challengeKey []byte // keys the ids of login challenges (newChallenge)
+	now          func() time.Time
+	pages        map[string]*template.Template
+	static       http.Handler
 }
 
 // New parses the templates and derives the CSRF key.
@@ -97,9 +98,13 @@ func New(cfg Config, store Store, passwords Passwords, provider *oauth.Provider,
 	if err != nil {
 		return nil, fmt.Errorf("web: derive csrf key: %w", err)
 	}
+	challengeKey, err := hkdf.Key(sha256.New, cfg.Secret, nil, "puguh login challenge v1", 32)
+	if err != nil {
+		return nil, fmt.Errorf("web: derive challenge key: %w", err)
+	}
 	p := &Pages{
 		store: store, passwords: passwords, provider: provider, verifier: verifier, log: log,
-		issuer: iss, secure: iss.Scheme == "https", csrfKey: key, now: cfg.Now, pages: map[string]*template.Template{},
+		issuer: iss, secure: iss.Scheme == "https", csrfKey: key, challengeKey: challengeKey, now: cfg.Now, pages: map[string]*template.Template{},
 	}
 	if p.now == nil {
 		p.now = time.Now
@@ -158,9 +163,8 @@ func (p *Pages) Headers(w http.ResponseWriter, formTargets ...string) {
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Cache-Control", "no-store")
 	h.Set("Pragma", "no-cache")
-	if p.secure {
-		h.Set("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
-	}
+	// Strict-Transport-Security is set on every response, pages included,
+	// by httpapi.StrictTransportSecurity around the whole server.
 }
 
 // Render writes a page with the security headers. The page is rendered into a

@@ -98,18 +98,23 @@ func (s *Store) MoveSessionFamilies(ctx context.Context, from, to string) error 
 
 // DeleteExpiredSessions deletes at most limit expired rows from each table, so
 // one call never holds locks on a large part of a table.
-func (s *Store) DeleteExpiredSessions(ctx context.Context, now time.Time, limit int) error {
+func (s *Store) DeleteExpiredSessions(ctx context.Context, now time.Time, limit int) (int, error) {
+	deleted := 0
 	for _, table := range []string{"sessions", "login_challenges", "session_families"} {
 		key := "id"
 		if table == "session_families" {
 			key = "family_id"
 		}
 		q := `DELETE FROM ` + table + ` WHERE ` + key + ` IN (SELECT ` + key + ` FROM ` + table + ` WHERE expires_at <= ? LIMIT ?)`
-		if _, err := s.db.ExecContext(ctx, s.rebind(q), utc(now), limit); err != nil {
-			return fmt.Errorf("delete expired %s: %w", table, mapError(err))
+		res, err := s.db.ExecContext(ctx, s.rebind(q), utc(now), limit)
+		if err != nil {
+			return deleted, fmt.Errorf("delete expired %s: %w", table, mapError(err))
+		}
+		if n, err := res.RowsAffected(); err == nil {
+			deleted += int(n)
 		}
 	}
-	return nil
+	return deleted, nil
 }
 
 const challengeColumns = `id, browser, client_id, query, requested_at, expires_at, user_id, consented_at`
@@ -149,6 +154,17 @@ func (s *Store) ConsentLoginChallenge(ctx context.Context, id, userID string, at
 func (s *Store) DeleteLoginChallenge(ctx context.Context, id string) error {
 	if _, err := s.db.ExecContext(ctx, s.rebind(`DELETE FROM login_challenges WHERE id = ?`), id); err != nil {
 		return fmt.Errorf("delete login challenge: %w", mapError(err))
+	}
+	return nil
+}
+
+// TrimLoginChallenges keeps browser's keep most recent challenges and deletes
+// the rest (login_challenges_browser_idx serves both halves).
+func (s *Store) TrimLoginChallenges(ctx context.Context, browser string, keep int) error {
+	if _, err := s.db.ExecContext(ctx, s.rebind(`DELETE FROM login_challenges WHERE browser = ? AND id NOT IN (
+		SELECT id FROM login_challenges WHERE browser = ? ORDER BY requested_at DESC, id DESC LIMIT ?)`),
+		browser, browser, keep); err != nil {
+		return fmt.Errorf("trim login challenges: %w", mapError(err))
 	}
 	return nil
 }

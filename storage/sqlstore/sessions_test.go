@@ -2,6 +2,7 @@ package sqlstore_test
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"testing"
 	"time"
@@ -35,6 +36,62 @@ func TestFamiliesOfUser(t *testing.T) {
 		slices.Sort(got)
 		if want := []string{"other-session", "recent"}; !slices.Equal(got, want) {
 			t.Fatalf("FamiliesOfUser = %v, want %v", got, want)
+		}
+	})
+}
+
+// TrimLoginChallenges keeps a browser's most recent challenges and touches no
+// other browser's.
+func TestTrimLoginChallenges(t *testing.T) {
+	sqltest.ForEach(t, func(t *testing.T, s *sqlstore.Store) {
+		ctx := context.Background()
+		now := time.Now().UTC().Truncate(time.Second)
+		add := func(id, browser string, age time.Duration) {
+			t.Helper()
+			if err := s.CreateLoginChallenge(ctx, &storage.LoginChallenge{ID: id, Browser: browser, ClientID: "c", Query: "q",
+				RequestedAt: now.Add(-age), ExpiresAt: now.Add(time.Hour)}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for i := range 5 {
+			add(fmt.Sprintf("b1-%d", i), "b1", time.Duration(i)*time.Minute) // b1-0 is the newest
+		}
+		add("b2-0", "b2", time.Hour)
+		if err := s.TrimLoginChallenges(ctx, "b1", 2); err != nil {
+			t.Fatal(err)
+		}
+		for id, want := range map[string]bool{"b1-0": true, "b1-1": true, "b1-2": false, "b1-3": false, "b1-4": false, "b2-0": true} {
+			_, err := s.LoginChallengeByID(ctx, id, now)
+			if got := err == nil; got != want {
+				t.Errorf("%s kept = %v (%v), want %v", id, got, err, want)
+			}
+		}
+	})
+}
+
+// DeleteExpiredSessions reports how many rows it removed, so a janitor knows
+// when it has caught up.
+func TestDeleteExpiredSessionsCounts(t *testing.T) {
+	sqltest.ForEach(t, func(t *testing.T, s *sqlstore.Store) {
+		ctx := context.Background()
+		now := time.Now().UTC().Truncate(time.Second)
+		for i := range 3 {
+			if err := s.CreateLoginChallenge(ctx, &storage.LoginChallenge{ID: fmt.Sprintf("old-%d", i), Browser: "b", ClientID: "c",
+				Query: "q", RequestedAt: now.Add(-time.Hour), ExpiresAt: now.Add(-time.Minute)}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := s.CreateLoginChallenge(ctx, &storage.LoginChallenge{ID: "live", Browser: "b", ClientID: "c", Query: "q",
+			RequestedAt: now, ExpiresAt: now.Add(time.Hour)}); err != nil {
+			t.Fatal(err)
+		}
+		for _, want := range []int{2, 1, 0} {
+			if n, err := s.DeleteExpiredSessions(ctx, now, 2); err != nil || n != want {
+				t.Fatalf("DeleteExpiredSessions = %d, %v; want %d", n, err, want)
+			}
+		}
+		if _, err := s.LoginChallengeByID(ctx, "live", now); err != nil {
+			t.Fatalf("the live challenge went too: %v", err)
 		}
 	})
 }
