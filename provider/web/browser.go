@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
+	"errors"
 	"net/http"
 	"net/url"
 )
@@ -86,9 +87,15 @@ func (p *Pages) csrfFor(browser string) string {
 // CheckForm parses a form post and refuses it (false, after answering 403)
 // when it comes from another site or lacks this browser's CSRF token.
 func (p *Pages) CheckForm(w http.ResponseWriter, r *http.Request) bool {
+	// Our forms are small: 64 KiB is plenty, whatever PUGUH_MAX_BODY_BYTES allows.
 	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
 	if err := r.ParseForm(); err != nil {
-		p.RenderError(w, r, http.StatusBadRequest, "Bad request", "The form could not be read.", "", "")
+		status := http.StatusBadRequest
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			status = http.StatusRequestEntityTooLarge
+		}
+		p.refuseBody(w, r, status)
 		return false
 	}
 	if !p.sameOrigin(r) {
