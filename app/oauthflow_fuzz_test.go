@@ -2,10 +2,12 @@ package app_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/arsaka/puguh/app/apptest"
@@ -37,6 +39,10 @@ type fuzzDeployment struct {
 	e       *apptest.Env
 	app     *testApp
 	browser *browser // signed in to app's organization, for /oauth/authorize
+	// sent numbers the requests: each comes from an address of its own
+	// (X-Forwarded-For from a trusted proxy), so the per-IP rate limit, which
+	// a fuzzer would exhaust in a second, never answers in Puguh's place.
+	sent *atomic.Uint32
 }
 
 // fuzzDeployments starts Puguh on every configured deployment, with a trusted
@@ -49,12 +55,14 @@ func fuzzDeployments(f *testing.F) []fuzzDeployment {
 			f.Logf("%s deployment skipped: %s", d.Name, why)
 			continue
 		}
-		e := apptest.Start(f, d.Options)
+		opts := d.Options
+		opts.Env = map[string]string{"PUGUH_TRUSTED_PROXIES": "127.0.0.1/32"}
+		e := apptest.Start(f, opts)
 		user := e.NewUser()
 		app := registerApp(f, e, user, appOptions{Trusted: true})
 		b := newBrowser(f, e)
 		codeFrom(f, e, app, b.authorize(codeQuery(app, "openid read:user", "nonce", "nonce-0123456789"), user))
-		out = append(out, fuzzDeployment{name: d.Name, e: e, app: app, browser: b})
+		out = append(out, fuzzDeployment{name: d.Name, e: e, app: app, browser: b, sent: new(atomic.Uint32)})
 	}
 	return out
 }
@@ -78,26 +86,34 @@ type fuzzResponse struct {
 	body   []byte
 }
 
-// send posts (body != "") or gets rawURL with the given client and headers.
-func send(t *testing.T, client *http.Client, method, rawURL, body string, headers ...string) fuzzResponse {
+// send posts body to path, or gets path?query, with client (nil: the
+// deployment's plain client). query is sent as it is, but for the bytes a
+// request line cannot carry, which are percent-encoded.
+func (d fuzzDeployment) send(t *testing.T, client *http.Client, method, path, query, body string, headers ...string) fuzzResponse {
 	t.Helper()
 	var rd io.Reader
 	if method == http.MethodPost {
 		rd = strings.NewReader(body)
 	}
-	req, err := http.NewRequest(method, rawURL, rd)
+	req, err := http.NewRequest(method, d.e.URL+path, rd)
 	if err != nil {
 		t.Fatalf("build request: %v", err)
 	}
+	req.URL.RawQuery = requestLineSafe(query)
 	if method == http.MethodPost {
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	}
+	n := d.sent.Add(1)
+	req.Header.Set("X-Forwarded-For", fmt.Sprintf("10.%d.%d.%d", byte(n>>16), byte(n>>8), byte(n)))
 	for i := 0; i+1 < len(headers); i += 2 {
 		req.Header.Set(headers[i], headers[i+1])
 	}
+	if client == nil {
+		client = d.e.Client
+	}
 	resp, err := client.Do(req)
 	if err != nil {
-		t.Fatalf("%s %.200s: %v", method, rawURL, err)
+		t.Fatalf("%s %s?%.200s: %v", method, path, query, err)
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
@@ -105,6 +121,21 @@ func send(t *testing.T, client *http.Client, method, rawURL, body string, header
 		t.Fatalf("read answer: %v", err)
 	}
 	return fuzzResponse{status: resp.StatusCode, header: resp.Header, body: b}
+}
+
+// requestLineSafe percent-encodes the bytes of q that cannot appear in a
+// request line (controls, space, '#', non-ASCII); everything else, '%' and
+// malformed escapes included, reaches the server as the fuzzer made it.
+func requestLineSafe(q string) string {
+	var b strings.Builder
+	for i := 0; i < len(q); i++ {
+		if c := q[i]; c <= ' ' || c == '#' || c >= 0x7f {
+			fmt.Fprintf(&b, "%%%02X", c)
+		} else {
+			b.WriteByte(c)
+		}
+	}
+	return b.String()
 }
 
 // assertOAuthAnswer fails on a 5xx, and on an error answer that is not RFC
@@ -138,7 +169,7 @@ func FuzzTokenEndpoint(f *testing.F) {
 	f.Fuzz(func(t *testing.T, input string) {
 		for _, d := range deployments {
 			base := url.Values{"redirect_uri": {d.app.RedirectURI}, "client_id": {d.app.ID}, "client_secret": {d.app.Secret}}.Encode()
-			r := send(t, d.e.Client, http.MethodPost, d.e.URL+"/oauth/token", input+"&"+base)
+			r := d.send(t, nil, http.MethodPost, "/oauth/token", "", input+"&"+base)
 			assertOAuthAnswer(t, d.name+" token", input, r)
 			if r.header.Get("Cache-Control") != "no-store" {
 				t.Fatalf("%s token: Cache-Control %q for %q", d.name, r.header.Get("Cache-Control"), input)
@@ -158,7 +189,7 @@ func FuzzRevocationEndpoint(f *testing.F) {
 	f.Fuzz(func(t *testing.T, input string) {
 		for _, d := range deployments {
 			base := url.Values{"client_id": {d.app.ID}, "client_secret": {d.app.Secret}}.Encode()
-			r := send(t, d.e.Client, http.MethodPost, d.e.URL+"/oauth/revoke", input+"&"+base)
+			r := d.send(t, nil, http.MethodPost, "/oauth/revoke", "", input+"&"+base)
 			assertOAuthAnswer(t, d.name+" revoke", input, r)
 		}
 	})
@@ -175,7 +206,7 @@ func FuzzIntrospectionEndpoint(f *testing.F) {
 	deployments := fuzzDeployments(f)
 	f.Fuzz(func(t *testing.T, input string) {
 		for _, d := range deployments {
-			r := send(t, d.e.Client, http.MethodPost, d.e.URL+"/oauth/introspect", input, "Authorization", basicAuth(d.app.ID, d.app.Secret))
+			r := d.send(t, nil, http.MethodPost, "/oauth/introspect", "", input, "Authorization", basicAuth(d.app.ID, d.app.Secret))
 			assertOAuthAnswer(t, d.name+" introspect", input, r)
 			if r.status == http.StatusOK {
 				var in struct {
@@ -210,7 +241,7 @@ func FuzzAuthorizeQuery(f *testing.F) {
 			} else {
 				query += "&" + codeQuery(d.app, "openid read:user", "nonce", "nonce-0123456789").Encode()
 			}
-			r := send(t, d.browser.client, http.MethodGet, d.e.URL+"/oauth/authorize?"+query, "")
+			r := d.send(t, d.browser.client, http.MethodGet, "/oauth/authorize", query, "")
 			if r.status >= 500 {
 				t.Fatalf("%s authorize: %d for %q: %.500s", d.name, r.status, input, r.body)
 			}
