@@ -1,6 +1,7 @@
 package app_test
 
 import (
+	"html"
 	"net/http"
 	"strings"
 	"testing"
@@ -13,8 +14,7 @@ import (
 // TestAuthorizeRefusesMalformedCodeChallenge: a code_challenge must be an
 // S256 challenge, BASE64URL(SHA256(verifier)) (RFC 7636 §4.2), sent with
 // code_challenge_method=S256, from public and confidential clients alike. It
-// is refused before the sign-in page is shown, back to the client with
-// invalid_request, state and iss.
+// is refused with invalid_request before the sign-in page is shown.
 func TestAuthorizeRefusesMalformedCodeChallenge(t *testing.T) {
 	apptest.ForEachDeployment(t, func(t *testing.T, e *apptest.Env) {
 		user := e.NewUser()
@@ -29,32 +29,28 @@ func TestAuthorizeRefusesMalformedCodeChallenge(t *testing.T) {
 		valid := oauth2.S256ChallengeFromVerifier(oauth2.GenerateVerifier())
 		cases := []struct {
 			name, challenge, method string
-			want                    string // error_description; "" for the sign-in page
+			// error_description for each kind of client; "" for the sign-in page
+			public, confidential string
 		}{
-			{"valid", valid, "S256", ""},
-			{"42 characters", valid[:42], "S256", badChallenge},
-			{"44 characters", valid + "A", "S256", badChallenge},
-			{"padded", valid[:42] + "=", "S256", badChallenge},
-			{"standard base64 alphabet", "+/" + valid[2:], "S256", badChallenge},
-			{"space", valid[:21] + " " + valid[22:], "S256", badChallenge},
-			{"invalid UTF-8", "\xff" + valid[1:], "S256", badChallenge},
-			{"NUL", valid[:42] + "\x00", "S256", badChallenge},
-			{"non-ASCII", "é" + valid[2:], "S256", badChallenge},
-			{"stray bits in the last character", valid[:42] + "B", "S256", badChallenge},
-			{"a verifier, 128 characters", strings.Repeat("a", 128), "S256", badChallenge},
-			{"valid without a method", valid, "", "public:" + invalidRequest +
-				"Public clients must send a PKCE code_challenge with code_challenge_method=S256.|confidential:" + invalidRequest +
-				"A code_challenge must come with code_challenge_method=S256."},
+			{"valid", valid, "S256", "", ""},
+			{"42 characters", valid[:42], "S256", badChallenge, badChallenge},
+			{"44 characters", valid + "A", "S256", badChallenge, badChallenge},
+			{"padded", valid[:42] + "=", "S256", badChallenge, badChallenge},
+			{"standard base64 alphabet", "+/" + valid[2:], "S256", badChallenge, badChallenge},
+			{"space", valid[:21] + " " + valid[22:], "S256", badChallenge, badChallenge},
+			{"invalid UTF-8", "\xff" + valid[1:], "S256", badChallenge, badChallenge},
+			{"NUL", valid[:42] + "\x00", "S256", badChallenge, badChallenge},
+			{"non-ASCII", "é" + valid[2:], "S256", badChallenge, badChallenge},
+			{"stray bits in the last character", valid[:42] + "B", "S256", badChallenge, badChallenge},
+			{"a verifier, 128 characters", strings.Repeat("a", 128), "S256", badChallenge, badChallenge},
+			{"valid without a method", valid, "",
+				invalidRequest + "Public clients must send a PKCE code_challenge with code_challenge_method=S256.",
+				invalidRequest + "A code_challenge must come with code_challenge_method=S256."},
 		}
 		for _, tc := range cases {
-			for _, kind := range []string{"public", "confidential"} {
+			for kind, want := range map[string]string{"public": tc.public, "confidential": tc.confidential} {
 				t.Run(tc.name+"/"+kind, func(t *testing.T) {
 					app := clients[kind]
-					want := tc.want
-					if strings.HasPrefix(want, "public:") {
-						pub, conf, _ := strings.Cut(strings.TrimPrefix(want, "public:"), "|confidential:")
-						want = map[string]string{"public": pub, "confidential": conf}[kind]
-					}
 					q := codeQuery(app, "read:user", "code_challenge", tc.challenge, "code_challenge_method", tc.method)
 					p := newBrowser(t, e).get("/oauth/authorize?" + q.Encode())
 					if want == "" {
@@ -63,16 +59,37 @@ func TestAuthorizeRefusesMalformedCodeChallenge(t *testing.T) {
 						}
 						return
 					}
-					if p.Status != http.StatusSeeOther || p.Location == nil || !strings.HasPrefix(p.Location.String(), app.RedirectURI+"?") {
-						t.Fatalf("want 303 to the client, got %d %v %.300s", p.Status, p.Location, p.Body)
-					}
-					got := p.Location.Query()
-					if got.Get("error") != "invalid_request" || got.Get("error_description") != want ||
-						got.Get("state") != "state-0123456789" || got.Get("iss") != e.URL || got.Has("code") {
-						t.Fatalf("error response %v\nwant error=invalid_request, error_description=%q, state and iss", got, want)
-					}
+					assertAuthorizeRefused(t, e, app, p, want)
 				})
 			}
 		}
 	})
+}
+
+// assertAuthorizeRefused fails unless p refuses the authorization request
+// with invalid_request and exactly this description, before any page of the
+// flow and without a code. Which errors go back to the client is decided in
+// authorizeError, apart from the checks: either answer is accepted, each in
+// full: a 303 to the registered redirect URI with error, error_description,
+// state and iss, or the 400 error page naming the error and description.
+func assertAuthorizeRefused(t *testing.T, e *apptest.Env, app *testApp, p *page, description string) {
+	t.Helper()
+	switch {
+	case p.Status == http.StatusSeeOther && p.Location != nil && strings.HasPrefix(p.Location.String(), app.RedirectURI+"?"):
+		got := p.Location.Query()
+		if got.Get("error") != "invalid_request" || got.Get("error_description") != description ||
+			got.Get("state") != "state-0123456789" || got.Get("iss") != e.URL || got.Has("code") {
+			t.Fatalf("error response %v\nwant error=invalid_request, error_description=%q, state and iss", got, description)
+		}
+	case p.Status == http.StatusBadRequest && p.Location == nil:
+		for _, want := range []string{"<title>Authorization failed", `<code id="error-code">invalid_request</code>`,
+			`<dd id="error-description">` + html.EscapeString(description) + `</dd>`} {
+			if !strings.Contains(p.Body, want) {
+				t.Fatalf("error page lacks %q:\n%s", want, p.Body)
+			}
+		}
+		assertPageHeaders(t, p)
+	default:
+		t.Fatalf("want invalid_request (303 to the client or the 400 error page), got %d %v %.300s", p.Status, p.Location, p.Body)
+	}
 }
