@@ -13,7 +13,7 @@ import (
 // application-scoped grants API. /oauth/authorize and /oauth/logout are
 // browser-facing and mounted with the pages (app/pages.go).
 func (a *App) mountOAuth(r *mux.Router) {
-	(&oauth.Endpoints{P: a.provider, Users: a.users}).Mount(r)
+	(&oauth.Endpoints{P: a.provider, Users: a.users, MaxBody: a.cfg.MaxBodyBytes}).Mount(r)
 	(&rest.GrantsAPI{Store: a.store, Tokens: a.provider, Auth: a.authn}).Mount(r)
 }
 

@@ -14,7 +14,7 @@ import (
 // sign-up (/signup) and the account area (/account…).
 func (a *App) mountPages(r *mux.Router) {
 	identity := a.identity
-	pages, err := web.New(web.Config{Issuer: a.cfg.Issuer, Secret: a.cfg.Secret}, a.users, identity, a.provider, a.keys.Verifier(), a.log)
+	pages, err := web.New(web.Config{Issuer: a.cfg.Issuer, Secret: a.cfg.Secret, MaxBody: a.cfg.MaxBodyBytes}, a.users, identity, a.provider, a.keys.Verifier(), a.log)
 	if err != nil {
 		// The templates are embedded and the issuer is validated by config: a
 		// failure here is a build defect that every test catches.

@@ -200,6 +200,42 @@ func ForEachBackend(t *testing.T, fn func(t *testing.T, e *Env)) {
 	}
 }
 
+// Deployment is one way Puguh runs: SQLite alone, or PostgreSQL with Redis.
+type Deployment struct {
+	Name    string
+	Options Options
+}
+
+// Deployments lists the two deployments Puguh supports. The second needs
+// PUGUH_TEST_DATABASE_URL and PUGUH_TEST_REDIS_URL (see Configured).
+func Deployments() []Deployment {
+	return []Deployment{
+		{Name: "sqlite", Options: Options{Backend: sqltest.Backend{Name: "sqlite", URL: sqltest.SQLiteURL}}},
+		{Name: "postgres+redis", Options: Options{Backend: sqltest.Backend{Name: "postgres", URL: sqltest.PostgresURL}, Redis: true}},
+	}
+}
+
+// Configured reports whether this machine can run d, and if not, why.
+// Start skips the test instead; fuzz targets, which cannot skip one
+// deployment alone, ask first.
+func (d Deployment) Configured() (bool, string) {
+	if d.Options.Backend.Name == "postgres" && os.Getenv(sqltest.EnvDatabaseURL) == "" {
+		return false, "set " + sqltest.EnvDatabaseURL + " to run it"
+	}
+	if d.Options.Redis && os.Getenv(EnvRedisURL) == "" {
+		return false, "set " + EnvRedisURL + " to run it"
+	}
+	return true, ""
+}
+
+// ForEachDeployment runs fn against Puguh on SQLite alone and on PostgreSQL
+// with Redis.
+func ForEachDeployment(t *testing.T, fn func(t *testing.T, e *Env)) {
+	for _, d := range Deployments() {
+		t.Run(d.Name, func(t *testing.T) { fn(t, Start(t, d.Options)) })
+	}
+}
+
 // Response is a finished HTTP exchange.
 type Response struct {
 	Status int

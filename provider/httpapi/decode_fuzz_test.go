@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -33,11 +35,16 @@ type fuzzPayload struct {
 			Depth int `json:"depth"`
 		} `json:"inner"`
 	} `json:"profile"`
+	Members []struct {
+		Role string `json:"role"`
+	} `json:"members"`
 }
 
 // FuzzDecodeJSON feeds arbitrary bytes through DecodeJSON: the outcome is a
-// decoded value or a 4xx written as a FastAPI error, never a panic or a 5xx,
-// and nothing accepted carries a NUL character (SECURITY.md item 28).
+// decoded value or a 4xx written as a FastAPI error, never a panic or a 5xx.
+// Nothing accepted carries a NUL character, repeats a key in any object, or
+// has a key that is not exactly a field's name where the body maps to a
+// struct (checked by strictKeys, a separate reading of the body).
 func FuzzDecodeJSON(f *testing.F) {
 	for _, seed := range []string{
 		``, ` `, `{}`, `null`, `[]`, `"x"`, `0`, `{"email":"a@example.com"}`,
@@ -48,6 +55,11 @@ func FuzzDecodeJSON(f *testing.F) {
 		`{"profile":{"inner":{"depth":"deep"}}}`, `{"profile":{"inner":{"x":1}}}`,
 		"{\"email\":\"\xff\"}", "{\"email\":\"a\x00\"}", `{"email":"\ud800"}`, `{"email":"\\u0000"}`,
 		strings.Repeat("[", 20000), `{"extra":` + strings.Repeat(`{"a":`, 12000) + `1` + strings.Repeat(`}`, 12000) + `}`,
+		`{"email":"a","email":"b"}`, `{"EMAIL":"a"}`, `{"Email":"a"}`, `{"\u0045mail":"a"}`, `{"email":"a","\u0065mail":"b"}`,
+		`{"ſmall":1}`, `{"\u017fmall":1}`, "{\"tag\u212as\":[]}", `{"profile":{"NAME":"a"}}`, `{"profile":{"name":"a","name":"b"}}`,
+		`{"profile":{"inner":{"depth":1,"depth":2}}}`, `{"members":[{"role":"viewer"},{"role":"viewer","role":"owner"}]}`,
+		`{"members":[{"role":"viewer","ROLE":"owner"}]}`, `{"meta":{"k":"a","k":"b"}}`, `{"meta":{"k":"a","K":"b"}}`,
+		`{"extra":[{"a":1,"a":2}]}`, `{"raw":{"a":1,"a":2}}`, `{"tags":["a",2]}`,
 	} {
 		f.Add([]byte(seed))
 	}
@@ -65,6 +77,9 @@ func FuzzDecodeJSON(f *testing.F) {
 			_ = json.NewEncoder(&all).Encode(dst)
 			if bytes.Contains(all.Bytes(), []byte(`\u0000`)) {
 				t.Fatalf("accepted a NUL character: %q", body)
+			}
+			if err := strictKeys(json.NewDecoder(bytes.NewReader(body)), reflect.TypeOf(dst)); err != nil {
+				t.Fatalf("accepted %q: %v", body, err)
 			}
 			return
 		}
@@ -97,4 +112,74 @@ func FuzzDecodeJSON(f *testing.F) {
 			}
 		}
 	})
+}
+
+// strictKeys reads one JSON value from dec, where the body maps to Go type t
+// (nil: free-form), and reports a key DecodeJSON should have refused: one
+// that repeats in its object, or one that is not exactly the JSON name of a
+// field of the struct the object maps to.
+func strictKeys(dec *json.Decoder, t reflect.Type) error {
+	for t != nil && t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	tok, err := dec.Token()
+	if err != nil {
+		return err
+	}
+	switch tok {
+	case json.Delim('{'):
+		seen := map[string]bool{}
+		for dec.More() {
+			k, err := dec.Token()
+			if err != nil {
+				return err
+			}
+			key, _ := k.(string)
+			if seen[key] {
+				return fmt.Errorf("duplicate key %q", key)
+			}
+			seen[key] = true
+			var child reflect.Type
+			switch {
+			case t == nil:
+			case t.Kind() == reflect.Map:
+				child = t.Elem()
+			case t.Kind() == reflect.Struct && t != reflect.TypeFor[time.Time]():
+				f, ok := fieldNamed(t, key)
+				if !ok {
+					return fmt.Errorf("key %q is not a field of %s", key, t)
+				}
+				child = f.Type
+			}
+			if err := strictKeys(dec, child); err != nil {
+				return err
+			}
+		}
+		_, err = dec.Token()
+		return err
+	case json.Delim('['):
+		var child reflect.Type
+		if t != nil && (t.Kind() == reflect.Slice || t.Kind() == reflect.Array) {
+			child = t.Elem()
+		}
+		for dec.More() {
+			if err := strictKeys(dec, child); err != nil {
+				return err
+			}
+		}
+		_, err = dec.Token()
+		return err
+	}
+	return nil
+}
+
+// fieldNamed finds the field whose JSON name is exactly name.
+func fieldNamed(t reflect.Type, name string) (reflect.StructField, bool) {
+	for i := range t.NumField() {
+		f := t.Field(i)
+		if tag, _, _ := strings.Cut(f.Tag.Get("json"), ","); tag == name {
+			return f, true
+		}
+	}
+	return reflect.StructField{}, false
 }

@@ -68,6 +68,11 @@ func Conflict(detail string) *Error { return &Error{Status: http.StatusConflict,
 // BadRequest is 400.
 func BadRequest(detail string) *Error { return &Error{Status: http.StatusBadRequest, Detail: detail} }
 
+// TooLarge is 413 for a body over PUGUH_MAX_BODY_BYTES; err is the read's error.
+func TooLarge(err error) *Error {
+	return &Error{Status: http.StatusRequestEntityTooLarge, Detail: "Request body too large", Err: err}
+}
+
 // Invalid is 422 with the given issues.
 func Invalid(issues ...Issue) *Error {
 	return &Error{Status: http.StatusUnprocessableEntity, Detail: issues}

@@ -49,6 +49,9 @@ type payload struct {
 	Profile struct {
 		Name string `json:"name"`
 	} `json:"profile"`
+	Members []struct {
+		Role string `json:"role"`
+	} `json:"members"`
 }
 
 const maxBody = 1 << 20

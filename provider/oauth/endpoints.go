@@ -1,7 +1,9 @@
 package oauth
 
 import (
+	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 
 	"github.com/gorilla/mux"
@@ -17,17 +19,45 @@ import (
 type Endpoints struct {
 	P     *Provider
 	Users UserLookup
+	// MaxBody is PUGUH_MAX_BODY_BYTES, the largest body an endpoint reads.
+	MaxBody int64
 }
 
 // Mount registers /oauth/token, /oauth/revoke, /oauth/introspect,
 // /oauth/userinfo and the discovery document. The browser-facing endpoints
 // (/oauth/authorize, /oauth/logout) live in package web.
+//
+// fosite and net/http parse these endpoints' forms and would answer a body
+// over the limit with an error of their own (net/http reads up to 10 MB);
+// the routes share one limit instead, answered with 413 in RFC 6749's shape.
 func (e *Endpoints) Mount(r *mux.Router) {
+	if e.MaxBody <= 0 {
+		panic("oauth: Endpoints.MaxBody must be positive") // a wiring mistake
+	}
+	r = r.NewRoute().Subrouter()
+	r.Use(httpapi.LimitBody(e.MaxBody, e.refuseBody))
 	r.HandleFunc("/oauth/token", e.token).Methods(http.MethodPost)
 	r.HandleFunc("/oauth/revoke", e.revoke).Methods(http.MethodPost)
 	r.HandleFunc("/oauth/introspect", e.introspect).Methods(http.MethodPost)
 	r.HandleFunc("/oauth/userinfo", e.userinfo).Methods(http.MethodGet, http.MethodPost)
 	r.HandleFunc("/.well-known/openid-configuration", e.discovery).Methods(http.MethodGet, http.MethodHead)
+}
+
+// refuseBody answers a body LimitBody refused: invalid_request (RFC 6749
+// §5.2) with 413 for a body over the limit, or 400 for one that could not
+// be read.
+func (e *Endpoints) refuseBody(w http.ResponseWriter, _ *http.Request, status int) {
+	description := fmt.Sprintf("The request body is larger than %d bytes.", e.MaxBody)
+	if status != http.StatusRequestEntityTooLarge {
+		description = "The request body could not be read."
+	}
+	body, _ := json.Marshal(map[string]string{"error": "invalid_request", "error_description": description})
+	h := w.Header()
+	h.Set("Content-Type", "application/json;charset=UTF-8")
+	h.Set("Cache-Control", "no-store")
+	h.Set("Pragma", "no-cache")
+	w.WriteHeader(status)
+	_, _ = w.Write(body)
 }
 
 // token is RFC 6749 §3.2. fosite parses, authenticates the client and runs
@@ -143,7 +173,6 @@ func (e *Endpoints) introspect(w http.ResponseWriter, r *http.Request) {
 	// before it looks at Basic, and then never checks the Basic secret: a
 	// valid token of any tenant plus another client's id would pass as that
 	// client. Only the client's own credentials authenticate here.
-	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
 	if err := r.ParseForm(); err != nil || r.Form.Has("access_token") {
 		e.P.public.WriteIntrospectionError(ctx, w, fosite.ErrRequestUnauthorized.WithHint("Authenticate with HTTP Basic client credentials only."))
 		return

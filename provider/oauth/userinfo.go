@@ -73,7 +73,6 @@ func bearerToken(r *http.Request) (string, bool) {
 		return token, ok && strings.EqualFold(scheme, "Bearer") && token != ""
 	}
 	if r.Method == http.MethodPost && strings.HasPrefix(r.Header.Get("Content-Type"), "application/x-www-form-urlencoded") {
-		r.Body = http.MaxBytesReader(nil, r.Body, 64<<10)
 		if err := r.ParseForm(); err == nil {
 			if t := r.PostForm.Get("access_token"); t != "" {
 				return t, true

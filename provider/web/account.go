@@ -119,6 +119,7 @@ func NewAccount(p *Pages, d AccountDeps) (*Account, error) {
 
 // Mount registers sign-up and the account area.
 func (a *Account) Mount(r *mux.Router) {
+	r = a.p.limitBodies(r)
 	r.HandleFunc("/signup", a.signupForm).Methods(http.MethodGet)
 	r.HandleFunc("/signup", a.signup).Methods(http.MethodPost)
 	r.HandleFunc("/account", a.profile).Methods(http.MethodGet)

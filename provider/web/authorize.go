@@ -199,9 +199,11 @@ func (p *Pages) consented(r *http.Request, ar fosite.AuthorizeRequester, client 
 }
 
 // precheck refuses, before any page is shown, requests that fosite would
-// refuse only when issuing the code: an unknown prompt value or prompt=none
-// with others (OIDC Core §3.1.2.1), and a public client without an S256 PKCE
-// challenge (RFC 7636 §4.4.1; RFC 9700 §2.1.1). fosite still enforces both.
+// refuse only when issuing the code, or never: an unknown prompt value or
+// prompt=none with others (OIDC Core §3.1.2.1), a public client without an
+// S256 PKCE challenge (RFC 7636 §4.4.1; RFC 9700 §2.1.1), and, from any
+// client, a code_challenge that cannot be an S256 challenge or comes without
+// code_challenge_method=S256. fosite still enforces what it enforces.
 func precheck(ar fosite.AuthorizeRequester, prompts []string) error {
 	for _, v := range prompts {
 		if v != "none" && v != "login" && v != "consent" {
@@ -215,7 +217,40 @@ func precheck(ar fosite.AuthorizeRequester, prompts []string) error {
 	if ar.GetClient().IsPublic() && (form.Get("code_challenge") == "" || form.Get("code_challenge_method") != "S256") {
 		return fosite.ErrInvalidRequest.WithHint("Public clients must send a PKCE code_challenge with code_challenge_method=S256.")
 	}
+	// An empty parameter is an absent one (RFC 6749 §3.1): a confidential
+	// client may go without PKCE.
+	if c := form.Get("code_challenge"); c != "" {
+		if !isS256Challenge(c) {
+			return fosite.ErrInvalidRequest.WithHint("code_challenge must be the S256 challenge of the code verifier: " +
+				"43 characters of base64url without padding (RFC 7636 §4.2).")
+		}
+		if form.Get("code_challenge_method") != "S256" {
+			return fosite.ErrInvalidRequest.WithHint("A code_challenge must come with code_challenge_method=S256.")
+		}
+	}
 	return nil
+}
+
+// isS256Challenge reports whether c can be BASE64URL(SHA256(code_verifier))
+// (RFC 7636 §4.2): 43 characters of the base64url alphabet, no padding, whose
+// last character carries no bits beyond the 32 bytes of the digest. fosite
+// does not look at the challenge's form: any other value would be stored
+// with the code, which then no verifier could redeem, after the user had
+// signed in and consented for nothing.
+func isS256Challenge(c string) bool {
+	if len(c) != base64.RawURLEncoding.EncodedLen(sha256.Size) {
+		return false
+	}
+	for i := 0; i < len(c); i++ {
+		switch ch := c[i]; {
+		case 'A' <= ch && ch <= 'Z', 'a' <= ch && ch <= 'z', '0' <= ch && ch <= '9', ch == '-', ch == '_':
+		default:
+			return false
+		}
+	}
+	// Strict refuses a last character with stray low bits.
+	b, err := base64.RawURLEncoding.Strict().DecodeString(c)
+	return err == nil && len(b) == sha256.Size
 }
 
 // parseMaxAge reads max_age (OIDC Core §3.1.2.1); -1 when absent.

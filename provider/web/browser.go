@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
+	"errors"
 	"net/http"
 	"net/url"
 )
@@ -83,12 +84,19 @@ func (p *Pages) csrfFor(browser string) string {
 	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
 }
 
-// CheckForm parses a form post and refuses it (false, after answering 403)
-// when it comes from another site or lacks this browser's CSRF token.
+// CheckForm parses a form post and refuses it (false, after answering) when
+// it is over 64 KiB (413) or unreadable (400), comes from another site or
+// lacks this browser's CSRF token (403).
 func (p *Pages) CheckForm(w http.ResponseWriter, r *http.Request) bool {
+	// Our forms are small: 64 KiB is plenty, whatever PUGUH_MAX_BODY_BYTES allows.
 	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
 	if err := r.ParseForm(); err != nil {
-		p.RenderError(w, r, http.StatusBadRequest, "Bad request", "The form could not be read.", "", "")
+		status := http.StatusBadRequest
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			status = http.StatusRequestEntityTooLarge
+		}
+		p.refuseBody(w, r, status)
 		return false
 	}
 	if !p.sameOrigin(r) {

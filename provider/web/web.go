@@ -66,9 +66,10 @@ const (
 
 // Config configures the pages.
 type Config struct {
-	Issuer string // PUGUH_ISSUER; https turns on Secure, __Host- cookies
-	Secret []byte // PUGUH_SECRET; the CSRF key is derived from it
-	Now    func() time.Time
+	Issuer  string // PUGUH_ISSUER; https turns on Secure, __Host- cookies
+	Secret  []byte // PUGUH_SECRET; the CSRF key is derived from it
+	MaxBody int64  // PUGUH_MAX_BODY_BYTES: a larger body is 413 on every page
+	Now     func() time.Time
 }
 
 // Pages is the browser-facing part of Puguh.
@@ -83,6 +84,7 @@ type Pages struct {
 	secure       bool
 	csrfKey      []byte
 	challengeKey []byte // keys the ids of login challenges (newChallenge)
+	maxBody      int64
 	now          func() time.Time
 	pages        map[string]*template.Template
 	static       http.Handler
@@ -94,6 +96,9 @@ func New(cfg Config, store Store, passwords Passwords, provider *oauth.Provider,
 	if err != nil || iss.Host == "" {
 		return nil, fmt.Errorf("web: issuer %q is not an absolute URL", cfg.Issuer)
 	}
+	if cfg.MaxBody <= 0 {
+		return nil, fmt.Errorf("web: MaxBody %d is not a positive size", cfg.MaxBody)
+	}
 	key, err := hkdf.Key(sha256.New, cfg.Secret, nil, "puguh csrf v1", 32)
 	if err != nil {
 		return nil, fmt.Errorf("web: derive csrf key: %w", err)
@@ -104,7 +109,7 @@ func New(cfg Config, store Store, passwords Passwords, provider *oauth.Provider,
 	}
 	p := &Pages{
 		store: store, passwords: passwords, provider: provider, verifier: verifier, log: log,
-		issuer: iss, secure: iss.Scheme == "https", csrfKey: key, challengeKey: challengeKey, now: cfg.Now, pages: map[string]*template.Template{},
+		issuer: iss, secure: iss.Scheme == "https", csrfKey: key, challengeKey: challengeKey, maxBody: cfg.MaxBody, now: cfg.Now, pages: map[string]*template.Template{},
 	}
 	if p.now == nil {
 		p.now = time.Now
@@ -126,6 +131,7 @@ func New(cfg Config, store Store, passwords Passwords, provider *oauth.Provider,
 
 // Mount registers the pages and the browser-facing OAuth endpoints.
 func (p *Pages) Mount(r *mux.Router) {
+	r = p.limitBodies(r)
 	r.HandleFunc("/oauth/authorize", p.authorize).Methods(http.MethodGet, http.MethodPost)
 	r.HandleFunc("/login", p.loginForm).Methods(http.MethodGet)
 	r.HandleFunc("/login", p.login).Methods(http.MethodPost)
@@ -136,6 +142,24 @@ func (p *Pages) Mount(r *mux.Router) {
 	r.HandleFunc("/oauth/logout", p.endSessionForm).Methods(http.MethodGet)
 	r.HandleFunc("/oauth/logout", p.endSession).Methods(http.MethodPost)
 	r.PathPrefix("/static/").Handler(http.HandlerFunc(p.serveStatic)).Methods(http.MethodGet, http.MethodHead)
+}
+
+// limitBodies returns a router for pages whose routes read at most
+// Config.MaxBody bytes of body: a larger one is the error page with 413,
+// before any handler (or fosite, for POST /oauth/authorize) parses it.
+func (p *Pages) limitBodies(r *mux.Router) *mux.Router {
+	sub := r.NewRoute().Subrouter()
+	sub.Use(httpapi.LimitBody(p.maxBody, p.refuseBody))
+	return sub
+}
+
+// refuseBody shows the error page for a body LimitBody or CheckForm refused.
+func (p *Pages) refuseBody(w http.ResponseWriter, r *http.Request, status int) {
+	if status == http.StatusRequestEntityTooLarge {
+		p.RenderError(w, r, status, "Request too large", "What your browser sent is larger than Puguh accepts.", "", "")
+		return
+	}
+	p.RenderError(w, r, http.StatusBadRequest, "Bad request", "The form could not be read.", "", "")
 }
 
 func (p *Pages) serveStatic(w http.ResponseWriter, r *http.Request) {

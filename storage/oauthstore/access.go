@@ -34,6 +34,9 @@ func (s *Store) CreateAccessTokenSession(ctx context.Context, signature string, 
 // inactive. Expiry is left to fosite's strategy, as for every token type.
 func (s *Store) GetAccessTokenSession(ctx context.Context, signature string, session fosite.Session) (fosite.Requester, error) {
 	var row accessRow
+	if !storable(signature) {
+		return nil, fmt.Errorf("oauthstore: access token: %w", fosite.ErrNotFound)
+	}
 	err := sqlx.GetContext(ctx, s.q(ctx), &row, s.db.Rebind(`SELECT `+prefixed("a.", requestColumns)+`,
 		COALESCE(f.revoked, FALSE) AS family_revoked
 		FROM oauth_access_tokens a LEFT JOIN oauth_refresh_families f ON f.request_id = a.request_id

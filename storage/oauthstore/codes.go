@@ -40,6 +40,9 @@ func (s *Store) GetAuthorizeCodeSession(ctx context.Context, signature string, s
 // fosite.ErrInvalidatedAuthorizeCode; the token endpoint should answer
 // invalid_grant for it.
 func (s *Store) InvalidateAuthorizeCodeSession(ctx context.Context, signature string) error {
+	if !storable(signature) {
+		return fmt.Errorf("oauthstore: invalidate authorization code: %w", fosite.ErrNotFound)
+	}
 	res, err := s.q(ctx).ExecContext(ctx,
 		s.db.Rebind("UPDATE "+tableCodes+" SET active = FALSE WHERE signature = ? AND active"), signature)
 	if err != nil {

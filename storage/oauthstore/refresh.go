@@ -102,6 +102,9 @@ func (s *Store) CreateRefreshTokenSession(ctx context.Context, signature, access
 // fosite's own expiry check also enforces the cap.
 func (s *Store) GetRefreshTokenSession(ctx context.Context, signature string, session fosite.Session) (fosite.Requester, error) {
 	var row refreshRow
+	if !storable(signature) {
+		return nil, fmt.Errorf("oauthstore: refresh token: %w", fosite.ErrNotFound)
+	}
 	err := sqlx.GetContext(ctx, s.q(ctx), &row, s.db.Rebind(`SELECT `+prefixed("r.", requestColumns)+`,
 		r.access_signature, r.used_at, f.expires_at AS family_expires_at, f.revoked AS family_revoked
 		FROM oauth_refresh_tokens r JOIN oauth_refresh_families f ON f.request_id = r.request_id
@@ -143,6 +146,9 @@ func (s *Store) withinGrace(usedAt *time.Time, now time.Time) bool {
 // with invalid_request ("retry") after rolling back; the retry then reads the
 // token as reused and revokes the family.
 func (s *Store) RotateRefreshToken(ctx context.Context, requestID, signature string) error {
+	if !storable(signature) {
+		return fmt.Errorf("oauthstore: rotate refresh token: %w", fosite.ErrInactiveToken)
+	}
 	now := s.clock()
 	err := s.inTx(ctx, func(q sqlx.ExtContext) error {
 		// First statement: takes the family's row lock on PostgreSQL.
@@ -189,6 +195,9 @@ func oneRow(res sql.Result, err error) error {
 // it on the reused token before revoking its family; the family lock is taken
 // first so the lock order is the same as in RotateRefreshToken.
 func (s *Store) DeleteRefreshTokenSession(ctx context.Context, signature string) error {
+	if !storable(signature) {
+		return nil
+	}
 	err := s.inTx(ctx, func(q sqlx.ExtContext) error {
 		var requestID string
 		err := sqlx.GetContext(ctx, q, &requestID, s.db.Rebind("SELECT request_id FROM oauth_refresh_tokens WHERE signature = ?"), signature)

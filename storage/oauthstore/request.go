@@ -7,7 +7,9 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/jmoiron/sqlx"
 	"github.com/ory/fosite"
@@ -178,11 +180,25 @@ func (s *Store) createRequest(ctx context.Context, table, signature string, r fo
 	return nil
 }
 
+// storable reports whether key can name a stored row. fosite hands the store
+// the part of a presented code or token after its dot as the signature before
+// it checks the HMAC, so the key is whatever the client sent, and PostgreSQL
+// refuses text that is not UTF-8 or holds NUL (SQLSTATE 22021) instead of
+// finding no row. Every key the store writes is base64url or hex, so such a
+// key names nothing, on either database: callers answer "not found" without
+// asking the database.
+func storable(key string) bool {
+	return utf8.ValidString(key) && strings.IndexByte(key, 0) < 0
+}
+
 // getRequest loads the row stored under signature and its request. A missing
 // row is fosite.ErrNotFound, which fosite turns into invalid_grant or an
 // inactive token.
 func (s *Store) getRequest(ctx context.Context, table, signature string, session fosite.Session) (requestRow, *fosite.Request, error) {
 	var row requestRow
+	if !storable(signature) {
+		return row, nil, fmt.Errorf("oauthstore: %s: %w", table, fosite.ErrNotFound)
+	}
 	err := sqlx.GetContext(ctx, s.q(ctx), &row, s.db.Rebind("SELECT "+requestColumns+" FROM "+table+" WHERE signature = ?"), signature)
 	if errors.Is(err, sql.ErrNoRows) {
 		return row, nil, fmt.Errorf("oauthstore: %s: %w", table, fosite.ErrNotFound)
@@ -200,6 +216,9 @@ func (s *Store) getRequest(ctx context.Context, table, signature string, session
 // deleteRequest removes the row stored under signature; a missing row is not
 // an error, as in fosite's own MemoryStore.
 func (s *Store) deleteRequest(ctx context.Context, table, signature string) error {
+	if !storable(signature) {
+		return nil
+	}
 	if _, err := s.q(ctx).ExecContext(ctx, s.db.Rebind("DELETE FROM "+table+" WHERE signature = ?"), signature); err != nil {
 		return fmt.Errorf("oauthstore: delete from %s: %w", table, err)
 	}
