@@ -56,7 +56,6 @@ type App struct {
 	oauthStore *oauthstore.Store
 	provider   *oauth.Provider
 	denylist   revocation.List
-	followDeny func(ctx context.Context) // follows other replicas' revocations; nil without Redis
 	hasher     *password.Hasher
 	identity   *rest.IdentityAPI
 	authn      *auth.Authenticator
@@ -149,27 +148,15 @@ func (a *App) build(ctx context.Context, opts Options) error {
 		return fmt.Errorf("signing keys: %w", err)
 	}
 
-	if a.redis != nil {
-		r := revocation.NewRedis(a.redis, "puguh:", a.log, now)
-		// Load before serving, so no revoked token slips through while the
-		// follower subscribes; it loads again on every (re)subscription. A
-		// Redis that is down now must not keep Puguh down: the follower
-		// loads once it is back.
-		lctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		if err := r.Load(lctx); err != nil {
-			a.log.Warn("denylist: could not load revocations from Redis at start; loading when it answers", "error", err)
-		}
-		cancel()
-		a.denylist, a.followDeny = r, r.Run
-	} else {
-		// Without Redis the database keeps revocations across restarts.
-		l := revocation.NewSQL(a.store, a.log, now)
-		if err := l.Load(ctx); err != nil {
-			return err
-		}
-		a.denylist = l
-		a.background = append(a.background, l.Run)
+	// The denylist's record is the database, with or without Redis (which
+	// only carries denials to the other replicas faster). It is loaded before
+	// serving, so no revoked token slips through after a restart.
+	deny := revocation.NewDenylist(a.store, revocation.Options{Redis: a.redis, Namespace: "puguh:", Log: a.log, Now: now})
+	if err := deny.Load(ctx); err != nil {
+		return err
 	}
+	a.denylist = deny
+	a.background = append(a.background, deny.Run)
 
 	a.clients = a.buildClients(now)
 	a.users = a.buildUsers(now)
@@ -270,9 +257,6 @@ func (a *App) Start(ctx context.Context) {
 		func(ctx context.Context) { _ = a.keys.Run(ctx) },
 		func(ctx context.Context) { a.oauthStore.RunJanitor(ctx, 10*time.Minute) },
 	}, a.background...)
-	if a.followDeny != nil {
-		loops = append(loops, a.followDeny)
-	}
 	for _, loop := range loops {
 		a.bgDone.Add(1)
 		go func() {

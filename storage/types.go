@@ -142,3 +142,12 @@ type Page struct {
 	After string
 	Limit int
 }
+
+// Denial is one entry of the denylist of access tokens (package
+// storage/revocation owns the meaning of Key). Seq grows with every write of
+// an entry, so readers can ask for what changed since the last Seq they saw.
+type Denial struct {
+	Seq   int64     `db:"seq"`
+	Key   string    `db:"key"`
+	Until time.Time `db:"expires_at"`
+}

@@ -147,14 +147,32 @@ func (e *Endpoints) clientCredentialsSession(ar fosite.AccessRequester, sess *Se
 	}
 }
 
-// revoke is RFC 7009. fosite answers 200 for unknown tokens, as §2.2 asks.
+// revoke is RFC 7009. fosite answers 200 for unknown tokens, as §2.2 asks,
+// but also for any error other than invalid_request and invalid_client,
+// storage failures included: that would tell the client a token was revoked
+// when nothing was recorded. Those are 503 temporarily_unavailable with
+// Retry-After instead (§2.2.1), so the client retries.
 func (e *Endpoints) revoke(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	err := e.P.public.NewRevocationRequest(ctx, r)
 	if err != nil {
 		e.logError(r, err)
 	}
+	if revocationFailed(err) {
+		w.Header().Set("Retry-After", "5")
+		e.P.public.WriteAccessError(ctx, w, fosite.NewAccessRequest(NewSession()), fosite.ErrTemporarilyUnavailable.WithWrap(err))
+		return
+	}
 	e.P.public.WriteRevocationResponse(ctx, w, err)
+}
+
+// revocationFailed reports an error of the revocation itself, not of the
+// request: fosite's temporarily_unavailable (a storage error in its handler)
+// or server_error, and a database outage wherever it surfaced (the client's
+// lookup reports it as invalid_client).
+func revocationFailed(err error) bool {
+	return errors.Is(err, fosite.ErrTemporarilyUnavailable) || errors.Is(err, fosite.ErrServerError) ||
+		errors.Is(err, storage.ErrUnavailable) || sqlstore.IsUnavailable(err)
 }
 
 // introspect is RFC 7662. The caller must authenticate as a client with HTTP

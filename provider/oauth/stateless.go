@@ -50,14 +50,27 @@ func (s *scopedStorage) DeleteAccessTokenSession(context.Context, string) error 
 
 // RevokeAccessToken denies the family ("sid") so that its JWTs stop working
 // at once. fosite calls it when a family is revoked: RFC 7009 revocation of a
-// refresh token, reuse of a refresh token or of an authorization code.
+// refresh token, reuse of a refresh token or of an authorization code. On
+// refresh-token reuse it runs inside fosite's transaction, which the denial's
+// write joins (sqlstore.WithTx): it commits with the family's revocation, and
+// on SQLite it does not wait on the transaction's own write lock. An error
+// (the denial could not be recorded) fails fosite's request: 503 at
+// /oauth/revoke, and a rolled-back revocation on reuse.
 func (s *scopedStorage) RevokeAccessToken(ctx context.Context, requestID string) error {
+	return s.p.DenyFamily(ctx, requestID)
+}
+
+// RevokeRefreshToken denies the family first, then revokes its refresh tokens.
+// fosite's RFC 7009 handler calls RevokeRefreshToken, then RevokeAccessToken,
+// and a retry of a request that failed in between would find the refresh
+// token revoked and answer 200 without denying the family's access tokens.
+// In this order a failure leaves the refresh token working, so the retry the
+// 503 asks for does both.
+func (s *scopedStorage) RevokeRefreshToken(ctx context.Context, requestID string) error {
 	if err := s.p.DenyFamily(ctx, requestID); err != nil {
-		// Denied on this replica already; only the announcement to the
-		// others failed (Redis down).
-		s.p.log.Error("oauth: announce a revoked family", "error", err)
+		return err
 	}
-	return nil
+	return s.Storage.RevokeRefreshToken(ctx, requestID)
 }
 
 // looksLikeJWT tells a compact JWS (our access tokens) from fosite's opaque
@@ -196,6 +209,8 @@ func (p *Provider) revocationFactory(config fosite.Configurator, storage any, st
 // of our valid access tokens (expired, already revoked, forged) needs no
 // revoking: the answer is 200, as RFC 7009 §2.2 asks. Like fosite's handler,
 // revoking an access token revokes its grant's refresh tokens too (§2.1).
+// A storage failure is temporarily_unavailable (§2.2.1): nothing may be
+// reported revoked that was not recorded.
 func (r *statelessRevoker) RevokeToken(ctx context.Context, token string, hint fosite.TokenType, client fosite.Client) error {
 	if !looksLikeJWT(token) {
 		return r.opaque.RevokeToken(ctx, token, hint, client)
@@ -207,14 +222,16 @@ func (r *statelessRevoker) RevokeToken(ctx context.Context, token string, hint f
 	if c.ClientID != client.GetID() {
 		return fosite.ErrUnauthorizedClient.WithHint("The token was not issued to the client making the revocation request.")
 	}
-	if err := r.p.DenyToken(ctx, c.ID, c.Expiry.Time()); err != nil {
-		r.p.log.Error("oauth: announce a revoked access token", "error", err)
+	// The family's denial covers this token (it lasts as long as any token
+	// of the family can), and comes last in RevokeFamily: until everything
+	// is recorded the token keeps working, so a retry can revoke it all.
+	if c.Family != "" {
+		err = r.p.RevokeFamily(ctx, c.Family)
+	} else {
+		err = r.p.DenyToken(ctx, c.ID, c.Expiry.Time())
 	}
-	if c.Family == "" {
-		return nil
-	}
-	if err := r.p.RevokeFamily(ctx, c.Family); err != nil {
-		return fosite.ErrServerError.WithWrap(err).WithDebug(err.Error())
+	if err != nil {
+		return fosite.ErrTemporarilyUnavailable.WithWrap(err).WithDebug(err.Error())
 	}
 	return nil
 }

@@ -122,19 +122,16 @@ func storageRefused(err error) bool {
 }
 
 // RevokeFamily revokes a token family: its refresh tokens in the database,
-// and its access tokens (never stored) through the denylist (logout,
-// password change, a revoked grant).
+// then its access tokens (never stored) through the denylist (logout,
+// password change, a revoked grant, RFC 7009 revocation of an access token).
+// An error means the revocation is not complete, and the caller must say so.
+// The denial comes last: a caller retrying with the family's access token
+// (a logout) must find it working until everything is recorded.
 func (p *Provider) RevokeFamily(ctx context.Context, familyID string) error {
-	var err error
-	if rerr := p.store.RevokeRefreshToken(ctx, familyID); rerr != nil && !errors.Is(rerr, fosite.ErrNotFound) {
-		err = rerr
+	if err := p.store.RevokeRefreshToken(ctx, familyID); err != nil && !errors.Is(err, fosite.ErrNotFound) {
+		return unavailable(err)
 	}
-	if denyErr := p.DenyFamily(ctx, familyID); denyErr != nil {
-		// Denied on this replica already; only the announcement failed (Redis
-		// down). The database revocation above is what must not fail.
-		p.log.Warn("oauth: could not announce a revoked family to other replicas", "error", denyErr)
-	}
-	return err
+	return p.DenyFamily(ctx, familyID)
 }
 
 func (p *Provider) pair(resp fosite.AccessResponder, accessExpiry time.Time) (*TokenPair, error) {
@@ -172,8 +169,13 @@ func unwrapFosite(err error) error {
 			err = fmt.Errorf("%s: %w", rfc.ErrorField, cause)
 		}
 	}
-	// oauthstore returns driver errors as they come; a connection failure is
-	// a 503 with Retry-After, not a 500.
+	return unavailable(err)
+}
+
+// unavailable marks a database outage as storage.ErrUnavailable: oauthstore
+// returns driver errors as they come, and a connection failure (or SQLite's
+// lock held too long) is a 503 with Retry-After, not a 500.
+func unavailable(err error) error {
 	if sqlstore.IsUnavailable(err) && !errors.Is(err, storage.ErrUnavailable) {
 		return fmt.Errorf("%w: %w", storage.ErrUnavailable, err)
 	}
@@ -196,19 +198,17 @@ func (p *Provider) RevokeClient(ctx context.Context, clientID string) error {
 	}
 	families, err := cr.RevokeClient(ctx, clientID)
 	if err != nil {
-		return err
+		return unavailable(err)
 	}
-	// Each denial is in force on this replica before Deny returns; an error
-	// means only that it could not be recorded for the others (Redis down),
-	// which must not undo the deletion the database has already revoked.
+	// The client's denial covers every token it was issued; the families'
+	// ones are recorded too, so that a family's tokens stay denied whatever
+	// happens to the client's entry. A failure fails the deletion, whose
+	// retry revokes again.
 	errs := []error{p.DenyClient(ctx, clientID)}
 	for _, f := range families {
 		errs = append(errs, p.DenyFamily(ctx, f))
 	}
-	if err := errors.Join(errs...); err != nil {
-		p.log.Warn("oauth: could not announce a revoked client to other replicas", "client_id", clientID, "error", err)
-	}
-	return nil
+	return errors.Join(errs...)
 }
 
 // userStillActive refuses a token request made for a user who has since been

@@ -285,16 +285,17 @@ func (a *IdentityAPI) logout(w http.ResponseWriter, r *http.Request) error {
 		return httpapi.BadRequest("Logout needs the Bearer token of the session to end")
 	}
 	ctx := r.Context()
-	// The token itself first: even if the database is down, it stops working
-	// now on this replica. A failure to tell the other replicas (Redis down)
-	// must not keep the refresh family alive: log it and go on.
-	if err := a.Tokens.DenyToken(ctx, p.TokenID, p.ExpiresAt); err != nil {
-		httpapi.Logger(ctx).Warn("logout: could not announce the revoked token to other replicas", "error", err)
-	}
+	// The family's revocation denies this token too, last: if anything fails,
+	// the answer is 503 and the token still works, so the retry can log out.
+	// Nothing is reported done that was not recorded.
+	var err error
 	if p.FamilyID != "" {
-		if err := a.Tokens.RevokeFamily(ctx, p.FamilyID); err != nil {
-			return err
-		}
+		err = a.Tokens.RevokeFamily(ctx, p.FamilyID)
+	} else {
+		err = a.Tokens.DenyToken(ctx, p.TokenID, p.ExpiresAt)
+	}
+	if err != nil {
+		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil

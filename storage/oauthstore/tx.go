@@ -7,15 +7,16 @@ import (
 	"fmt"
 
 	"github.com/jmoiron/sqlx"
-)
 
-// txKey is the context key under which BeginTX stores the open transaction.
-type txKey struct{}
+	"github.com/arsaka/puguh/storage/sqlstore"
+)
 
 // BeginTX implements fosite's storage.Transactional: fosite wraps the writes of
 // a token exchange or a refresh in BeginTX/Commit so that, for example, a code
 // is never invalidated without its tokens being stored. Every store method
-// called with the returned context runs inside the transaction.
+// called with the returned context runs inside the transaction, and so does
+// sqlstore's PutDenial (a family's denial commits with its revocation): the
+// transaction is carried under sqlstore's key (sqlstore.WithTx).
 //
 // Transactions do not nest: on SQLite a second write transaction would wait for
 // the first, which waits for its caller, forever.
@@ -27,7 +28,7 @@ func (s *Store) BeginTX(ctx context.Context) (context.Context, error) {
 	if err != nil {
 		return ctx, fmt.Errorf("oauthstore: begin: %w", err)
 	}
-	return context.WithValue(ctx, txKey{}, tx), nil
+	return sqlstore.WithTx(ctx, tx), nil
 }
 
 // Commit implements fosite's storage.Transactional.
@@ -55,10 +56,7 @@ func (s *Store) Rollback(ctx context.Context) error {
 	return nil
 }
 
-func txFrom(ctx context.Context) *sqlx.Tx {
-	tx, _ := ctx.Value(txKey{}).(*sqlx.Tx)
-	return tx
-}
+func txFrom(ctx context.Context) *sqlx.Tx { return sqlstore.TxFrom(ctx) }
 
 // q returns the transaction fosite opened in ctx, or the pool. Inside a
 // transaction every query must go through it: on SQLite another connection

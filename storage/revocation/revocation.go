@@ -1,14 +1,22 @@
 // Package revocation keeps the denylist of JWT access tokens that were revoked
-// before they expired (logout, RFC 7009 revocation, refresh-token reuse).
-// Entries are keyed by token id (jti) or refresh family (sid) and expire when
-// the tokens they deny would have expired anyway.
+// before they expired (logout, RFC 7009 revocation, refresh-token reuse, a
+// revoked grant, a deleted client). Entries are keyed by token id ("jti:"),
+// refresh family ("sid:") or client ("client:") and expire when the tokens
+// they deny would have expired anyway.
 //
-// Lookups are in-process map reads on every replica, so the Bearer middleware
-// never waits on the network. With Redis, a revocation is written to Redis and
-// published; every replica mirrors it into its own map, and reloads the whole
-// list whenever its subscription (re)connects. Without Redis (SQL), every
-// denial is also written to the SQL database and the list is loaded from it
-// at start, so a restart forgets nothing.
+// The record is the SQL denylist table (storage/sqlstore): Deny writes there
+// before it returns, so a denial survives restarts and every replica can read
+// it; Redis, when configured, only carries it to the other replicas faster.
+// Lookups are in-process map reads, so the Bearer middleware never waits on
+// the network. Each replica loads the table into its map before serving and
+// keeps it current two ways:
+//   - with Redis, the denying replica publishes each denial and the others
+//     apply it within milliseconds; whenever a replica's subscription
+//     (re)connects it reloads the table, so nothing published while it was cut
+//     off, or denied while Redis was down, is missed;
+//   - with or without Redis, every PollInterval each replica reads the entries
+//     written since the last ones it saw, so a denial reaches every replica
+//     within PollInterval even when Redis is down or drops a message.
 package revocation
 
 import (
@@ -19,14 +27,16 @@ import (
 
 // List is a denylist.
 type List interface {
-	// Deny adds key until the given time.
+	// Deny adds key until the given time. An error means the denial was not
+	// recorded, and so is not in force: the caller reports the failure, and
+	// a retry can do the whole revocation again.
 	Deny(ctx context.Context, key string, until time.Time) error
 	// Denied reports whether any of keys is denied now.
 	Denied(keys ...string) bool
 }
 
-// Memory is an in-process denylist: the whole story on a single replica, and
-// the local mirror of the Redis list.
+// Memory is an in-process denylist: the local mirror of the table that
+// Denylist keeps on every replica.
 type Memory struct {
 	now func() time.Time
 
