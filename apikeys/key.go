@@ -43,7 +43,7 @@ type Secret struct {
 }
 
 // Generate returns a new key from the operating system's CSPRNG: 256 bits of
-// entropy (SECURITY.md item 13 asks for at least 128).
+// entropy (docs/security.md, "Tokens and keys", asks for at least 128).
 func Generate() (Secret, error) {
 	var b [randomBytes]byte
 	if _, err := rand.Read(b[:]); err != nil {

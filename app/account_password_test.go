@@ -12,7 +12,7 @@ import (
 // Changing the password asks for the current one, and then ends every other
 // session of the user and every token issued to them: the old access token
 // is refused at once (401) and the old refresh token cannot be used
-// (SECURITY 17). The browser that changed it stays signed in, under a fresh
+// (docs/security.md, "Accounts and sessions"). The browser that changed it stays signed in, under a fresh
 // session id. On SQLite and PostgreSQL.
 func TestPasswordChangeEndsSessionsAndTokens(t *testing.T) {
 	apptest.ForEachBackend(t, func(t *testing.T, e *apptest.Env) {

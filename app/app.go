@@ -152,6 +152,16 @@ func (a *App) build(ctx context.Context, opts Options) error {
 	// only carries denials to the other replicas faster). It is loaded before
 	// serving, so no revoked token slips through after a restart.
 	deny := revocation.NewDenylist(a.store, revocation.Options{Redis: a.redis, Namespace: "puguh:", Log: a.log, Now: now})
+	// Versions before the table was the record kept denials in Redis only.
+	// A Redis that is down now must not keep Puguh down: its old denials
+	// expire within an access-token lifetime, and the next start imports them.
+	ictx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	if n, err := deny.ImportFromRedis(ictx, "puguh:"); err != nil {
+		a.log.Warn("denylist: could not import the denials older versions kept in Redis; retrying at the next start", "error", err, "imported", n)
+	} else if n > 0 {
+		a.log.Info("denylist: imported the denials older versions kept in Redis", "count", n)
+	}
+	cancel()
 	if err := deny.Load(ctx); err != nil {
 		return err
 	}
@@ -206,7 +216,7 @@ func (a *App) build(ctx context.Context, opts Options) error {
 	return nil
 }
 
-// routes is the whole URL space in one screen (STYLE.md habit 6).
+// routes is the whole URL space in one screen.
 func (a *App) routes() http.Handler {
 	r := mux.NewRouter()
 	r.NotFoundHandler = httpapi.NotFoundHandler()

@@ -12,8 +12,8 @@ import (
 // so that shutdown can wait for requests that have started to arrive.
 // http.Server.Shutdown alone drops a request whose headers finish arriving
 // after it was called (conn.serve returns once the server is shutting down),
-// which would cut off a client that was mid-request at SIGTERM (SECURITY.md
-// item 26).
+// which would cut off a client that was mid-request at SIGTERM (docs/security.md,
+// "Reliability under failure").
 type connTracker struct {
 	mu   sync.Mutex
 	busy map[net.Conn]connInfo

@@ -15,7 +15,7 @@ import (
 
 // TestAuthorizeRedirectURIMismatch: a redirect URI that is not registered
 // exactly, or an unknown client, shows the error page and never redirects
-// (SECURITY 1; RFC 6749 §4.1.2.1).
+// (docs/security.md, "Authorization endpoint"; RFC 6749 §4.1.2.1).
 func TestAuthorizeRedirectURIMismatch(t *testing.T) {
 	e := apptest.Start(t, apptest.Options{})
 	app := registerApp(t, e, e.NewUser(), appOptions{})
@@ -47,7 +47,7 @@ func TestAuthorizeRedirectURIMismatch(t *testing.T) {
 	}
 }
 
-// assertPageHeaders checks the security headers every page carries (SECURITY 6, 20).
+// assertPageHeaders checks the security headers every page carries (docs/security.md, "Authorization endpoint", "Accounts and sessions").
 func assertPageHeaders(t *testing.T, p *page) {
 	t.Helper()
 	want := map[string]string{
@@ -337,7 +337,7 @@ func TestTokenEndpointRefusals(t *testing.T) {
 }
 
 // TestCodeReuseRevokesTokens: a second redemption of a code is invalid_grant
-// and revokes what the first issued (SECURITY 7; RFC 6749 §4.1.2).
+// and revokes what the first issued (docs/security.md, "Token endpoint"; RFC 6749 §4.1.2).
 func TestCodeReuseRevokesTokens(t *testing.T) {
 	apptest.ForEachBackend(t, func(t *testing.T, e *apptest.Env) {
 		user := e.NewUser()
@@ -380,7 +380,7 @@ func TestCodeReuseRevokesTokens(t *testing.T) {
 }
 
 // TestFormsRefuseCSRF: every form post needs this browser's CSRF token and a
-// same-origin Origin (SECURITY 6).
+// same-origin Origin (docs/security.md, "Authorization endpoint").
 func TestFormsRefuseCSRF(t *testing.T) {
 	e := apptest.Start(t, apptest.Options{})
 	user := e.NewUser()
@@ -439,7 +439,7 @@ func TestFormsRefuseCSRF(t *testing.T) {
 
 // TestRPInitiatedLogout: /oauth/logout verifies id_token_hint, redirects only
 // to a registered post_logout_redirect_uri with state, and ends the session
-// and its tokens (SECURITY 17).
+// and its tokens (docs/security.md, "Accounts and sessions").
 func TestRPInitiatedLogout(t *testing.T) {
 	e := apptest.Start(t, apptest.Options{})
 	user := e.NewUser()

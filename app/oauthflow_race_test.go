@@ -10,7 +10,7 @@ import (
 	"github.com/arsaka/puguh/app/apptest"
 )
 
-// SECURITY.md item 22: concurrent redemption of one code gives exactly one
+// docs/security.md, "Token endpoint": concurrent redemption of one code gives exactly one
 // success; every other request is invalid_grant — never a 5xx, which is what
 // fosite reports when the storage's conditional update loses the race.
 func TestConcurrentCodeRedemption(t *testing.T) {

@@ -106,7 +106,7 @@ func checkBudget(t *testing.T, allowed int, took time.Duration) {
 	}
 }
 
-// The seed guide's "Rate Limiting" and "429" sections for a free organization.
+// The API guide's "Rate Limiting" and "429" sections for a free organization.
 func TestOrganizationRateLimit(t *testing.T) {
 	eachLimiter(t, func(t *testing.T, withRedis bool) {
 		e := apptest.Start(t, limitOptions(withRedis, nil))
@@ -219,7 +219,7 @@ func randomIP() string {
 
 // One account guessed at: an attacker's IP is cut off after 10 guesses while
 // the owner, from another IP, still signs in (no lockout of a victim,
-// SECURITY.md item 16); guesses spread over many IPs stop at the
+// docs/security.md, "Accounts and sessions"); guesses spread over many IPs stop at the
 // account-wide budget of 100.
 func TestLoginThrottlePerAccount(t *testing.T) {
 	eachLimiter(t, func(t *testing.T, withRedis bool) {
@@ -269,7 +269,7 @@ func TestLoginThrottlePerAccount(t *testing.T) {
 
 // Many accounts guessed at from one IP: the sign-in budget of that IP runs
 // out, and a spoofed X-Forwarded-For without a trusted proxy does not reset
-// it (SECURITY.md item 16).
+// it (docs/security.md, "Accounts and sessions").
 func TestLoginThrottlePerIP(t *testing.T) {
 	eachLimiter(t, func(t *testing.T, withRedis bool) {
 		e := apptest.Start(t, limitOptions(withRedis, nil))
@@ -341,7 +341,7 @@ func (s *redisServer) kill() {
 
 // Redis killed mid-test: requests keep flowing under the local limiter (no
 // 5xx), the failure is logged once and counted, and the shared limiter
-// resumes when Redis is back on the same port (SECURITY.md item 23).
+// resumes when Redis is back on the same port (docs/security.md, "Reliability under failure").
 func TestRateLimitRedisOutage(t *testing.T) {
 	if _, err := exec.LookPath("redis-server"); err != nil {
 		t.Skip("redis-server not installed: Redis outage case skipped")

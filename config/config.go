@@ -215,7 +215,7 @@ func (c *Config) validate() error {
 			return &Error{d.name, fmt.Sprintf("must be at least %s", d.min)}
 		}
 	}
-	// ASVS 10.4.3 / SECURITY.md: authorization codes live 10 minutes at most.
+	// ASVS 10.4.3; docs/security.md, "fosite defaults Puguh changes": authorization codes live 10 minutes at most.
 	if c.AuthCodeLifetime > 10*time.Minute {
 		return &Error{"PUGUH_AUTH_CODE_LIFETIME", "must be at most 10m"}
 	}

@@ -99,7 +99,7 @@ func (c Config) Validate() error {
 	case c.JWKSMaxAge < time.Second:
 		return errors.New("keys: JWKSMaxAge must be at least one second (Cache-Control max-age counts seconds)")
 	case c.PrePublish <= c.JWKSMaxAge+c.RefreshInterval:
-		// SECURITY 12: max-age shorter than the pre-publication window.
+		// docs/security.md, "Tokens and keys": max-age shorter than the pre-publication window.
 		return fmt.Errorf("keys: PrePublish (%s) must exceed JWKSMaxAge + RefreshInterval (%s), or resource servers with a cached JWKS reject new tokens",
 			c.PrePublish, c.JWKSMaxAge+c.RefreshInterval)
 	case c.RotationPeriod <= c.PrePublish:

@@ -22,7 +22,7 @@ func serveJWKS(m *Manager, method string, header ...string) *httptest.ResponseRe
 	return w
 }
 
-// TestJWKSHasPublicMembersOnly covers SECURITY 12: no private member, ever,
+// TestJWKSHasPublicMembersOnly covers docs/security.md, "Tokens and keys": no private member, ever,
 // for every state a key can be in.
 func TestJWKSHasPublicMembersOnly(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, e *env) {

@@ -76,7 +76,7 @@ func TestFirstStartCreatesActiveAndNextKey(t *testing.T) {
 	})
 }
 
-// TestKeyLifecycle follows one key from next to removed (SECURITY 12).
+// TestKeyLifecycle follows one key from next to removed (docs/security.md, "Tokens and keys").
 func TestKeyLifecycle(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, e *env) {
 		ctx := context.Background()

@@ -12,7 +12,7 @@ import (
 	"github.com/coreos/go-oidc/v3/oidc"
 )
 
-// TestNoVerificationFailuresThroughRotations covers SECURITY 27: two replicas
+// TestNoVerificationFailuresThroughRotations covers docs/security.md, "Tokens and keys": two replicas
 // sign tokens while the clock runs through several scheduled rotations; each
 // token is verified by the other replica and by a go-oidc resource server that
 // caches our JWKS. No token that is still valid may fail.

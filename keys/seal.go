@@ -18,7 +18,7 @@ import (
 // tokens nobody can verify.
 var ErrWrongSecret = errors.New("keys: signing key cannot be decrypted: PUGUH_SECRET differs from the secret the keys were encrypted with, or the key row was altered")
 
-// MinSecretLen is the shortest master secret accepted: 128 bits (SECURITY 13).
+// MinSecretLen is the shortest master secret accepted: 128 bits (docs/security.md, "Tokens and keys").
 const MinSecretLen = 16
 
 const (

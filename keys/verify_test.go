@@ -106,7 +106,7 @@ func hmacSign(secret []byte) func([]byte) []byte {
 	}
 }
 
-// TestVerifierRejectsForgedTokens covers SECURITY 11: each forgery is
+// TestVerifierRejectsForgedTokens covers docs/security.md, "Tokens and keys": each forgery is
 // rejected by our Verifier and by the fosite adapter, and the key-URL
 // headers cause no outbound request.
 func TestVerifierRejectsForgedTokens(t *testing.T) {
@@ -194,7 +194,7 @@ func TestVerifierRejectsForgedTokens(t *testing.T) {
 	}
 }
 
-// TestVerifyJWTChecksClaims covers the claim half of SECURITY 11.
+// TestVerifyJWTChecksClaims covers the claim half of docs/security.md, "Tokens and keys".
 func TestVerifyJWTChecksClaims(t *testing.T) {
 	m, clock := newMemManager(t)
 	now := clock.Now()

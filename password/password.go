@@ -27,7 +27,7 @@ type Params struct {
 }
 
 // OWASP is the OWASP Password Storage Cheat Sheet's argon2id baseline
-// (m=19456 KiB, t=2, p=1), which ASVS 5.0 accepts (SECURITY.md item 14).
+// (m=19456 KiB, t=2, p=1), which ASVS 5.0 accepts (docs/security.md, "Accounts and sessions").
 var OWASP = Params{MemoryKiB: 19456, Iterations: 2, Parallelism: 1, SaltLen: 16, KeyLen: 32}
 
 // MemoryBytes is the memory one hash with p allocates (and holds until it
@@ -110,7 +110,7 @@ func (h *Hasher) Verify(ctx context.Context, phc, password string) (needsRehash 
 
 // VerifyDummy spends the same time as Verify on a hash that never matches. Use
 // it when the account does not exist, so that "no such user" and "wrong
-// password" take the same time (SECURITY.md item 15).
+// password" take the same time (docs/security.md, "Accounts and sessions").
 func (h *Hasher) VerifyDummy(ctx context.Context, password string) error {
 	_, err := h.Verify(ctx, h.dummy, password+"\x00never")
 	if errors.Is(err, ErrMismatch) {

@@ -9,7 +9,7 @@ import (
 
 // AccountLimit is the sign-in budget of one account from one client IP: 10
 // attempts at once, then one a minute. Keyed by IP too, so that attackers
-// elsewhere cannot spend the owner's budget (SECURITY.md item 16: no lockout
+// elsewhere cannot spend the owner's budget (docs/security.md, "Accounts and sessions": no lockout
 // of a victim); the owner's own IP keeps its full budget.
 var AccountLimit = Limit{Rate: 10, Burst: 10, Period: 10 * time.Minute}
 

@@ -10,7 +10,7 @@ import (
 // ClientIP finds the address a request came from. It trusts X-Forwarded-For
 // only as far as the hops that appended to it are trusted proxies: anyone can
 // send the header, so believing it from the socket's peer unconditionally
-// would let an attacker pick a fresh "IP" for every guess (SECURITY.md item 16).
+// would let an attacker pick a fresh "IP" for every guess (docs/security.md, "Accounts and sessions").
 type ClientIP struct {
 	trusted []netip.Prefix
 }

@@ -17,7 +17,7 @@ func TestClientIP(t *testing.T) {
 		want    string
 	}{
 		{"socket only", nil, "203.0.113.7:5000", nil, "203.0.113.7"},
-		// SECURITY.md item 16: without a trusted proxy the header is ignored.
+		// docs/security.md, "Accounts and sessions": without a trusted proxy the header is ignored.
 		{"spoofed header, no trusted proxy", nil, "203.0.113.7:5000", []string{"198.51.100.1"}, "203.0.113.7"},
 		{"spoofed header from an untrusted peer", proxies, "203.0.113.7:5000", []string{"198.51.100.1"}, "203.0.113.7"},
 		{"one trusted proxy", proxies, "10.1.2.3:443", []string{"198.51.100.1"}, "198.51.100.1"},

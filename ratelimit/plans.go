@@ -12,7 +12,7 @@ import (
 	"github.com/arsaka/puguh/storage"
 )
 
-// planLimits are requests per minute per organization (SPEC.md, seed guide).
+// planLimits are requests per minute per organization (the API guide's "Rate Limiting" table).
 // Enterprise takes the organization's own RateLimit.
 var planLimits = map[string]int{
 	storage.PlanFree:     60,

@@ -46,7 +46,7 @@ type Store interface {
 	Allow(ctx context.Context, key string, l Limit) (Result, error)
 }
 
-// Response headers (the seed guide's "Rate Limiting" section).
+// Response headers (the API guide's "Rate Limiting" section).
 const (
 	HeaderLimit     = "X-RateLimit-Limit"
 	HeaderRemaining = "X-RateLimit-Remaining"

@@ -73,7 +73,7 @@ func sqliteWriter(path string, stdout, stderr io.Writer) int {
 	}
 }
 
-// TestKillNineKeepsAcknowledgedWrites is SECURITY.md item 25: Puguh killed
+// TestKillNineKeepsAcknowledgedWrites is docs/security.md, "Reliability under failure": Puguh killed
 // with SIGKILL in the middle of SQLite writes loses no acknowledged row and
 // leaves a database that passes PRAGMA integrity_check.
 func TestKillNineKeepsAcknowledgedWrites(t *testing.T) {

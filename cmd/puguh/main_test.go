@@ -223,7 +223,7 @@ func TestColdStartWithoutConfiguration(t *testing.T) {
 	}
 }
 
-// TestGracefulShutdown is SECURITY.md item 26: on SIGTERM new connections are
+// TestGracefulShutdown is docs/security.md, "Reliability under failure": on SIGTERM new connections are
 // refused at once, a request already in flight still gets its full answer,
 // and the process exits 0 within the shutdown timeout.
 func TestGracefulShutdown(t *testing.T) {

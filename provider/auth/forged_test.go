@@ -96,7 +96,7 @@ func publicKey(t *testing.T, e *apptest.Env, kid string) *rsa.PublicKey {
 	return nil
 }
 
-// TestForgedTokensAreRejected is SECURITY.md item 11 at the REST API: every
+// TestForgedTokensAreRejected is docs/security.md, "Tokens and keys" at the REST API: every
 // forgery is 401 {"detail":"Invalid or expired token"} with a Bearer
 // challenge, never 5xx, and no header makes Puguh fetch a key. A control
 // token built the same way but honestly is accepted, so each case fails for

@@ -271,7 +271,7 @@ func (a *Authenticator) bearer(r *http.Request, header string) (*Principal, erro
 	switch c.Kind {
 	case TypeServiceAccount:
 		p.Type = TypeServiceAccount
-		// A service account acts only in its own organization (SECURITY.md item 18).
+		// A service account acts only in its own organization (docs/security.md, "Tenant isolation").
 		if orgID != c.OrgID {
 			return nil, httpapi.Forbidden("Not a member of this organization")
 		}

@@ -146,7 +146,7 @@ func (e *Error) cause() string {
 }
 
 // WriteJSON writes v as JSON with status. API responses may carry credentials
-// or personal data, so none of them is stored by caches (SECURITY.md item 19).
+// or personal data, so none of them is stored by caches (docs/security.md, "Input").
 func WriteJSON(w http.ResponseWriter, status int, v any) {
 	body, err := json.Marshal(v)
 	if err != nil {

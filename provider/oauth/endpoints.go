@@ -67,7 +67,7 @@ func (e *Endpoints) token(w http.ResponseWriter, r *http.Request) {
 	p := e.P.public
 	sess := NewSession().(*Session)
 	// fosite answers an unknown grant_type with invalid_request; RFC 6749
-	// §5.2 says unsupported_grant_type (SECURITY 8: password, implicit…).
+	// §5.2 says unsupported_grant_type (docs/security.md, "Token endpoint": password, implicit…).
 	if err := r.ParseForm(); err == nil && r.PostForm.Get("grant_type") != "" && !supportedGrantTypes[r.PostForm.Get("grant_type")] {
 		rfc := fosite.ErrUnsupportedGrantType.WithHintf("Puguh does not support grant_type %q.", r.PostForm.Get("grant_type"))
 		p.WriteAccessError(ctx, w, fosite.NewAccessRequest(sess), rfc)

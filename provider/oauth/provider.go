@@ -96,7 +96,7 @@ func New(cfg Config, store Storage, source ClientSource, signer jwt.Signer, deny
 	p := &Provider{cfg: cfg, store: store, firstParty: firstPartyClient(cfg.APIAudience()), deny: deny, signer: signer, log: log}
 
 	public := p.fositeConfig(hmacKey)
-	// SECURITY.md, "fosite v0.49 defaults we must change":
+	// docs/security.md, "fosite defaults Puguh changes":
 	public.EnforcePKCEForPublicClients = true     // PKCE required for public clients
 	public.EnablePKCEPlainChallengeMethod = false // S256 only
 	public.RefreshTokenScopes = []string{"offline_access", "offline"}

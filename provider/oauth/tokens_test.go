@@ -25,7 +25,7 @@ import (
 
 // TestAccessTokensVerifyWithGoOIDC is what a resource server does: verify our
 // access tokens offline with go-oidc against /.well-known/jwks.json, then
-// read the claims RFC 9068 and SPEC.md ask for.
+// read the claims RFC 9068 and docs/oauth.md ask for.
 func TestAccessTokensVerifyWithGoOIDC(t *testing.T) {
 	apptest.ForEachBackend(t, func(t *testing.T, e *apptest.Env) {
 		ctx := context.Background()

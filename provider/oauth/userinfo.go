@@ -65,7 +65,7 @@ func (e *Endpoints) userinfo(w http.ResponseWriter, r *http.Request) {
 
 // bearerToken reads the token from Authorization: Bearer (RFC 6750 §2.1) or a
 // form-encoded POST body (§2.2). A token in the query string is refused
-// (SECURITY 19).
+// (docs/security.md, "Input").
 func bearerToken(r *http.Request) (string, bool) {
 	if h := r.Header.Get("Authorization"); h != "" {
 		scheme, token, ok := strings.Cut(h, " ")

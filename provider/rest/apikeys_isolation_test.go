@@ -10,7 +10,7 @@ import (
 	"github.com/arsaka/puguh/app/apptest"
 )
 
-// TestCrossOrganizationIsolation is SECURITY.md item 18: a key, a user token
+// TestCrossOrganizationIsolation is docs/security.md, "Tenant isolation": a key, a user token
 // and a service-account token of organization A can read or change nothing of
 // organization B, whether they name B in X-Organization-ID or B's objects in
 // the path. Every endpoint of this area and the organization, member and IAM

@@ -132,7 +132,7 @@ func TestAPIKeyHeaderErrors(t *testing.T) {
 	})
 }
 
-// TestAPIKeyNotInQueryString is SECURITY.md item 19: a key in the URL (where
+// TestAPIKeyNotInQueryString is docs/security.md, "Input": a key in the URL (where
 // proxies and browser history keep it) is ignored, not accepted.
 func TestAPIKeyNotInQueryString(t *testing.T) {
 	t.Parallel()

@@ -149,7 +149,7 @@ func (a *ApplicationAPI) list(w http.ResponseWriter, r *http.Request) error {
 // application loads the application named by the path after checking perm.
 // The store finds applications by client id alone, so the organization check
 // is here: another organization's application is 404, exactly like a missing
-// one, so ids cannot be probed across tenants (SECURITY.md item 18).
+// one, so ids cannot be probed across tenants (docs/security.md, "Tenant isolation").
 func (a *ApplicationAPI) application(r *http.Request, perm string) (*auth.Principal, *storage.Application, error) {
 	p := principal(r)
 	if err := p.Require(perm); err != nil {

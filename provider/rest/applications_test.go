@@ -88,7 +88,7 @@ func TestApplicationLifecycle(t *testing.T) {
 }
 
 // TestApplicationValidation: each refused field, with the index of the bad
-// item in loc (SECURITY.md item 2 for redirect URIs).
+// item in loc (docs/security.md, "Authorization endpoint" for redirect URIs).
 func TestApplicationValidation(t *testing.T) {
 	t.Parallel()
 	e := start(t, apptest.Options{})

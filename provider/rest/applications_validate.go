@@ -281,7 +281,7 @@ func checkURIs(v *httpapi.Validator, uris []string, field string) []string {
 }
 
 // redirectURIProblem says what is wrong with a redirect URI, or "" if nothing.
-// The authorization server compares redirect URIs exactly (SECURITY.md item 1),
+// The authorization server compares redirect URIs exactly (docs/security.md, "Authorization endpoint"),
 // so registration is where they must be sound (item 2): absolute; https,
 // except plain http on the loopback interface for native apps (RFC 8252 §7.3);
 // no fragment (RFC 6749 §3.1.2); no userinfo, which makes

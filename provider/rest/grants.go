@@ -30,7 +30,7 @@ type FamilyRevoker interface {
 }
 
 // GrantsAPI serves the consent grants users gave an application: the
-// application-scoped part of SPEC.md's REST API, addressed by X-Application-ID.
+// application-scoped part of the REST API, addressed by X-Application-ID.
 type GrantsAPI struct {
 	Store  GrantStore
 	Tokens FamilyRevoker

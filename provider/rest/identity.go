@@ -146,8 +146,8 @@ const BadCredentials = "Invalid email or password"
 
 // CheckPassword returns the user if email and password match. An unknown
 // email costs the same argon2id verification as a wrong password, and both
-// give the same error (SECURITY.md item 15). Attempts are throttled per
-// account, existing or not, before any work is done (SECURITY.md item 16);
+// give the same error (docs/security.md, "Accounts and sessions"). Attempts are throttled per
+// account, existing or not, before any work is done (docs/security.md, "Accounts and sessions");
 // the per-IP limit sits in front of every caller's route.
 func (a *IdentityAPI) CheckPassword(ctx context.Context, email, pw string) (*storage.User, error) {
 	bad := httpapi.Unauthorized(BadCredentials)

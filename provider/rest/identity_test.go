@@ -176,7 +176,7 @@ func TestErrorResponses(t *testing.T) {
 }
 
 // TestRegisterValidation checks each invalid field gives a 422 at its loc, and
-// the other refusals of registration (SECURITY.md item 14: 8 to at least 128
+// the other refusals of registration (docs/security.md, "Accounts and sessions": 8 to at least 128
 // characters, no truncation, common passwords refused).
 func TestRegisterValidation(t *testing.T) {
 	forEachBackend(t, apptest.Options{}, func(t *testing.T, e *apptest.Env) {
@@ -267,7 +267,7 @@ func TestRegisterValidation(t *testing.T) {
 }
 
 // TestLogin checks login's refusals: the same answer for an unknown email, a
-// wrong password and a disabled account (SECURITY.md item 15), and the
+// wrong password and a disabled account (docs/security.md, "Accounts and sessions"), and the
 // request's own validation.
 func TestLogin(t *testing.T) {
 	forEachBackend(t, apptest.Options{}, func(t *testing.T, e *apptest.Env) {

@@ -262,7 +262,7 @@ func TestOrganizations(t *testing.T) {
 			}
 		})
 
-		// SECURITY.md item 18: A's token naming B's organization is 403 on
+		// docs/security.md, "Tenant isolation": A's token naming B's organization is 403 on
 		// every endpoint, whether in X-Organization-ID or in the path.
 		t.Run("tenant isolation", func(t *testing.T) {
 			t.Parallel()

@@ -42,7 +42,7 @@ func (m usersByEmail) OrganizationsOfUser(context.Context, string) ([]storage.Us
 }
 
 // TestCheckPasswordSpendsOneHashEveryWay counts argon2id runs instead of
-// timing them (SECURITY.md item 15): each run allocates the whole memory
+// timing them (docs/security.md, "Accounts and sessions"): each run allocates the whole memory
 // cost, so the bytes allocated during CheckPassword, divided by that cost, is
 // the number of hashes computed. An unknown email, a malformed one, a wrong
 // password and a disabled account must each cost exactly one, like a
@@ -99,7 +99,7 @@ func TestCheckPasswordSpendsOneHashEveryWay(t *testing.T) {
 }
 
 // TestLoginAtRealCost runs at the OWASP argon2id cost: the stored hash is a
-// PHC string with m=19456,t=2,p=1 (SECURITY.md item 14), and an unknown
+// PHC string with m=19456,t=2,p=1 (docs/security.md, "Accounts and sessions"), and an unknown
 // email and a wrong password answer identically (item 15). Their timings are
 // logged for a human to compare, not asserted: the assertion that they cost
 // the same is TestCheckPasswordSpendsOneHashEveryWay.

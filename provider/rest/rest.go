@@ -42,7 +42,7 @@ type RoleSource interface {
 // principalIn is the caller as seen in orgID, for endpoints that name an
 // organization in their path. Users act with their role there; API keys and
 // service accounts exist in one organization only, and any other is 404 to
-// them, so a key cannot even learn which organizations exist (SECURITY.md item 18).
+// them, so a key cannot even learn which organizations exist (docs/security.md, "Tenant isolation").
 func principalIn(ctx context.Context, roles RoleSource, p *auth.Principal, orgID string) (*auth.Principal, error) {
 	if p.OrganizationID == orgID {
 		return p, nil

@@ -64,8 +64,9 @@ func replayUntilRevoked(t *testing.T, e *apptest.Env, rt string) []tokenPair {
 }
 
 // TestRefresh checks rotation, the grace period, reuse detection revoking the
-// whole family with its access tokens, the 20-refresh race (SECURITY.md item
-// 21) and logout (item 17), on SQLite and PostgreSQL.
+// whole family with its access tokens, the 20-refresh race and logout
+// (docs/security.md, "Token endpoint" and "Reliability under failure"), on
+// SQLite and PostgreSQL.
 func TestRefresh(t *testing.T) {
 	forEachBackend(t, graceEnv, func(t *testing.T, e *apptest.Env) {
 		t.Run("rotation, grace, replay revokes family", func(t *testing.T) {
@@ -254,7 +255,7 @@ func TestLogoutAcrossReplicas(t *testing.T) {
 	}
 }
 
-// TestRefreshTokensAreRandomAndStoredHashed is SECURITY.md item 13 for
+// TestRefreshTokensAreRandomAndStoredHashed is docs/security.md, "Tokens and keys" for
 // refresh tokens and access-token ids: unique, at least 128 bits from the
 // CSPRNG, and the database holds only signatures.
 func TestRefreshTokensAreRandomAndStoredHashed(t *testing.T) {

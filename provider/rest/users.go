@@ -51,7 +51,7 @@ func (a *OrganizationAPI) me(w http.ResponseWriter, r *http.Request) error {
 
 // Cursors makes and checks pagination cursors. A cursor is opaque to clients
 // and signed with an HMAC bound to the organization, so a forged or borrowed
-// one is refused with 400 instead of reaching a query (SECURITY.md item 19).
+// one is refused with 400 instead of reaching a query (docs/security.md, "Input").
 type Cursors struct {
 	Key []byte
 }

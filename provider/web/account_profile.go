@@ -102,7 +102,7 @@ func nameProblem(s string) string {
 // changePassword replaces the password (POST /account/password). The current
 // password is asked again (re-authentication: a borrowed, unlocked browser is
 // not enough). On success every other session of the user ends and every
-// token grant of the user is revoked, access tokens included (SECURITY 17);
+// token grant of the user is revoked, access tokens included (docs/security.md, "Accounts and sessions");
 // this browser gets a fresh session id.
 func (a *Account) changePassword(w http.ResponseWriter, r *http.Request) {
 	ac, ok := a.postForm(w, r)

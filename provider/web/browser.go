@@ -43,7 +43,7 @@ func (p *Pages) cookie(r *http.Request, base string) string {
 	return c.Value
 }
 
-// randomToken returns 256 bits from the CSPRNG, base64url (SECURITY 13).
+// randomToken returns 256 bits from the CSPRNG, base64url (docs/security.md, "Tokens and keys").
 func randomToken() string {
 	var b [32]byte
 	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails (Go 1.24+)

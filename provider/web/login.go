@@ -69,7 +69,7 @@ func (p *Pages) login(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		// The REST login's own answer: the same for an unknown email and a
-		// wrong password (SECURITY 15), or the throttle's 429 with Retry-After.
+		// wrong password (docs/security.md, "Accounts and sessions"), or the throttle's 429 with Retry-After.
 		for k, v := range he.Headers {
 			if k == "Retry-After" {
 				w.Header().Set(k, v)

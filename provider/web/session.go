@@ -78,7 +78,7 @@ func (p *Pages) startSession(w http.ResponseWriter, r *http.Request, user *stora
 }
 
 // endSessionByID deletes a session and revokes every token family it issued
-// (SECURITY 17: logout ends the session's refresh tokens and access tokens).
+// (docs/security.md, "Accounts and sessions": logout ends the session's refresh tokens and access tokens).
 func (p *Pages) endSessionByID(ctx context.Context, id string) error {
 	families, err := p.store.DeleteSession(ctx, id)
 	if err != nil {

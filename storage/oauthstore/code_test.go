@@ -12,7 +12,7 @@ import (
 	"github.com/arsaka/puguh/storage/sqlstore/sqltest"
 )
 
-// SECURITY 22: of concurrent redemptions of one code exactly one succeeds.
+// docs/security.md, "Token endpoint": of concurrent redemptions of one code exactly one succeeds.
 // A loser either reads the code as used (invalid_grant) or loses the
 // conditional invalidation inside its transaction, which fosite reports as
 // server_error wrapping ErrInvalidatedAuthorizeCode.
@@ -55,7 +55,7 @@ func TestConcurrentCodeRedemptionSucceedsOnce(t *testing.T) {
 	}
 }
 
-// SECURITY 7: a second redemption is invalid_grant and revokes what the first
+// docs/security.md, "Token endpoint": a second redemption is invalid_grant and revokes what the first
 // issued.
 func TestCodeReuseRevokesIssuedTokens(t *testing.T) {
 	for _, b := range sqltest.Backends() {

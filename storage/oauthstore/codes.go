@@ -33,7 +33,7 @@ func (s *Store) GetAuthorizeCodeSession(ctx context.Context, signature string, s
 
 // InvalidateAuthorizeCodeSession implements oauth2.AuthorizeCodeStorage. The
 // update is conditional on the code still being active, so of two concurrent
-// redemptions exactly one succeeds (SECURITY 22): the other's update matches no
+// redemptions exactly one succeeds (docs/security.md, "Token endpoint"): the other's update matches no
 // row (PostgreSQL re-checks the condition after the winner's row lock is
 // released; SQLite runs the transactions one at a time) and its transaction is
 // rolled back. fosite reports that as server_error wrapping

@@ -15,7 +15,7 @@ import (
 	"github.com/arsaka/puguh/storage/sqlstore/sqltest"
 )
 
-// SECURITY 21: twenty concurrent refreshes with one token inside the grace
+// docs/security.md, "Reliability under failure": twenty concurrent refreshes with one token inside the grace
 // period all get a working pair of the same family; a replay after the grace
 // period revokes the family, the pairs the race produced included.
 func TestConcurrentRefreshWithinGraceThenReplayRevokesFamily(t *testing.T) {

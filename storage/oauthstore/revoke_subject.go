@@ -12,7 +12,7 @@ import (
 // access tokens at once through the denylist (oauth.Provider.DenyFamily):
 // a JWT stays verifiable until it expires unless its family is denied.
 //
-// A password change uses it (SECURITY 17): whoever held the old password
+// A password change uses it (docs/security.md, "Accounts and sessions"): whoever held the old password
 // may hold tokens too, and they must stop working with it.
 func (s *Store) RevokeSubject(ctx context.Context, subject string) ([]string, error) {
 	ids, err := s.revokeWhere(ctx, "subject", subject)

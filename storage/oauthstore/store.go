@@ -5,7 +5,7 @@
 // lifetime for refresh families, and a janitor for expired rows.
 //
 // Tokens are stored under the HMAC signatures fosite passes in, never as raw
-// tokens, so a copy of the database cannot be replayed (SECURITY 13).
+// tokens, so a copy of the database cannot be replayed (docs/security.md, "Tokens and keys").
 package oauthstore
 
 import (

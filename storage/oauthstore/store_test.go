@@ -177,7 +177,7 @@ func TestRequestRoundTrips(t *testing.T) {
 }
 
 // The OpenID Connect table is handed raw authorization codes: they must not be
-// stored as such (SECURITY 13).
+// stored as such (docs/security.md, "Tokens and keys").
 func TestOpenIDConnectRequestKeyIsNotTheCode(t *testing.T) {
 	for _, b := range sqltest.Backends() {
 		t.Run(b.Name, func(t *testing.T) {

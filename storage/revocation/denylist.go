@@ -255,3 +255,44 @@ func (d *Denylist) follow(ctx context.Context) {
 			}
 		})
 }
+
+// ImportFromRedis moves the denials an older Puguh kept only in Redis (keys
+// "<namespace>deny:<key>" holding the expiry in unix milliseconds) into the
+// table, then deletes those keys, so an upgrade forgets no revocation. It is
+// idempotent and cheap when there is nothing to move; with several replicas
+// starting at once each may import the same keys, which PutDenial absorbs.
+func (d *Denylist) ImportFromRedis(ctx context.Context, namespace string) (int, error) {
+	if d.redis == nil {
+		return 0, nil
+	}
+	prefix := namespace + "deny:"
+	moved := 0
+	iter := d.redis.Scan(ctx, 0, prefix+"*", 500).Iterator()
+	for iter.Next(ctx) {
+		k := iter.Val()
+		v, err := d.redis.Get(ctx, k).Result()
+		if err == redis.Nil {
+			continue
+		}
+		if err != nil {
+			return moved, fmt.Errorf("revocation: import %s: %w", k, err)
+		}
+		ms, err := strconv.ParseInt(v, 10, 64)
+		if err == nil {
+			until := time.UnixMilli(ms)
+			if until.After(d.now()) {
+				if err := d.store.PutDenial(ctx, strings.TrimPrefix(k, prefix), until); err != nil {
+					return moved, fmt.Errorf("revocation: import %s: %w", k, err)
+				}
+				moved++
+			}
+		}
+		if err := d.redis.Del(ctx, k).Err(); err != nil {
+			return moved, fmt.Errorf("revocation: import %s: %w", k, err)
+		}
+	}
+	if err := iter.Err(); err != nil {
+		return moved, fmt.Errorf("revocation: import: %w", err)
+	}
+	return moved, nil
+}

@@ -353,3 +353,37 @@ func waitFor(t *testing.T, cond func() bool) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// The denials an older Puguh kept only in Redis are moved into the table at
+// start, expired ones dropped, and their keys deleted; a second import finds
+// nothing.
+func TestImportFromRedis(t *testing.T) {
+	client := redisClient(t)
+	db := sqltest.Open(t, sqltest.Backends()[0])
+	ns := namespace()
+	ctx := context.Background()
+	now := time.Now()
+	live, gone := now.Add(time.Hour).Truncate(time.Millisecond), now.Add(-time.Minute)
+	for k, until := range map[string]time.Time{"jti:old": live, "sid:old": live, "jti:expired": gone} {
+		if err := client.Set(ctx, ns+"deny:"+k, until.UnixMilli(), time.Hour).Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	l := NewDenylist(db, Options{Redis: client, Namespace: ns})
+	n, err := l.ImportFromRedis(ctx, ns)
+	if err != nil || n != 2 {
+		t.Fatalf("ImportFromRedis = %d, %v; want 2 live denials", n, err)
+	}
+	if err := l.Load(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if !l.Denied("jti:old") || !l.Denied("sid:old") || l.Denied("jti:expired") {
+		t.Fatal("imported denials are not in force after loading the table")
+	}
+	if keys, err := client.Keys(ctx, ns+"deny:*").Result(); err != nil || len(keys) != 0 {
+		t.Fatalf("keys left in Redis: %v %v", keys, err)
+	}
+	if n, err := l.ImportFromRedis(ctx, ns); err != nil || n != 0 {
+		t.Fatalf("second import = %d, %v; want nothing", n, err)
+	}
+}

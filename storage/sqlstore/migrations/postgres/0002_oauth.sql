@@ -1,7 +1,7 @@
 -- fosite storage (storage/oauthstore): authorization codes, PKCE and OpenID Connect
 -- requests, access and refresh tokens, refresh families, client-assertion JTIs.
 -- Tokens are keyed by the HMAC signature fosite hands the store, never by the raw
--- token (SECURITY 13). Every request table has the same columns; list-valued columns
+-- token (docs/security.md, "Tokens and keys"). Every request table has the same columns; list-valued columns
 -- hold JSON arrays as text, form holds URL-encoded parameters with secrets removed,
 -- session holds the composition's session as JSON.
 CREATE TABLE oauth_authorize_codes (

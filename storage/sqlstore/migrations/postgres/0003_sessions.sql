@@ -1,7 +1,7 @@
 -- Browser sign-in (provider/web): SSO sessions, pending authorization requests
 -- (login challenges), remembered consent, the token families each session and
 -- grant issued, and organization-defined scope descriptions.
--- Session and challenge ids are stored only as SHA-256 hex digests (SECURITY 13).
+-- Session and challenge ids are stored only as SHA-256 hex digests (docs/security.md, "Tokens and keys").
 CREATE TABLE sessions (
     id           TEXT PRIMARY KEY,
     user_id      TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
