@@ -7,15 +7,19 @@ import (
 	"testing"
 
 	"github.com/arsaka/puguh/app/apptest"
-	"github.com/arsaka/puguh/storage/sqlstore/sqltest"
 )
 
 const operatorEmail = "operator@example.com"
 
-// forEachBackendWith starts Puguh with extra configuration on every backend.
-func forEachBackendWith(t *testing.T, env map[string]string, fn func(t *testing.T, e *apptest.Env)) {
-	for _, b := range sqltest.Backends() {
-		t.Run(b.Name, func(t *testing.T) { fn(t, apptest.Start(t, apptest.Options{Backend: b, Env: env})) })
+// forEachDeploymentWith starts Puguh with extra configuration on SQLite
+// alone and on PostgreSQL + Redis.
+func forEachDeploymentWith(t *testing.T, env map[string]string, fn func(t *testing.T, e *apptest.Env)) {
+	for _, d := range apptest.Deployments() {
+		t.Run(d.Name, func(t *testing.T) {
+			o := d.Options
+			o.Env = env
+			fn(t, apptest.Start(t, o))
+		})
 	}
 }
 
@@ -24,7 +28,7 @@ func forEachBackendWith(t *testing.T, env map[string]string, fn func(t *testing.
 // an application, a code not yet redeemed, and the API keys the user made
 // (until enabled again). On SQLite and PostgreSQL.
 func TestDisablingAUserEndsEverythingTheyHold(t *testing.T) {
-	forEachBackendWith(t, map[string]string{"PUGUH_PLATFORM_OPERATORS": operatorEmail}, func(t *testing.T, e *apptest.Env) {
+	forEachDeploymentWith(t, map[string]string{"PUGUH_PLATFORM_OPERATORS": operatorEmail}, func(t *testing.T, e *apptest.Env) {
 		operator := e.RegisterAndLogin(operatorEmail, "operator passphrase", "Operator")
 		owner := e.NewUser()
 		app := registerApp(t, e, owner, appOptions{})
@@ -120,7 +124,7 @@ func TestDisablingAUserEndsEverythingTheyHold(t *testing.T) {
 // Who may disable whom: operators anyone but themselves; owners (and owner
 // credentials) only users their organization manages.
 func TestWhoMayDisableAUser(t *testing.T) {
-	forEachBackendWith(t, map[string]string{"PUGUH_PLATFORM_OPERATORS": operatorEmail}, func(t *testing.T, e *apptest.Env) {
+	forEachDeploymentWith(t, map[string]string{"PUGUH_PLATFORM_OPERATORS": operatorEmail}, func(t *testing.T, e *apptest.Env) {
 		operator := e.RegisterAndLogin(operatorEmail, "operator passphrase", "Operator")
 		owner := e.NewUser()
 		org := owner.OrganizationID

@@ -41,7 +41,7 @@ var (
 // permission of that role itself; only people create credentials.
 func TestCredentialsGrantNoMoreThanTheyHold(t *testing.T) {
 	t.Parallel()
-	forEachBackend(t, apptest.Options{}, func(t *testing.T, e *apptest.Env) {
+	forEachDeployment(t, apptest.Options{}, func(t *testing.T, e *apptest.Env) {
 		owner := roomyKeyUser(t, e)
 		admin := joinAs(t, e, owner, "admin")
 		member := joinAs(t, e, owner, "member")
@@ -158,7 +158,7 @@ func TestCredentialsGrantNoMoreThanTheyHold(t *testing.T) {
 // revoked. Credentials are made by people only, so the first step fails.
 func TestKeyCreatedServiceAccountCannotOutliveItsKey(t *testing.T) {
 	t.Parallel()
-	forEachBackend(t, apptest.Options{}, func(t *testing.T, e *apptest.Env) {
+	forEachDeployment(t, apptest.Options{}, func(t *testing.T, e *apptest.Env) {
 		owner := roomyKeyUser(t, e)
 		k := newAPIKey(t, e, owner, map[string]any{"name": "automation", "permissions": []string{"service_accounts.create"}})
 		r := e.Do(http.MethodPost, "/api/v1/service-accounts", map[string]string{"name": "x", "role": "owner"}, k.headers()...)
@@ -184,7 +184,7 @@ func TestKeyCreatedServiceAccountCannotOutliveItsKey(t *testing.T) {
 // organization.members.delete, and never a key of a higher role.
 func TestKeysRevokeOnlyWhatTheirRankAllows(t *testing.T) {
 	t.Parallel()
-	forEachBackend(t, apptest.Options{}, func(t *testing.T, e *apptest.Env) {
+	forEachDeployment(t, apptest.Options{}, func(t *testing.T, e *apptest.Env) {
 		owner := roomyKeyUser(t, e)
 		admin := joinAs(t, e, owner, "admin")
 		ownersKey := newAPIKey(t, e, owner, map[string]any{"name": "owner's"})

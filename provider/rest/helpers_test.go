@@ -64,6 +64,19 @@ func forEachBackend(t *testing.T, opts apptest.Options, fn func(t *testing.T, e 
 	}
 }
 
+// forEachDeployment runs fn on SQLite alone and on PostgreSQL + Redis, with
+// options, on start.
+func forEachDeployment(t *testing.T, opts apptest.Options, fn func(t *testing.T, e *apptest.Env)) {
+	t.Helper()
+	for _, d := range apptest.Deployments() {
+		t.Run(d.Name, func(t *testing.T) {
+			o := opts
+			o.Backend, o.Redis = d.Options.Backend, d.Options.Redis
+			fn(t, start(t, o))
+		})
+	}
+}
+
 // start starts Puguh for tests that send more sign-ins and sign-ups than one
 // client IP may (60 a minute, package ratelimit): 127.0.0.1 is a trusted
 // proxy and every request carries a random X-Forwarded-For, so the per-IP
