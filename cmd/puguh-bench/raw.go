@@ -13,7 +13,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/arsaka/puguh/password"
+	"github.com/arsaka/puguh/provider/password"
 )
 
 // rawArgon2 is the machine's argon2id rate, the ceiling REST login is

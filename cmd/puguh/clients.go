@@ -11,7 +11,7 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/arsaka/puguh/config"
+	"github.com/arsaka/puguh/cmd/puguh/config"
 	"github.com/arsaka/puguh/provider/httpapi"
 	"github.com/arsaka/puguh/provider/rest"
 	"github.com/arsaka/puguh/storage"

@@ -10,8 +10,8 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/arsaka/puguh/app"
-	"github.com/arsaka/puguh/config"
+	"github.com/arsaka/puguh/cmd/puguh/app"
+	"github.com/arsaka/puguh/cmd/puguh/config"
 	"github.com/arsaka/puguh/keys"
 )
 

@@ -12,7 +12,7 @@ import (
 	"runtime/debug"
 	"syscall"
 
-	"github.com/arsaka/puguh/config"
+	"github.com/arsaka/puguh/cmd/puguh/config"
 )
 
 // version is set at build time with -ldflags "-X main.version=v1.2.3".

@@ -7,7 +7,7 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/arsaka/puguh/config"
+	"github.com/arsaka/puguh/cmd/puguh/config"
 	"github.com/arsaka/puguh/storage/sqlstore"
 )
 

@@ -9,8 +9,8 @@ import (
 	"log/slog"
 	"strings"
 
-	"github.com/arsaka/puguh/config"
-	"github.com/arsaka/puguh/ratelimit"
+	"github.com/arsaka/puguh/cmd/puguh/config"
+	"github.com/arsaka/puguh/provider/ratelimit"
 	"github.com/arsaka/puguh/storage"
 )
 

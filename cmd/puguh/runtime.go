@@ -9,8 +9,8 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/arsaka/puguh/config"
-	"github.com/arsaka/puguh/password"
+	"github.com/arsaka/puguh/cmd/puguh/config"
+	"github.com/arsaka/puguh/provider/password"
 )
 
 // Serve-time settings of the Go runtime: when heap memory goes back to the

@@ -3,8 +3,8 @@ package main
 import (
 	"math"
 
-	"github.com/arsaka/puguh/config"
-	"github.com/arsaka/puguh/password"
+	"github.com/arsaka/puguh/cmd/puguh/config"
+	"github.com/arsaka/puguh/provider/password"
 	"runtime"
 	"runtime/debug"
 	"testing"

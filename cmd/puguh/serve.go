@@ -8,8 +8,8 @@ import (
 	"os"
 	"time"
 
-	"github.com/arsaka/puguh/app"
-	"github.com/arsaka/puguh/config"
+	"github.com/arsaka/puguh/cmd/puguh/app"
+	"github.com/arsaka/puguh/cmd/puguh/config"
 	"github.com/arsaka/puguh/keys"
 )
 

@@ -8,7 +8,7 @@ import (
 	"log/slog"
 	"strings"
 
-	"github.com/arsaka/puguh/config"
+	"github.com/arsaka/puguh/cmd/puguh/config"
 	"github.com/arsaka/puguh/provider/identity"
 	"github.com/arsaka/puguh/storage"
 )

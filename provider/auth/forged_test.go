@@ -20,7 +20,7 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/arsaka/puguh/app/apptest"
+	"github.com/arsaka/puguh/cmd/puguh/app/apptest"
 )
 
 const bodyInvalidToken = `{"detail":"Invalid or expired token"}`

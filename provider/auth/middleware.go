@@ -11,8 +11,8 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/arsaka/puguh/authz"
 	"github.com/arsaka/puguh/keys"
+	"github.com/arsaka/puguh/provider/authz"
 	"github.com/arsaka/puguh/provider/httpapi"
 	"github.com/arsaka/puguh/storage"
 )

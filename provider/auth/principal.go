@@ -8,7 +8,7 @@ import (
 	"context"
 	"time"
 
-	"github.com/arsaka/puguh/authz"
+	"github.com/arsaka/puguh/provider/authz"
 	"github.com/arsaka/puguh/provider/httpapi"
 )
 

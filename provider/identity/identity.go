@@ -11,7 +11,7 @@ import (
 	"slices"
 	"time"
 
-	"github.com/arsaka/puguh/authz"
+	"github.com/arsaka/puguh/provider/authz"
 	"github.com/arsaka/puguh/storage"
 )
 

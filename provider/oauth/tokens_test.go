@@ -15,7 +15,7 @@ import (
 
 	"github.com/coreos/go-oidc/v3/oidc"
 
-	"github.com/arsaka/puguh/app/apptest"
+	"github.com/arsaka/puguh/cmd/puguh/app/apptest"
 	"github.com/arsaka/puguh/keys"
 	"github.com/arsaka/puguh/provider/oauth"
 	"github.com/arsaka/puguh/storage/oauthstore"

@@ -9,9 +9,9 @@ import (
 	"github.com/google/uuid"
 	"github.com/gorilla/mux"
 
-	"github.com/arsaka/puguh/apikeys"
-	"github.com/arsaka/puguh/authz"
 	"github.com/arsaka/puguh/provider/auth"
+	"github.com/arsaka/puguh/provider/authz"
+	"github.com/arsaka/puguh/provider/credentials"
 	"github.com/arsaka/puguh/provider/httpapi"
 	"github.com/arsaka/puguh/storage"
 )
@@ -24,7 +24,7 @@ type APIKeyStore interface {
 	RevokeAPIKey(ctx context.Context, orgID, id string, at time.Time) error
 }
 
-// CredentialCache is the API-key verifier's cache (apikeys.Verifier): told of
+// CredentialCache is the API-key verifier's cache (credentials.Verifier): told of
 // every revocation so that it applies at once here and, through Redis, soon
 // on the other replicas.
 type CredentialCache interface {
@@ -166,7 +166,7 @@ func newKey(ctx context.Context, store APIKeyStore, now time.Time, p *auth.Princ
 			return nil, err
 		}
 	}
-	s, err := apikeys.Generate()
+	s, err := credentials.Generate()
 	if err != nil {
 		return nil, err
 	}

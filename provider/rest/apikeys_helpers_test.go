@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/arsaka/puguh/app/apptest"
+	"github.com/arsaka/puguh/cmd/puguh/app/apptest"
 )
 
 // bodyBadAPIKey is the one answer to every bad X-API-Key: which check failed

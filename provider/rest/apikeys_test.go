@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/arsaka/puguh/apikeys"
-	"github.com/arsaka/puguh/app/apptest"
+	"github.com/arsaka/puguh/cmd/puguh/app/apptest"
+	"github.com/arsaka/puguh/provider/credentials"
 	"github.com/arsaka/puguh/storage/sqlstore/sqltest"
 )
 
@@ -85,7 +85,7 @@ func TestAPIKeyHeaderErrors(t *testing.T) {
 		want(t, e.Do(http.MethodDelete, "/api/v1/api-keys/"+revoked.ID, nil, actingIn(u)...), http.StatusNoContent, "")
 		expired := newAPIKey(t, e, u, map[string]any{"name": "expired", "expires_at": time.Now().Add(time.Hour)})
 		exec(t, e, "UPDATE api_keys SET expires_at = ? WHERE id = ?", time.Now().Add(-time.Second).UTC(), expired.ID)
-		unknown, err := apikeys.Generate()
+		unknown, err := credentials.Generate()
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -268,7 +268,7 @@ func TestAPIKeyListAndRevoke(t *testing.T) {
 				t.Fatalf("use: %d", r.Status)
 			}
 		}
-		eventually(t, 3*apikeys.DefaultFlushInterval, 100*time.Millisecond, "last_used_at is recorded", func() bool {
+		eventually(t, 3*credentials.DefaultFlushInterval, 100*time.Millisecond, "last_used_at is recorded", func() bool {
 			r := e.Do(http.MethodGet, "/api/v1/api-keys", nil, actingIn(owner)...)
 			var l struct {
 				Items []struct {
@@ -308,7 +308,7 @@ func TestAPIKeyRevocationAcrossReplicas(t *testing.T) {
 			eventually(t, 2*time.Second, 10*time.Millisecond, "replica B refuses the revoked key", func() bool {
 				return rb.Do(http.MethodGet, "/api/v1/health", nil, k.headers()...).Status == http.StatusUnauthorized
 			})
-			if d := time.Since(start); d >= apikeys.DefaultTTL {
+			if d := time.Since(start); d >= credentials.DefaultTTL {
 				t.Fatalf("took %s, not faster than the TTL", d)
 			}
 		})

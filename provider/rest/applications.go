@@ -8,9 +8,9 @@ import (
 
 	"github.com/gorilla/mux"
 
-	"github.com/arsaka/puguh/apikeys"
-	"github.com/arsaka/puguh/authz"
 	"github.com/arsaka/puguh/provider/auth"
+	"github.com/arsaka/puguh/provider/authz"
+	"github.com/arsaka/puguh/provider/credentials"
 	"github.com/arsaka/puguh/provider/httpapi"
 	"github.com/arsaka/puguh/provider/oauth"
 	"github.com/arsaka/puguh/storage"
@@ -236,7 +236,7 @@ func (a *ApplicationAPI) rotateSecret(w http.ResponseWriter, r *http.Request) er
 	if app.Public {
 		return httpapi.Conflict("Public applications have no client secret")
 	}
-	secret, err := apikeys.GenerateClientSecret()
+	secret, err := credentials.GenerateClientSecret()
 	if err != nil {
 		return err
 	}

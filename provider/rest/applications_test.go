@@ -8,7 +8,7 @@ import (
 
 	"golang.org/x/oauth2/clientcredentials"
 
-	"github.com/arsaka/puguh/app/apptest"
+	"github.com/arsaka/puguh/cmd/puguh/app/apptest"
 )
 
 var applicationKeys = []string{"id", "client_id", "name", "redirect_uris", "post_logout_redirect_uris", "grant_types",

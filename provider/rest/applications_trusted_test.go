@@ -4,7 +4,7 @@ import (
 	"net/http"
 	"testing"
 
-	"github.com/arsaka/puguh/app/apptest"
+	"github.com/arsaka/puguh/cmd/puguh/app/apptest"
 )
 
 // A trusted application skips consent for every user, so only a platform

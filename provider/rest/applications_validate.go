@@ -11,7 +11,7 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/arsaka/puguh/apikeys"
+	"github.com/arsaka/puguh/provider/credentials"
 	"github.com/arsaka/puguh/provider/httpapi"
 	"github.com/arsaka/puguh/provider/oauth"
 	"github.com/arsaka/puguh/storage"
@@ -218,7 +218,7 @@ func applyApplication(a *storage.Application, m, given ApplicationFields, creati
 	case public:
 		a.SecretHash = nil
 	case creating || len(a.SecretHash) == 0:
-		secret, err := apikeys.GenerateClientSecret()
+		secret, err := credentials.GenerateClientSecret()
 		if err != nil {
 			return "", err
 		}

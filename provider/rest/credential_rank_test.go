@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/arsaka/puguh/app/apptest"
+	"github.com/arsaka/puguh/cmd/puguh/app/apptest"
 )
 
 // credential is one way of calling the REST API, with what the rules say it

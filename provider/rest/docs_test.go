@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/arsaka/puguh/authz"
+	"github.com/arsaka/puguh/provider/authz"
 )
 
 // TestDocsRoleTable keeps docs/identity.md's roles → permissions table equal

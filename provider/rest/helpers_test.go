@@ -15,7 +15,7 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/arsaka/puguh/app/apptest"
+	"github.com/arsaka/puguh/cmd/puguh/app/apptest"
 	"github.com/arsaka/puguh/storage/sqlstore/sqltest"
 )
 

@@ -9,10 +9,10 @@ import (
 	"github.com/google/uuid"
 	"github.com/gorilla/mux"
 
-	"github.com/arsaka/puguh/password"
 	"github.com/arsaka/puguh/provider/auth"
 	"github.com/arsaka/puguh/provider/httpapi"
 	"github.com/arsaka/puguh/provider/oauth"
+	"github.com/arsaka/puguh/provider/password"
 	"github.com/arsaka/puguh/storage"
 )
 

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/arsaka/puguh/app/apptest"
+	"github.com/arsaka/puguh/cmd/puguh/app/apptest"
 )
 
 // The guide's curls, verbatim (bodies byte for byte, headers as sent by curl).

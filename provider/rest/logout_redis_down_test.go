@@ -4,7 +4,7 @@ import (
 	"net/http"
 	"testing"
 
-	"github.com/arsaka/puguh/app/apptest"
+	"github.com/arsaka/puguh/cmd/puguh/app/apptest"
 )
 
 // With Redis unreachable, logout still ends the session: the token is denied

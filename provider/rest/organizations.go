@@ -9,8 +9,8 @@ import (
 	"github.com/google/uuid"
 	"github.com/gorilla/mux"
 
-	"github.com/arsaka/puguh/authz"
 	"github.com/arsaka/puguh/provider/auth"
+	"github.com/arsaka/puguh/provider/authz"
 	"github.com/arsaka/puguh/provider/httpapi"
 	"github.com/arsaka/puguh/storage"
 )

@@ -10,9 +10,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/arsaka/puguh/app/apptest"
-	"github.com/arsaka/puguh/password"
+	"github.com/arsaka/puguh/cmd/puguh/app/apptest"
 	"github.com/arsaka/puguh/provider/httpapi"
+	"github.com/arsaka/puguh/provider/password"
 	"github.com/arsaka/puguh/provider/rest"
 	"github.com/arsaka/puguh/storage"
 )

@@ -10,7 +10,7 @@ import (
 
 	"github.com/arsaka/puguh/provider/auth"
 	"github.com/arsaka/puguh/provider/httpapi"
-	"github.com/arsaka/puguh/ratelimit"
+	"github.com/arsaka/puguh/provider/ratelimit"
 	"github.com/arsaka/puguh/storage"
 )
 

@@ -8,9 +8,9 @@ import (
 	"github.com/google/uuid"
 	"github.com/gorilla/mux"
 
-	"github.com/arsaka/puguh/apikeys"
-	"github.com/arsaka/puguh/authz"
 	"github.com/arsaka/puguh/provider/auth"
+	"github.com/arsaka/puguh/provider/authz"
+	"github.com/arsaka/puguh/provider/credentials"
 	"github.com/arsaka/puguh/provider/httpapi"
 	"github.com/arsaka/puguh/provider/oauth"
 	"github.com/arsaka/puguh/storage"
@@ -97,7 +97,7 @@ func (a *ServiceAccountAPI) create(w http.ResponseWriter, r *http.Request) error
 	if err := mayGrant(p, role); err != nil {
 		return err
 	}
-	secret, err := apikeys.GenerateClientSecret()
+	secret, err := credentials.GenerateClientSecret()
 	if err != nil {
 		return err
 	}

@@ -9,7 +9,7 @@ import (
 	"github.com/coreos/go-oidc/v3/oidc"
 	"golang.org/x/oauth2/clientcredentials"
 
-	"github.com/arsaka/puguh/app/apptest"
+	"github.com/arsaka/puguh/cmd/puguh/app/apptest"
 )
 
 // serviceAccount is a created account with its credentials.

@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/arsaka/puguh/app/apptest"
+	"github.com/arsaka/puguh/cmd/puguh/app/apptest"
 	"github.com/arsaka/puguh/storage/sqlstore/sqltest"
 )
 

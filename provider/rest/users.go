@@ -9,8 +9,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/arsaka/puguh/authz"
 	"github.com/arsaka/puguh/provider/auth"
+	"github.com/arsaka/puguh/provider/authz"
 	"github.com/arsaka/puguh/provider/httpapi"
 )
 

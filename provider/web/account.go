@@ -16,10 +16,10 @@ import (
 
 	"github.com/gorilla/mux"
 
-	"github.com/arsaka/puguh/authz"
-	"github.com/arsaka/puguh/password"
 	"github.com/arsaka/puguh/provider/auth"
+	"github.com/arsaka/puguh/provider/authz"
 	"github.com/arsaka/puguh/provider/httpapi"
+	"github.com/arsaka/puguh/provider/password"
 	"github.com/arsaka/puguh/provider/rest"
 	"github.com/arsaka/puguh/storage"
 	"github.com/arsaka/puguh/templates"

@@ -8,7 +8,7 @@ import (
 
 	"github.com/gorilla/mux"
 
-	"github.com/arsaka/puguh/authz"
+	"github.com/arsaka/puguh/provider/authz"
 	"github.com/arsaka/puguh/provider/httpapi"
 	"github.com/arsaka/puguh/provider/rest"
 	"github.com/arsaka/puguh/storage"

@@ -7,8 +7,8 @@ import (
 
 	"github.com/gorilla/mux"
 
-	"github.com/arsaka/puguh/apikeys"
-	"github.com/arsaka/puguh/authz"
+	"github.com/arsaka/puguh/provider/authz"
+	"github.com/arsaka/puguh/provider/credentials"
 	"github.com/arsaka/puguh/provider/oauth"
 	"github.com/arsaka/puguh/provider/rest"
 	"github.com/arsaka/puguh/storage"
@@ -197,7 +197,7 @@ func (a *Account) rotateSecret(w http.ResponseWriter, r *http.Request) {
 		a.p.RenderError(w, r, http.StatusConflict, "No secret", "Public applications have no client secret.", "", "")
 		return
 	}
-	secret, err := apikeys.GenerateClientSecret()
+	secret, err := credentials.GenerateClientSecret()
 	if err != nil {
 		a.p.unavailable(w, r, err)
 		return

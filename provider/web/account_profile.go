@@ -7,8 +7,8 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"github.com/arsaka/puguh/password"
 	"github.com/arsaka/puguh/provider/httpapi"
+	"github.com/arsaka/puguh/provider/password"
 	"github.com/arsaka/puguh/storage"
 )
 
