@@ -39,18 +39,15 @@ type Denylist interface {
 
 // APIKeys authenticates X-API-Key requests (see package apikeys).
 type APIKeys interface {
-	Authenticate(ctx context.Context, key, orgID string) (*Principal, error)
+	Authenticate(ctx context.Context, key, orgID string) (*authz.Principal, error)
 }
 
 // ErrBadAPIKey is returned by APIKeys for every kind of bad key.
 var ErrBadAPIKey = errors.New("invalid API key")
 
-// Limiter decides whether an authenticated request may proceed under its
-// organization's rate limit, setting the X-RateLimit-* headers on w either
-// way; it returns the 429 error when the budget is spent (package ratelimit).
-type Limiter interface {
-	Limit(w http.ResponseWriter, r *http.Request, p *Principal) error
-}
+// Limiter takes one request from an organization's rate-limit budget
+// (ratelimit.Organizations).
+type Limiter = httpapi.OrganizationLimiter
 
 // ServiceAccounts resolves a service account's role (cached by the caller).
 type ServiceAccounts interface {
@@ -63,7 +60,7 @@ type Users interface {
 	UserByID(ctx context.Context, id string) (*storage.User, error)
 }
 
-// Authenticator turns request credentials into a Principal.
+// Authenticator turns request credentials into a authz.Principal.
 type Authenticator struct {
 	verifier TokenVerifier
 	expected keys.Expected
@@ -192,12 +189,12 @@ func (a *Authenticator) middleware(next http.Handler, required bool) http.Handle
 		}
 		if p != nil {
 			if a.limiter != nil {
-				if err := a.limiter.Limit(w, r, p); err != nil {
+				if err := httpapi.LimitOrganization(w, r, a.limiter, p.OrganizationID, time.Now()); err != nil {
 					httpapi.WriteError(w, r, err)
 					return
 				}
 			}
-			r = r.WithContext(WithPrincipal(r.Context(), p))
+			r = r.WithContext(authz.WithPrincipal(r.Context(), p))
 		}
 		next.ServeHTTP(w, r)
 	})
@@ -205,7 +202,7 @@ func (a *Authenticator) middleware(next http.Handler, required bool) http.Handle
 
 // Authenticate returns the request's principal, nil for an anonymous request,
 // or the HTTP error to answer with.
-func (a *Authenticator) Authenticate(r *http.Request) (*Principal, error) {
+func (a *Authenticator) Authenticate(r *http.Request) (*authz.Principal, error) {
 	authz := r.Header.Get("Authorization")
 	apiKey := r.Header.Get(HeaderAPIKey)
 	switch {
@@ -229,7 +226,7 @@ type accessClaims struct {
 	Kind     string `json:"kind"`
 }
 
-func (a *Authenticator) bearer(r *http.Request, header string) (*Principal, error) {
+func (a *Authenticator) bearer(r *http.Request, header string) (*authz.Principal, error) {
 	scheme, token, ok := strings.Cut(header, " ")
 	// RFC 6750 §2.1: the scheme is case-insensitive.
 	if !ok || !strings.EqualFold(scheme, "Bearer") || token == "" {
@@ -256,7 +253,7 @@ func (a *Authenticator) bearer(r *http.Request, header string) (*Principal, erro
 		return nil, &httpapi.Error{Status: http.StatusUnauthorized, Detail: InvalidToken,
 			Headers: map[string]string{"WWW-Authenticate": `Bearer realm="puguh", error="invalid_token"`}, Err: errors.New("token revoked")}
 	}
-	p := &Principal{
+	p := &authz.Principal{
 		ID: c.Subject, TokenID: c.ID, FamilyID: c.Family, OrganizationFromToken: c.OrgID,
 	}
 	if vt.Claims.Expiry != nil {
@@ -269,8 +266,8 @@ func (a *Authenticator) bearer(r *http.Request, header string) (*Principal, erro
 	p.OrganizationID = orgID
 	ctx := r.Context()
 	switch c.Kind {
-	case TypeServiceAccount:
-		p.Type = TypeServiceAccount
+	case authz.TypeServiceAccount:
+		p.Type = authz.TypeServiceAccount
 		// A service account acts only in its own organization (docs/security.md, "Tenant isolation").
 		if orgID != c.OrgID {
 			return nil, httpapi.Forbidden("Not a member of this organization")
@@ -284,7 +281,7 @@ func (a *Authenticator) bearer(r *http.Request, header string) (*Principal, erro
 		}
 		p.Role, p.Permissions = sa.Role, authz.ForRole(sa.Role)
 	default:
-		p.Type = TypeUser
+		p.Type = authz.TypeUser
 		// A disabled (or deleted) user's tokens stop working: the families
 		// they held are denied when the account is disabled, and this check
 		// catches any token that escaped that, within the user cache's bound.
@@ -305,7 +302,7 @@ func (a *Authenticator) bearer(r *http.Request, header string) (*Principal, erro
 	return p, nil
 }
 
-func (a *Authenticator) apiKey(r *http.Request, key string) (*Principal, error) {
+func (a *Authenticator) apiKey(r *http.Request, key string) (*authz.Principal, error) {
 	orgID := r.Header.Get(HeaderOrganization)
 	if orgID == "" {
 		return nil, httpapi.Invalid(httpapi.Issue{Loc: []any{"header", HeaderOrganization}, Msg: "field required", Type: "value_error.missing"})

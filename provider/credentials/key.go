@@ -1,6 +1,6 @@
 // Package apikeys mints and verifies Puguh's API keys: the key format, its
 // hash, and the Verifier that turns an X-API-Key header into an
-// auth.Principal cheaply (a bounded in-process cache, batched last-use
+// authz.Principal cheaply (a bounded in-process cache, batched last-use
 // writes, revocation fanned out to every replica).
 package credentials
 

@@ -144,7 +144,7 @@ func (v *Verifier) OnServiceAccountDeleted(f func(orgID, id string)) { v.account
 func bad(reason string) error { return fmt.Errorf("%w: %s", auth.ErrBadAPIKey, reason) }
 
 // Authenticate implements auth.APIKeys.
-func (v *Verifier) Authenticate(ctx context.Context, key, orgID string) (*auth.Principal, error) {
+func (v *Verifier) Authenticate(ctx context.Context, key, orgID string) (*authz.Principal, error) {
 	if err := Parse(key); err != nil {
 		return nil, bad("malformed or bad checksum")
 	}
@@ -178,8 +178,8 @@ func (v *Verifier) Authenticate(ctx context.Context, key, orgID string) (*auth.P
 		return nil, err
 	}
 	v.touch(k.ID, now)
-	p := &auth.Principal{
-		Type:           auth.TypeAPIKey,
+	p := &authz.Principal{
+		Type:           authz.TypeAPIKey,
 		ID:             k.ID,
 		OrganizationID: k.OrganizationID,
 		Role:           eff.rank,

@@ -176,7 +176,7 @@ func TestAuthenticateGood(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p.Type != auth.TypeAPIKey || p.ID != k.ID || p.OrganizationID != orgA || p.OwnerID != alice || p.Role != "" {
+	if p.Type != authz.TypeAPIKey || p.ID != k.ID || p.OrganizationID != orgA || p.OwnerID != alice || p.Role != "" {
 		t.Fatalf("principal = %+v", p)
 	}
 	if got := p.Permissions.Sorted(); !slices.Equal(got, []string{authz.APIKeysRead, authz.OrganizationRead}) {

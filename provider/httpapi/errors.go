@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"strconv"
 
+	"github.com/arsaka/puguh/provider/problem"
 	"github.com/arsaka/puguh/storage"
 )
 
@@ -32,12 +33,10 @@ func (e *Error) Error() string {
 
 func (e *Error) Unwrap() error { return e.Err }
 
-// Issue is one entry of a 422 body, in FastAPI's (pydantic v1) shape.
-type Issue struct {
-	Loc  []any  `json:"loc"`
-	Msg  string `json:"msg"`
-	Type string `json:"type"`
-}
+// Issue is one entry of a 422 body, in FastAPI's (pydantic v1) shape: the
+// domain's validation issue, with Loc starting at where the input came from
+// ("body", "header", "query", "path").
+type Issue = problem.Issue
 
 // The errors the API answers with. Each takes the client-facing detail.
 
@@ -110,6 +109,8 @@ func WriteError(w http.ResponseWriter, r *http.Request, err error) {
 	var e *Error
 	switch {
 	case errors.As(err, &e):
+	case problem.As(err) != nil:
+		e = FromProblem(problem.As(err))
 	case r.Context().Err() != nil && errors.Is(err, r.Context().Err()):
 		// The client went away (or the server is shutting down) while we
 		// worked: nobody reads this answer, and it is not our failure.
@@ -158,6 +159,39 @@ func WriteJSON(w http.ResponseWriter, status int, v any) {
 	h.Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
 	_, _ = w.Write(body)
+}
+
+// FromProblem is the HTTP answer to a domain problem. The issues of an
+// Invalid problem name fields of the request body, so their loc starts
+// with "body".
+func FromProblem(p *problem.Error) *Error {
+	e := &Error{Detail: p.Detail, Err: p.Err}
+	switch p.Kind {
+	case problem.Invalid:
+		e.Status = http.StatusUnprocessableEntity
+		issues := make([]Issue, len(p.Issues))
+		for i, is := range p.Issues {
+			issues[i] = Issue{Loc: append([]any{"body"}, is.Loc...), Msg: is.Msg, Type: is.Type}
+		}
+		e.Detail = issues
+	case problem.Unauthenticated:
+		e.Status = http.StatusUnauthorized
+		e.Headers = map[string]string{"WWW-Authenticate": `Bearer realm="puguh"`}
+	case problem.Forbidden:
+		e.Status = http.StatusForbidden
+	case problem.NotFound:
+		e.Status = http.StatusNotFound
+	case problem.Conflict:
+		e.Status = http.StatusConflict
+	case problem.Throttled:
+		e.Status = http.StatusTooManyRequests
+		e.Headers = map[string]string{"Retry-After": strconv.Itoa(p.RetryAfter)}
+	case problem.BadRequest:
+		e.Status = http.StatusBadRequest
+	default:
+		return Internal(p)
+	}
+	return e
 }
 
 // HandlerFunc is an http.HandlerFunc that returns its error for WriteError.

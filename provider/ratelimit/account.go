@@ -20,12 +20,6 @@ var AccountLimit = Limit{Rate: 10, Burst: 10, Period: 10 * time.Minute}
 // account held; the budget refills as soon as it stops.
 var AccountWideLimit = Limit{Rate: 100, Burst: 100, Period: 10 * time.Minute}
 
-type clientIPKey struct{}
-
-func withClientIP(ctx context.Context, ip string) context.Context {
-	return context.WithValue(ctx, clientIPKey{}, ip)
-}
-
 // Accounts throttles password attempts per account.
 type Accounts struct {
 	store Store
@@ -46,7 +40,7 @@ func (a *Accounts) Attempt(ctx context.Context, email string) error {
 	// The key is a hash: Redis keys should not hold anyone's email address.
 	sum := sha256.Sum256([]byte(email))
 	account := hex.EncodeToString(sum[:16])
-	ip, _ := ctx.Value(clientIPKey{}).(string)
+	ip := ClientIPFrom(ctx)
 	res, err := a.store.Allow(ctx, "account:"+account+":"+ip, a.limit)
 	if err != nil {
 		return err

@@ -4,11 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"sync"
 	"time"
 
-	"github.com/arsaka/puguh/provider/auth"
 	"github.com/arsaka/puguh/storage"
 )
 
@@ -122,41 +120,24 @@ func (p *Plans) PerMinute(ctx context.Context, orgID string) (int, error) {
 	return e.perMinute, nil
 }
 
-// Organizations is the per-organization limit of authenticated REST requests.
-// It implements auth.Limiter: the Authenticator calls it right after
-// authentication, so it covers every authenticated route in one place.
+// Organizations is the per-organization limit of authenticated REST
+// requests: the authentication middleware takes one request from the
+// budget of the organization every authenticated request acts in.
 type Organizations struct {
 	store Store
 	plans *Plans
-	now   func() time.Time
 }
-
-var _ auth.Limiter = (*Organizations)(nil)
 
 // NewOrganizations returns the per-organization limiter.
-func NewOrganizations(store Store, plans *Plans, now func() time.Time) *Organizations {
-	if now == nil {
-		now = time.Now
-	}
-	return &Organizations{store: store, plans: plans, now: now}
+func NewOrganizations(store Store, plans *Plans) *Organizations {
+	return &Organizations{store: store, plans: plans}
 }
 
-// Limit takes one request from p's organization's budget. It sets the
-// X-RateLimit-* headers before the handler runs, so the response carries them
-// whatever the handler answers, and returns the 429 when the budget is spent.
-func (o *Organizations) Limit(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
-	ctx := r.Context()
-	perMinute, err := o.plans.PerMinute(ctx, p.OrganizationID)
+// Take takes one request from orgID's budget and reports the decision.
+func (o *Organizations) Take(ctx context.Context, orgID string) (Result, error) {
+	perMinute, err := o.plans.PerMinute(ctx, orgID)
 	if err != nil {
-		return err
+		return Result{}, err
 	}
-	res, err := o.store.Allow(ctx, "org:"+p.OrganizationID, PerMinute(perMinute))
-	if err != nil {
-		return err
-	}
-	SetHeaders(w.Header(), res, o.now())
-	if !res.Allowed {
-		return Refusal(res)
-	}
-	return nil
+	return o.store.Allow(ctx, "org:"+orgID, PerMinute(perMinute))
 }

@@ -9,11 +9,9 @@ package ratelimit
 import (
 	"context"
 	"math"
-	"net/http"
-	"strconv"
 	"time"
 
-	"github.com/arsaka/puguh/provider/httpapi"
+	"github.com/arsaka/puguh/provider/problem"
 )
 
 // Limit allows Rate events per Period, at most Burst of them at once.
@@ -46,32 +44,29 @@ type Store interface {
 	Allow(ctx context.Context, key string, l Limit) (Result, error)
 }
 
-// Response headers (the API guide's "Rate Limiting" section).
-const (
-	HeaderLimit     = "X-RateLimit-Limit"
-	HeaderRemaining = "X-RateLimit-Remaining"
-	HeaderReset     = "X-RateLimit-Reset"
-)
-
-// SetHeaders writes the X-RateLimit-* headers of res. X-RateLimit-Reset is the
-// unix second at which the budget is whole again, rounded up so that it is
-// always in the future.
-func SetHeaders(h http.Header, res Result, now time.Time) {
-	h.Set(HeaderLimit, strconv.Itoa(res.Limit.Burst))
-	h.Set(HeaderRemaining, strconv.Itoa(max(res.Remaining, 0)))
-	reset := now.Add(res.ResetAfter)
-	secs := reset.Unix()
-	if reset.Nanosecond() > 0 {
-		secs++ // round up: never announce a reset before it happens
-	}
-	h.Set(HeaderReset, strconv.FormatInt(max(secs, now.Unix()+1), 10))
+// Refusal is the Throttled problem of a refused result: Retry-After and the
+// answer's N are the same whole number of seconds, rounded up and at least 1,
+// so a client that waits that long is let through.
+func Refusal(res Result) error {
+	return problem.Throttle(RetryAfterSeconds(res))
 }
 
-// Refusal is the 429 for a refused result: Retry-After and the body's N are
-// the same whole number of seconds, rounded up and at least 1, so a client
-// that waits that long is let through.
-func Refusal(res Result) error {
-	return httpapi.TooManyRequests(int(ceilSeconds(res.RetryAfter)))
+// RetryAfterSeconds is how long a refused client waits, in whole seconds,
+// rounded up and at least 1.
+func RetryAfterSeconds(res Result) int { return int(ceilSeconds(res.RetryAfter)) }
+
+type clientIPKey struct{}
+
+// WithClientIP records the client's address (its rate-limit key) in ctx, for
+// the sign-in throttle, which budgets per account and address.
+func WithClientIP(ctx context.Context, ip string) context.Context {
+	return context.WithValue(ctx, clientIPKey{}, ip)
+}
+
+// ClientIPFrom returns the address WithClientIP recorded, or "".
+func ClientIPFrom(ctx context.Context) string {
+	ip, _ := ctx.Value(clientIPKey{}).(string)
+	return ip
 }
 
 // ceilSeconds rounds d up to whole seconds, at least 1.

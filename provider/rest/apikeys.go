@@ -110,7 +110,7 @@ func (a *APIKeyAPI) create(w http.ResponseWriter, r *http.Request) error {
 // CreateKey creates an API key for the calling user in its current
 // organization; the account pages use it too. Only people create keys: a key
 // that could mint keys would outlive its own revocation.
-func (a *APIKeyAPI) CreateKey(ctx context.Context, p *auth.Principal, req APIKeyRequest) (*CreatedAPIKey, error) {
+func (a *APIKeyAPI) CreateKey(ctx context.Context, p *authz.Principal, req APIKeyRequest) (*CreatedAPIKey, error) {
 	if !p.IsUser() {
 		return nil, httpapi.Forbidden("Only users can create API keys")
 	}
@@ -126,7 +126,7 @@ func (a *APIKeyAPI) CreateKey(ctx context.Context, p *auth.Principal, req APIKey
 // key given neither role nor permissions gets every permission of ceiling
 // and defaultRole (the role of whoever it acts for); a key given permissions
 // has no role of its own, and its rank is what they imply.
-func newKey(ctx context.Context, store APIKeyStore, now time.Time, p *auth.Principal, accountID *string,
+func newKey(ctx context.Context, store APIKeyStore, now time.Time, p *authz.Principal, accountID *string,
 	req APIKeyRequest, ceiling authz.Set, defaultRole string) (*CreatedAPIKey, error) {
 	var v httpapi.Validator
 	var name string
@@ -242,7 +242,7 @@ func (a *APIKeyAPI) revoke(w http.ResponseWriter, r *http.Request) error {
 // (organization.members.delete) and rank over the key's role, and a service
 // account's keys what deleting the account takes. A key is not its creator:
 // it cannot revoke its creator's other keys on the strength of being theirs.
-func (a *APIKeyAPI) RevokeKey(ctx context.Context, p *auth.Principal, id string) error {
+func (a *APIKeyAPI) RevokeKey(ctx context.Context, p *authz.Principal, id string) error {
 	if err := p.Require(authz.APIKeysDelete); err != nil {
 		return err
 	}
@@ -254,7 +254,7 @@ func (a *APIKeyAPI) RevokeKey(ctx context.Context, p *auth.Principal, id string)
 		return httpapi.NotFound("API key not found")
 	}
 	switch {
-	case k.ID == p.ID && p.Type == auth.TypeAPIKey:
+	case k.ID == p.ID && p.Type == authz.TypeAPIKey:
 	case k.ServiceAccountID != nil:
 		err = p.Require(authz.ServiceAccountsDelete)
 	case !p.IsUser() || k.CreatedBy != p.ID:

@@ -52,7 +52,7 @@ type ApplicationAPI struct {
 // so no tenant may declare its own application first-party (SPEC: trusted
 // means first-party). `puguh clients create --trusted` remains for operators
 // at the console.
-func (a *ApplicationAPI) mayTrust(ctx context.Context, p *auth.Principal, f ApplicationFields) error {
+func (a *ApplicationAPI) mayTrust(ctx context.Context, p *authz.Principal, f ApplicationFields) error {
 	if f.Trusted == nil || !*f.Trusted {
 		return nil
 	}
@@ -150,7 +150,7 @@ func (a *ApplicationAPI) list(w http.ResponseWriter, r *http.Request) error {
 // The store finds applications by client id alone, so the organization check
 // is here: another organization's application is 404, exactly like a missing
 // one, so ids cannot be probed across tenants (docs/security.md, "Tenant isolation").
-func (a *ApplicationAPI) application(r *http.Request, perm string) (*auth.Principal, *storage.Application, error) {
+func (a *ApplicationAPI) application(r *http.Request, perm string) (*authz.Principal, *storage.Application, error) {
 	p := principal(r)
 	if err := p.Require(perm); err != nil {
 		return nil, nil, err

@@ -55,7 +55,7 @@ type grantJSON struct {
 // application resolves X-Application-ID to one of the caller's organization's
 // applications: missing is 422, another organization's (or none) is 404, so
 // a caller cannot learn which client ids exist elsewhere.
-func (a *GrantsAPI) application(r *http.Request, p *auth.Principal) (*storage.Application, error) {
+func (a *GrantsAPI) application(r *http.Request, p *authz.Principal) (*storage.Application, error) {
 	id := r.Header.Get(HeaderApplication)
 	if id == "" {
 		return nil, httpapi.Invalid(httpapi.Issue{Loc: []any{"header", HeaderApplication}, Msg: "field required", Type: "value_error.missing"})

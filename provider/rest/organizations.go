@@ -130,7 +130,7 @@ func (a *OrganizationAPI) create(w http.ResponseWriter, r *http.Request) error {
 
 // inPathOrg is the caller acting in the organization named by the path,
 // holding perm there.
-func (a *OrganizationAPI) inPathOrg(r *http.Request, perm string) (*auth.Principal, string, error) {
+func (a *OrganizationAPI) inPathOrg(r *http.Request, perm string) (*authz.Principal, string, error) {
 	orgID, err := pathID(r, "id")
 	if err != nil {
 		return nil, "", err
@@ -335,8 +335,8 @@ func checkRole(v *httpapi.Validator, raw *string) string {
 // mayGrant refuses to let a principal hand out (or take away) a role above
 // its own rank, or one with a permission it does not hold itself. The rank is
 // the credential's own (a key's or service account's role), never its
-// creator's: see auth.Principal.Role.
-func mayGrant(p *auth.Principal, role string) error {
+// creator's: see authz.Principal.Role.
+func mayGrant(p *authz.Principal, role string) error {
 	if !p.MayGrant(role) {
 		return httpapi.Forbidden("Cannot manage the " + role + " role")
 	}

@@ -9,6 +9,7 @@ import (
 	"github.com/gorilla/mux"
 
 	"github.com/arsaka/puguh/provider/auth"
+	"github.com/arsaka/puguh/provider/authz"
 	"github.com/arsaka/puguh/provider/httpapi"
 	"github.com/arsaka/puguh/provider/ratelimit"
 	"github.com/arsaka/puguh/storage"
@@ -90,7 +91,7 @@ func (a *PlanAPI) update(w http.ResponseWriter, r *http.Request) error {
 
 // requireOperator answers 403 unless p is a user listed as a platform operator.
 // API keys and service accounts belong to one organization and never are.
-func (a *PlanAPI) requireOperator(ctx context.Context, p *auth.Principal) error {
+func (a *PlanAPI) requireOperator(ctx context.Context, p *authz.Principal) error {
 	if !p.IsUser() || len(a.Operators) == 0 {
 		return httpapi.MissingPermission(PermissionPlansUpdate)
 	}

@@ -13,15 +13,14 @@ import (
 	"github.com/google/uuid"
 	"github.com/gorilla/mux"
 
-	"github.com/arsaka/puguh/provider/auth"
 	"github.com/arsaka/puguh/provider/authz"
 	"github.com/arsaka/puguh/provider/httpapi"
 	"github.com/arsaka/puguh/storage"
 )
 
 // principal returns the authenticated caller; the auth middleware guarantees one.
-func principal(r *http.Request) *auth.Principal {
-	return auth.FromContext(r.Context())
+func principal(r *http.Request) *authz.Principal {
+	return authz.FromContext(r.Context())
 }
 
 // pathID reads a UUID path variable, 422 when malformed.
@@ -43,7 +42,7 @@ type RoleSource interface {
 // organization in their path. Users act with their role there; API keys and
 // service accounts exist in one organization only, and any other is 404 to
 // them, so a key cannot even learn which organizations exist (docs/security.md, "Tenant isolation").
-func principalIn(ctx context.Context, roles RoleSource, p *auth.Principal, orgID string) (*auth.Principal, error) {
+func principalIn(ctx context.Context, roles RoleSource, p *authz.Principal, orgID string) (*authz.Principal, error) {
 	if p.OrganizationID == orgID {
 		return p, nil
 	}

@@ -130,7 +130,7 @@ func (a *ServiceAccountAPI) list(w http.ResponseWriter, r *http.Request) error {
 
 // account loads the service account named by the path, in the caller's
 // organization (another organization's is 404), after checking perm.
-func (a *ServiceAccountAPI) account(r *http.Request, perm string) (*auth.Principal, *storage.ServiceAccount, error) {
+func (a *ServiceAccountAPI) account(r *http.Request, perm string) (*authz.Principal, *storage.ServiceAccount, error) {
 	p := principal(r)
 	if err := p.Require(perm); err != nil {
 		return nil, nil, err

@@ -9,7 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/arsaka/puguh/provider/auth"
 	"github.com/arsaka/puguh/provider/authz"
 	"github.com/arsaka/puguh/provider/httpapi"
 )
@@ -38,7 +37,7 @@ type meResponse struct {
 func (a *OrganizationAPI) me(w http.ResponseWriter, r *http.Request) error {
 	p := principal(r)
 	resp := meResponse{ID: p.ID, Type: p.Type, OrganizationID: p.OrganizationID, Role: p.Role, Permissions: p.Permissions.Sorted()}
-	if p.Type == auth.TypeUser {
+	if p.Type == authz.TypeUser {
 		u, err := a.Store.UserByID(r.Context(), p.ID)
 		if err != nil {
 			return notFoundAs(err, "User not found")

@@ -16,7 +16,6 @@ import (
 
 	"github.com/gorilla/mux"
 
-	"github.com/arsaka/puguh/provider/auth"
 	"github.com/arsaka/puguh/provider/authz"
 	"github.com/arsaka/puguh/provider/httpapi"
 	"github.com/arsaka/puguh/provider/password"
@@ -71,8 +70,8 @@ type RoleCache interface {
 // APIKeys creates and revokes API keys with the REST endpoints' own rules
 // (rest.APIKeyAPI): permission ceilings, validation, cache eviction.
 type APIKeys interface {
-	CreateKey(ctx context.Context, p *auth.Principal, req rest.APIKeyRequest) (*rest.CreatedAPIKey, error)
-	RevokeKey(ctx context.Context, p *auth.Principal, id string) error
+	CreateKey(ctx context.Context, p *authz.Principal, req rest.APIKeyRequest) (*rest.CreatedAPIKey, error)
+	RevokeKey(ctx context.Context, p *authz.Principal, id string) error
 }
 
 // AccountDeps are the account area's dependencies beyond the shared Pages.
@@ -290,8 +289,8 @@ func (a *Account) allowed(w http.ResponseWriter, r *http.Request, ac *accountCon
 
 // principal is the user acting in their current organization, as the REST
 // API would see them with a Bearer token.
-func (ac *accountContext) principal() *auth.Principal {
-	return &auth.Principal{Type: auth.TypeUser, ID: ac.user.ID, OrganizationID: ac.org.ID, Role: ac.org.Role, Permissions: ac.perms}
+func (ac *accountContext) principal() *authz.Principal {
+	return &authz.Principal{Type: authz.TypeUser, ID: ac.user.ID, OrganizationID: ac.org.ID, Role: ac.org.Role, Permissions: ac.perms}
 }
 
 // postForm checks a form post (origin and CSRF token) and the session.

@@ -7,6 +7,7 @@ import (
 	"github.com/gorilla/mux"
 
 	"github.com/arsaka/puguh/provider/auth"
+	"github.com/arsaka/puguh/provider/authz"
 	"github.com/arsaka/puguh/provider/credentials"
 	"github.com/arsaka/puguh/provider/health"
 	"github.com/arsaka/puguh/provider/rest"
@@ -47,7 +48,7 @@ func (a *App) mountAPIKeys(r *mux.Router) {
 
 // healthPrincipal is what GET /api/v1/health echoes of the caller.
 func healthPrincipal(ctx context.Context) *health.Principal {
-	p := auth.FromContext(ctx)
+	p := authz.FromContext(ctx)
 	if p == nil {
 		return nil
 	}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/gorilla/mux"
 
+	"github.com/arsaka/puguh/provider/httpapi"
 	"github.com/arsaka/puguh/provider/ratelimit"
 	"github.com/arsaka/puguh/provider/rest"
 )
@@ -19,15 +20,15 @@ import (
 // passes it two or three times, so 300 a minute lets a whole office behind
 // one address sign in while bounding what one client can make it store.
 var (
-	signInPerIP    = ratelimit.Policy{Name: "signin", Limit: ratelimit.PerMinute(60)}
-	registerPerIP  = ratelimit.Policy{Name: "register", Limit: ratelimit.PerMinute(60)}
-	tokenPerIP     = ratelimit.Policy{Name: "token", Limit: ratelimit.PerMinute(600)}
+	signInPerIP    = httpapi.IPPolicy{Name: "signin", Limit: ratelimit.PerMinute(60)}
+	registerPerIP  = httpapi.IPPolicy{Name: "register", Limit: ratelimit.PerMinute(60)}
+	tokenPerIP     = httpapi.IPPolicy{Name: "token", Limit: ratelimit.PerMinute(600)}
 	authorizePerIP = ratelimit.PerMinute(300)
 )
 
 // rateLimits are the limiters, built once in build.
 type rateLimits struct {
-	ips      *ratelimit.Middleware
+	ips      *httpapi.IPLimits
 	accounts *ratelimit.Accounts
 }
 
@@ -41,11 +42,11 @@ func (a *App) buildRateLimits(now func() time.Time) *rateLimits {
 		store = ratelimit.NewFallback(ratelimit.NewRedis(a.redis, a.cfg.RateLimitNamespace), store,
 			a.log, ratelimit.NewMetrics(a.registry), now)
 	}
-	a.authn.SetLimiter(ratelimit.NewOrganizations(store, ratelimit.NewPlans(a.store, now), now))
+	a.authn.SetLimiter(ratelimit.NewOrganizations(store, ratelimit.NewPlans(a.store, now)))
 	// Browsers open /oauth/authorize: its refusal is a page, not JSON.
-	authorize := ratelimit.Policy{Name: "authorize", Limit: authorizePerIP, Refuse: a.refuseAuthorize}
+	authorize := httpapi.IPPolicy{Name: "authorize", Limit: authorizePerIP, Refuse: a.refuseAuthorize}
 	return &rateLimits{
-		ips: ratelimit.NewMiddleware(store, ratelimit.NewClientIP(a.cfg.TrustedProxies), map[string]ratelimit.Policy{
+		ips: httpapi.NewIPLimits(store, httpapi.NewClientIP(a.cfg.TrustedProxies), map[string]httpapi.IPPolicy{
 			"POST /api/v1/auth/login":    signInPerIP,
 			"POST /login":                signInPerIP,
 			"POST /api/v1/auth/register": registerPerIP,

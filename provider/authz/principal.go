@@ -1,15 +1,10 @@
-// Package auth authenticates REST API requests: a Bearer JWT (a user, or a
-// service account through client_credentials) or an API key, and the
-// organization the request acts in. Handlers read the resulting Principal
-// from the context and name the permission they need.
-package auth
+package authz
 
 import (
 	"context"
 	"time"
 
-	"github.com/arsaka/puguh/provider/authz"
-	"github.com/arsaka/puguh/provider/httpapi"
+	"github.com/arsaka/puguh/provider/problem"
 )
 
 // Principal types, as echoed by GET /api/v1/health.
@@ -31,7 +26,7 @@ type Principal struct {
 	// roles the principal may hand out (authz.MayGrant); it is never a key
 	// creator's own rank. Empty: the principal may grant no role at all.
 	Role        string
-	Permissions authz.Set
+	Permissions Set
 	// For API keys: the user who created the key, or its service account.
 	OwnerID string
 
@@ -46,16 +41,17 @@ type Principal struct {
 // MayGrant reports whether the principal may hand out role, or manage
 // someone who holds it (authz.MayGrant on its own rank and permissions).
 func (p *Principal) MayGrant(role string) bool {
-	return p != nil && authz.MayGrant(p.Role, p.Permissions, role)
+	return p != nil && MayGrant(p.Role, p.Permissions, role)
 }
 
 // IsUser reports whether a human user is calling with a Bearer token.
 func (p *Principal) IsUser() bool { return p.Type == TypeUser }
 
-// Require returns 403 "Missing permission: perm" unless p holds perm.
+// Require is the Forbidden problem "Missing permission: perm" unless p
+// holds perm.
 func (p *Principal) Require(perm string) error {
 	if p == nil || !p.Permissions.Has(perm) {
-		return httpapi.MissingPermission(perm)
+		return problem.MissingPermission(perm)
 	}
 	return nil
 }

@@ -1,4 +1,4 @@
-package ratelimit
+package httpapi
 
 import (
 	"net"
@@ -46,10 +46,10 @@ func (c *ClientIP) Of(r *http.Request) netip.Addr {
 	return addr
 }
 
-// Key is the rate-limit key of a client address. IPv6 addresses count per /64,
+// ClientKey is the rate-limit key of a client address. IPv6 addresses count per /64,
 // the smallest block an end site is given, so one attacker cannot spread
 // guesses over the 2^64 addresses of its own subnet.
-func Key(addr netip.Addr) string {
+func ClientKey(addr netip.Addr) string {
 	if addr.Is6() {
 		p, _ := addr.Prefix(64)
 		return p.String()

@@ -1,4 +1,4 @@
-package ratelimit
+package httpapi
 
 import (
 	"net/http"
@@ -44,14 +44,14 @@ func TestClientIP(t *testing.T) {
 }
 
 // IPv6 clients count per /64, so one subnet is one budget.
-func TestKey(t *testing.T) {
+func TestClientKey(t *testing.T) {
 	for in, want := range map[string]string{
 		"203.0.113.7":           "203.0.113.7",
 		"2001:db8:1:2:3:4:5:6":  "2001:db8:1:2::/64",
 		"2001:db8:1:2:ffff::99": "2001:db8:1:2::/64",
 	} {
-		if got := Key(netip.MustParseAddr(in)); got != want {
-			t.Errorf("Key(%s) = %s, want %s", in, got, want)
+		if got := ClientKey(netip.MustParseAddr(in)); got != want {
+			t.Errorf("ClientKey(%s) = %s, want %s", in, got, want)
 		}
 	}
 }
