@@ -2,8 +2,6 @@ package keys
 
 import (
 	"context"
-	"net/http"
-	"net/http/httptest"
 	"testing"
 	"time"
 
@@ -45,23 +43,5 @@ func BenchmarkVerify(b *testing.B) {
 		if _, err := v.VerifyJWT(token, want); err != nil {
 			b.Fatal(err)
 		}
-	}
-}
-
-func BenchmarkJWKS(b *testing.B) {
-	m, _ := newMemManager(b)
-	h := m.JWKSHandler()
-	etag := serveJWKS(m, http.MethodGet).Header().Get("ETag")
-	for _, bc := range []struct{ name, ifNoneMatch string }{{"200", ""}, {"304", etag}} {
-		b.Run(bc.name, func(b *testing.B) {
-			r := httptest.NewRequest(http.MethodGet, "/.well-known/jwks.json", nil)
-			if bc.ifNoneMatch != "" {
-				r.Header.Set("If-None-Match", bc.ifNoneMatch)
-			}
-			b.ReportAllocs()
-			for b.Loop() {
-				h.ServeHTTP(httptest.NewRecorder(), r)
-			}
-		})
 	}
 }

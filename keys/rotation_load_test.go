@@ -22,7 +22,7 @@ func TestNoVerificationFailuresThroughRotations(t *testing.T) {
 		e.cfg.RotationPeriod = 2 * time.Hour
 		m1, m2 := e.open(t), e.openReplica(t)
 		replicas := []*Manager{m1, m2}
-		srv := httptest.NewServer(m2.JWKSHandler())
+		srv := httptest.NewServer(jwksServer(m2))
 		defer srv.Close()
 		rs := oidc.NewRemoteKeySet(ctx, srv.URL)
 

@@ -258,7 +258,7 @@ func TestTokenSignedBeforeRotationVerifiesAfter(t *testing.T) {
 		var fetches atomic.Int64
 		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			fetches.Add(1)
-			m.JWKSHandler().ServeHTTP(w, r)
+			jwksServer(m).ServeHTTP(w, r)
 		}))
 		defer srv.Close()
 		rs := oidc.NewRemoteKeySet(ctx, srv.URL+"/.well-known/jwks.json")

@@ -12,10 +12,10 @@ import (
 	"time"
 
 	"github.com/arsaka/puguh/cmd/puguh/config"
-	"github.com/arsaka/puguh/provider/httpapi"
-	"github.com/arsaka/puguh/provider/rest"
+	"github.com/arsaka/puguh/provider/clients"
+	"github.com/arsaka/puguh/provider/problem"
 	"github.com/arsaka/puguh/storage"
-	"github.com/arsaka/puguh/storage/sqlstore"
+	"github.com/arsaka/puguh/storage/cached"
 )
 
 func init() { extraCommands["clients"] = clientsCommand }
@@ -85,9 +85,9 @@ func clientsCommand(ctx context.Context, cfg *config.Config, log *slog.Logger, a
 	if args[0] == "list" {
 		return listClients(ctx, store, orgID, stdout)
 	}
-	f := rest.ApplicationFields{Name: name, RedirectURIs: redirects.ptr(), GrantTypes: grants.ptr(), Scopes: scopes.ptr(),
+	f := clients.ApplicationFields{Name: name, RedirectURIs: redirects.ptr(), GrantTypes: grants.ptr(), Scopes: scopes.ptr(),
 		Public: public, Trusted: trusted}
-	app, secret, err := rest.NewApplication(orgID, f, time.Now())
+	app, secret, err := clients.NewApplication(orgID, f, time.Now())
 	if err != nil {
 		return validationError(err)
 	}
@@ -104,7 +104,7 @@ func clientsCommand(ctx context.Context, cfg *config.Config, log *slog.Logger, a
 	return nil
 }
 
-func listClients(ctx context.Context, store *sqlstore.Store, orgID string, stdout io.Writer) error {
+func listClients(ctx context.Context, store *cached.Store, orgID string, stdout io.Writer) error {
 	apps, err := store.ListApplications(ctx, orgID)
 	if err != nil {
 		return err
@@ -122,29 +122,25 @@ func listClients(ctx context.Context, store *sqlstore.Store, orgID string, stdou
 	return tw.Flush()
 }
 
-// validationError turns the REST API's 422 into one line per problem, naming
-// the field as the flag that sets it.
+// validationError turns the application rules' Invalid problem into one line
+// per issue, naming the field as the flag that sets it.
 func validationError(err error) error {
-	var he *httpapi.Error
-	issues, ok := []httpapi.Issue(nil), errors.As(err, &he)
-	if ok {
-		issues, ok = he.Detail.([]httpapi.Issue)
-	}
-	if !ok {
+	p := problem.As(err)
+	if p == nil || p.Kind != problem.Invalid {
 		return err
 	}
 	flags := map[string]string{"name": "--name", "redirect_uris": "--redirect-uri", "grant_types": "--grant-type",
 		"scopes": "--scope", "public": "--public", "token_endpoint_auth_method": "--public", "response_types": "--grant-type"}
-	lines := make([]string, 0, len(issues))
-	for _, is := range issues {
+	lines := make([]string, 0, len(p.Issues))
+	for _, is := range p.Issues {
 		where := "request"
-		if len(is.Loc) > 1 {
-			field := fmt.Sprint(is.Loc[1])
+		if len(is.Loc) > 0 {
+			field := fmt.Sprint(is.Loc[0])
 			where = flags[field]
 			if where == "" {
 				where = field
 			}
-			if i, isIndex := is.Loc[len(is.Loc)-1].(int); len(is.Loc) > 2 && isIndex {
+			if i, isIndex := is.Loc[len(is.Loc)-1].(int); len(is.Loc) > 1 && isIndex {
 				where += fmt.Sprintf(" #%d", i+1)
 			}
 		}

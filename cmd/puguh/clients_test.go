@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/arsaka/puguh/provider/oauth"
+	"github.com/arsaka/puguh/provider/credentials"
 	"github.com/arsaka/puguh/storage"
 	"github.com/arsaka/puguh/storage/sqlstore"
 )
@@ -85,7 +85,7 @@ func TestClientsCommand(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if string(app.SecretHash) != string(oauth.HashSecret(secret)) || !app.Trusted || app.OrganizationID != orgID ||
+	if string(app.SecretHash) != string(credentials.HashClientSecret(secret)) || !app.Trusted || app.OrganizationID != orgID ||
 		!slices.Equal(app.Scopes, []string{"openid", "profile", "read:user"}) {
 		t.Fatalf("stored %+v", app)
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/arsaka/puguh/cmd/puguh/config"
 	"github.com/arsaka/puguh/provider/ratelimit"
 	"github.com/arsaka/puguh/storage"
+	"github.com/arsaka/puguh/storage/cached"
 )
 
 func init() { extraCommands["orgs"] = orgsCommand }
@@ -20,7 +21,8 @@ const orgsUsage = "usage: puguh orgs set-plan ORG_ID free|pro|business|enterpris
 
 // orgsCommand is `puguh orgs set-plan ORG_ID PLAN [--limit N]`, the operator's
 // side of PATCH /api/v1/organizations/{id}/plan. It writes the database only;
-// every running replica applies the new limit within ratelimit.PlanCacheTTL.
+// every running replica applies the new limit within cached.OrganizationTTL
+// (at once with Redis).
 func orgsCommand(ctx context.Context, cfg *config.Config, log *slog.Logger, args []string, stdout io.Writer) error {
 	if len(args) == 0 || args[0] != "set-plan" {
 		return errors.New(orgsUsage)
@@ -60,6 +62,6 @@ func orgsCommand(ctx context.Context, cfg *config.Config, log *slog.Logger, args
 		return err
 	}
 	fmt.Fprintf(stdout, "organization %s: plan %s, %d requests per minute (every replica applies it within %s)\n",
-		org.ID, org.Plan, ratelimit.PlanLimit(org), ratelimit.PlanCacheTTL)
+		org.ID, org.Plan, ratelimit.PlanLimit(org), cached.OrganizationTTL)
 	return nil
 }

@@ -3,11 +3,12 @@ package main
 import (
 	"math"
 
-	"github.com/arsaka/puguh/cmd/puguh/config"
-	"github.com/arsaka/puguh/provider/password"
 	"runtime"
 	"runtime/debug"
 	"testing"
+
+	"github.com/arsaka/puguh/cmd/puguh/config"
+	"github.com/arsaka/puguh/provider/password"
 )
 
 // fakeMem is a scripted memSample source for memReleaser; a release brings

@@ -6,15 +6,16 @@ import (
 	"errors"
 	"net/http"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/google/uuid"
 
 	"github.com/arsaka/puguh/keys"
 	"github.com/arsaka/puguh/provider/authz"
+	"github.com/arsaka/puguh/provider/credentials"
 	"github.com/arsaka/puguh/provider/httpapi"
 	"github.com/arsaka/puguh/storage"
+	"github.com/arsaka/puguh/storage/cache"
 )
 
 // InvalidToken is the one answer to every Bearer failure: which check failed
@@ -42,9 +43,6 @@ type APIKeys interface {
 	Authenticate(ctx context.Context, key, orgID string) (*authz.Principal, error)
 }
 
-// ErrBadAPIKey is returned by APIKeys for every kind of bad key.
-var ErrBadAPIKey = errors.New("invalid API key")
-
 // Limiter takes one request from an organization's rate-limit budget
 // (ratelimit.Organizations).
 type Limiter = httpapi.OrganizationLimiter
@@ -60,109 +58,51 @@ type Users interface {
 	UserByID(ctx context.Context, id string) (*storage.User, error)
 }
 
-// Authenticator turns request credentials into a authz.Principal.
-type Authenticator struct {
-	verifier TokenVerifier
-	expected keys.Expected
-	denylist Denylist
-	members  *MembershipCache
-	users    Users
-	apiKeys  APIKeys // nil until API keys are wired
-	accounts *accountCache
-	limiter  Limiter // nil: no rate limits
-	verified *verifiedTokens
+// Roles tells a user's role in an organization (orgs.Service.Role):
+// orgs.ErrNotMember, orgs.ErrNoOrganization otherwise.
+type Roles interface {
+	Role(ctx context.Context, orgID, userID string) (string, error)
 }
 
-// APIKeys returns the API-key authenticator it was built with (nil: none),
-// so that the wiring can hand the same verifier to the revoking endpoints.
-func (a *Authenticator) APIKeys() APIKeys { return a.apiKeys }
+// Deps are what an Authenticator consults. Hand it the cached store's lookups
+// (Users, Accounts; Roles over it), so that a warm request reads no database.
+type Deps struct {
+	Tokens   TokenVerifier
+	Denylist Denylist
+	Roles    Roles
+	Users    Users
+	Accounts ServiceAccounts
+	APIKeys  APIKeys
+	// Limiter is the per-organization rate limit every authenticated request
+	// passes right after authentication; nil: none.
+	Limiter Limiter
+}
 
-// SetLimiter installs the per-organization rate limiter that every
-// authenticated request passes through, right after authentication.
-func (a *Authenticator) SetLimiter(l Limiter) { a.limiter = l }
+// Authenticator turns request credentials into an authz.Principal.
+type Authenticator struct {
+	d        Deps
+	expected keys.Expected
+	// verified remembers tokens whose signature and claims checked out
+	// (tokencache.go).
+	verified *cache.Cache[verifiedToken]
+}
 
 // Config configures an Authenticator.
 type Config struct {
 	Issuer   string
 	Audience string        // the REST API's audience
 	Leeway   time.Duration // clock skew allowed on exp/nbf/iat
+	// Now is the clock of the verified-token cache; nil means time.Now.
+	Now func() time.Time
 }
 
 // NewAuthenticator builds an Authenticator.
-func NewAuthenticator(cfg Config, v TokenVerifier, d Denylist, members *MembershipCache, users Users, accounts ServiceAccounts, apiKeys APIKeys) *Authenticator {
+func NewAuthenticator(cfg Config, d Deps) *Authenticator {
 	return &Authenticator{
-		verifier: v,
+		d:        d,
 		expected: keys.Expected{Issuer: cfg.Issuer, Audience: cfg.Audience, Type: "at+jwt", Leeway: cfg.Leeway},
-		denylist: d,
-		members:  members,
-		users:    users,
-		apiKeys:  apiKeys,
-		accounts: newAccountCache(accounts),
-		verified: newVerifiedTokens(nil),
+		verified: newVerifiedTokens(cfg.Now),
 	}
-}
-
-// ServiceAccountTTL bounds how long another replica keeps accepting a deleted
-// service account's Bearer tokens when no eviction message reaches it.
-const ServiceAccountTTL = 5 * time.Second
-
-// ForgetServiceAccount drops a cached service account after it was deleted,
-// so that its Bearer tokens are refused from the next request on.
-func (a *Authenticator) ForgetServiceAccount(orgID, id string) { a.accounts.forget(orgID, id) }
-
-// accountCache keeps service-account lookups of the Bearer path in memory for
-// ServiceAccountTTL: a service account's every request would otherwise read
-// the database. Deleted accounts are cached too (as nil), so a dead token
-// costs no read either.
-type accountCache struct {
-	source ServiceAccounts
-	mu     sync.RWMutex
-	m      map[[2]string]accountEntry
-	gen    uint64 // bumped by forget: a lookup racing a delete does not store its stale answer
-}
-
-type accountEntry struct {
-	sa      *storage.ServiceAccount // nil: no such account
-	expires time.Time
-}
-
-func newAccountCache(source ServiceAccounts) *accountCache {
-	return &accountCache{source: source, m: map[[2]string]accountEntry{}}
-}
-
-// ServiceAccountByID answers from the cache when fresh; ErrNotFound for a deleted account.
-func (c *accountCache) ServiceAccountByID(ctx context.Context, orgID, id string) (*storage.ServiceAccount, error) {
-	key, now := [2]string{orgID, id}, time.Now()
-	c.mu.RLock()
-	e, ok := c.m[key]
-	gen := c.gen
-	c.mu.RUnlock()
-	if !ok || now.After(e.expires) {
-		sa, err := c.source.ServiceAccountByID(ctx, orgID, id)
-		if err != nil && !errors.Is(err, storage.ErrNotFound) {
-			return nil, err
-		}
-		e = accountEntry{sa: sa, expires: now.Add(ServiceAccountTTL)}
-		c.mu.Lock()
-		if c.gen == gen {
-			if len(c.m) >= 10_000 {
-				clear(c.m) // bounded; a cold cache only costs reads
-			}
-			c.m[key] = e
-		}
-		c.mu.Unlock()
-	}
-	if e.sa == nil {
-		return nil, storage.ErrNotFound
-	}
-	return e.sa, nil
-}
-
-func (c *accountCache) forget(orgID, id string) {
-	c.mu.Lock()
-	delete(c.m, [2]string{orgID, id})
-	c.gen++
-	c.mu.Unlock()
 }
 
 // Required authenticates every request or answers 401.
@@ -188,8 +128,8 @@ func (a *Authenticator) middleware(next http.Handler, required bool) http.Handle
 			return
 		}
 		if p != nil {
-			if a.limiter != nil {
-				if err := httpapi.LimitOrganization(w, r, a.limiter, p.OrganizationID, time.Now()); err != nil {
+			if a.d.Limiter != nil {
+				if err := httpapi.LimitOrganization(w, r, a.d.Limiter, p.OrganizationID, time.Now()); err != nil {
 					httpapi.WriteError(w, r, err)
 					return
 				}
@@ -235,11 +175,12 @@ func (a *Authenticator) bearer(r *http.Request, header string) (*authz.Principal
 	token = strings.TrimSpace(token)
 	var vt *keys.VerifiedToken
 	var c accessClaims
-	if hit, ok := a.verified.get(token); ok {
+	key := tokenKey(token)
+	if hit, ok := a.verified.Peek(key); ok {
 		vt, c = hit.vt, hit.claims
 	} else {
 		var err error
-		vt, err = a.verifier.VerifyJWT(token, a.expected)
+		vt, err = a.d.Tokens.VerifyJWT(token, a.expected)
 		if err != nil {
 			return nil, &httpapi.Error{Status: http.StatusUnauthorized, Detail: InvalidToken,
 				Headers: map[string]string{"WWW-Authenticate": `Bearer realm="puguh", error="invalid_token"`}, Err: err}
@@ -247,9 +188,13 @@ func (a *Authenticator) bearer(r *http.Request, header string) (*authz.Principal
 		if err := json.Unmarshal(vt.Payload, &c); err != nil || c.Subject == "" || c.ID == "" {
 			return nil, httpapi.Unauthorized(InvalidToken)
 		}
-		a.verified.put(token, vt, c)
+		var exp time.Time
+		if vt.Claims.Expiry != nil {
+			exp = vt.Claims.Expiry.Time()
+		}
+		a.verified.Put(key, verifiedToken{vt: vt, claims: c}, exp)
 	}
-	if a.denylist.Denied(c.ID, c.Family, c.ClientID) {
+	if a.d.Denylist.Denied(c.ID, c.Family, c.ClientID) {
 		return nil, &httpapi.Error{Status: http.StatusUnauthorized, Detail: InvalidToken,
 			Headers: map[string]string{"WWW-Authenticate": `Bearer realm="puguh", error="invalid_token"`}, Err: errors.New("token revoked")}
 	}
@@ -272,7 +217,7 @@ func (a *Authenticator) bearer(r *http.Request, header string) (*authz.Principal
 		if orgID != c.OrgID {
 			return nil, httpapi.Forbidden("Not a member of this organization")
 		}
-		sa, err := a.accounts.ServiceAccountByID(ctx, orgID, c.Subject)
+		sa, err := a.d.Accounts.ServiceAccountByID(ctx, orgID, c.Subject)
 		if errors.Is(err, storage.ErrNotFound) {
 			return nil, httpapi.Unauthorized(InvalidToken) // deleted: its tokens die with it
 		}
@@ -285,7 +230,7 @@ func (a *Authenticator) bearer(r *http.Request, header string) (*authz.Principal
 		// A disabled (or deleted) user's tokens stop working: the families
 		// they held are denied when the account is disabled, and this check
 		// catches any token that escaped that, within the user cache's bound.
-		u, err := a.users.UserByID(ctx, c.Subject)
+		u, err := a.d.Users.UserByID(ctx, c.Subject)
 		if errors.Is(err, storage.ErrNotFound) || (err == nil && u.Disabled) {
 			return nil, &httpapi.Error{Status: http.StatusUnauthorized, Detail: InvalidToken,
 				Headers: map[string]string{"WWW-Authenticate": `Bearer realm="puguh", error="invalid_token"`}, Err: errors.New("user disabled or gone")}
@@ -293,7 +238,7 @@ func (a *Authenticator) bearer(r *http.Request, header string) (*authz.Principal
 		if err != nil {
 			return nil, err
 		}
-		role, err := a.members.Role(ctx, orgID, c.Subject)
+		role, err := a.d.Roles.Role(ctx, orgID, c.Subject)
 		if err != nil {
 			return nil, err
 		}
@@ -307,11 +252,8 @@ func (a *Authenticator) apiKey(r *http.Request, key string) (*authz.Principal, e
 	if orgID == "" {
 		return nil, httpapi.Invalid(httpapi.Issue{Loc: []any{"header", HeaderOrganization}, Msg: "field required", Type: "value_error.missing"})
 	}
-	if a.apiKeys == nil {
-		return nil, httpapi.Unauthorized("Invalid API key")
-	}
-	p, err := a.apiKeys.Authenticate(r.Context(), key, orgID)
-	if errors.Is(err, ErrBadAPIKey) {
+	p, err := a.d.APIKeys.Authenticate(r.Context(), key, orgID)
+	if errors.Is(err, credentials.ErrBadKey) {
 		return nil, &httpapi.Error{Status: http.StatusUnauthorized, Detail: "Invalid API key",
 			Headers: map[string]string{"WWW-Authenticate": `APIKey realm="puguh"`}, Err: err}
 	}

@@ -98,8 +98,27 @@ func NewSet(perms ...string) Set {
 	return s
 }
 
-// ForRole is the set of a role's permissions.
-func ForRole(role string) Set { return NewSet(rolePermissions[role]...) }
+// roleSets are the roles' permission sets, built once: a request asks for
+// one on every authentication.
+var roleSets = func() map[string]Set {
+	m := make(map[string]Set, len(rolePermissions))
+	for role, perms := range rolePermissions {
+		m[role] = NewSet(perms...)
+	}
+	return m
+}()
+
+// empty is the set of an unknown role.
+var empty = Set{}
+
+// ForRole is the set of a role's permissions. The set is shared: read it,
+// never change it (build a new one with NewSet to narrow or extend it).
+func ForRole(role string) Set {
+	if s, ok := roleSets[role]; ok {
+		return s
+	}
+	return empty
+}
 
 // Has reports whether the set holds p.
 func (s Set) Has(p string) bool { _, ok := s[p]; return ok }

@@ -8,6 +8,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"errors"
+	"fmt"
 	"hash/crc32"
 	"math/big"
 	"strings"
@@ -109,15 +110,30 @@ func base62(n *big.Int, width int) string {
 // ClientSecretPrefix starts every OAuth client secret, for secret scanners.
 const ClientSecretPrefix = "pghs_"
 
-// GenerateClientSecret returns a new OAuth client secret (applications and
-// service accounts): "pghs_" and 32 random bytes in base62. It is stored only
-// as oauth.HashSecret (SHA-256, for the reason given at Hash). It carries no
-// checksum: it is only ever checked by the token endpoint, which must look it
-// up anyway.
-func GenerateClientSecret() (string, error) {
+// ClientSecret is a freshly generated OAuth client secret: Secret is shown
+// to its owner once, only Hash is stored.
+type ClientSecret struct {
+	Secret string
+	Hash   []byte
+}
+
+// NewClientSecret returns a new OAuth client secret (applications and
+// service accounts): "pghs_" and 32 random bytes in base62, and its
+// HashClientSecret. It carries no checksum: it is only ever checked by the
+// token endpoint, which must look it up anyway.
+func NewClientSecret() (ClientSecret, error) {
 	var b [randomBytes]byte
 	if _, err := rand.Read(b[:]); err != nil {
-		return "", err
+		return ClientSecret{}, fmt.Errorf("credentials: client secret: %w", err)
 	}
-	return ClientSecretPrefix + base62(new(big.Int).SetBytes(b[:]), bodyLen), nil
+	s := ClientSecretPrefix + base62(new(big.Int).SetBytes(b[:]), bodyLen)
+	return ClientSecret{Secret: s, Hash: HashClientSecret(s)}, nil
+}
+
+// HashClientSecret is how client secrets are stored and compared: SHA-256,
+// for the reason given at Hash (the token endpoint's fosite hasher,
+// oauth.SecretHasher, computes the same).
+func HashClientSecret(secret string) []byte {
+	sum := sha256.Sum256([]byte(secret))
+	return sum[:]
 }

@@ -43,14 +43,9 @@ func (v *Verifier) Flush(ctx context.Context) error {
 	return err
 }
 
-// Run flushes last uses every FlushInterval and follows other replicas'
-// evictions through Redis, until ctx ends; then it flushes one last time.
+// Run flushes last uses every FlushInterval until ctx ends; then it flushes
+// one last time.
 func (v *Verifier) Run(ctx context.Context) {
-	if v.cfg.Redis != nil {
-		done := make(chan struct{})
-		go func() { defer close(done); v.follow(ctx) }()
-		defer func() { <-done }()
-	}
 	t := time.NewTicker(v.cfg.FlushInterval)
 	defer t.Stop()
 	for {
@@ -58,14 +53,14 @@ func (v *Verifier) Run(ctx context.Context) {
 		case <-ctx.Done():
 			fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), flushTimeout)
 			if err := v.Flush(fctx); err != nil {
-				v.log.Warn("apikeys: last flush of key use times failed", "error", err)
+				v.log.Warn("credentials: last flush of key use times failed", "error", err)
 			}
 			cancel()
 			return
 		case <-t.C:
 			fctx, cancel := context.WithTimeout(ctx, flushTimeout)
 			if err := v.Flush(fctx); err != nil {
-				v.log.Warn("apikeys: flushing key use times failed; will retry", "error", err)
+				v.log.Warn("credentials: flushing key use times failed; will retry", "error", err)
 			}
 			cancel()
 		}

@@ -161,6 +161,19 @@ func WriteJSON(w http.ResponseWriter, status int, v any) {
 	_, _ = w.Write(body)
 }
 
+// AsError returns the HTTP answer err asks for when it is an *Error or a
+// domain problem, and false for anything else (a failure: a 5xx).
+func AsError(err error) (*Error, bool) {
+	var e *Error
+	if errors.As(err, &e) {
+		return e, true
+	}
+	if p := problem.As(err); p != nil {
+		return FromProblem(p), true
+	}
+	return nil, false
+}
+
 // FromProblem is the HTTP answer to a domain problem. The issues of an
 // Invalid problem name fields of the request body, so their loc starts
 // with "body".

@@ -118,7 +118,7 @@ func TestOrganizationsFreePlan(t *testing.T) {
 	c := newClock()
 	orgs := &fakeOrgs{orgs: map[string]storage.Organization{}}
 	orgs.set("o1", storage.PlanFree, 0)
-	o := ratelimit.NewOrganizations(ratelimit.NewMemory(c.Now), ratelimit.NewPlans(orgs, c.Now))
+	o := ratelimit.NewOrganizations(ratelimit.NewMemory(c.Now), ratelimit.NewPlans(orgs))
 	now := c.Now().Unix()
 	prevReset := int64(0)
 	for i := range 60 {
@@ -152,7 +152,7 @@ func TestOrganizationsRetryAfterMatchesBody(t *testing.T) {
 	c := newClock()
 	orgs := &fakeOrgs{orgs: map[string]storage.Organization{}}
 	orgs.set("slow", storage.PlanEnterprise, 1) // one request a minute
-	o := ratelimit.NewOrganizations(ratelimit.NewMemory(c.Now), ratelimit.NewPlans(orgs, c.Now))
+	o := ratelimit.NewOrganizations(ratelimit.NewMemory(c.Now), ratelimit.NewPlans(orgs))
 	if w := limitOnce(t, o, "slow", c.Now()); w.Code != http.StatusOK || w.Header().Get(HeaderRateLimit) != "1" {
 		t.Fatalf("first: %d %v", w.Code, w.Header())
 	}

@@ -2,13 +2,13 @@ package oauth
 
 import (
 	"context"
-	"crypto/sha256"
 	"crypto/subtle"
 	"errors"
 	"fmt"
 
 	"github.com/ory/fosite"
 
+	"github.com/arsaka/puguh/provider/credentials"
 	"github.com/arsaka/puguh/storage"
 )
 
@@ -149,25 +149,17 @@ func firstPartyClient(apiAudience string) *Client {
 // requests per second.
 type SecretHasher struct{}
 
-// Hash returns SHA-256(data).
+// Hash returns SHA-256(data), as credentials.HashClientSecret.
 func (SecretHasher) Hash(_ context.Context, data []byte) ([]byte, error) {
-	sum := sha256.Sum256(data)
-	return sum[:], nil
+	return credentials.HashClientSecret(string(data)), nil
 }
 
 // Compare checks data against hash in constant time.
 func (SecretHasher) Compare(_ context.Context, hash, data []byte) error {
-	sum := sha256.Sum256(data)
-	if subtle.ConstantTimeCompare(hash, sum[:]) != 1 {
+	if subtle.ConstantTimeCompare(hash, credentials.HashClientSecret(string(data))) != 1 {
 		return errors.New("client secret mismatch")
 	}
 	return nil
-}
-
-// HashSecret is SecretHasher.Hash for callers outside fosite.
-func HashSecret(secret string) []byte {
-	sum := sha256.Sum256([]byte(secret))
-	return sum[:]
 }
 
 var _ fosite.ResponseModeClient = (*Client)(nil)

@@ -19,12 +19,14 @@ import (
 type Endpoints struct {
 	P     *Provider
 	Users UserLookup
+	// JWKS is the published key set (keys.Manager), served at /.well-known/jwks.json.
+	JWKS JWKSSource
 	// MaxBody is PUGUH_MAX_BODY_BYTES, the largest body an endpoint reads.
 	MaxBody int64
 }
 
 // Mount registers /oauth/token, /oauth/revoke, /oauth/introspect,
-// /oauth/userinfo and the discovery document. The browser-facing endpoints
+// /oauth/userinfo, the discovery document and the JWKS. The browser-facing endpoints
 // (/oauth/authorize, /oauth/logout) live in package web.
 //
 // fosite and net/http parse these endpoints' forms and would answer a body
@@ -34,6 +36,7 @@ func (e *Endpoints) Mount(r *mux.Router) {
 	if e.MaxBody <= 0 {
 		panic("oauth: Endpoints.MaxBody must be positive") // a wiring mistake
 	}
+	r.Handle("/.well-known/jwks.json", JWKSHandler(e.JWKS)).Methods(http.MethodGet, http.MethodHead)
 	r = r.NewRoute().Subrouter()
 	r.Use(httpapi.LimitBody(e.MaxBody, e.refuseBody))
 	r.HandleFunc("/oauth/token", e.token).Methods(http.MethodPost)

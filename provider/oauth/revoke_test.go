@@ -17,6 +17,7 @@ import (
 	"github.com/ory/fosite"
 
 	"github.com/arsaka/puguh/keys"
+	"github.com/arsaka/puguh/provider/credentials"
 	"github.com/arsaka/puguh/provider/oauth"
 	"github.com/arsaka/puguh/storage"
 	"github.com/arsaka/puguh/storage/oauthstore"
@@ -90,7 +91,7 @@ func newGrantFixture(t *testing.T) *grantFixture {
 	if err := db.CreateApplication(ctx, &storage.Application{ID: f.clientID, OrganizationID: org, Name: "App",
 		RedirectURIs: []string{redirect}, GrantTypes: []string{"authorization_code", "refresh_token"},
 		ResponseTypes: []string{"code"}, Scopes: []string{"offline_access"}, TokenEndpointAuthMethod: "client_secret_post",
-		SecretHash: oauth.HashSecret(f.secret)}); err != nil {
+		SecretHash: credentials.HashClientSecret(f.secret)}); err != nil {
 		t.Fatal(err)
 	}
 

@@ -4,13 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/arsaka/puguh/storage"
-	"github.com/arsaka/puguh/storage/sqlstore"
 	"math"
 	"net/http"
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/arsaka/puguh/storage"
+	"github.com/arsaka/puguh/storage/sqlstore"
 
 	"github.com/ory/fosite"
 )

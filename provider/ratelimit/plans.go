@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
-	"time"
 
 	"github.com/arsaka/puguh/storage"
 )
@@ -49,75 +47,33 @@ func ValidPlan(plan string, rateLimit int) error {
 	return nil
 }
 
-// OrganizationLookup reads an organization's plan.
+// OrganizationLookup reads an organization's plan; hand it the cached store,
+// whose organization cache bounds how long a plan change takes to apply
+// (cached.OrganizationTTL without Redis, milliseconds with it).
 type OrganizationLookup interface {
 	OrganizationByID(ctx context.Context, id string) (*storage.Organization, error)
 }
 
-// PlanCacheTTL bounds how stale a plan may be: a plan change takes effect on
-// every replica within this long, with no fan-out needed.
-const PlanCacheTTL = 5 * time.Second
-
-// Plans caches each organization's requests-per-minute figure for
-// PlanCacheTTL, so the limiter reads the database once per organization every
-// few seconds rather than on every request.
+// Plans reads each organization's requests-per-minute figure.
 type Plans struct {
 	store OrganizationLookup
-	now   func() time.Time
-
-	mu      sync.RWMutex
-	entries map[string]planEntry
 }
 
-type planEntry struct {
-	perMinute int
-	expires   time.Time
-}
-
-// maxPlanEntries bounds the cache; past it, expired entries are dropped.
-const maxPlanEntries = 100_000
-
-// NewPlans returns an empty cache over store; now is its clock (nil: time.Now).
-func NewPlans(store OrganizationLookup, now func() time.Time) *Plans {
-	if now == nil {
-		now = time.Now
-	}
-	return &Plans{store: store, now: now, entries: make(map[string]planEntry)}
-}
+// NewPlans returns the plan lookup over store.
+func NewPlans(store OrganizationLookup) *Plans { return &Plans{store: store} }
 
 // PerMinute returns orgID's limit in requests per minute.
 func (p *Plans) PerMinute(ctx context.Context, orgID string) (int, error) {
-	now := p.now()
-	p.mu.RLock()
-	e, ok := p.entries[orgID]
-	p.mu.RUnlock()
-	if ok && now.Before(e.expires) {
-		return e.perMinute, nil
-	}
 	org, err := p.store.OrganizationByID(ctx, orgID)
 	switch {
 	case errors.Is(err, storage.ErrNotFound):
 		// Authentication found the organization a moment ago; if it is gone
 		// now, the request is about to fail anyway. Count it as free.
-		org = &storage.Organization{Plan: storage.PlanFree}
+		return planLimits[storage.PlanFree], nil
 	case err != nil:
-		if ok {
-			return e.perMinute, nil // the database is failing: a stale figure beats a 503
-		}
 		return 0, fmt.Errorf("ratelimit: plan of %s: %w", orgID, err)
 	}
-	e = planEntry{perMinute: PlanLimit(org), expires: now.Add(PlanCacheTTL)}
-	p.mu.Lock()
-	if len(p.entries) >= maxPlanEntries {
-		for k, old := range p.entries {
-			if !now.Before(old.expires) {
-				delete(p.entries, k)
-			}
-		}
-	}
-	p.entries[orgID] = e
-	p.mu.Unlock()
-	return e.perMinute, nil
+	return PlanLimit(org), nil
 }
 
 // Organizations is the per-organization limit of authenticated REST

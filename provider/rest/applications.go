@@ -3,65 +3,35 @@ package rest
 import (
 	"context"
 	"net/http"
-	"slices"
 	"time"
 
 	"github.com/gorilla/mux"
 
 	"github.com/arsaka/puguh/provider/auth"
 	"github.com/arsaka/puguh/provider/authz"
-	"github.com/arsaka/puguh/provider/credentials"
+	"github.com/arsaka/puguh/provider/clients"
 	"github.com/arsaka/puguh/provider/httpapi"
-	"github.com/arsaka/puguh/provider/oauth"
 	"github.com/arsaka/puguh/storage"
 )
 
-// ApplicationStore is what the application endpoints use.
-type ApplicationStore interface {
-	CreateApplication(ctx context.Context, a *storage.Application) error
-	ApplicationByID(ctx context.Context, id string) (*storage.Application, error)
-	ListApplications(ctx context.Context, orgID string) ([]storage.Application, error)
-	UpdateApplication(ctx context.Context, a *storage.Application) error
-	DeleteApplication(ctx context.Context, orgID, id string) error
+// Applications is the application rules (clients.Service).
+type Applications interface {
+	Create(ctx context.Context, p *authz.Principal, f clients.ApplicationFields) (*storage.Application, string, error)
+	List(ctx context.Context, p *authz.Principal) ([]storage.Application, error)
+	Get(ctx context.Context, p *authz.Principal, id string) (*storage.Application, error)
+	Update(ctx context.Context, p *authz.Principal, id string, f clients.ApplicationFields) (*storage.Application, string, error)
+	Delete(ctx context.Context, p *authz.Principal, id string) error
+	RotateSecret(ctx context.Context, p *authz.Principal, id string) (string, error)
+	Grants(ctx context.Context, p *authz.Principal, appID string) ([]storage.ConsentGrant, error)
+	RevokeGrant(ctx context.Context, p *authz.Principal, appID, userID string) (int, error)
 }
 
 // ApplicationAPI serves /api/v1/applications: the organization's OAuth
-// clients. The /oauth endpoints read them through the client cache
-// (storage/clientcache), which this API's writes go through: a change (a
-// rotated secret, a removed redirect URI) applies at once on this replica,
-// on the others when the cache's Redis eviction arrives or its TTL ends.
+// clients (docs/api-keys.md, "Applications").
 type ApplicationAPI struct {
-	Store ApplicationStore
-	// Tokens revokes what a deleted application was issued (oauth.Provider).
-	Tokens interface {
-		RevokeClient(ctx context.Context, clientID string) error
-	}
+	Apps    Applications
 	Auth    *auth.Authenticator
 	MaxBody int64
-	Now     func() time.Time
-	// Operators may mark applications trusted (config PUGUH_PLATFORM_OPERATORS);
-	// Users resolves the caller's email to check it.
-	Operators []string
-	Users     interface {
-		UserByID(ctx context.Context, id string) (*storage.User, error)
-	}
-}
-
-// mayTrust refuses "trusted": true to anyone but a platform operator. A
-// trusted application skips the consent page for every user of this Puguh,
-// so no tenant may declare its own application first-party (SPEC: trusted
-// means first-party). `puguh clients create --trusted` remains for operators
-// at the console.
-func (a *ApplicationAPI) mayTrust(ctx context.Context, p *authz.Principal, f ApplicationFields) error {
-	if f.Trusted == nil || !*f.Trusted {
-		return nil
-	}
-	if p.IsUser() && a.Users != nil {
-		if u, err := a.Users.UserByID(ctx, p.ID); err == nil && !u.Disabled && slices.Contains(a.Operators, u.Email) {
-			return nil
-		}
-	}
-	return httpapi.Forbidden("Only platform operators can mark an application trusted")
 }
 
 // Mount registers the routes.
@@ -107,22 +77,12 @@ func appJSON(a *storage.Application, secret string) applicationJSON {
 }
 
 func (a *ApplicationAPI) create(w http.ResponseWriter, r *http.Request) error {
-	p := principal(r)
-	if err := p.Require(authz.ApplicationsCreate); err != nil {
-		return err
-	}
-	var f ApplicationFields
+	var f clients.ApplicationFields
 	if err := httpapi.DecodeJSON(w, r, a.MaxBody, &f); err != nil {
 		return err
 	}
-	if err := a.mayTrust(r.Context(), p, f); err != nil {
-		return err
-	}
-	app, secret, err := NewApplication(p.OrganizationID, f, a.Now())
+	app, secret, err := a.Apps.Create(r.Context(), principal(r), f)
 	if err != nil {
-		return err
-	}
-	if err := a.Store.CreateApplication(r.Context(), app); err != nil {
 		return err
 	}
 	httpapi.WriteJSON(w, http.StatusCreated, appJSON(app, secret))
@@ -130,11 +90,7 @@ func (a *ApplicationAPI) create(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (a *ApplicationAPI) list(w http.ResponseWriter, r *http.Request) error {
-	p := principal(r)
-	if err := p.Require(authz.ApplicationsRead); err != nil {
-		return err
-	}
-	apps, err := a.Store.ListApplications(r.Context(), p.OrganizationID)
+	apps, err := a.Apps.List(r.Context(), principal(r))
 	if err != nil {
 		return err
 	}
@@ -146,31 +102,12 @@ func (a *ApplicationAPI) list(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// application loads the application named by the path after checking perm.
-// The store finds applications by client id alone, so the organization check
-// is here: another organization's application is 404, exactly like a missing
-// one, so ids cannot be probed across tenants (docs/security.md, "Tenant isolation").
-func (a *ApplicationAPI) application(r *http.Request, perm string) (*authz.Principal, *storage.Application, error) {
-	p := principal(r)
-	if err := p.Require(perm); err != nil {
-		return nil, nil, err
-	}
+func (a *ApplicationAPI) get(w http.ResponseWriter, r *http.Request) error {
 	id, err := pathID(r, "id")
 	if err != nil {
-		return nil, nil, err
+		return err
 	}
-	app, err := a.Store.ApplicationByID(r.Context(), id)
-	if err != nil {
-		return nil, nil, notFoundAs(err, "Application not found")
-	}
-	if app.OrganizationID != p.OrganizationID {
-		return nil, nil, httpapi.NotFound("Application not found")
-	}
-	return p, app, nil
-}
-
-func (a *ApplicationAPI) get(w http.ResponseWriter, r *http.Request) error {
-	_, app, err := a.application(r, authz.ApplicationsRead)
+	app, err := a.Apps.Get(r.Context(), principal(r), id)
 	if err != nil {
 		return err
 	}
@@ -178,43 +115,31 @@ func (a *ApplicationAPI) get(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// update changes the fields given (PATCH). Making a public client
-// confidential issues its first secret, returned in this response only.
+// update changes the fields given (PATCH).
 func (a *ApplicationAPI) update(w http.ResponseWriter, r *http.Request) error {
-	p, app, err := a.application(r, authz.ApplicationsUpdate)
+	id, err := pathID(r, "id")
 	if err != nil {
 		return err
 	}
-	var f ApplicationFields
+	var f clients.ApplicationFields
 	if err := httpapi.DecodeJSON(w, r, a.MaxBody, &f); err != nil {
 		return err
 	}
-	if err := a.mayTrust(r.Context(), p, f); err != nil {
-		return err
-	}
-	secret, err := UpdateApplication(app, f, a.Now())
+	app, secret, err := a.Apps.Update(r.Context(), principal(r), id, f)
 	if err != nil {
 		return err
-	}
-	if err := a.Store.UpdateApplication(r.Context(), app); err != nil {
-		return notFoundAs(err, "Application not found")
 	}
 	httpapi.WriteJSON(w, http.StatusOK, appJSON(app, secret))
 	return nil
 }
 
 func (a *ApplicationAPI) delete(w http.ResponseWriter, r *http.Request) error {
-	p, app, err := a.application(r, authz.ApplicationsDelete)
+	id, err := pathID(r, "id")
 	if err != nil {
 		return err
 	}
-	// Tokens it was issued must not outlive it. Revoked first: if the delete
-	// then fails, a retry finds the application and revokes again (idempotent).
-	if err := a.Tokens.RevokeClient(r.Context(), app.ID); err != nil {
+	if err := a.Apps.Delete(r.Context(), principal(r), id); err != nil {
 		return err
-	}
-	if err := a.Store.DeleteApplication(r.Context(), p.OrganizationID, app.ID); err != nil {
-		return notFoundAs(err, "Application not found")
 	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil
@@ -225,26 +150,16 @@ type rotatedSecretJSON struct {
 	ClientSecret string `json:"client_secret"`
 }
 
-// rotateSecret replaces a confidential client's secret. The old one stops
-// working at once on this replica (the write evicts the cached client) and
-// on the others as docs/oauth.md, "Client cache", says.
+// rotateSecret replaces a confidential client's secret.
 func (a *ApplicationAPI) rotateSecret(w http.ResponseWriter, r *http.Request) error {
-	_, app, err := a.application(r, authz.ApplicationsUpdate)
+	id, err := pathID(r, "id")
 	if err != nil {
 		return err
 	}
-	if app.Public {
-		return httpapi.Conflict("Public applications have no client secret")
-	}
-	secret, err := credentials.GenerateClientSecret()
+	secret, err := a.Apps.RotateSecret(r.Context(), principal(r), id)
 	if err != nil {
 		return err
 	}
-	app.SecretHash = oauth.HashSecret(secret)
-	app.UpdatedAt = a.Now().UTC()
-	if err := a.Store.UpdateApplication(r.Context(), app); err != nil {
-		return notFoundAs(err, "Application not found")
-	}
-	httpapi.WriteJSON(w, http.StatusOK, rotatedSecretJSON{ClientID: app.ID, ClientSecret: secret})
+	httpapi.WriteJSON(w, http.StatusOK, rotatedSecretJSON{ClientID: id, ClientSecret: secret})
 	return nil
 }

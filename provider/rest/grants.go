@@ -1,8 +1,6 @@
 package rest
 
 import (
-	"context"
-	"errors"
 	"net/http"
 	"time"
 
@@ -11,30 +9,16 @@ import (
 	"github.com/arsaka/puguh/provider/auth"
 	"github.com/arsaka/puguh/provider/authz"
 	"github.com/arsaka/puguh/provider/httpapi"
-	"github.com/arsaka/puguh/storage"
 )
 
 // HeaderApplication names the application of application-scoped operations.
 const HeaderApplication = "X-Application-ID"
 
-// GrantStore is what the grants endpoints read and write.
-type GrantStore interface {
-	ApplicationByID(ctx context.Context, id string) (*storage.Application, error)
-	ListConsentGrants(ctx context.Context, applicationID string) ([]storage.ConsentGrant, error)
-	DeleteConsentGrant(ctx context.Context, applicationID, userID string) ([]string, error)
-}
-
-// FamilyRevoker revokes a token family (oauth.Provider.RevokeFamily).
-type FamilyRevoker interface {
-	RevokeFamily(ctx context.Context, familyID string) error
-}
-
 // GrantsAPI serves the consent grants users gave an application: the
 // application-scoped part of the REST API, addressed by X-Application-ID.
 type GrantsAPI struct {
-	Store  GrantStore
-	Tokens FamilyRevoker
-	Auth   *auth.Authenticator
+	Apps Applications
+	Auth *auth.Authenticator
 }
 
 // Mount registers the routes. They must be registered before any
@@ -52,19 +36,13 @@ type grantJSON struct {
 	UpdatedAt time.Time `json:"updated_at"`
 }
 
-// application resolves X-Application-ID to one of the caller's organization's
-// applications: missing is 422, another organization's (or none) is 404, so
-// a caller cannot learn which client ids exist elsewhere.
-func (a *GrantsAPI) application(r *http.Request, p *authz.Principal) (*storage.Application, error) {
+// applicationID reads X-Application-ID: missing is 422.
+func applicationID(r *http.Request) (string, error) {
 	id := r.Header.Get(HeaderApplication)
 	if id == "" {
-		return nil, httpapi.Invalid(httpapi.Issue{Loc: []any{"header", HeaderApplication}, Msg: "field required", Type: "value_error.missing"})
+		return "", httpapi.Invalid(httpapi.Issue{Loc: []any{"header", HeaderApplication}, Msg: "field required", Type: "value_error.missing"})
 	}
-	app, err := a.Store.ApplicationByID(r.Context(), id)
-	if errors.Is(err, storage.ErrNotFound) || (err == nil && app.OrganizationID != p.OrganizationID) {
-		return nil, httpapi.NotFound("Application not found")
-	}
-	return app, err
+	return id, nil
 }
 
 // list is GET /api/v1/applications/grants (applications.grants.read).
@@ -73,11 +51,11 @@ func (a *GrantsAPI) list(w http.ResponseWriter, r *http.Request) error {
 	if err := p.Require(authz.GrantsRead); err != nil {
 		return err
 	}
-	app, err := a.application(r, p)
+	appID, err := applicationID(r)
 	if err != nil {
 		return err
 	}
-	grants, err := a.Store.ListConsentGrants(r.Context(), app.ID)
+	grants, err := a.Apps.Grants(r.Context(), p, appID)
 	if err != nil {
 		return err
 	}
@@ -90,35 +68,22 @@ func (a *GrantsAPI) list(w http.ResponseWriter, r *http.Request) error {
 }
 
 // revoke is DELETE /api/v1/applications/grants/{user_id}
-// (applications.grants.delete): it forgets the consent and revokes every token
-// family the user holds for the application, so the application loses access
-// at once, not when its tokens expire.
+// (applications.grants.delete).
 func (a *GrantsAPI) revoke(w http.ResponseWriter, r *http.Request) error {
 	p := principal(r)
 	if err := p.Require(authz.GrantsDelete); err != nil {
 		return err
 	}
-	app, err := a.application(r, p)
+	appID, err := applicationID(r)
 	if err != nil {
 		return err
 	}
 	userID := mux.Vars(r)["user_id"]
-	ctx := r.Context()
-	families, err := a.Store.DeleteConsentGrant(ctx, app.ID, userID)
-	if errors.Is(err, storage.ErrNotFound) {
-		return httpapi.NotFound("Grant not found")
-	}
+	n, err := a.Apps.RevokeGrant(r.Context(), p, appID, userID)
 	if err != nil {
 		return err
 	}
-	var errs []error
-	for _, f := range families {
-		errs = append(errs, a.Tokens.RevokeFamily(ctx, f))
-	}
-	if err := errors.Join(errs...); err != nil {
-		return err
-	}
-	httpapi.Logger(ctx).Info("grant revoked", "application_id", app.ID, "user_id", userID, "families", len(families))
+	httpapi.Logger(r.Context()).Info("grant revoked", "application_id", appID, "user_id", userID, "families", n)
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }

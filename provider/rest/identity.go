@@ -6,13 +6,12 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/gorilla/mux"
 
 	"github.com/arsaka/puguh/provider/auth"
 	"github.com/arsaka/puguh/provider/httpapi"
+	"github.com/arsaka/puguh/provider/identity"
 	"github.com/arsaka/puguh/provider/oauth"
-	"github.com/arsaka/puguh/provider/password"
 	"github.com/arsaka/puguh/storage"
 )
 
@@ -24,31 +23,19 @@ type Tokens interface {
 	DenyToken(ctx context.Context, jti string, exp time.Time) error
 }
 
-// IdentityStore is what registration and login read and write.
-type IdentityStore interface {
-	Register(ctx context.Context, u *storage.User, personal *storage.Organization) error
-	UserByEmail(ctx context.Context, email string) (*storage.User, error)
-	UpdateUserPassword(ctx context.Context, id, passwordHash string) error
-	OrganizationsOfUser(ctx context.Context, userID string) ([]storage.UserOrganization, error)
-	CreateOrganization(ctx context.Context, org *storage.Organization, ownerUserID string) error
+// SignIn registers users and checks passwords (identity.SignIn).
+type SignIn interface {
+	Register(ctx context.Context, email, password, fullName *string) (*identity.Registration, error)
+	CheckPassword(ctx context.Context, email, password string) (*storage.User, error)
+	PersonalOrganization(ctx context.Context, u *storage.User) (string, error)
 }
 
 // IdentityAPI serves /api/v1/auth/*.
 type IdentityAPI struct {
-	Store   IdentityStore
-	Hasher  *password.Hasher
+	SignIn  SignIn
 	Tokens  Tokens
 	Auth    *auth.Authenticator
 	MaxBody int64
-	Now     func() time.Time
-	// Throttle limits password attempts per account (package ratelimit); nil: none.
-	Throttle AccountThrottle
-}
-
-// AccountThrottle takes one sign-in attempt from an account's budget, or
-// returns the 429 to answer with.
-type AccountThrottle interface {
-	Attempt(ctx context.Context, normalizedEmail string) error
 }
 
 // Mount registers the routes.
@@ -71,61 +58,17 @@ type registerResponse struct {
 	OrganizationID string `json:"organization_id"`
 }
 
-// Registration is the outcome of RegisterUser.
-type Registration = registerResponse
-
-// RegisterUser validates and creates a user with a personal organization; the
-// sign-up page shares it so both say the same things.
-func (a *IdentityAPI) RegisterUser(ctx context.Context, emailIn, passwordIn, nameIn *string) (*Registration, error) {
-	var v httpapi.Validator
-	var email, name string
-	checkEmail(&v, emailIn, &email, "body", "email")
-	if passwordIn == nil {
-		v.Required("body", "password")
-	} else if problem := password.Problem(*passwordIn, email); problem != "" {
-		v.Add(problem, passwordIssueType(problem), "body", "password")
-	}
-	checkName(&v, nameIn, 200, &name, "body", "full_name")
-	if err := v.Err(); err != nil {
-		return nil, err
-	}
-	hash, err := a.Hasher.Hash(ctx, *passwordIn)
-	if err != nil {
-		return nil, err
-	}
-	now := a.Now().UTC()
-	u := &storage.User{ID: uuid.NewString(), Email: email, FullName: name, PasswordHash: hash, CreatedAt: now, UpdatedAt: now}
-	org := &storage.Organization{ID: uuid.NewString(), Name: name, Plan: storage.PlanFree, Personal: true, CreatedAt: now, UpdatedAt: now}
-	if err := a.Store.Register(ctx, u, org); err != nil {
-		if errors.Is(err, storage.ErrConflict) {
-			return nil, httpapi.Conflict("Email already registered")
-		}
-		return nil, err
-	}
-	return &Registration{UserID: u.ID, Email: u.Email, OrganizationID: org.ID}, nil
-}
-
-func passwordIssueType(problem string) string {
-	switch problem {
-	case "ensure this value has at least 8 characters":
-		return "value_error.any_str.min_length"
-	case "ensure this value has at most 256 characters":
-		return "value_error.any_str.max_length"
-	}
-	return "value_error.password"
-}
-
 func (a *IdentityAPI) register(w http.ResponseWriter, r *http.Request) error {
 	var req registerRequest
 	if err := httpapi.DecodeJSON(w, r, a.MaxBody, &req); err != nil {
 		return err
 	}
-	reg, err := a.RegisterUser(r.Context(), req.Email, req.Password, req.FullName)
+	reg, err := a.SignIn.Register(r.Context(), req.Email, req.Password, req.FullName)
 	if err != nil {
 		return err
 	}
 	httpapi.Logger(r.Context()).Info("user registered", "user_id", reg.UserID)
-	httpapi.WriteJSON(w, http.StatusCreated, reg)
+	httpapi.WriteJSON(w, http.StatusCreated, registerResponse{UserID: reg.UserID, Email: reg.Email, OrganizationID: reg.OrganizationID})
 	return nil
 }
 
@@ -139,80 +82,6 @@ type tokenResponse struct {
 	TokenType    string `json:"token_type"`
 	ExpiresIn    int    `json:"expires_in"`
 	RefreshToken string `json:"refresh_token"`
-}
-
-// BadCredentials is the one answer for an unknown email and a wrong password.
-const BadCredentials = "Invalid email or password"
-
-// CheckPassword returns the user if email and password match. An unknown
-// email costs the same argon2id verification as a wrong password, and both
-// give the same error (docs/security.md, "Accounts and sessions"). Attempts are throttled per
-// account, existing or not, before any work is done (docs/security.md, "Accounts and sessions");
-// the per-IP limit sits in front of every caller's route.
-func (a *IdentityAPI) CheckPassword(ctx context.Context, email, pw string) (*storage.User, error) {
-	bad := httpapi.Unauthorized(BadCredentials)
-	normalized, ok := normalizeEmail(email)
-	if ok && a.Throttle != nil {
-		if err := a.Throttle.Attempt(ctx, normalized); err != nil {
-			return nil, err
-		}
-	}
-	var u *storage.User
-	var err error
-	if ok {
-		u, err = a.Store.UserByEmail(ctx, normalized)
-	}
-	if !ok || errors.Is(err, storage.ErrNotFound) {
-		if err := a.Hasher.VerifyDummy(ctx, pw); err != nil {
-			return nil, err
-		}
-		return nil, bad
-	}
-	if err != nil {
-		return nil, err
-	}
-	rehash, err := a.Hasher.Verify(ctx, u.PasswordHash, pw)
-	if errors.Is(err, password.ErrMismatch) || (err == nil && u.Disabled) {
-		return nil, bad
-	}
-	if err != nil {
-		return nil, err
-	}
-	if rehash {
-		// Parameters were raised since this hash was made: upgrade it now that
-		// we know the password. A failure costs nothing but a later retry.
-		if h, err := a.Hasher.Hash(ctx, pw); err == nil {
-			_ = a.Store.UpdateUserPassword(ctx, u.ID, h)
-		}
-	}
-	return u, nil
-}
-
-// PersonalOrganization is the organization a fresh login acts in: the
-// personal organization the user got at registration, which was created in
-// the same instant as the user. Other users' personal organizations the user
-// was added to do not count; ordered by age, the first of them would
-// otherwise win. A user removed from every organization gets a new personal
-// one: with none, the user could do nothing at all, not even create one.
-func (a *IdentityAPI) PersonalOrganization(ctx context.Context, u *storage.User) (string, error) {
-	orgs, err := a.Store.OrganizationsOfUser(ctx, u.ID)
-	if err != nil {
-		return "", err
-	}
-	for _, o := range orgs {
-		if o.Personal && o.CreatedAt.Equal(u.CreatedAt) {
-			return o.ID, nil
-		}
-	}
-	if len(orgs) > 0 {
-		return orgs[0].ID, nil
-	}
-	now := a.Now().UTC()
-	org := &storage.Organization{ID: uuid.NewString(), Name: u.FullName, Plan: storage.PlanFree, Personal: true, CreatedAt: now, UpdatedAt: now}
-	if err := a.Store.CreateOrganization(ctx, org, u.ID); err != nil {
-		return "", err
-	}
-	return org.ID, nil
 }
 
 func (a *IdentityAPI) login(w http.ResponseWriter, r *http.Request) error {
@@ -231,11 +100,11 @@ func (a *IdentityAPI) login(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	ctx := r.Context()
-	u, err := a.CheckPassword(ctx, *req.Email, *req.Password)
+	u, err := a.SignIn.CheckPassword(ctx, *req.Email, *req.Password)
 	if err != nil {
 		return err
 	}
-	orgID, err := a.PersonalOrganization(ctx, u)
+	orgID, err := a.SignIn.PersonalOrganization(ctx, u)
 	if err != nil {
 		return err
 	}

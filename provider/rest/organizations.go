@@ -2,11 +2,9 @@ package rest
 
 import (
 	"context"
-	"errors"
 	"net/http"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/gorilla/mux"
 
 	"github.com/arsaka/puguh/provider/auth"
@@ -15,28 +13,30 @@ import (
 	"github.com/arsaka/puguh/storage"
 )
 
-// OrganizationStore is what the organization endpoints use.
-type OrganizationStore interface {
-	CreateOrganization(ctx context.Context, org *storage.Organization, ownerUserID string) error
-	OrganizationByID(ctx context.Context, id string) (*storage.Organization, error)
-	OrganizationsOfUser(ctx context.Context, userID string) ([]storage.UserOrganization, error)
-	Membership(ctx context.Context, orgID, userID string) (*storage.Membership, error)
-	AddMember(ctx context.Context, m *storage.Membership) error
-	UpdateMemberRole(ctx context.Context, orgID, userID, role string) error
-	RemoveMember(ctx context.Context, orgID, userID string) error
-	ListMembers(ctx context.Context, orgID string, page storage.Page) ([]storage.Member, error)
-	UserByEmail(ctx context.Context, email string) (*storage.User, error)
+// Organizations is the organization and membership rules (orgs.Service).
+type Organizations interface {
+	List(ctx context.Context, p *authz.Principal) ([]storage.UserOrganization, error)
+	Create(ctx context.Context, p *authz.Principal, name *string) (*storage.Organization, error)
+	Get(ctx context.Context, p *authz.Principal, orgID string) (*storage.Organization, string, error)
+	Members(ctx context.Context, p *authz.Principal, orgID string, page storage.Page) ([]storage.Member, error)
+	Users(ctx context.Context, p *authz.Principal, page storage.Page) ([]storage.Member, error)
+	AddMember(ctx context.Context, p *authz.Principal, orgID string, email, role *string) (*storage.Member, error)
+	ChangeRole(ctx context.Context, p *authz.Principal, orgID, userID string, role *string) (*storage.Member, error)
+	RemoveMember(ctx context.Context, p *authz.Principal, orgID, userID string) error
+}
+
+// UserLookup reads a user's profile.
+type UserLookup interface {
 	UserByID(ctx context.Context, id string) (*storage.User, error)
 }
 
 // OrganizationAPI serves /api/v1/organizations and /api/v1/iam/users.
 type OrganizationAPI struct {
-	Store   OrganizationStore
-	Roles   RoleSource
+	Orgs    Organizations
+	Users   UserLookup
 	Auth    *auth.Authenticator
 	Cursors *Cursors
 	MaxBody int64
-	Now     func() time.Time
 }
 
 // Mount registers the routes.
@@ -74,26 +74,13 @@ type listResponse[T any] struct {
 // list answers the caller's organizations: every one a user belongs to, or
 // the one organization of an API key or service account.
 func (a *OrganizationAPI) list(w http.ResponseWriter, r *http.Request) error {
-	p := principal(r)
-	if err := p.Require(authz.OrganizationRead); err != nil {
+	orgs, err := a.Orgs.List(r.Context(), principal(r))
+	if err != nil {
 		return err
 	}
-	ctx := r.Context()
-	items := []organizationJSON{}
-	if p.IsUser() {
-		orgs, err := a.Store.OrganizationsOfUser(ctx, p.ID)
-		if err != nil {
-			return err
-		}
-		for i := range orgs {
-			items = append(items, orgJSON(&orgs[i].Organization, orgs[i].Role))
-		}
-	} else {
-		org, err := a.Store.OrganizationByID(ctx, p.OrganizationID)
-		if err != nil {
-			return notFoundAs(err, "Organization not found")
-		}
-		items = append(items, orgJSON(org, ""))
+	items := make([]organizationJSON, 0, len(orgs))
+	for i := range orgs {
+		items = append(items, orgJSON(&orgs[i].Organization, orgs[i].Role))
 	}
 	httpapi.WriteJSON(w, http.StatusOK, listResponse[organizationJSON]{Items: items})
 	return nil
@@ -104,57 +91,28 @@ type createOrganizationRequest struct {
 }
 
 func (a *OrganizationAPI) create(w http.ResponseWriter, r *http.Request) error {
-	p := principal(r)
-	if !p.IsUser() {
-		return httpapi.Forbidden("Only users can create organizations")
-	}
 	var req createOrganizationRequest
 	if err := httpapi.DecodeJSON(w, r, a.MaxBody, &req); err != nil {
 		return err
 	}
-	var v httpapi.Validator
-	var name string
-	checkName(&v, req.Name, 200, &name, "body", "name")
-	if err := v.Err(); err != nil {
+	org, err := a.Orgs.Create(r.Context(), principal(r), req.Name)
+	if err != nil {
 		return err
 	}
-	now := a.Now().UTC()
-	org := &storage.Organization{ID: uuid.NewString(), Name: name, Plan: storage.PlanFree, CreatedAt: now, UpdatedAt: now}
-	if err := a.Store.CreateOrganization(r.Context(), org, p.ID); err != nil {
-		return err
-	}
-	a.Roles.Forget(org.ID, p.ID)
 	httpapi.WriteJSON(w, http.StatusCreated, orgJSON(org, authz.Owner))
 	return nil
 }
 
-// inPathOrg is the caller acting in the organization named by the path,
-// holding perm there.
-func (a *OrganizationAPI) inPathOrg(r *http.Request, perm string) (*authz.Principal, string, error) {
-	orgID, err := pathID(r, "id")
-	if err != nil {
-		return nil, "", err
-	}
-	p, err := principalIn(r.Context(), a.Roles, principal(r), orgID)
-	if err != nil {
-		return nil, "", err
-	}
-	if err := p.Require(perm); err != nil {
-		return nil, "", err
-	}
-	return p, orgID, nil
-}
-
 func (a *OrganizationAPI) get(w http.ResponseWriter, r *http.Request) error {
-	p, orgID, err := a.inPathOrg(r, authz.OrganizationRead)
+	orgID, err := pathID(r, "id")
 	if err != nil {
 		return err
 	}
-	org, err := a.Store.OrganizationByID(r.Context(), orgID)
+	org, role, err := a.Orgs.Get(r.Context(), principal(r), orgID)
 	if err != nil {
-		return notFoundAs(err, "Organization not found")
+		return err
 	}
-	httpapi.WriteJSON(w, http.StatusOK, orgJSON(org, p.Role))
+	httpapi.WriteJSON(w, http.StatusOK, orgJSON(org, role))
 	return nil
 }
 
@@ -166,21 +124,29 @@ type memberJSON struct {
 	CreatedAt time.Time `json:"created_at"`
 }
 
+func toMemberJSON(m *storage.Member) memberJSON {
+	return memberJSON{UserID: m.UserID, Email: m.Email, FullName: m.FullName, Role: m.Role, CreatedAt: m.CreatedAt}
+}
+
 func (a *OrganizationAPI) listMembers(w http.ResponseWriter, r *http.Request) error {
-	_, orgID, err := a.inPathOrg(r, authz.MembersRead)
+	orgID, err := pathID(r, "id")
 	if err != nil {
 		return err
 	}
-	return a.writeMembers(w, r, orgID)
+	return a.writeMembers(w, r, orgID, func(page storage.Page) ([]storage.Member, error) {
+		return a.Orgs.Members(r.Context(), principal(r), orgID, page)
+	})
 }
 
-// writeMembers pages through an organization's members with limit and cursor.
-func (a *OrganizationAPI) writeMembers(w http.ResponseWriter, r *http.Request, orgID string) error {
+// writeMembers pages through members with limit and cursor, the cursor bound
+// to the organization paged through.
+func (a *OrganizationAPI) writeMembers(w http.ResponseWriter, r *http.Request, orgID string,
+	load func(storage.Page) ([]storage.Member, error)) error {
 	page, err := a.Cursors.PageFrom(r, orgID)
 	if err != nil {
 		return err
 	}
-	members, err := a.Store.ListMembers(r.Context(), orgID, storage.Page{After: page.After, Limit: page.Limit + 1})
+	members, err := load(storage.Page{After: page.After, Limit: page.Limit + 1})
 	if err != nil {
 		return err
 	}
@@ -190,8 +156,8 @@ func (a *OrganizationAPI) writeMembers(w http.ResponseWriter, r *http.Request, o
 		next := a.Cursors.Next(orgID, members[len(members)-1].UserID)
 		resp.NextCursor = &next
 	}
-	for _, m := range members {
-		resp.Items = append(resp.Items, memberJSON{UserID: m.UserID, Email: m.Email, FullName: m.FullName, Role: m.Role, CreatedAt: m.CreatedAt})
+	for i := range members {
+		resp.Items = append(resp.Items, toMemberJSON(&members[i]))
 	}
 	httpapi.WriteJSON(w, http.StatusOK, resp)
 	return nil
@@ -203,7 +169,7 @@ type addMemberRequest struct {
 }
 
 func (a *OrganizationAPI) addMember(w http.ResponseWriter, r *http.Request) error {
-	p, orgID, err := a.inPathOrg(r, authz.MembersCreate)
+	orgID, err := pathID(r, "id")
 	if err != nil {
 		return err
 	}
@@ -211,30 +177,11 @@ func (a *OrganizationAPI) addMember(w http.ResponseWriter, r *http.Request) erro
 	if err := httpapi.DecodeJSON(w, r, a.MaxBody, &req); err != nil {
 		return err
 	}
-	var v httpapi.Validator
-	var email string
-	checkEmail(&v, req.Email, &email, "body", "email")
-	role := checkRole(&v, req.Role)
-	if err := v.Err(); err != nil {
-		return err
-	}
-	if err := mayGrant(p, role); err != nil {
-		return err
-	}
-	ctx := r.Context()
-	u, err := a.Store.UserByEmail(ctx, email)
+	m, err := a.Orgs.AddMember(r.Context(), principal(r), orgID, req.Email, req.Role)
 	if err != nil {
-		return notFoundAs(err, "No user with this email address")
-	}
-	m := &storage.Membership{OrganizationID: orgID, UserID: u.ID, Role: role, CreatedAt: a.Now().UTC()}
-	if err := a.Store.AddMember(ctx, m); err != nil {
-		if errors.Is(err, storage.ErrConflict) {
-			return httpapi.Conflict("User is already a member")
-		}
 		return err
 	}
-	a.Roles.Forget(orgID, u.ID)
-	httpapi.WriteJSON(w, http.StatusCreated, memberJSON{UserID: u.ID, Email: u.Email, FullName: u.FullName, Role: role, CreatedAt: m.CreatedAt})
+	httpapi.WriteJSON(w, http.StatusCreated, toMemberJSON(m))
 	return nil
 }
 
@@ -243,7 +190,7 @@ type updateMemberRequest struct {
 }
 
 func (a *OrganizationAPI) updateMember(w http.ResponseWriter, r *http.Request) error {
-	p, orgID, err := a.inPathOrg(r, authz.MembersUpdate)
+	orgID, err := pathID(r, "id")
 	if err != nil {
 		return err
 	}
@@ -255,38 +202,16 @@ func (a *OrganizationAPI) updateMember(w http.ResponseWriter, r *http.Request) e
 	if err := httpapi.DecodeJSON(w, r, a.MaxBody, &req); err != nil {
 		return err
 	}
-	var v httpapi.Validator
-	role := checkRole(&v, req.Role)
-	if err := v.Err(); err != nil {
-		return err
-	}
-	ctx := r.Context()
-	current, err := a.Store.Membership(ctx, orgID, userID)
-	if err != nil {
-		return notFoundAs(err, "Member not found")
-	}
-	// Changing someone's role needs rank over both the old and the new role:
-	// an admin can neither demote an owner nor make one.
-	if err := mayGrant(p, current.Role); err != nil {
-		return err
-	}
-	if err := mayGrant(p, role); err != nil {
-		return err
-	}
-	if err := a.Store.UpdateMemberRole(ctx, orgID, userID, role); err != nil {
-		return memberChangeError(err)
-	}
-	a.Roles.Forget(orgID, userID)
-	u, err := a.Store.UserByID(ctx, userID)
+	m, err := a.Orgs.ChangeRole(r.Context(), principal(r), orgID, userID, req.Role)
 	if err != nil {
 		return err
 	}
-	httpapi.WriteJSON(w, http.StatusOK, memberJSON{UserID: userID, Email: u.Email, FullName: u.FullName, Role: role, CreatedAt: current.CreatedAt})
+	httpapi.WriteJSON(w, http.StatusOK, toMemberJSON(m))
 	return nil
 }
 
 func (a *OrganizationAPI) removeMember(w http.ResponseWriter, r *http.Request) error {
-	p, orgID, err := a.inPathOrg(r, authz.MembersDelete)
+	orgID, err := pathID(r, "id")
 	if err != nil {
 		return err
 	}
@@ -294,51 +219,9 @@ func (a *OrganizationAPI) removeMember(w http.ResponseWriter, r *http.Request) e
 	if err != nil {
 		return err
 	}
-	ctx := r.Context()
-	current, err := a.Store.Membership(ctx, orgID, userID)
-	if err != nil {
-		return notFoundAs(err, "Member not found")
-	}
-	if err := mayGrant(p, current.Role); err != nil {
+	if err := a.Orgs.RemoveMember(r.Context(), principal(r), orgID, userID); err != nil {
 		return err
 	}
-	if err := a.Store.RemoveMember(ctx, orgID, userID); err != nil {
-		return memberChangeError(err)
-	}
-	a.Roles.Forget(orgID, userID)
 	w.WriteHeader(http.StatusNoContent)
-	return nil
-}
-
-func memberChangeError(err error) error {
-	switch {
-	case errors.Is(err, storage.ErrPrecondition):
-		return httpapi.Conflict("An organization must keep at least one owner")
-	case errors.Is(err, storage.ErrNotFound):
-		return httpapi.NotFound("Member not found")
-	}
-	return err
-}
-
-func checkRole(v *httpapi.Validator, raw *string) string {
-	if raw == nil {
-		v.Required("body", "role")
-		return ""
-	}
-	if !authz.ValidRole(*raw) {
-		v.Add("value is not a valid enumeration member; permitted: 'owner', 'admin', 'member', 'viewer'", "type_error.enum", "body", "role")
-		return ""
-	}
-	return *raw
-}
-
-// mayGrant refuses to let a principal hand out (or take away) a role above
-// its own rank, or one with a permission it does not hold itself. The rank is
-// the credential's own (a key's or service account's role), never its
-// creator's: see authz.Principal.Role.
-func mayGrant(p *authz.Principal, role string) error {
-	if !p.MayGrant(role) {
-		return httpapi.Forbidden("Cannot manage the " + role + " role")
-	}
 	return nil
 }

@@ -228,7 +228,7 @@ func TestLogoutAcrossReplicas(t *testing.T) {
 			var ns [6]byte
 			_, _ = rand.Read(ns[:])
 			opts := apptest.Options{Backend: b, Redis: true,
-				Env: map[string]string{"PUGUH_RATE_LIMIT_NAMESPACE": "test-" + hex.EncodeToString(ns[:]) + ":"}}
+				Env: map[string]string{"PUGUH_REDIS_NAMESPACE": "test-" + hex.EncodeToString(ns[:]) + ":"}}
 			ra := start(t, opts)
 			// Replicas share the database and the issuer (PUGUH_ISSUER).
 			opts.DatabaseURL = ra.DatabaseURL

@@ -11,15 +11,15 @@ import (
 
 	"github.com/arsaka/puguh/provider/authz"
 	"github.com/arsaka/puguh/provider/httpapi"
+	"github.com/arsaka/puguh/storage"
 )
 
 // listUsers lists the members of the current organization (iam.users.read).
 func (a *OrganizationAPI) listUsers(w http.ResponseWriter, r *http.Request) error {
 	p := principal(r)
-	if err := p.Require(authz.UsersRead); err != nil {
-		return err
-	}
-	return a.writeMembers(w, r, p.OrganizationID)
+	return a.writeMembers(w, r, p.OrganizationID, func(page storage.Page) ([]storage.Member, error) {
+		return a.Orgs.Users(r.Context(), p, page)
+	})
 }
 
 type meResponse struct {
@@ -38,7 +38,7 @@ func (a *OrganizationAPI) me(w http.ResponseWriter, r *http.Request) error {
 	p := principal(r)
 	resp := meResponse{ID: p.ID, Type: p.Type, OrganizationID: p.OrganizationID, Role: p.Role, Permissions: p.Permissions.Sorted()}
 	if p.Type == authz.TypeUser {
-		u, err := a.Store.UserByID(r.Context(), p.ID)
+		u, err := a.Users.UserByID(r.Context(), p.ID)
 		if err != nil {
 			return notFoundAs(err, "User not found")
 		}

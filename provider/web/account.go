@@ -17,42 +17,29 @@ import (
 	"github.com/gorilla/mux"
 
 	"github.com/arsaka/puguh/provider/authz"
+	"github.com/arsaka/puguh/provider/clients"
+	"github.com/arsaka/puguh/provider/credentials"
 	"github.com/arsaka/puguh/provider/httpapi"
+	"github.com/arsaka/puguh/provider/identity"
 	"github.com/arsaka/puguh/provider/password"
-	"github.com/arsaka/puguh/provider/rest"
 	"github.com/arsaka/puguh/storage"
 	"github.com/arsaka/puguh/templates"
 )
 
-// AccountStore is what the sign-up page and the account area read and write.
+// AccountStore is what the sign-up page and the account area read and
+// write themselves; every rule lives in the domain services below.
 type AccountStore interface {
 	UserByID(ctx context.Context, id string) (*storage.User, error)
-	UserByEmail(ctx context.Context, email string) (*storage.User, error)
 	UpdateUserProfile(ctx context.Context, id, fullName string) error
 	UpdateUserPassword(ctx context.Context, id, passwordHash string) error
-
 	OrganizationsOfUser(ctx context.Context, userID string) ([]storage.UserOrganization, error)
-	Membership(ctx context.Context, orgID, userID string) (*storage.Membership, error)
-	AddMember(ctx context.Context, m *storage.Membership) error
-	UpdateMemberRole(ctx context.Context, orgID, userID, role string) error
-	RemoveMember(ctx context.Context, orgID, userID string) error
-	ListMembers(ctx context.Context, orgID string, page storage.Page) ([]storage.Member, error)
-
 	SessionsOfUser(ctx context.Context, userID string, now time.Time) ([]storage.BrowserSession, error)
-
-	CreateApplication(ctx context.Context, a *storage.Application) error
-	ApplicationByID(ctx context.Context, id string) (*storage.Application, error)
-	ListApplications(ctx context.Context, orgID string) ([]storage.Application, error)
-	UpdateApplication(ctx context.Context, a *storage.Application) error
-
-	APIKeyByID(ctx context.Context, orgID, id string) (*storage.APIKey, error)
-	ListAPIKeys(ctx context.Context, orgID string) ([]storage.APIKey, error)
 }
 
 // Registrar creates accounts with the REST register endpoint's own rules and
-// messages (rest.IdentityAPI.RegisterUser).
+// messages (identity.SignIn).
 type Registrar interface {
-	RegisterUser(ctx context.Context, email, password, fullName *string) (*rest.Registration, error)
+	Register(ctx context.Context, email, password, fullName *string) (*identity.Registration, error)
 }
 
 // GrantEnder ends every session but one and every token grant of a user
@@ -61,27 +48,41 @@ type GrantEnder interface {
 	EndGrants(ctx context.Context, userID, keepSession string) error
 }
 
-// RoleCache is told when a membership changes, so cached roles follow at once
-// on this replica (auth.MembershipCache).
-type RoleCache interface {
-	Forget(orgID, userID string)
+// Members is the membership rules (orgs.Service).
+type Members interface {
+	Members(ctx context.Context, p *authz.Principal, orgID string, page storage.Page) ([]storage.Member, error)
+	AddMember(ctx context.Context, p *authz.Principal, orgID string, email, role *string) (*storage.Member, error)
+	ChangeRole(ctx context.Context, p *authz.Principal, orgID, userID string, role *string) (*storage.Member, error)
+	RemoveMember(ctx context.Context, p *authz.Principal, orgID, userID string) error
+	Manageable(ctx context.Context, p *authz.Principal, orgID, userID string) (*storage.Membership, error)
 }
 
-// APIKeys creates and revokes API keys with the REST endpoints' own rules
-// (rest.APIKeyAPI): permission ceilings, validation, cache eviction.
+// APIKeys is the API-key rules (credentials.Service): permission ceilings,
+// validation, cache eviction.
 type APIKeys interface {
-	CreateKey(ctx context.Context, p *authz.Principal, req rest.APIKeyRequest) (*rest.CreatedAPIKey, error)
+	CreateKey(ctx context.Context, p *authz.Principal, req credentials.KeyRequest) (*credentials.CreatedKey, error)
+	ListKeys(ctx context.Context, p *authz.Principal) ([]storage.APIKey, error)
 	RevokeKey(ctx context.Context, p *authz.Principal, id string) error
+}
+
+// Applications is the application rules (clients.Service).
+type Applications interface {
+	Create(ctx context.Context, p *authz.Principal, f clients.ApplicationFields) (*storage.Application, string, error)
+	List(ctx context.Context, p *authz.Principal) ([]storage.Application, error)
+	Get(ctx context.Context, p *authz.Principal, id string) (*storage.Application, error)
+	Update(ctx context.Context, p *authz.Principal, id string, f clients.ApplicationFields) (*storage.Application, string, error)
+	RotateSecret(ctx context.Context, p *authz.Principal, id string) (string, error)
 }
 
 // AccountDeps are the account area's dependencies beyond the shared Pages.
 type AccountDeps struct {
-	Store    AccountStore
-	Identity Registrar
-	Hasher   *password.Hasher
-	Grants   GrantEnder
-	Roles    RoleCache
-	APIKeys  APIKeys
+	Store   AccountStore
+	SignIn  Registrar
+	Hasher  *password.Hasher
+	Grants  GrantEnder
+	Members Members
+	APIKeys APIKeys
+	Apps    Applications
 }
 
 // Account serves sign-up (/signup) and the account area (/account…): profile,
@@ -348,11 +349,12 @@ func formatTimePtr(t *time.Time) string {
 	return formatTime(*t)
 }
 
-// fieldErrors turns the REST API's 422 issues into messages by field name.
-// ok is false for anything but a client error (4xx).
+// fieldErrors turns a domain problem (or the REST API's 422) into messages
+// by field name, with the status the REST API would answer. ok is false for
+// anything but a client error (4xx).
 func fieldErrors(err error) (fields map[string]string, msg string, status int, ok bool) {
-	var he *httpapi.Error
-	if !errors.As(err, &he) || he.Status >= 500 {
+	he, ok := httpapi.AsError(err)
+	if !ok || he.Status >= 500 {
 		return nil, "", 0, false
 	}
 	out := map[string]string{}

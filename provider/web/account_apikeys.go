@@ -1,16 +1,16 @@
 package web
 
 import (
-	"errors"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/gorilla/mux"
 
 	"github.com/arsaka/puguh/provider/authz"
+	"github.com/arsaka/puguh/provider/credentials"
 	"github.com/arsaka/puguh/provider/httpapi"
-	"github.com/arsaka/puguh/provider/rest"
 	"github.com/arsaka/puguh/storage"
 )
 
@@ -19,7 +19,7 @@ type apiKeysPage struct {
 	frame
 	Keys    []storage.APIKey
 	Roles   []string
-	NewKey  *rest.CreatedAPIKey // set only in the response to the creating POST
+	NewKey  *credentials.CreatedKey // set only in the response to the creating POST
 	Form    keyForm
 	Errors  map[string]string
 	Expires []expiryChoice
@@ -67,7 +67,7 @@ func (a *Account) apiKeysData(w http.ResponseWriter, r *http.Request, ac *accoun
 // with their accounts) and writes the page. The copy button's script is the
 // only script any page loads.
 func (a *Account) renderAPIKeys(w http.ResponseWriter, r *http.Request, status int, ac *accountContext, data apiKeysPage) {
-	keys, err := a.d.Store.ListAPIKeys(r.Context(), ac.org.ID)
+	keys, err := a.d.APIKeys.ListKeys(r.Context(), ac.principal())
 	if err != nil {
 		a.p.unavailable(w, r, err)
 		return
@@ -91,7 +91,7 @@ func (a *Account) createAPIKey(w http.ResponseWriter, r *http.Request) {
 	form := keyForm{Name: r.PostForm.Get("name"), Expiry: r.PostForm.Get("expiry"), Role: r.PostForm.Get("role")}
 	data := a.apiKeysData(w, r, ac)
 	data.Form = form
-	req := rest.APIKeyRequest{Name: &form.Name}
+	req := credentials.KeyRequest{Name: &form.Name}
 	if form.Role != "" {
 		req.Role = &form.Role
 	}
@@ -152,15 +152,17 @@ func (a *Account) confirmRevokeAPIKey(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	id := mux.Vars(r)["id"]
-	k, err := a.d.Store.APIKeyByID(r.Context(), ac.org.ID, id)
-	if errors.Is(err, storage.ErrNotFound) || (err == nil && (k.RevokedAt != nil || k.ServiceAccountID != nil)) {
-		a.p.RenderError(w, r, http.StatusNotFound, "API key not found", "This API key does not exist or was already revoked.", "", "")
-		return
-	}
+	keys, err := a.d.APIKeys.ListKeys(r.Context(), ac.principal())
 	if err != nil {
 		a.p.unavailable(w, r, err)
 		return
 	}
+	i := slices.IndexFunc(keys, func(k storage.APIKey) bool { return k.ID == id && k.ServiceAccountID == nil })
+	if i < 0 {
+		a.p.RenderError(w, r, http.StatusNotFound, "API key not found", "This API key does not exist or was already revoked.", "", "")
+		return
+	}
+	k := &keys[i]
 	a.render(w, r, http.StatusOK, "account_confirm", confirmPage{
 		frame: a.frame(w, r, ac, "api-keys"), Title: "Revoke API key?",
 		Message: "Revoke “" + k.Name + "” (" + k.Prefix + "…)? Every program using it will be refused at once. This cannot be undone.",
@@ -169,7 +171,7 @@ func (a *Account) confirmRevokeAPIKey(w http.ResponseWriter, r *http.Request) {
 }
 
 // revokeAPIKey revokes a key after confirmation (POST /account/api-keys/{id}/revoke)
-// with the REST endpoint's rules (rest.APIKeyAPI.RevokeKey).
+// with the REST endpoint's rules (credentials.Service.RevokeKey).
 func (a *Account) revokeAPIKey(w http.ResponseWriter, r *http.Request) {
 	ac, ok := a.postForm(w, r)
 	if !ok || !a.allowed(w, r, ac, authz.APIKeysDelete) {

@@ -8,9 +8,7 @@ import (
 	"github.com/gorilla/mux"
 
 	"github.com/arsaka/puguh/provider/authz"
-	"github.com/arsaka/puguh/provider/credentials"
-	"github.com/arsaka/puguh/provider/oauth"
-	"github.com/arsaka/puguh/provider/rest"
+	"github.com/arsaka/puguh/provider/clients"
 	"github.com/arsaka/puguh/storage"
 )
 
@@ -52,7 +50,7 @@ func (a *Account) applications(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *Account) renderApps(w http.ResponseWriter, r *http.Request, status int, ac *accountContext, data appsPage) {
-	apps, err := a.d.Store.ListApplications(r.Context(), ac.org.ID)
+	apps, err := a.d.Apps.List(r.Context(), ac.principal())
 	if err != nil {
 		a.p.unavailable(w, r, err)
 		return
@@ -73,8 +71,8 @@ func lines(s string) []string {
 }
 
 // createApplication registers an application (POST /account/applications)
-// with the REST API's validation (rest.NewApplication) and shows its client
-// secret in this response only.
+// with the REST API's rules (clients.Service) and shows its client secret in
+// this response only.
 func (a *Account) createApplication(w http.ResponseWriter, r *http.Request) {
 	ac, ok := a.postForm(w, r)
 	if !ok || !a.allowed(w, r, ac, authz.ApplicationsCreate) {
@@ -84,15 +82,12 @@ func (a *Account) createApplication(w http.ResponseWriter, r *http.Request) {
 		RedirectURIs: r.PostForm.Get("redirect_uris"), PostLogoutRedirectURIs: r.PostForm.Get("post_logout_redirect_uris")}
 	public := form.Type == "public"
 	redirects, postLogout := lines(form.RedirectURIs), lines(form.PostLogoutRedirectURIs)
-	fields := rest.ApplicationFields{Name: &form.Name, RedirectURIs: &redirects, PostLogoutRedirectURIs: &postLogout, Public: &public}
+	fields := clients.ApplicationFields{Name: &form.Name, RedirectURIs: &redirects, PostLogoutRedirectURIs: &postLogout, Public: &public}
 	if public {
 		none := "none"
 		fields.TokenEndpointAuthMethod = &none
 	}
-	app, secret, err := rest.NewApplication(ac.org.ID, fields, a.p.now())
-	if err == nil {
-		err = a.d.Store.CreateApplication(r.Context(), app)
-	}
+	app, secret, err := a.d.Apps.Create(r.Context(), ac.principal(), fields)
 	data := appsPage{frame: a.frame(w, r, ac, "applications"), Form: form}
 	if err != nil {
 		errs, msg, status, ok := fieldErrors(err)
@@ -114,8 +109,8 @@ func (a *Account) createApplication(w http.ResponseWriter, r *http.Request) {
 // orgApplication loads the application in the path if it belongs to the
 // organization the user acts in; any other is 404, as in the REST API.
 func (a *Account) orgApplication(w http.ResponseWriter, r *http.Request, ac *accountContext) (*storage.Application, bool) {
-	app, err := a.d.Store.ApplicationByID(r.Context(), mux.Vars(r)["id"])
-	if errors.Is(err, storage.ErrNotFound) || (err == nil && app.OrganizationID != ac.org.ID) {
+	app, err := a.d.Apps.Get(r.Context(), ac.principal(), mux.Vars(r)["id"])
+	if errors.Is(err, clients.ErrNoApplication) {
 		a.p.RenderError(w, r, http.StatusNotFound, "Application not found", "This organization has no such application.", "", "")
 		return nil, false
 	}
@@ -161,10 +156,8 @@ func (a *Account) updateApplication(w http.ResponseWriter, r *http.Request) {
 		PostLogoutRedirectURIs: r.PostForm.Get("post_logout_redirect_uris")}
 	redirects, postLogout := lines(form.RedirectURIs), lines(form.PostLogoutRedirectURIs)
 	original := *app
-	_, err := rest.UpdateApplication(app, rest.ApplicationFields{Name: &form.Name, RedirectURIs: &redirects, PostLogoutRedirectURIs: &postLogout}, a.p.now())
-	if err == nil {
-		err = a.d.Store.UpdateApplication(r.Context(), app)
-	}
+	_, _, err := a.d.Apps.Update(r.Context(), ac.principal(), app.ID,
+		clients.ApplicationFields{Name: &form.Name, RedirectURIs: &redirects, PostLogoutRedirectURIs: &postLogout})
 	if err != nil {
 		errs, msg, status, ok := fieldErrors(err)
 		if !ok {
@@ -197,14 +190,8 @@ func (a *Account) rotateSecret(w http.ResponseWriter, r *http.Request) {
 		a.p.RenderError(w, r, http.StatusConflict, "No secret", "Public applications have no client secret.", "", "")
 		return
 	}
-	secret, err := credentials.GenerateClientSecret()
+	secret, err := a.d.Apps.RotateSecret(r.Context(), ac.principal(), app.ID)
 	if err != nil {
-		a.p.unavailable(w, r, err)
-		return
-	}
-	app.SecretHash = oauth.HashSecret(secret)
-	app.UpdatedAt = a.p.now().UTC()
-	if err := a.d.Store.UpdateApplication(r.Context(), app); err != nil {
 		a.p.unavailable(w, r, err)
 		return
 	}

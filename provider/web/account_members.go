@@ -4,11 +4,11 @@ import (
 	"errors"
 	"net/http"
 	"strings"
-	"time"
 
 	"github.com/gorilla/mux"
 
 	"github.com/arsaka/puguh/provider/authz"
+	"github.com/arsaka/puguh/provider/orgs"
 	"github.com/arsaka/puguh/storage"
 )
 
@@ -45,17 +45,18 @@ func (a *Account) members(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *Account) renderMembers(w http.ResponseWriter, r *http.Request, status int, ac *accountContext, data membersPage) {
-	list, err := a.d.Store.ListMembers(r.Context(), ac.org.ID, storage.Page{Limit: membersPageLimit})
+	p := ac.principal()
+	list, err := a.d.Members.Members(r.Context(), p, ac.org.ID, storage.Page{Limit: membersPageLimit})
 	if err != nil {
 		a.p.unavailable(w, r, err)
 		return
 	}
 	for _, m := range list {
 		data.Members = append(data.Members, memberLine{Member: m, Self: m.UserID == ac.user.ID,
-			CanChange: ac.principal().MayGrant(m.Role) && ac.perms.Has(authz.MembersUpdate)})
+			CanChange: p.MayGrant(m.Role) && ac.perms.Has(authz.MembersUpdate)})
 	}
 	for _, role := range authz.Roles() {
-		if ac.principal().MayGrant(role) {
+		if p.MayGrant(role) {
 			data.Roles = append(data.Roles, role)
 		}
 	}
@@ -63,7 +64,7 @@ func (a *Account) renderMembers(w http.ResponseWriter, r *http.Request, status i
 }
 
 // inviteMember adds an existing user by email (POST /account/members), with
-// the REST endpoint's rules: nobody grants a role above their own.
+// the REST endpoint's rules (orgs.Service.AddMember).
 func (a *Account) inviteMember(w http.ResponseWriter, r *http.Request) {
 	ac, ok := a.postForm(w, r)
 	if !ok || !a.allowed(w, r, ac, authz.MembersCreate) {
@@ -80,47 +81,30 @@ func (a *Account) inviteMember(w http.ResponseWriter, r *http.Request) {
 		fail(http.StatusUnprocessableEntity, "role", "Choose a role.")
 		return
 	}
-	if !ac.principal().MayGrant(role) {
-		fail(http.StatusForbidden, "role", "Cannot manage the "+role+" role")
-		return
-	}
-	ctx := r.Context()
-	u, err := a.d.Store.UserByEmail(ctx, email)
-	if errors.Is(err, storage.ErrNotFound) {
-		fail(http.StatusNotFound, "email", "No user with this email address")
-		return
-	}
+	_, err := a.d.Members.AddMember(r.Context(), ac.principal(), ac.org.ID, &email, &role)
 	if err != nil {
-		a.p.unavailable(w, r, err)
-		return
-	}
-	m := &storage.Membership{OrganizationID: ac.org.ID, UserID: u.ID, Role: role, CreatedAt: time.Now().UTC()}
-	if err := a.d.Store.AddMember(ctx, m); err != nil {
-		if errors.Is(err, storage.ErrConflict) {
-			fail(http.StatusConflict, "email", "User is already a member")
-			return
+		fields, msg, status, ok := fieldErrors(err)
+		switch {
+		case !ok:
+			a.p.unavailable(w, r, err)
+		case fields["email"] != "":
+			fail(status, "email", fields["email"])
+		case status == http.StatusForbidden:
+			fail(status, "role", msg)
+		default:
+			fail(status, "email", msg)
 		}
-		a.p.unavailable(w, r, err)
 		return
 	}
-	a.d.Roles.Forget(ac.org.ID, u.ID)
 	a.afterPost(w, "/account/members", "invited")
 }
 
 // target loads the member a change names, refusing (403/404 pages) members
 // the user may not manage: changing someone needs rank over their role.
 func (a *Account) target(w http.ResponseWriter, r *http.Request, ac *accountContext) (*storage.Membership, bool) {
-	m, err := a.d.Store.Membership(r.Context(), ac.org.ID, mux.Vars(r)["user"])
-	if errors.Is(err, storage.ErrNotFound) {
-		a.p.RenderError(w, r, http.StatusNotFound, "Member not found", "This person is not a member of the organization.", "", "")
-		return nil, false
-	}
+	m, err := a.d.Members.Manageable(r.Context(), ac.principal(), ac.org.ID, mux.Vars(r)["user"])
 	if err != nil {
-		a.p.unavailable(w, r, err)
-		return nil, false
-	}
-	if !ac.principal().MayGrant(m.Role) {
-		a.p.RenderError(w, r, http.StatusForbidden, "Access denied", "Cannot manage the "+m.Role+" role", "", "")
+		a.memberChangeFailed(w, r, err)
 		return nil, false
 	}
 	return m, true
@@ -132,20 +116,11 @@ func (a *Account) changeRole(w http.ResponseWriter, r *http.Request) {
 	if !ok || !a.allowed(w, r, ac, authz.MembersUpdate) {
 		return
 	}
-	m, ok := a.target(w, r, ac)
-	if !ok {
-		return
-	}
 	role := r.PostForm.Get("role")
-	if !authz.ValidRole(role) || !ac.principal().MayGrant(role) {
-		a.p.RenderError(w, r, http.StatusForbidden, "Access denied", "Cannot manage the "+role+" role", "", "")
-		return
-	}
-	if err := a.d.Store.UpdateMemberRole(r.Context(), ac.org.ID, m.UserID, role); err != nil {
+	if _, err := a.d.Members.ChangeRole(r.Context(), ac.principal(), ac.org.ID, mux.Vars(r)["user"], &role); err != nil {
 		a.memberChangeFailed(w, r, err)
 		return
 	}
-	a.d.Roles.Forget(ac.org.ID, m.UserID)
 	a.afterPost(w, "/account/members", "role")
 }
 
@@ -176,25 +151,30 @@ func (a *Account) removeMember(w http.ResponseWriter, r *http.Request) {
 	if !ok || !a.allowed(w, r, ac, authz.MembersDelete) {
 		return
 	}
-	m, ok := a.target(w, r, ac)
-	if !ok {
-		return
-	}
-	if err := a.d.Store.RemoveMember(r.Context(), ac.org.ID, m.UserID); err != nil {
+	if err := a.d.Members.RemoveMember(r.Context(), ac.principal(), ac.org.ID, mux.Vars(r)["user"]); err != nil {
 		a.memberChangeFailed(w, r, err)
 		return
 	}
-	a.d.Roles.Forget(ac.org.ID, m.UserID)
 	a.afterPost(w, "/account/members", "removed")
 }
 
+// memberChangeFailed shows why a membership change was refused: the
+// membership rules' own words, on the error page.
 func (a *Account) memberChangeFailed(w http.ResponseWriter, r *http.Request, err error) {
+	_, msg, status, ok := fieldErrors(err)
 	switch {
-	case errors.Is(err, storage.ErrPrecondition):
-		a.p.RenderError(w, r, http.StatusConflict, "Not changed", "An organization must keep at least one owner", "", "")
-	case errors.Is(err, storage.ErrNotFound):
-		a.p.RenderError(w, r, http.StatusNotFound, "Member not found", "This person is not a member of the organization.", "", "")
-	default:
+	case !ok:
 		a.p.unavailable(w, r, err)
+	case errors.Is(err, orgs.ErrNoMember):
+		a.p.RenderError(w, r, http.StatusNotFound, "Member not found", "This person is not a member of the organization.", "", "")
+	case errors.Is(err, orgs.ErrLastOwner):
+		a.p.RenderError(w, r, http.StatusConflict, "Not changed", "An organization must keep at least one owner", "", "")
+	case status == http.StatusForbidden:
+		a.p.RenderError(w, r, status, "Access denied", msg, "", "")
+	default:
+		if msg == "" {
+			msg = "The change was refused."
+		}
+		a.p.RenderError(w, r, status, "Not changed", msg, "", "")
 	}
 }

@@ -1,7 +1,6 @@
 package web
 
 import (
-	"errors"
 	"net/http"
 	"strings"
 	"unicode"
@@ -116,15 +115,15 @@ func (a *Account) changePassword(w http.ResponseWriter, r *http.Request) {
 		a.renderProfile(w, r, status, ac, data)
 	}
 	if _, err := a.p.passwords.CheckPassword(ctx, ac.user.Email, current); err != nil {
-		var he *httpapi.Error
+		he, ok := httpapi.AsError(err)
 		switch {
-		case errors.As(err, &he) && he.Status == http.StatusTooManyRequests:
+		case ok && he.Status == http.StatusTooManyRequests:
 			if v := he.Headers["Retry-After"]; v != "" {
 				w.Header().Set("Retry-After", v)
 			}
 			detail, _ := he.Detail.(string)
 			fail(http.StatusTooManyRequests, "current_password", detail)
-		case errors.As(err, &he) && he.Status < 500:
+		case ok && he.Status < 500:
 			fail(http.StatusUnprocessableEntity, "current_password", "The current password is not correct.")
 		default:
 			a.p.unavailable(w, r, err)

@@ -1,7 +1,6 @@
 package web
 
 import (
-	"errors"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -62,8 +61,8 @@ func (p *Pages) login(w http.ResponseWriter, r *http.Request) {
 	}
 	user, err := p.passwords.CheckPassword(ctx, data.Email, r.PostForm.Get("password"))
 	if err != nil {
-		var he *httpapi.Error
-		if !errors.As(err, &he) || he.Status >= 500 {
+		he, ok := httpapi.AsError(err)
+		if !ok || he.Status >= 500 {
 			httpapi.Logger(ctx).Error("web: sign-in failed", "error", err)
 			p.RenderError(w, r, http.StatusServiceUnavailable, "Try again", "Puguh could not sign you in right now. Try again in a moment.", "", "")
 			return

@@ -31,7 +31,7 @@ func (a *Account) signup(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	email, pw, name := r.PostForm.Get("email"), r.PostForm.Get("password"), r.PostForm.Get("full_name")
 	data := signupPage{CSRF: a.p.CSRFToken(w, r), Email: email, FullName: name}
-	reg, err := a.d.Identity.RegisterUser(ctx, &email, &pw, &name)
+	reg, err := a.d.SignIn.Register(ctx, &email, &pw, &name)
 	if err != nil {
 		fields, msg, status, ok := fieldErrors(err)
 		if !ok {

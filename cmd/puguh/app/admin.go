@@ -24,7 +24,7 @@ func (a *App) adminRoutes() http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(a.registry, promhttp.HandlerOpts{}))
 	mux.Handle("GET /livez", health.Live())
-	mux.Handle("GET /readyz", health.New(a.store, nil).Ready(a.draining.Load))
+	mux.Handle("GET /readyz", health.New(a.sql, nil).Ready(a.draining.Load))
 	if a.cfg.AdminPprof {
 		mux.HandleFunc("/debug/pprof/", pprof.Index)
 		mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)

@@ -5,69 +5,41 @@ package app
 
 import (
 	"context"
-	"crypto/hkdf"
-	"crypto/sha256"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	"github.com/gorilla/mux"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/arsaka/puguh/cmd/puguh/config"
 	"github.com/arsaka/puguh/keys"
-	"github.com/arsaka/puguh/provider/auth"
-	"github.com/arsaka/puguh/provider/health"
-	"github.com/arsaka/puguh/provider/httpapi"
 	"github.com/arsaka/puguh/provider/identity"
 	"github.com/arsaka/puguh/provider/oauth"
 	"github.com/arsaka/puguh/provider/password"
-	"github.com/arsaka/puguh/provider/rest"
-	"github.com/arsaka/puguh/provider/web"
-	"github.com/arsaka/puguh/storage/clientcache"
-	"github.com/arsaka/puguh/storage/oauthstore"
-	"github.com/arsaka/puguh/storage/revocation"
+	"github.com/arsaka/puguh/storage/cached"
 	"github.com/arsaka/puguh/storage/sqlstore"
-	"github.com/arsaka/puguh/storage/usercache"
 )
 
-// App is a wired Puguh: storage, caches and the HTTP handler.
+// App is a wired Puguh: storage, caches and the HTTP handlers.
 type App struct {
 	cfg      *config.Config
 	log      *slog.Logger
-	store    *sqlstore.Store
-	redis    *redis.Client // nil without PUGUH_REDIS_URL
+	sql      *sqlstore.Store // closed by Close; everyone else gets s.store
+	redis    *redis.Client   // nil without PUGUH_REDIS_URL
 	registry *prometheus.Registry
-	handler  http.Handler // the public listener's
-	admin    http.Handler // the admin listener's (app/admin.go)
+	s        services     // what build made (build.go)
+	handler  http.Handler // the public listener's (routes.go)
+	admin    http.Handler // the admin listener's (admin.go)
 	// draining is set once a graceful shutdown has begun; /readyz then
 	// answers 503.
 	draining atomic.Bool
-
-	keys       *keys.Manager
-	oauthStore *oauthstore.Store
-	provider   *oauth.Provider
-	denylist   revocation.List
-	hasher     *password.Hasher
-	identity   *rest.IdentityAPI
-	authn      *auth.Authenticator
-	members    *auth.MembershipCache
-	limits     *rateLimits // app/ratelimit.go
-	pages      *web.Pages  // the browser pages, set by routes (app/pages.go)
-	// clients caches OAuth clients for the token endpoint (app/clients.go).
-	clients *clientcache.Cache
-	// users is store with users cached (app/users.go), for whatever reads or writes users.
-	users *usercache.Store
-	// accounts applies the account rules (disabling users, ending grants).
-	accounts *identity.Service
 
 	// background loops started by Start; Close stops them and waits, so a
 	// final flush never races the database being closed.
@@ -102,7 +74,7 @@ func NewWithOptions(ctx context.Context, cfg *config.Config, log *slog.Logger, o
 	if err != nil {
 		return nil, fmt.Errorf("open database: %w", err)
 	}
-	a.store = store
+	a.sql = store
 	applied, err := store.Migrate(ctx)
 	if err != nil {
 		a.Close()
@@ -129,145 +101,20 @@ func NewWithOptions(ctx context.Context, cfg *config.Config, log *slog.Logger, o
 	return a, nil
 }
 
-// build constructs the identity and OAuth stack in dependency order.
-func (a *App) build(ctx context.Context, opts Options) error {
-	cfg := a.cfg
-	now := opts.Now
-	if now == nil {
-		now = time.Now
-	}
-	var err error
-	a.keys, err = keys.Open(ctx, a.store, cfg.Secret, keys.Config{
-		RotationPeriod:   cfg.KeyRotationPeriod,
-		MaxTokenLifetime: max(cfg.AccessTokenLifetime, cfg.IDTokenLifetime),
-		KeySize:          cfg.KeySize,
-		Now:              opts.Now,
-		Logger:           a.log,
-	})
-	if err != nil {
-		return fmt.Errorf("signing keys: %w", err)
-	}
-
-	// The denylist's record is the database, with or without Redis (which
-	// only carries denials to the other replicas faster). It is loaded before
-	// serving, so no revoked token slips through after a restart.
-	deny := revocation.NewDenylist(a.store, revocation.Options{Redis: a.redis, Namespace: "puguh:", Log: a.log, Now: now})
-	// Versions before the table was the record kept denials in Redis only.
-	// A Redis that is down now must not keep Puguh down: its old denials
-	// expire within an access-token lifetime, and the next start imports them.
-	ictx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	if n, err := deny.ImportFromRedis(ictx, "puguh:"); err != nil {
-		a.log.Warn("denylist: could not import the denials older versions kept in Redis; retrying at the next start", "error", err, "imported", n)
-	} else if n > 0 {
-		a.log.Info("denylist: imported the denials older versions kept in Redis", "count", n)
-	}
-	cancel()
-	if err := deny.Load(ctx); err != nil {
-		return err
-	}
-	a.denylist = deny
-	a.background = append(a.background, deny.Run)
-
-	a.clients = a.buildClients(now)
-	a.users = a.buildUsers(now)
-	ocfg := oauth.Config{
-		Issuer:               cfg.Issuer,
-		AccessTokenLifetime:  cfg.AccessTokenLifetime,
-		RefreshTokenLifetime: cfg.RefreshTokenLifetime,
-		AuthCodeLifetime:     cfg.AuthCodeLifetime,
-		IDTokenLifetime:      cfg.IDTokenLifetime,
-		Secret:               cfg.Secret,
-		Verifier:             a.keys.Verifier(),
-		Users:                a.users,
-	}
-	a.oauthStore, err = oauthstore.New(a.store, oauthstore.Config{
-		Clients:    oauth.NewClientLookup(a.clients, ocfg),
-		NewSession: oauth.NewSession,
-		Logger:     a.log,
-
-		RefreshGracePeriod: cfg.RefreshGracePeriod,
-	})
-	if err != nil {
-		return err
-	}
-	a.provider, err = oauth.New(ocfg, a.oauthStore, a.clients, a.keys.FositeSigner(), a.denylist, a.log)
-	if err != nil {
-		return err
-	}
-
-	params := password.OWASP
-	if opts.PasswordParams != nil {
-		params = *opts.PasswordParams
-	}
-	if a.hasher, err = password.NewHasher(params, 0); err != nil {
-		return err
-	}
-	a.members = auth.NewMembershipCache(a.store, now)
-	a.accounts = &identity.Service{Users: a.users, Sessions: a.store, Grants: a.oauthStore, Tokens: a.provider,
-		AccessTokenLifetime: cfg.AccessTokenLifetime, Operators: cfg.PlatformOperators, Now: now}
-	apiKeys, err := a.buildAPIKeys(ctx, now)
-	if err != nil {
-		return err
-	}
-	a.authn = auth.NewAuthenticator(auth.Config{Issuer: cfg.Issuer, Audience: ocfg.APIAudience(), Leeway: 30 * time.Second},
-		a.keys.Verifier(), a.provider, a.members, a.users, a.store, apiKeys)
-	a.limits = a.buildRateLimits(now)
-	a.background = append(a.background, func(ctx context.Context) { a.runBrowserJanitor(ctx, now) })
-	return nil
-}
-
-// routes is the whole URL space in one screen.
-func (a *App) routes() http.Handler {
-	r := mux.NewRouter()
-	r.NotFoundHandler = httpapi.NotFoundHandler()
-	r.MethodNotAllowedHandler = httpapi.MethodNotAllowedHandler(r)
-	r.Use(httpapi.RouteLabel)
-
-	var redisPing health.Pinger
-	if a.redis != nil {
-		redisPing = health.PingFunc(func(ctx context.Context) error { return a.redis.Ping(ctx).Err() })
-	}
-	health.New(a.store, redisPing).WithAuth(a.authn.Optional, healthPrincipal).Mount(r)
-	// /metrics is on the admin listener only (app/admin.go).
-	r.Handle("/.well-known/jwks.json", a.keys.JWKSHandler()).Methods(http.MethodGet, http.MethodHead)
-
-	cursorKey, _ := hkdf.Key(sha256.New, a.cfg.Secret, nil, "puguh pagination cursors v1", 32)
-	// One IdentityAPI checks passwords for the REST login and the sign-in page,
-	// so both share the per-account throttle.
-	a.identity = &rest.IdentityAPI{Store: a.users, Hasher: a.hasher, Tokens: a.provider, Auth: a.authn, MaxBody: a.cfg.MaxBodyBytes, Now: time.Now, Throttle: a.limits.accounts}
-	a.identity.Mount(r)
-	(&rest.OrganizationAPI{Store: a.users, Roles: a.members, Auth: a.authn, Cursors: &rest.Cursors{Key: cursorKey},
-		MaxBody: a.cfg.MaxBodyBytes, Now: time.Now}).Mount(r)
-	(&rest.UserAdminAPI{Users: a.accounts, Auth: a.authn}).Mount(r)
-	// OAuth before API keys: /api/v1/applications/grants must win over
-	// /api/v1/applications/{id}.
-	a.mountOAuth(r)   // app/oauth.go: /oauth/*, discovery, application grants
-	a.mountAPIKeys(r) // app/apikeys.go: API keys, service accounts, applications
-	a.mountPages(r)   // app/pages.go: sign-in, consent, sign-up, account pages
-
-	h := httpapi.Middleware(a.log, httpapi.NewMetrics(a.registry), a.rateLimit(r))
-	if strings.HasPrefix(a.cfg.Issuer, "https://") {
-		h = httpapi.StrictTransportSecurity(h)
-	}
-	return h
-}
-
 // Handler is the HTTP handler of the whole API.
 func (a *App) Handler() http.Handler { return a.handler }
 
-// Store is the SQL store, for commands such as `puguh migrate`.
-func (a *App) Store() *sqlstore.Store { return a.store }
+// Store is the store every component uses (the SQL store with its caches),
+// for the commands.
+func (a *App) Store() *cached.Store { return a.s.store }
 
-// Start runs the background work until ctx ends or Close is called: key
-// maintenance and rotation, the token-table janitor, following other
-// replicas' revocations, API-key last-use writes, the browser-state janitor.
+// Start runs the background work build recorded until ctx ends or Close is
+// called: key maintenance and rotation, the token-table janitor, following
+// other replicas' revocations and cache invalidations, API-key last-use
+// writes, the browser-state janitor.
 func (a *App) Start(ctx context.Context) {
 	ctx, a.stopBG = context.WithCancel(ctx)
-	loops := append([]func(context.Context){
-		func(ctx context.Context) { _ = a.keys.Run(ctx) },
-		func(ctx context.Context) { a.oauthStore.RunJanitor(ctx, 10*time.Minute) },
-	}, a.background...)
-	for _, loop := range loops {
+	for _, loop := range a.background {
 		a.bgDone.Add(1)
 		go func() {
 			defer a.bgDone.Done()
@@ -277,10 +124,13 @@ func (a *App) Start(ctx context.Context) {
 }
 
 // Accounts applies the account rules, for `puguh users`.
-func (a *App) Accounts() *identity.Service { return a.accounts }
+func (a *App) Accounts() *identity.Service { return a.s.accounts }
 
 // Keys is the signing-key manager, for `puguh keys`.
-func (a *App) Keys() *keys.Manager { return a.keys }
+func (a *App) Keys() *keys.Manager { return a.s.keys }
+
+// OAuthProvider is the composed OAuth 2.0 provider, for tests.
+func (a *App) OAuthProvider() *oauth.Provider { return a.s.provider }
 
 // Serve serves the public API on ln and, when admin is not nil, the admin
 // endpoints (app/admin.go) on admin, until ctx is cancelled; then it shuts
@@ -365,8 +215,8 @@ func (a *App) Close() error {
 	if a.redis != nil {
 		errs = append(errs, a.redis.Close())
 	}
-	if a.store != nil {
-		errs = append(errs, a.store.Close())
+	if a.sql != nil {
+		errs = append(errs, a.sql.Close())
 	}
 	return errors.Join(errs...)
 }

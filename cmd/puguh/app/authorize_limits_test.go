@@ -32,7 +32,7 @@ func eachStack(t *testing.T, env map[string]string, fn func(t *testing.T, e *app
 func challengeRows(t *testing.T, e *apptest.Env) int {
 	t.Helper()
 	var n int
-	if err := e.App.SQLStore().DB().GetContext(context.Background(), &n, "SELECT COUNT(*) FROM login_challenges"); err != nil {
+	if err := e.App.Store().DB().GetContext(context.Background(), &n, "SELECT COUNT(*) FROM login_challenges"); err != nil {
 		t.Fatal(err)
 	}
 	return n

@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/arsaka/puguh/cmd/puguh/app/apptest"
-	"github.com/arsaka/puguh/storage/clientcache"
+	"github.com/arsaka/puguh/storage/cached"
 	"github.com/arsaka/puguh/storage/sqlstore/sqltest"
 )
 
@@ -153,7 +153,7 @@ func TestClientCacheAcrossReplicas(t *testing.T) {
 					}
 					time.Sleep(10 * time.Millisecond)
 				}
-				if d := time.Since(start); d >= clientcache.DefaultTTL {
+				if d := time.Since(start); d >= cached.ClientTTL {
 					t.Fatalf("%s: took %s, not faster than the TTL", what, d)
 				}
 			}

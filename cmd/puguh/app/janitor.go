@@ -22,7 +22,7 @@ const (
 func (a *App) sweepBrowserState(ctx context.Context, now time.Time) (int, error) {
 	total := 0
 	for range browserJanitorMaxBatches {
-		n, err := a.store.DeleteExpiredSessions(ctx, now, browserJanitorBatch)
+		n, err := a.sql.DeleteExpiredSessions(ctx, now, browserJanitorBatch)
 		total += n
 		if err != nil || n < browserJanitorBatch {
 			return total, err

@@ -39,7 +39,7 @@ func TestSweepBrowserState(t *testing.T) {
 		if i == expired {
 			c.ID, c.ExpiresAt = "live", now.Add(time.Hour)
 		}
-		if err := a.store.CreateLoginChallenge(ctx, c); err != nil {
+		if err := a.sql.CreateLoginChallenge(ctx, c); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -48,7 +48,7 @@ func TestSweepBrowserState(t *testing.T) {
 		t.Fatalf("sweep deleted %d (%v), want %d", n, err, expired)
 	}
 	var left int
-	if err := a.store.DB().GetContext(ctx, &left, "SELECT COUNT(*) FROM login_challenges"); err != nil || left != 1 {
+	if err := a.sql.DB().GetContext(ctx, &left, "SELECT COUNT(*) FROM login_challenges"); err != nil || left != 1 {
 		t.Fatalf("%d challenges left (%v), want the live one", left, err)
 	}
 }

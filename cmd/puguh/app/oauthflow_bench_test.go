@@ -21,7 +21,7 @@ func BenchmarkClientCredentialsToken(b *testing.B) {
 	e := apptest.Start(b, apptest.Options{})
 	app := registerApp(b, e, e.NewUser(), appOptions{})
 	r := mux.NewRouter()
-	(&oauth.Endpoints{P: e.App.OAuthProvider(), Users: e.App.SQLStore(), MaxBody: 1 << 20}).Mount(r)
+	(&oauth.Endpoints{P: e.App.OAuthProvider(), Users: e.App.Store(), MaxBody: 1 << 20}).Mount(r)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		b.Fatal(err)

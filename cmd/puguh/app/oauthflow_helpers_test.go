@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"github.com/google/uuid"
 	"html"
 	"io"
 	"net/http"
@@ -15,8 +14,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/arsaka/puguh/cmd/puguh/app/apptest"
-	"github.com/arsaka/puguh/provider/oauth"
+	"github.com/arsaka/puguh/provider/credentials"
 	"github.com/arsaka/puguh/storage"
 )
 
@@ -64,9 +65,9 @@ func registerApp(t testing.TB, e *apptest.Env, owner *apptest.User, opts appOpti
 		a.TokenEndpointAuthMethod = "none"
 		a.GrantTypes = []string{"authorization_code", "refresh_token"}
 	} else {
-		a.SecretHash = oauth.HashSecret(secret)
+		a.SecretHash = credentials.HashClientSecret(secret)
 	}
-	if err := e.App.SQLStore().CreateApplication(context.Background(), a); err != nil {
+	if err := e.App.Store().CreateApplication(context.Background(), a); err != nil {
 		t.Fatal(err)
 	}
 	return &testApp{ID: id, Secret: secret, RedirectURI: a.RedirectURIs[0], PostLogoutURI: a.PostLogoutRedirectURIs[0],

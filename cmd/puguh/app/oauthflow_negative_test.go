@@ -197,7 +197,7 @@ func TestAuthorizeServerErrorShowsPage(t *testing.T) {
 	b := newBrowser(t, e)
 	codeFrom(t, e, app, b.authorize(codeQuery(app, "read:user"), user))
 	// The session lookup fails: the table is gone.
-	if _, err := e.App.SQLStore().DB().Exec("ALTER TABLE sessions RENAME TO sessions_gone"); err != nil {
+	if _, err := e.App.Store().DB().Exec("ALTER TABLE sessions RENAME TO sessions_gone"); err != nil {
 		t.Fatal(err)
 	}
 	p := b.get("/oauth/authorize?" + codeQuery(app, "read:user").Encode())

@@ -23,7 +23,7 @@ import (
 // limitOptions starts Puguh with a Redis key namespace of the test's own, so
 // tests sharing PUGUH_TEST_REDIS_URL never draw on each other's budgets.
 func limitOptions(withRedis bool, env map[string]string) apptest.Options {
-	vars := map[string]string{"PUGUH_RATE_LIMIT_NAMESPACE": "test-" + randomHex(6) + ":"}
+	vars := map[string]string{"PUGUH_REDIS_NAMESPACE": "test-" + randomHex(6) + ":"}
 	for k, v := range env {
 		vars[k] = v
 	}
@@ -348,7 +348,7 @@ func TestRateLimitRedisOutage(t *testing.T) {
 	}
 	rs := startRedis(t, "")
 	ns := "outage-" + randomHex(4) + ":"
-	e := apptest.Start(t, apptest.Options{Env: map[string]string{"PUGUH_REDIS_URL": rs.url(), "PUGUH_RATE_LIMIT_NAMESPACE": ns}})
+	e := apptest.Start(t, apptest.Options{Env: map[string]string{"PUGUH_REDIS_URL": rs.url(), "PUGUH_REDIS_NAMESPACE": ns}})
 	u := e.NewUser()
 	if err := e.App.Store().SetPlan(context.Background(), u.OrganizationID, storage.PlanPro, 0); err != nil {
 		t.Fatal(err)

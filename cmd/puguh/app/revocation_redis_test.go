@@ -17,8 +17,8 @@ import (
 	"github.com/arsaka/puguh/storage/sqlstore/sqltest"
 )
 
-// denyChannel is the Redis channel of the denylist (app.go: namespace "puguh:").
-const denyChannel = "puguh:deny"
+// denyChannel is the Redis channel of the denylist of e's deployment.
+func denyChannel(e *apptest.Env) string { return e.RedisNamespace() + "deny" }
 
 // pollSlack is what a replica may take beyond revocation.PollInterval to
 // read the table and answer, on a busy machine under -race.
@@ -109,7 +109,7 @@ func TestLogoutReachesReplicasWhileRedisIsDown(t *testing.T) {
 			ra := apptest.Start(t, apptest.Options{Backend: b, Env: map[string]string{"PUGUH_REDIS_URL": rs.url()}})
 			rb := apptest.Start(t, apptest.Options{Backend: b, DatabaseURL: ra.DatabaseURL,
 				Env: map[string]string{"PUGUH_REDIS_URL": rs.url(), "PUGUH_ISSUER": ra.URL}})
-			waitSubscribers(t, rs.client(t), denyChannel, 2, 10*time.Second)
+			waitSubscribers(t, rs.client(t), denyChannel(ra), 2, 10*time.Second)
 
 			out, kept := ra.NewUser(), ra.NewUser()
 			wantMe(t, rb, out, http.StatusOK, "B before the logout")
@@ -135,10 +135,10 @@ func TestLogoutReachesReplicasWhileRedisIsDown(t *testing.T) {
 			// is published for B.
 			rs = startRedis(t, rs.port) // the same port: the replicas' address
 			watch := rs.client(t)
-			waitSubscribers(t, watch, denyChannel, 2, 15*time.Second)
+			waitSubscribers(t, watch, denyChannel(ra), 2, 15*time.Second)
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()
-			sub := watch.Subscribe(ctx, denyChannel)
+			sub := watch.Subscribe(ctx, denyChannel(ra))
 			defer sub.Close()
 			if _, err := sub.Receive(ctx); err != nil { // the subscription's confirmation
 				t.Fatal(err)

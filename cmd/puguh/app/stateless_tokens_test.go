@@ -64,7 +64,7 @@ func TestAccessTokensAreNotStored(t *testing.T) {
 			t.Fatal(err)
 		}
 		var rows, refresh int
-		db := e.App.SQLStore().DB()
+		db := e.App.Store().DB()
 		if err := db.Get(&rows, "SELECT COUNT(*) FROM oauth_access_tokens"); err != nil {
 			t.Fatal(err)
 		}

@@ -67,10 +67,11 @@ type Config struct {
 	// the users who may change organizations' plans (permission
 	// platform.plans.update, which no organization role holds).
 	PlatformOperators []string
-	// RateLimitNamespace is PUGUH_RATE_LIMIT_NAMESPACE, the prefix of the rate
-	// limiter's Redis keys (default "puguh:"); deployments or tests sharing one
-	// Redis use different ones.
-	RateLimitNamespace string
+	// RedisNamespace is PUGUH_REDIS_NAMESPACE (PUGUH_RATE_LIMIT_NAMESPACE is an
+	// older name for it): the prefix of every Redis key and channel Puguh uses
+	// (rate limits, cache invalidations, revocations; default "puguh:").
+	// Deployments or tests sharing one Redis use different ones.
+	RedisNamespace string
 }
 
 // MemoryLimitAuto is PUGUH_MEMORY_LIMIT=auto, the default: serve sizes the
@@ -122,7 +123,7 @@ func Load(getenv func(string) string) (*Config, error) {
 		MaxBodyBytes:         int64(r.integer("PUGUH_MAX_BODY_BYTES", 1<<20)),
 		TrustedProxies:       r.prefixes("PUGUH_TRUSTED_PROXIES"),
 		PlatformOperators:    r.emails("PUGUH_PLATFORM_OPERATORS"),
-		RateLimitNamespace:   r.str("PUGUH_RATE_LIMIT_NAMESPACE", "puguh:"),
+		RedisNamespace:       r.str("PUGUH_REDIS_NAMESPACE", r.str("PUGUH_RATE_LIMIT_NAMESPACE", "puguh:")),
 		MemoryLimit:          r.memoryLimit("PUGUH_MEMORY_LIMIT", DefaultMemoryLimit),
 	}
 	if strings.EqualFold(c.AdminAddr, "off") {
@@ -241,8 +242,8 @@ func (c *Config) validate() error {
 	if c.MemoryLimit > 0 && c.MemoryLimit < MinMemoryLimit {
 		return &Error{"PUGUH_MEMORY_LIMIT", fmt.Sprintf("must be off or at least %dMiB", MinMemoryLimit>>20)}
 	}
-	if strings.ContainsAny(c.RateLimitNamespace, " \t\r\n*?[]") {
-		return &Error{"PUGUH_RATE_LIMIT_NAMESPACE", "must not contain spaces or glob characters"}
+	if strings.ContainsAny(c.RedisNamespace, " \t\r\n*?[]") {
+		return &Error{"PUGUH_REDIS_NAMESPACE", "must not contain spaces or glob characters"}
 	}
 	return nil
 }

@@ -63,8 +63,21 @@ func TestLoadRateLimitSettings(t *testing.T) {
 	if got := strings.Join(c.PlatformOperators, ","); got != "ops@example.com,sre@example.com" {
 		t.Errorf("PlatformOperators = %s", got)
 	}
-	if c.RateLimitNamespace != "puguh:" {
-		t.Errorf("RateLimitNamespace = %q, want the default", c.RateLimitNamespace)
+	if c.RedisNamespace != "puguh:" {
+		t.Errorf("RedisNamespace = %q, want the default", c.RedisNamespace)
+	}
+	for _, tc := range []struct {
+		vars map[string]string
+		want string
+	}{
+		{map[string]string{"PUGUH_REDIS_NAMESPACE": "prod:"}, "prod:"},
+		{map[string]string{"PUGUH_RATE_LIMIT_NAMESPACE": "old:"}, "old:"},
+		{map[string]string{"PUGUH_REDIS_NAMESPACE": "new:", "PUGUH_RATE_LIMIT_NAMESPACE": "old:"}, "new:"},
+	} {
+		c, err := Load(env(tc.vars))
+		if err != nil || c.RedisNamespace != tc.want {
+			t.Errorf("%v: RedisNamespace = %q, %v; want %q", tc.vars, c.RedisNamespace, err, tc.want)
+		}
 	}
 	d, err := Load(env(nil))
 	if err != nil || d.TrustedProxies != nil || d.PlatformOperators != nil {
@@ -116,7 +129,8 @@ func TestLoadRejects(t *testing.T) {
 		{"trusted proxy bad bits", map[string]string{"PUGUH_TRUSTED_PROXIES": "10.0.0.0/33"}, `config: PUGUH_TRUSTED_PROXIES: "10.0.0.0/33" is not`},
 		{"trust everyone", map[string]string{"PUGUH_TRUSTED_PROXIES": "0.0.0.0/0"}, `config: PUGUH_TRUSTED_PROXIES: "0.0.0.0/0" trusts every address`},
 		{"operator not an email", map[string]string{"PUGUH_PLATFORM_OPERATORS": "ops@example.com,root"}, `config: PUGUH_PLATFORM_OPERATORS: "root" is not an email address`},
-		{"rate limit namespace", map[string]string{"PUGUH_RATE_LIMIT_NAMESPACE": "a b"}, "config: PUGUH_RATE_LIMIT_NAMESPACE: "},
+		{"redis namespace", map[string]string{"PUGUH_REDIS_NAMESPACE": "a b"}, "config: PUGUH_REDIS_NAMESPACE: "},
+		{"redis namespace by its older name", map[string]string{"PUGUH_RATE_LIMIT_NAMESPACE": "a*"}, "config: PUGUH_REDIS_NAMESPACE: "},
 		{"memory limit not a size", map[string]string{"PUGUH_MEMORY_LIMIT": "lots"}, `config: PUGUH_MEMORY_LIMIT: "lots" is not a size`},
 		{"memory limit unknown unit", map[string]string{"PUGUH_MEMORY_LIMIT": "96MiBs"}, `config: PUGUH_MEMORY_LIMIT: "96MiBs" is not a size`},
 		{"memory limit negative", map[string]string{"PUGUH_MEMORY_LIMIT": "-1"}, `config: PUGUH_MEMORY_LIMIT: "-1" is not a size`},

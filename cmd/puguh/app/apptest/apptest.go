@@ -8,6 +8,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"io"
@@ -47,6 +48,10 @@ type Env struct {
 	shutdown    func() <-chan struct{}
 }
 
+// RedisNamespace is the prefix of the server's Redis keys and channels
+// (PUGUH_REDIS_NAMESPACE), shared by the replicas on one database.
+func (e *Env) RedisNamespace() string { return e.cfg.RedisNamespace }
+
 // Logs returns everything the server has logged so far.
 func (e *Env) Logs() string { return e.logs.String() }
 
@@ -85,9 +90,11 @@ func Start(t testing.TB, opts Options) *Env {
 		"PUGUH_LOG_LEVEL":    "debug",
 		// Every server its own admin port; Start binds it before the app starts.
 		"PUGUH_ADMIN_ADDR": "127.0.0.1:0",
-		// Each server its own Redis key space, so per-IP budgets of parallel
-		// tests (all from 127.0.0.1) never add up.
-		"PUGUH_RATE_LIMIT_NAMESPACE": "test:" + randomID() + ":",
+		// Each deployment (the servers on one database) its own Redis key
+		// space: replicas of one test share rate limits, cache invalidations
+		// and revocations, and per-IP budgets of parallel tests (all from
+		// 127.0.0.1) never add up.
+		"PUGUH_REDIS_NAMESPACE": namespaceOf(dbURL),
 	}
 	if opts.Redis {
 		u := os.Getenv(EnvRedisURL)
@@ -374,4 +381,10 @@ func tail(s string, n int) string {
 		return s
 	}
 	return "…" + s[len(s)-n:]
+}
+
+// namespaceOf is the Redis namespace of the deployment on database url.
+func namespaceOf(url string) string {
+	sum := sha256.Sum256([]byte(url))
+	return "test:" + hex.EncodeToString(sum[:8]) + ":"
 }

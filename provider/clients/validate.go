@@ -1,4 +1,9 @@
-package rest
+// Package clients holds the rules of OAuth applications (the clients of
+// Puguh's authorization server) shared by the REST API, the account pages and
+// the command line: what an application may register (grant types, redirect
+// URIs, scopes, how it authenticates), who may create, change, delete and
+// trust one, and the consent grants users gave it.
+package clients
 
 import (
 	"net"
@@ -12,8 +17,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/arsaka/puguh/provider/credentials"
-	"github.com/arsaka/puguh/provider/httpapi"
-	"github.com/arsaka/puguh/provider/oauth"
+	"github.com/arsaka/puguh/provider/problem"
 	"github.com/arsaka/puguh/storage"
 )
 
@@ -52,8 +56,7 @@ type ApplicationFields struct {
 
 // NewApplication validates f for a new application of orgID and returns it
 // with its client secret (empty for a public client), which the caller shows
-// once. The error is a 422 *httpapi.Error listing every problem. The REST
-// API and `puguh clients create` both create applications through it.
+// once. The error is an Invalid problem listing every issue.
 func NewApplication(orgID string, f ApplicationFields, now time.Time) (*storage.Application, string, error) {
 	a := &storage.Application{ID: uuid.NewString(), OrganizationID: orgID, CreatedAt: now.UTC(), UpdatedAt: now.UTC()}
 	grants := []string{"authorization_code", "refresh_token"}
@@ -147,9 +150,9 @@ func (c ApplicationFields) overlay(f ApplicationFields) ApplicationFields {
 // and writes it into a. given is what the client sent: cross-field problems
 // are reported at a field the client gave, so the 422 points at the change.
 func applyApplication(a *storage.Application, m, given ApplicationFields, creating bool) (string, error) {
-	var v httpapi.Validator
+	var v problem.Validator
 	var name string
-	checkName(&v, m.Name, 200, &name, "body", "name")
+	v.Name(m.Name, 200, &name, "name")
 	redirects := checkURIs(&v, *m.RedirectURIs, "redirect_uris")
 	postLogout := checkURIs(&v, *m.PostLogoutRedirectURIs, "post_logout_redirect_uris")
 	grants := checkAppList(&v, *m.GrantTypes, "grant_types", func(s string) bool { return slices.Contains(allowedGrantTypes, s) },
@@ -159,17 +162,17 @@ func applyApplication(a *storage.Application, m, given ApplicationFields, creati
 	scopes := checkAppList(&v, *m.Scopes, "scopes", scopePattern.MatchString,
 		`string does not match regex "^[a-z][a-z0-9_.:-]{0,63}$"`, "value_error.str.regex")
 	if len(*m.Scopes) > maxScopes {
-		v.Add("ensure this value has at most 100 items", "value_error.list.max_items", "body", "scopes")
+		v.Add("ensure this value has at most 100 items", "value_error.list.max_items", "scopes")
 	}
 	if len(*m.GrantTypes) == 0 {
-		v.Add("ensure this value has at least 1 items", "value_error.list.min_items", "body", "grant_types")
+		v.Add("ensure this value has at least 1 items", "value_error.list.min_items", "grant_types")
 	}
 
 	method, public := "", false
 	switch {
 	case m.TokenEndpointAuthMethod != nil && !slices.Contains(allowedAuthMethods, *m.TokenEndpointAuthMethod):
 		v.Add("value is not a valid enumeration member; permitted: 'client_secret_basic', 'client_secret_post', 'none'",
-			"type_error.enum", "body", "token_endpoint_auth_method")
+			"type_error.enum", "token_endpoint_auth_method")
 	case m.TokenEndpointAuthMethod == nil:
 		public = *m.Public
 		method = "client_secret_basic"
@@ -183,29 +186,29 @@ func applyApplication(a *storage.Application, m, given ApplicationFields, creati
 		method, public = *m.TokenEndpointAuthMethod, *m.Public
 		if (method == "none") != public {
 			v.Add("public clients use token_endpoint_auth_method none, and only they do", "value_error.public",
-				"body", blame(given, "token_endpoint_auth_method", "public"))
+				blame(given, "token_endpoint_auth_method", "public"))
 		}
 	}
 
 	hasCode := slices.Contains(grants, "authorization_code")
 	switch {
 	case hasCode && len(redirects) == 0 && len(*m.RedirectURIs) == 0:
-		v.Add("the authorization_code grant needs at least one redirect URI", "value_error.list.min_items", "body", "redirect_uris")
+		v.Add("the authorization_code grant needs at least one redirect URI", "value_error.list.min_items", "redirect_uris")
 	case hasCode && !slices.Contains(responses, "code") && len(*m.ResponseTypes) == len(responses):
 		v.Add("the authorization_code grant needs response type code", "value_error.response_types",
-			"body", blame(given, "response_types", "grant_types"))
+			blame(given, "response_types", "grant_types"))
 	case !hasCode && len(responses) > 0:
 		v.Add("response types need the authorization_code grant", "value_error.response_types",
-			"body", blame(given, "response_types", "grant_types"))
+			blame(given, "response_types", "grant_types"))
 	}
 	if slices.Contains(grants, "refresh_token") && !hasCode {
-		v.Add("refresh_token needs the authorization_code grant", "value_error.grant_types", "body", "grant_types")
+		v.Add("refresh_token needs the authorization_code grant", "value_error.grant_types", "grant_types")
 	}
 	// A public client cannot keep a secret, so it cannot authenticate itself,
 	// which is all client_credentials is (RFC 6749 §4.4).
 	if public && slices.Contains(grants, "client_credentials") {
 		v.Add("public clients cannot use the client_credentials grant", "value_error.grant_types",
-			"body", blame(given, "grant_types", "public"))
+			blame(given, "grant_types", "public"))
 	}
 	if err := v.Err(); err != nil {
 		return "", err
@@ -218,12 +221,12 @@ func applyApplication(a *storage.Application, m, given ApplicationFields, creati
 	case public:
 		a.SecretHash = nil
 	case creating || len(a.SecretHash) == 0:
-		secret, err := credentials.GenerateClientSecret()
+		secret, err := credentials.NewClientSecret()
 		if err != nil {
 			return "", err
 		}
-		a.SecretHash = oauth.HashSecret(secret)
-		return secret, nil
+		a.SecretHash = secret.Hash
+		return secret.Secret, nil
 	}
 	return "", nil
 }
@@ -244,14 +247,14 @@ func blame(given ApplicationFields, fields ...string) string {
 
 // checkAppList validates each item (422 at its index), refuses duplicates, and
 // returns the good items.
-func checkAppList(v *httpapi.Validator, items []string, field string, ok func(string) bool, msg, typ string) []string {
+func checkAppList(v *problem.Validator, items []string, field string, ok func(string) bool, msg, typ string) []string {
 	out := make([]string, 0, len(items))
 	for i, s := range items {
 		switch {
 		case !ok(s):
-			v.Add(msg, typ, "body", field, i)
+			v.Add(msg, typ, field, i)
 		case slices.Contains(out, s):
-			v.Add("duplicate item", "value_error.list.unique_items", "body", field, i)
+			v.Add("duplicate item", "value_error.list.unique_items", field, i)
 		default:
 			out = append(out, s)
 		}
@@ -260,9 +263,9 @@ func checkAppList(v *httpapi.Validator, items []string, field string, ok func(st
 }
 
 // checkURIs validates redirect URIs (422 at the index of each bad one).
-func checkURIs(v *httpapi.Validator, uris []string, field string) []string {
+func checkURIs(v *problem.Validator, uris []string, field string) []string {
 	if len(uris) > maxRedirectURIs {
-		v.Add("ensure this value has at most 20 items", "value_error.list.max_items", "body", field)
+		v.Add("ensure this value has at most 20 items", "value_error.list.max_items", field)
 		return nil
 	}
 	out := make([]string, 0, len(uris))
@@ -270,9 +273,9 @@ func checkURIs(v *httpapi.Validator, uris []string, field string) []string {
 		msg, typ := redirectURIProblem(raw)
 		switch {
 		case msg != "":
-			v.Add(msg, typ, "body", field, i)
+			v.Add(msg, typ, field, i)
 		case slices.Contains(out, raw):
-			v.Add("duplicate item", "value_error.list.unique_items", "body", field, i)
+			v.Add("duplicate item", "value_error.list.unique_items", field, i)
 		default:
 			out = append(out, raw)
 		}

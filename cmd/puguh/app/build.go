@@ -1,0 +1,180 @@
+package app
+
+import (
+	"context"
+	"crypto/hkdf"
+	"crypto/sha256"
+	"fmt"
+	"time"
+
+	"github.com/arsaka/puguh/keys"
+	"github.com/arsaka/puguh/provider/auth"
+	"github.com/arsaka/puguh/provider/clients"
+	"github.com/arsaka/puguh/provider/credentials"
+	"github.com/arsaka/puguh/provider/httpapi"
+	"github.com/arsaka/puguh/provider/identity"
+	"github.com/arsaka/puguh/provider/oauth"
+	"github.com/arsaka/puguh/provider/orgs"
+	"github.com/arsaka/puguh/provider/password"
+	"github.com/arsaka/puguh/provider/ratelimit"
+	"github.com/arsaka/puguh/provider/web"
+	"github.com/arsaka/puguh/storage/cache"
+	"github.com/arsaka/puguh/storage/cached"
+	"github.com/arsaka/puguh/storage/oauthstore"
+	"github.com/arsaka/puguh/storage/revocation"
+)
+
+// services are the parts build makes, in the order it makes them; routes
+// mounts them and nothing else.
+type services struct {
+	// Storage and the protocol engine.
+	store      *cached.Store // the one store every component is handed
+	keys       *keys.Manager
+	denylist   *revocation.Denylist
+	oauthStore *oauthstore.Store
+	provider   *oauth.Provider
+
+	// The domain: one set of rules for the REST API, the pages and the CLI.
+	signIn      *identity.SignIn
+	accounts    *identity.Service
+	orgs        *orgs.Service
+	plans       *orgs.Plans
+	credentials *credentials.Service
+	apps        *clients.Service
+
+	// HTTP: authentication, rate limits, pages.
+	verifier *credentials.Verifier
+	authn    *auth.Authenticator
+	ipLimits *httpapi.IPLimits
+	pages    *web.Pages
+	account  *web.Account
+	cursors  []byte // the key of the REST API's pagination cursors
+}
+
+// build constructs every dependency once, in dependency order, and records
+// the background loops Start runs.
+func (a *App) build(ctx context.Context, opts Options) error {
+	cfg, s := a.cfg, &a.s
+	now := opts.Now
+	if now == nil {
+		now = time.Now
+	}
+	ns := cfg.RedisNamespace
+
+	var bus *cache.Bus
+	if a.redis != nil {
+		bus = cache.NewBus(a.redis, ns, a.log)
+		a.background = append(a.background, bus.Run)
+	}
+	s.store = cached.New(a.sql, cached.Config{Bus: bus, Now: opts.Now})
+
+	var err error
+	s.keys, err = keys.Open(ctx, a.sql, cfg.Secret, keys.Config{
+		RotationPeriod:   cfg.KeyRotationPeriod,
+		MaxTokenLifetime: max(cfg.AccessTokenLifetime, cfg.IDTokenLifetime),
+		KeySize:          cfg.KeySize,
+		Now:              opts.Now,
+		Logger:           a.log,
+	})
+	if err != nil {
+		return fmt.Errorf("signing keys: %w", err)
+	}
+	a.background = append(a.background, func(ctx context.Context) { _ = s.keys.Run(ctx) })
+
+	if s.denylist, err = a.buildDenylist(ctx, now); err != nil {
+		return err
+	}
+
+	ocfg := oauth.Config{
+		Issuer:               cfg.Issuer,
+		AccessTokenLifetime:  cfg.AccessTokenLifetime,
+		RefreshTokenLifetime: cfg.RefreshTokenLifetime,
+		AuthCodeLifetime:     cfg.AuthCodeLifetime,
+		IDTokenLifetime:      cfg.IDTokenLifetime,
+		Secret:               cfg.Secret,
+		Verifier:             s.keys.Verifier(),
+		Users:                s.store,
+	}
+	s.oauthStore, err = oauthstore.New(a.sql, oauthstore.Config{
+		Clients:            oauth.NewClientLookup(s.store, ocfg),
+		NewSession:         oauth.NewSession,
+		Logger:             a.log,
+		RefreshGracePeriod: cfg.RefreshGracePeriod,
+	})
+	if err != nil {
+		return err
+	}
+	a.background = append(a.background, func(ctx context.Context) { s.oauthStore.RunJanitor(ctx, 10*time.Minute) })
+	if s.provider, err = oauth.New(ocfg, s.oauthStore, s.store, s.keys.FositeSigner(), s.denylist, a.log); err != nil {
+		return err
+	}
+
+	params := password.OWASP
+	if opts.PasswordParams != nil {
+		params = *opts.PasswordParams
+	}
+	hasher, err := password.NewHasher(params, 0)
+	if err != nil {
+		return err
+	}
+	limits := ratelimit.Store(ratelimit.NewMemory(now))
+	if a.redis != nil {
+		limits = ratelimit.NewFallback(ratelimit.NewRedis(a.redis, ns), limits, a.log, ratelimit.NewMetrics(a.registry), now)
+	}
+
+	// The domain.
+	s.accounts = &identity.Service{Users: s.store, Sessions: s.store, Grants: s.oauthStore, Tokens: s.provider,
+		AccessTokenLifetime: cfg.AccessTokenLifetime, Operators: cfg.PlatformOperators, Now: now}
+	// One SignIn checks passwords for the REST login and the sign-in page, so
+	// both share the per-account throttle.
+	s.signIn = &identity.SignIn{Accounts: s.store, Hasher: hasher, Throttle: ratelimit.NewAccounts(limits, ratelimit.AccountLimit), Now: now}
+	s.orgs = &orgs.Service{Store: s.store, Now: now}
+	s.plans = &orgs.Plans{Store: s.store, Orgs: s.store, Operators: s.accounts}
+	s.credentials = &credentials.Service{Store: s.store, Now: now}
+	s.apps = &clients.Service{Store: s.store, Tokens: s.provider, Operators: s.accounts, Now: now}
+
+	// HTTP.
+	s.verifier = credentials.NewVerifier(s.store, s.orgs, credentials.Config{Now: now, Logger: a.log})
+	a.background = append(a.background, s.verifier.Run)
+	s.authn = auth.NewAuthenticator(auth.Config{Issuer: cfg.Issuer, Audience: ocfg.APIAudience(), Leeway: 30 * time.Second}, auth.Deps{
+		Tokens: s.keys.Verifier(), Denylist: s.provider, Roles: s.orgs, Users: s.store, Accounts: s.store, APIKeys: s.verifier,
+		Limiter: ratelimit.NewOrganizations(limits, ratelimit.NewPlans(s.store)),
+	})
+	s.ipLimits = httpapi.NewIPLimits(limits, httpapi.NewClientIP(cfg.TrustedProxies), a.ipPolicies(), now)
+	if s.pages, err = web.New(web.Config{Issuer: cfg.Issuer, Secret: cfg.Secret, MaxBody: cfg.MaxBodyBytes},
+		s.store, s.signIn, s.provider, s.keys.Verifier(), a.log); err != nil {
+		return err
+	}
+	if s.account, err = web.NewAccount(s.pages, web.AccountDeps{Store: s.store, SignIn: s.signIn, Hasher: hasher,
+		Grants: s.accounts, Members: s.orgs, APIKeys: s.credentials, Apps: s.apps}); err != nil {
+		return err
+	}
+	if s.cursors, err = hkdf.Key(sha256.New, cfg.Secret, nil, "puguh pagination cursors v1", 32); err != nil {
+		return fmt.Errorf("cursor key: %w", err)
+	}
+	a.background = append(a.background, func(ctx context.Context) { a.runBrowserJanitor(ctx, now) })
+	return nil
+}
+
+// buildDenylist loads the denylist before serving: its record is the
+// database, with or without Redis (which only carries denials to the other
+// replicas faster), so no revoked token slips through after a restart.
+func (a *App) buildDenylist(ctx context.Context, now func() time.Time) (*revocation.Denylist, error) {
+	ns := a.cfg.RedisNamespace
+	deny := revocation.NewDenylist(a.sql, revocation.Options{Redis: a.redis, Namespace: ns, Log: a.log, Now: now})
+	// Versions before the table was the record kept denials in Redis only.
+	// A Redis that is down now must not keep Puguh down: its old denials
+	// expire within an access-token lifetime, and the next start imports them.
+	ictx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	if n, err := deny.ImportFromRedis(ictx, ns); err != nil {
+		a.log.Warn("denylist: could not import the denials older versions kept in Redis; retrying at the next start", "error", err, "imported", n)
+	} else if n > 0 {
+		a.log.Info("denylist: imported the denials older versions kept in Redis", "count", n)
+	}
+	cancel()
+	if err := deny.Load(ctx); err != nil {
+		return nil, err
+	}
+	a.background = append(a.background, deny.Run)
+	return deny, nil
+}

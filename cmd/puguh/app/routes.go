@@ -1,0 +1,78 @@
+package app
+
+import (
+	"context"
+	"net/http"
+	"strings"
+
+	"github.com/gorilla/mux"
+
+	"github.com/arsaka/puguh/provider/authz"
+	"github.com/arsaka/puguh/provider/health"
+	"github.com/arsaka/puguh/provider/httpapi"
+	"github.com/arsaka/puguh/provider/oauth"
+	"github.com/arsaka/puguh/provider/rest"
+)
+
+// mounter is an HTTP area: a small struct that registers its own routes.
+type mounter interface{ Mount(r *mux.Router) }
+
+// routes is the whole public URL space in one table: each area and the
+// routes it mounts. It only mounts; build made everything.
+func (a *App) routes() http.Handler {
+	s, body := &a.s, a.cfg.MaxBodyBytes
+	var redisPing health.Pinger
+	if a.redis != nil {
+		redisPing = health.PingFunc(func(ctx context.Context) error { return a.redis.Ping(ctx).Err() })
+	}
+	areas := []mounter{
+		// GET /api/v1/health
+		health.New(a.sql, redisPing).WithAuth(s.authn.Optional, healthPrincipal),
+		// GET /.well-known/jwks.json, /.well-known/openid-configuration,
+		// POST /oauth/token, /oauth/revoke, /oauth/introspect, GET|POST /oauth/userinfo
+		&oauth.Endpoints{P: s.provider, Users: s.store, JWKS: s.keys, MaxBody: body},
+		// /api/v1/auth/{register,login,refresh,logout}
+		&rest.IdentityAPI{SignIn: s.signIn, Tokens: s.provider, Auth: s.authn, MaxBody: body},
+		// /api/v1/organizations…, /api/v1/iam/users, /api/v1/iam/users/me
+		&rest.OrganizationAPI{Orgs: s.orgs, Users: s.store, Auth: s.authn, Cursors: &rest.Cursors{Key: s.cursors}, MaxBody: body},
+		// PATCH /api/v1/organizations/{id}/plan
+		&rest.PlanAPI{Plans: s.plans, Auth: s.authn, MaxBody: body},
+		// POST /api/v1/iam/users/{id}/disable|enable
+		&rest.UserAdminAPI{Users: s.accounts, Auth: s.authn},
+		// /api/v1/applications/grants… (before /api/v1/applications/{id}, which
+		// would take "grants" for an id)
+		&rest.GrantsAPI{Apps: s.apps, Auth: s.authn},
+		// /api/v1/api-keys…
+		&rest.APIKeyAPI{Credentials: s.credentials, Auth: s.authn, MaxBody: body},
+		// /api/v1/service-accounts…
+		&rest.ServiceAccountAPI{Credentials: s.credentials, Auth: s.authn, MaxBody: body},
+		// /api/v1/applications…
+		&rest.ApplicationAPI{Apps: s.apps, Auth: s.authn, MaxBody: body},
+		// GET|POST /oauth/authorize, /login, /consent, /logout, /oauth/logout, /static/…
+		s.pages,
+		// /signup, /account…
+		s.account,
+	}
+	r := mux.NewRouter()
+	r.NotFoundHandler = httpapi.NotFoundHandler()
+	r.MethodNotAllowedHandler = httpapi.MethodNotAllowedHandler(r)
+	r.Use(httpapi.RouteLabel)
+	for _, area := range areas {
+		area.Mount(r)
+	}
+	// /metrics and the probes are on the admin listener only (admin.go).
+	h := httpapi.Middleware(a.log, httpapi.NewMetrics(a.registry), s.ipLimits.Wrap(r))
+	if strings.HasPrefix(a.cfg.Issuer, "https://") {
+		h = httpapi.StrictTransportSecurity(h)
+	}
+	return h
+}
+
+// healthPrincipal is what GET /api/v1/health echoes of the caller.
+func healthPrincipal(ctx context.Context) *health.Principal {
+	p := authz.FromContext(ctx)
+	if p == nil {
+		return nil
+	}
+	return &health.Principal{Type: p.Type, ID: p.ID, OrganizationID: p.OrganizationID}
+}
