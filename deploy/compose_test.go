@@ -204,6 +204,12 @@ func TestComposeScaleOut(t *testing.T) {
 		if !subnet.Contains(lbAddr) {
 			t.Errorf("lb address %s outside %s", lbAddr, subnet)
 		}
+		// Replicas started before the balancer (it depends on them) must not
+		// be given its address: dynamic ones come from ip_range only.
+		dynamic := netip.MustParsePrefix(network.Ipam.Config[0].IPRange)
+		if dynamic.Contains(lbAddr) || !subnet.Contains(dynamic.Addr()) || dynamic.Bits() < subnet.Bits() {
+			t.Errorf("ip_range %s must lie in %s and leave out the balancer's %s", dynamic, subnet, lbAddr)
+		}
 		trusted := env(puguh, "PUGUH_TRUSTED_PROXIES")
 		if trusted != lbAddr.String() {
 			t.Errorf("PUGUH_TRUSTED_PROXIES %q, want the balancer's address %s and nothing else", trusted, lbAddr)
