@@ -23,5 +23,8 @@ ENV PUGUH_ADDR=0.0.0.0:8080 PUGUH_DATA_DIR=/data
 VOLUME ["/data"]
 USER nonroot:nonroot
 EXPOSE 8080
+# No shell or curl in the image: the binary asks its own /readyz on the admin
+# listener (PUGUH_ADMIN_ADDR, 127.0.0.1:9090 unless set).
+HEALTHCHECK --interval=5s --timeout=3s --start-period=60s --retries=3 CMD ["/usr/local/bin/puguh", "healthcheck"]
 ENTRYPOINT ["/usr/local/bin/puguh"]
 CMD ["serve"]

@@ -30,6 +30,8 @@ commands:
   clients list       list an organization's OAuth applications
   orgs set-plan      set an organization's plan: free, pro, business or enterprise --limit N
   users disable      disable a user by email, ending their sessions and tokens (users enable: undo)
+  secret generate    print a new PUGUH_SECRET (--env-file .env: write it there once)
+  healthcheck        exit 0 if this host's server is ready (GET /readyz on PUGUH_ADMIN_ADDR)
   version            print the version
 
 Configuration comes from PUGUH_* environment variables; see README.md.
@@ -55,6 +57,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if cmd == "help" || cmd == "-h" || cmd == "--help" {
 		fmt.Fprint(stdout, usage)
 		return 0
+	}
+	if cmdFn, ok := standaloneCommands[cmd]; ok {
+		return cmdFn(ctx, args, getenv, stdout, stderr)
 	}
 	cfg, err := config.Load(getenv)
 	if err != nil {
