@@ -10,7 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/arsaka/puguh/config"
+	"github.com/arsaka/puguh/cmd/puguh/config"
 )
 
 func init() { standaloneCommands["healthcheck"] = healthcheckCommand }
