@@ -43,6 +43,7 @@ export {
   type AccessTokenVerifier,
   type VerifierOptions,
   type VerifyOptions,
+  type TokenCheck,
   type JWKSOptions,
 } from './verify.js';
 export { ROUTES, type OperationId } from './routes.js';

@@ -52,10 +52,15 @@ export interface VerifierOptions {
   fetch?: FetchLike | undefined;
 }
 
-export interface VerifyOptions extends VerifierOptions {
+/** What one verification checks beyond the verifier's settings. */
+export interface TokenCheck {
   /** Scopes the token must all hold (`scope` claim). */
   scopes?: string[] | undefined;
+  /** The time to check exp, nbf and iat against (default: now). */
+  now?: Date | undefined;
 }
+
+export interface VerifyOptions extends VerifierOptions, TokenCheck {}
 
 /** Tokens larger than this are refused before any parsing, as Puguh's API does. */
 const MAX_TOKEN_BYTES = 16 * 1024;
@@ -75,12 +80,12 @@ const TOKEN_ERRORS = new Set([
 
 export interface AccessTokenVerifier {
   /** The claims of a valid token holding every scope asked for; TokenVerificationError otherwise. */
-  verify(token: string, options?: { scopes?: string[] }): Promise<AccessTokenClaims>;
+  verify(token: string, check?: TokenCheck): Promise<AccessTokenClaims>;
   /**
    * For middleware: take the token from an Authorization header value (`Bearer …`) and verify it.
    * A missing header throws TokenVerificationError with code `missing_token`.
    */
-  authenticate(authorization: string | string[] | null | undefined, options?: { scopes?: string[] }): Promise<AccessTokenClaims>;
+  authenticate(authorization: string | string[] | null | undefined, check?: TokenCheck): Promise<AccessTokenClaims>;
   /** The jose key set (reload(), coolingDown, fresh, jwks()). */
   readonly keySet: RemoteJWKSet;
 }
@@ -136,7 +141,7 @@ export function createAccessTokenVerifier(options: VerifierOptions): AccessToken
   const keySet = keySetFor(jwksUri, options.jwks, options.fetch);
   const clockTolerance = options.clockTolerance ?? 30;
 
-  const verify = async (token: string, o?: { scopes?: string[] }): Promise<AccessTokenClaims> => {
+  const verify = async (token: string, check?: TokenCheck): Promise<AccessTokenClaims> => {
     if (typeof token !== 'string' || token === '') throw new TokenVerificationError('missing_token', 'no access token');
     if (token.length > MAX_TOKEN_BYTES) throw new TokenVerificationError('invalid_token', 'the token is too large');
     let payload: JWTPayload;
@@ -148,6 +153,7 @@ export function createAccessTokenVerifier(options: VerifierOptions): AccessToken
         audience: options.audience,
         clockTolerance,
         requiredClaims: ['exp', 'iat', 'sub', 'jti'],
+        ...(check?.now ? { currentDate: check.now } : {}),
       }));
     } catch (err) {
       const code = (err as { code?: unknown }).code;
@@ -157,13 +163,13 @@ export function createAccessTokenVerifier(options: VerifierOptions): AccessToken
       throw new PuguhConnectionError(`could not load the signing keys from ${jwksUri}`, { cause: err });
     }
     const claims = payload as AccessTokenClaims;
-    checkScopes(claims, o?.scopes);
+    checkScopes(claims, check?.scopes);
     return claims;
   };
 
   return {
     verify,
-    authenticate: (authorization, o) => verify(bearerToken(authorization), o),
+    authenticate: (authorization, check) => verify(bearerToken(authorization), check),
     keySet,
   };
 }
@@ -179,7 +185,7 @@ const sharedByFetch = new WeakMap<FetchLike, Map<string, AccessTokenVerifier>>()
  * for a bad token, and PuguhConnectionError when the keys cannot be fetched.
  */
 export function verifyAccessToken(token: string, options: VerifyOptions): Promise<AccessTokenClaims> {
-  const { scopes, ...rest } = options;
+  const { scopes, now, ...rest } = options;
   let cache = shared;
   if (rest.fetch) {
     cache = sharedByFetch.get(rest.fetch) ?? new Map();
@@ -192,5 +198,5 @@ export function verifyAccessToken(token: string, options: VerifyOptions): Promis
     if (cache.size >= MAX_SHARED) cache.delete(cache.keys().next().value!);
     cache.set(key, v);
   }
-  return v.verify(token, { scopes: scopes ?? [] });
+  return v.verify(token, { scopes, now });
 }
