@@ -21,7 +21,12 @@ import {
   ServerError,
   ValidationError,
 } from '../dist/index.js';
-import { freePort, newUser, recordingFetch, startPuguh } from './support/puguh.mjs';
+import { freePort, newUser, recordingFetch as recording, startPuguh } from './support/puguh.mjs';
+import { validatingFetch } from './support/schema.mjs';
+
+// Every answer from Puguh, errors included, is checked against the OpenAPI document.
+const checked = validatingFetch();
+const recordingFetch = () => recording(checked);
 
 let server;
 let owner; // business plan
@@ -31,7 +36,7 @@ before(async () => {
   server = await startPuguh();
   owner = await newUser(server, { prefix: 'errors' });
   await server.cli('orgs', 'set-plan', owner.organizationId, 'business');
-  client = new PuguhClient({ baseUrl: server.baseUrl, accessToken: owner.accessToken });
+  client = new PuguhClient({ baseUrl: server.baseUrl, accessToken: owner.accessToken, fetch: checked });
 });
 after(() => server?.stop());
 
@@ -48,7 +53,7 @@ test('400: an invalid cursor', async () => {
 });
 
 test('401: no rate-limit headers, WWW-Authenticate exposed', async () => {
-  const anonymous = new PuguhClient({ baseUrl: server.baseUrl });
+  const anonymous = new PuguhClient({ baseUrl: server.baseUrl, fetch: checked });
   await assert.rejects(anonymous.apiKeys.list(), (e) => {
     assert.ok(e instanceof AuthenticationError);
     assert.equal(e.detail, 'Invalid or expired token');
@@ -60,7 +65,7 @@ test('401: no rate-limit headers, WWW-Authenticate exposed', async () => {
 
 test('403: missingPermission names the permission', async () => {
   const viewerKey = await client.apiKeys.create({ name: 'viewer', role: 'viewer' });
-  const viewer = new PuguhClient({ baseUrl: server.baseUrl, apiKey: viewerKey.key, organizationId: owner.organizationId });
+  const viewer = new PuguhClient({ baseUrl: server.baseUrl, apiKey: viewerKey.key, organizationId: owner.organizationId, fetch: checked });
   await assert.rejects(viewer.apiKeys.list(), (e) => {
     assert.ok(e instanceof PermissionDeniedError);
     assert.equal(e.status, 403);
@@ -192,7 +197,7 @@ test('429: retryAfter, limit, remaining, reset on a free-plan organization', asy
   // An abort during the wait ends the call with the signal's reason.
   await drain();
   const ctrl = new AbortController();
-  const waiting = new PuguhClient({ baseUrl: server.baseUrl, accessToken: free.accessToken, maxRetries: 5 });
+  const waiting = new PuguhClient({ baseUrl: server.baseUrl, accessToken: free.accessToken, maxRetries: 5, fetch: checked });
   const call = waiting.iam.users.me({ signal: ctrl.signal });
   setTimeout(() => ctrl.abort(new Error('user gave up')), 100);
   await assert.rejects(call, /user gave up/);
@@ -220,7 +225,7 @@ test('5xx: health answers 503 with Retry-After when Redis is down; retried after
   await waitRedis();
   const withRedis = await startPuguh({ env: { PUGUH_REDIS_URL: `redis://127.0.0.1:${port}/10` } });
   t.after(() => withRedis.stop());
-  const c = new PuguhClient({ baseUrl: withRedis.baseUrl });
+  const c = new PuguhClient({ baseUrl: withRedis.baseUrl, fetch: checked });
   assert.equal((await c.health.check()).redis, 'ok');
 
   redis.kill('SIGKILL');
@@ -242,7 +247,7 @@ test('5xx: health answers 503 with Retry-After when Redis is down; retried after
 
   // maxRetries: the client waits the 5 s; Redis is back meanwhile.
   const infos = [];
-  const patient = new PuguhClient({ baseUrl: withRedis.baseUrl, maxRetries: 1, onResponse: (i) => infos.push(i.status) });
+  const patient = new PuguhClient({ baseUrl: withRedis.baseUrl, maxRetries: 1, onResponse: (i) => infos.push(i.status), fetch: checked });
   const pending = patient.health.check();
   await new Promise((r) => setTimeout(r, 200));
   redis = startRedis();
@@ -281,4 +286,13 @@ test('timeout: PuguhTimeoutError; abort: the signal reason; no server: PuguhConn
   const closedPort = await freePort();
   const nobody = new PuguhClient({ baseUrl: `http://127.0.0.1:${closedPort}` });
   await assert.rejects(nobody.health.check(), (e) => e instanceof PuguhConnectionError && !(e instanceof PuguhTimeoutError) && e.cause instanceof Error);
+});
+
+test('every answer above matched its schema in the OpenAPI document', () => {
+  assert.deepEqual(checked.problems, []);
+  const wanted = ['listUsers 400', 'listAPIKeys 401', 'listAPIKeys 403', 'getOrganization 404', 'register 409', 'register 422', 'getMe 429'];
+  if (existsSync('/usr/bin/redis-server')) wanted.push('getHealth 503');
+  for (const want of wanted) {
+    assert.ok(checked.checked.has(want), `${want} was not checked`);
+  }
 });

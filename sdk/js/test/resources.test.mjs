@@ -13,6 +13,7 @@ import {
 } from '../dist/index.js';
 import { Browser } from './support/browser.mjs';
 import { newUser, startPuguh, uniqueEmail } from './support/puguh.mjs';
+import { validatingFetch } from './support/schema.mjs';
 
 const OPERATOR = 'operator@example.com';
 let server;
@@ -21,7 +22,9 @@ const reached = new Set();
 const onResponse = (info) => {
   if (info.status >= 200 && info.status < 300) reached.add(info.operationId);
 };
-const client = (opts = {}) => new PuguhClient({ baseUrl: server.baseUrl, onResponse, ...opts });
+// Every answer is checked against the OpenAPI document's schema for it.
+const checkedFetch = validatingFetch();
+const client = (opts = {}) => new PuguhClient({ baseUrl: server.baseUrl, onResponse, fetch: checkedFetch, ...opts });
 
 // Shared across the tests below, which run in order.
 let owner; // { email, password, ..., client }
@@ -272,4 +275,10 @@ test('auth.refresh rotates the stored refresh token; auth.logout ends the sessio
 test('every operation of the OpenAPI document answered 2xx through the SDK', () => {
   const missing = Object.keys(ROUTES).filter((op) => !reached.has(op));
   assert.deepEqual(missing, []);
+});
+
+test('every answer matched its schema in the OpenAPI document', () => {
+  assert.deepEqual(checkedFetch.problems, []);
+  const validated2xx = new Set([...checkedFetch.checked].filter((k) => / 2\d\d$/.test(k)).map((k) => k.split(' ')[0]));
+  assert.deepEqual(Object.keys(ROUTES).filter((op) => !validated2xx.has(op)), []);
 });
