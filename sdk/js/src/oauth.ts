@@ -169,10 +169,16 @@ export class OAuthClient {
 
   /**
    * The redirect back from Puguh: checks `state` (and `iss`, RFC 9207), throws OAuthError for an
-   * `error=` answer (access_denied, login_required, …), and exchanges the code.
+   * `error=` answer (access_denied, login_required, …), and exchanges the code. `callbackUrl` is the
+   * full URL, or its path and query (a server's `req.url`), read against the redirect URI.
    */
-  async handleCallback(callbackUrl: string | URL, expected: { state: string; codeVerifier: string; redirectUri?: string }): Promise<OAuthTokens> {
-    const q = new URL(callbackUrl).searchParams;
+  async handleCallback(
+    callbackUrl: string | URL,
+    expected: { state: string; codeVerifier: string; redirectUri?: string | undefined },
+    options?: { signal?: AbortSignal | undefined },
+  ): Promise<OAuthTokens> {
+    const redirectUri = expected.redirectUri ?? this.redirectUri;
+    const q = new URL(callbackUrl, redirectUri).searchParams;
     const state = q.get('state');
     if (state === null || !timingSafeEqual(state, expected.state)) {
       throw new OAuthError(0, 'invalid_state', 'the callback state does not match the one sent', null);
@@ -186,12 +192,15 @@ export class OAuthClient {
     const code = q.get('code');
     if (!code) throw new OAuthError(0, 'invalid_request', 'the callback carries no code', null);
     const exchange: { code: string; codeVerifier: string; redirectUri?: string } = { code, codeVerifier: expected.codeVerifier };
-    if (expected.redirectUri !== undefined) exchange.redirectUri = expected.redirectUri;
-    return this.exchangeCode(exchange);
+    if (redirectUri !== undefined) exchange.redirectUri = redirectUri;
+    return this.exchangeCode(exchange, options);
   }
 
   /** grant_type=authorization_code (RFC 6749 §4.1.3) with the PKCE verifier. */
-  exchangeCode(params: { code: string; codeVerifier: string; redirectUri?: string }, options?: { signal?: AbortSignal }): Promise<OAuthTokens> {
+  exchangeCode(
+    params: { code: string; codeVerifier: string; redirectUri?: string | undefined },
+    options?: { signal?: AbortSignal | undefined },
+  ): Promise<OAuthTokens> {
     const redirectUri = params.redirectUri ?? this.redirectUri;
     if (!redirectUri) return Promise.reject(new TypeError('exchangeCode: redirectUri is required (here or in the client)'));
     return this.#token(
@@ -201,14 +210,21 @@ export class OAuthClient {
   }
 
   /** grant_type=refresh_token. Store the new refresh token: the old one is used up. */
-  refresh(refreshToken: string, params?: { scope?: string | string[] }, options?: { signal?: AbortSignal }): Promise<OAuthTokens> {
+  refresh(
+    refreshToken: string,
+    params?: { scope?: string | string[] | undefined },
+    options?: { signal?: AbortSignal | undefined },
+  ): Promise<OAuthTokens> {
     const form: Record<string, string> = { grant_type: 'refresh_token', refresh_token: refreshToken };
     if (params?.scope !== undefined) form['scope'] = Array.isArray(params.scope) ? params.scope.join(' ') : params.scope;
     return this.#token(form, options?.signal);
   }
 
   /** grant_type=client_credentials (RFC 6749 §4.4): a service account's (or application's) own token. */
-  clientCredentials(params?: { scope?: string | string[]; audience?: string }, options?: { signal?: AbortSignal }): Promise<OAuthTokens> {
+  clientCredentials(
+    params?: { scope?: string | string[] | undefined; audience?: string | undefined },
+    options?: { signal?: AbortSignal | undefined },
+  ): Promise<OAuthTokens> {
     const form: Record<string, string> = { grant_type: 'client_credentials' };
     if (params?.scope !== undefined) form['scope'] = Array.isArray(params.scope) ? params.scope.join(' ') : params.scope;
     if (params?.audience !== undefined) form['audience'] = params.audience;
@@ -216,17 +232,21 @@ export class OAuthClient {
   }
 
   /** RFC 7009 revocation of a refresh or access token this client holds. */
-  async revoke(token: string, params?: { tokenTypeHint?: 'access_token' | 'refresh_token' }, options?: { signal?: AbortSignal }): Promise<void> {
+  async revoke(
+    token: string,
+    params?: { tokenTypeHint?: 'access_token' | 'refresh_token' | undefined },
+    options?: { signal?: AbortSignal | undefined },
+  ): Promise<void> {
     const form: Record<string, string> = { token };
     if (params?.tokenTypeHint) form['token_type_hint'] = params.tokenTypeHint;
     await this.#post('oauth.revoke', this.revocationEndpoint, form, options?.signal);
   }
 
-  #token(form: Record<string, string>, signal?: AbortSignal): Promise<OAuthTokens> {
+  #token(form: Record<string, string>, signal?: AbortSignal | undefined): Promise<OAuthTokens> {
     return this.#post('oauth.token', this.tokenEndpoint, form, signal) as Promise<OAuthTokens>;
   }
 
-  async #post(operationId: string, url: string, form: Record<string, string>, signal?: AbortSignal): Promise<unknown> {
+  async #post(operationId: string, url: string, form: Record<string, string>, signal?: AbortSignal | undefined): Promise<unknown> {
     const headers: Record<string, string> = { 'Content-Type': 'application/x-www-form-urlencoded', Accept: 'application/json' };
     const body = new URLSearchParams(form);
     switch (this.tokenEndpointAuthMethod) {
