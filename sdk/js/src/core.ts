@@ -3,7 +3,7 @@
 // errors, refreshes an expired access token once, and (when asked) retries
 // 429 and 503 after Retry-After.
 import { APIPromise, type WithResponse } from './api-promise.js';
-import { AuthenticationError, PuguhConnectionError, PuguhError, PuguhTimeoutError, errorFromResponse } from './errors.js';
+import { AuthenticationError, PuguhConnectionError, PuguhTimeoutError, errorFromResponse } from './errors.js';
 import { isNode } from './env.js';
 import { Page, PagePromise } from './pagination.js';
 import { responseInfo, type ResponseInfo } from './response.js';
@@ -191,11 +191,17 @@ export class TokenManager {
     this.refreshToken = undefined;
   }
 
+  /** A session resumed from a refresh token alone gets its access token before its first call. */
+  needsFirstToken(): boolean {
+    return this.accessToken === undefined && this.refreshToken !== undefined && this.#refreshWithSession !== null;
+  }
+
   /**
-   * The token to retry with after `sent` was refused: the current one if another call already
-   * renewed it, else the result of the one shared renewal. undefined: give up.
+   * The token to retry with after `sent` was refused (or to start with, when there is none): the
+   * current one if another call already renewed it, else the result of the one shared renewal.
+   * undefined: give up.
    */
-  tokenAfter(sent: string): Promise<string | undefined> {
+  tokenAfter(sent: string | undefined): Promise<string | undefined> {
     if (this.accessToken !== undefined && this.accessToken !== sent) return Promise.resolve(this.accessToken);
     if (this.#pending) return this.#pending;
     const p = this.#renew().finally(() => {
@@ -295,6 +301,8 @@ export class Transport {
 
     if (route.auth === 'credential' && this.tokens.pending) {
       await untilAborted(this.tokens.pending.catch(() => undefined), o.signal);
+    } else if (route.auth === 'credential' && this.tokens.needsFirstToken()) {
+      await untilAborted(this.tokens.tokenAfter(undefined), o.signal);
     }
 
     for (;;) {
@@ -323,8 +331,4 @@ export class Transport {
       throw err;
     }
   }
-}
-
-export function assertNever(x: never, what: string): never {
-  throw new PuguhError(`unexpected ${what}: ${String(x)}`);
 }

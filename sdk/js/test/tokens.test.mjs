@@ -148,9 +148,8 @@ test('no refresh for 401s that are not a refused Bearer token', async () => {
 });
 
 test('the session refreshes by itself with its refresh token and keeps the rotated one', async () => {
-  // A pair whose refresh token only the client uses from now on.
-  const live = await fresh();
-  chain = (await fresh()).refreshToken;
+  // A pair of its own family, whose refresh token only the client uses from now on.
+  const live = await login(server, user.email, user.password);
   const stored = [];
   const f = recordingFetch();
   const client = new PuguhClient({
@@ -186,4 +185,18 @@ test('auth.login on a fresh client, then logout: a later call is refused without
   await client.auth.logout();
   await assert.rejects(client.iam.users.me(), (e) => e instanceof AuthenticationError && !e.invalidToken);
   assert.equal(f.calls.at(-1).authorization, null, 'after logout no token is sent');
+});
+
+test('a session resumed from a refresh token alone refreshes before its first call', async () => {
+  const live = await login(server, user.email, user.password);
+  const f = recordingFetch();
+  const client = new PuguhClient({ baseUrl: server.baseUrl, fetch: f, refreshToken: live.refreshToken });
+  const [a, b] = await Promise.all([client.iam.users.me(), client.organizations.list()]);
+  assert.equal(a.id, user.userId);
+  assert.equal(b.items.length, 1);
+  assert.deepEqual(
+    f.calls.map((c) => `${c.method} ${c.path}`).sort(),
+    ['GET /api/v1/iam/users/me', 'GET /api/v1/organizations', 'POST /api/v1/auth/refresh'],
+  );
+  assert.equal(f.calls.find((c) => c.path === '/api/v1/iam/users/me').authorization, `Bearer ${client.accessToken}`);
 });
