@@ -145,7 +145,8 @@ test('429: retryAfter, limit, remaining, reset on a free-plan organization', asy
   assert.equal(refused.limit, 60);
   assert.equal(refused.remaining, 0);
   assert.ok(refused.reset >= Math.floor(Date.now() / 1000));
-  assert.ok(f.calls.length >= 61 && f.calls.length <= 62, `refused after ${f.calls.length} requests`);
+  // 60 pass at once; a slow machine may see a request or two refilled meanwhile.
+  assert.ok(f.calls.length >= 61 && f.calls.length <= 65, `refused after ${f.calls.length} requests`);
 
   // Spend the budget again (bounded), so the next call starts refused.
   const drain = async () => {

@@ -103,3 +103,13 @@ test('bearerToken reads RFC 6750 headers', () => {
   assert.equal(code('Bearer a b'), 'invalid_request 400');
   assert.equal(code(['Bearer a', 'Bearer b']), 'invalid_request 400');
 });
+
+test('Retry-After: delta-seconds or an HTTP-date; anything else is ignored', async () => {
+  const { parseRetryAfter } = await import('../dist/response.js');
+  const h = (v) => new Headers({ 'Retry-After': v });
+  assert.equal(parseRetryAfter(h('5')), 5);
+  assert.equal(parseRetryAfter(h('Wed, 21 Oct 2015 07:28:00 GMT'), Date.parse('Wed, 21 Oct 2015 07:27:30 GMT')), 30);
+  assert.equal(parseRetryAfter(h('Wed, 21 Oct 2015 07:28:00 GMT'), Date.parse('Wed, 21 Oct 2015 08:00:00 GMT')), 0);
+  assert.equal(parseRetryAfter(h('soon')), null);
+  assert.equal(parseRetryAfter(new Headers()), null);
+});
