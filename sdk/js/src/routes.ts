@@ -1,0 +1,86 @@
+// Every REST operation the SDK calls, keyed by its operationId in
+// provider/rest/openapi.yaml. The types below make `npm run typecheck` fail
+// when an operation is added to or removed from the OpenAPI document without
+// this table following, or when a path or method here disagrees with it.
+import type { operations, paths } from './generated/openapi.js';
+
+export type HttpMethod = 'GET' | 'POST' | 'PATCH' | 'DELETE';
+
+/** How an operation authenticates: with the client's credential, or never (login, register, refresh). */
+export type RouteAuth = 'credential' | 'none';
+
+export interface Route {
+  readonly method: HttpMethod;
+  readonly path: keyof paths;
+  readonly auth: RouteAuth;
+}
+
+function route<const P extends keyof paths, const M extends HttpMethod>(
+  method: M,
+  path: P,
+  auth: RouteAuth = 'credential',
+): { method: M; path: P; auth: RouteAuth } {
+  return { method, path, auth };
+}
+
+export const ROUTES = {
+  getHealth: route('GET', '/api/v1/health'),
+
+  register: route('POST', '/api/v1/auth/register', 'none'),
+  login: route('POST', '/api/v1/auth/login', 'none'),
+  refresh: route('POST', '/api/v1/auth/refresh', 'none'),
+  logout: route('POST', '/api/v1/auth/logout'),
+
+  listOrganizations: route('GET', '/api/v1/organizations'),
+  createOrganization: route('POST', '/api/v1/organizations'),
+  getOrganization: route('GET', '/api/v1/organizations/{id}'),
+  setOrganizationPlan: route('PATCH', '/api/v1/organizations/{id}/plan'),
+  listMembers: route('GET', '/api/v1/organizations/{id}/members'),
+  addMember: route('POST', '/api/v1/organizations/{id}/members'),
+  updateMember: route('PATCH', '/api/v1/organizations/{id}/members/{user_id}'),
+  removeMember: route('DELETE', '/api/v1/organizations/{id}/members/{user_id}'),
+
+  listUsers: route('GET', '/api/v1/iam/users'),
+  getMe: route('GET', '/api/v1/iam/users/me'),
+  disableUser: route('POST', '/api/v1/iam/users/{id}/disable'),
+  enableUser: route('POST', '/api/v1/iam/users/{id}/enable'),
+
+  listAPIKeys: route('GET', '/api/v1/api-keys'),
+  createAPIKey: route('POST', '/api/v1/api-keys'),
+  revokeAPIKey: route('DELETE', '/api/v1/api-keys/{id}'),
+
+  listServiceAccounts: route('GET', '/api/v1/service-accounts'),
+  createServiceAccount: route('POST', '/api/v1/service-accounts'),
+  getServiceAccount: route('GET', '/api/v1/service-accounts/{id}'),
+  deleteServiceAccount: route('DELETE', '/api/v1/service-accounts/{id}'),
+  createServiceAccountAPIKey: route('POST', '/api/v1/service-accounts/{id}/api-keys'),
+
+  listApplications: route('GET', '/api/v1/applications'),
+  createApplication: route('POST', '/api/v1/applications'),
+  getApplication: route('GET', '/api/v1/applications/{id}'),
+  updateApplication: route('PATCH', '/api/v1/applications/{id}'),
+  deleteApplication: route('DELETE', '/api/v1/applications/{id}'),
+  rotateApplicationSecret: route('POST', '/api/v1/applications/{id}/secret'),
+  listGrants: route('GET', '/api/v1/applications/grants'),
+  revokeGrant: route('DELETE', '/api/v1/applications/grants/{user_id}'),
+} as const;
+
+export type OperationId = keyof typeof ROUTES;
+
+// ---- compile-time agreement with the OpenAPI document ----
+
+type Lower<M extends HttpMethod> = Lowercase<M>;
+type Table = typeof ROUTES;
+/** The operation the OpenAPI document has at an entry's path and method. */
+type DocumentOperation<K extends OperationId> = paths[Table[K]['path']][Lower<Table[K]['method']>];
+type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
+/** Entries whose path and method do not hold the operation of the same operationId. */
+type Mismatched = { [K in OperationId]: Equal<DocumentOperation<K>, operations[K]> extends true ? never : K }[OperationId];
+/** operationIds of the document with no entry here. */
+type Missing = Exclude<keyof operations, OperationId>;
+
+// Each line fails to compile, naming the offending operationIds, when the table drifts.
+const everyEntryMatchesTheDocument: [Mismatched] extends [never] ? true : Mismatched = true;
+const everyOperationHasAnEntry: [Missing] extends [never] ? true : Missing = true;
+void everyEntryMatchesTheDocument;
+void everyOperationHasAnEntry;

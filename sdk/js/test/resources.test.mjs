@@ -1,0 +1,284 @@
+// Every resource of the REST API through the SDK, against a real Puguh. The
+// last test checks that every operation of provider/rest/openapi.yaml
+// answered a 2xx to some call in this file.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  AuthenticationError,
+  NotFoundError,
+  OAuthClient,
+  Page,
+  PuguhClient,
+  ROUTES,
+} from '../dist/index.js';
+import { Browser } from './support/browser.mjs';
+import { newUser, startPuguh, uniqueEmail } from './support/puguh.mjs';
+import { validatingFetch } from './support/schema.mjs';
+
+const OPERATOR = 'operator@example.com';
+let server;
+/** operationIds that answered 2xx. */
+const reached = new Set();
+const onResponse = (info) => {
+  if (info.status >= 200 && info.status < 300) reached.add(info.operationId);
+};
+// Every answer is checked against the OpenAPI document's schema for it.
+const checkedFetch = validatingFetch();
+const client = (opts = {}) => new PuguhClient({ baseUrl: server.baseUrl, onResponse, fetch: checkedFetch, ...opts });
+
+// Shared across the tests below, which run in order.
+let owner; // { email, password, ..., client }
+let acme; // organization
+const members = [];
+
+before(async () => {
+  server = await startPuguh({ env: { PUGUH_PLATFORM_OPERATORS: OPERATOR } });
+});
+after(() => server?.stop());
+
+test('health.check without credentials', async () => {
+  const c = client();
+  const { data, response } = await c.health.check().withResponse();
+  assert.deepEqual(data, { status: 'ok', database: 'ok', redis: 'disabled' });
+  assert.equal(response.status, 200);
+  assert.equal(response.operationId, 'getHealth');
+  assert.match(response.requestId, /^[0-9a-f]+$/);
+});
+
+test('auth.register, auth.login: the client becomes the session', async () => {
+  const c = client();
+  const email = uniqueEmail('owner');
+  const password = 'owner password 123';
+  const reg = await c.auth.register({ email, password, full_name: 'Olive Owner' });
+  assert.equal(reg.email, email);
+  assert.match(reg.user_id, /^[0-9a-f-]{36}$/);
+  assert.match(reg.organization_id, /^[0-9a-f-]{36}$/);
+  assert.equal(c.accessToken, undefined, 'register does not sign in');
+
+  const pair = await c.auth.login({ email, password });
+  assert.equal(pair.token_type, 'Bearer');
+  assert.equal(pair.expires_in, 3600);
+  assert.equal(c.accessToken, pair.access_token);
+  assert.equal(c.refreshToken, pair.refresh_token);
+  owner = { email, password, userId: reg.user_id, organizationId: reg.organization_id, client: c };
+  // Enough budget for the rest of this file: the free plan allows 60 a minute.
+  await server.cli('orgs', 'set-plan', reg.organization_id, 'business');
+
+  const health = await c.health.check();
+  assert.deepEqual(health.principal, { type: 'user', id: reg.user_id, organization_id: reg.organization_id });
+});
+
+test('iam.users.me', async () => {
+  const { data: me, response } = await owner.client.iam.users.me().withResponse();
+  assert.equal(me.id, owner.userId);
+  assert.equal(me.type, 'user');
+  assert.equal(me.email, owner.email);
+  assert.equal(me.full_name, 'Olive Owner');
+  assert.equal(me.role, 'owner');
+  assert.ok(me.permissions.includes('organization.members.create'));
+  assert.ok(response.rateLimit.limit > 0, 'rate-limit headers are exposed');
+  assert.equal(typeof response.rateLimit.remaining, 'number');
+  assert.ok(response.rateLimit.reset > Date.now() / 1000 - 1);
+});
+
+test('organizations.create, get, list', async () => {
+  acme = await owner.client.organizations.create({ name: 'Acme' });
+  assert.equal(acme.name, 'Acme');
+  assert.equal(acme.plan, 'free');
+  assert.equal(acme.personal, false);
+  assert.equal(acme.role, 'owner');
+
+  const got = await owner.client.organizations.get(acme.id);
+  assert.equal(got.id, acme.id);
+
+  const page = await owner.client.organizations.list();
+  assert.ok(page instanceof Page);
+  assert.equal(page.nextCursor, null);
+  assert.deepEqual(page.items.map((o) => o.name).sort(), ['Acme', 'Olive Owner']);
+  const iterated = [];
+  for await (const o of owner.client.organizations.list()) iterated.push(o.id);
+  assert.deepEqual(iterated.sort(), page.items.map((o) => o.id).sort());
+});
+
+test('organizations.setPlan as a platform operator', async () => {
+  const op = client();
+  await op.auth.register({ email: OPERATOR, password: 'operator password 1', full_name: 'Op' });
+  await op.auth.login({ email: OPERATOR, password: 'operator password 1' });
+  const plan = await op.organizations.setPlan(acme.id, { plan: 'business' });
+  assert.deepEqual(plan, { organization_id: acme.id, plan: 'business', rate_limit: 0, requests_per_minute: 1000 });
+  const enterprise = await op.organizations.setPlan(acme.id, { plan: 'enterprise', rate_limit: 5000 });
+  assert.equal(enterprise.requests_per_minute, 5000);
+});
+
+test('organizations.members.add, list (paginated), update, remove', async () => {
+  for (let i = 0; i < 3; i++) members.push(await newUser(server, { prefix: `member${i}`, fullName: `Member ${i}` }));
+  for (const m of members) {
+    const added = await owner.client.organizations.members.add(acme.id, { email: m.email, role: 'member' });
+    assert.equal(added.user_id, m.userId);
+    assert.equal(added.role, 'member');
+  }
+
+  const first = await owner.client.organizations.members.list(acme.id, { limit: 2 });
+  assert.equal(first.items.length, 2);
+  assert.equal(typeof first.nextCursor, 'string');
+  assert.ok(first.hasNextPage());
+  const second = await first.nextPage();
+  assert.equal(second.items.length, 2);
+  assert.equal(second.nextCursor, null);
+  assert.equal(await second.nextPage(), null);
+
+  const all = [];
+  for await (const m of owner.client.organizations.members.list(acme.id, { limit: 1 })) all.push(m.email);
+  assert.deepEqual(all.sort(), [owner.email, ...members.map((m) => m.email)].sort());
+  let pages = 0;
+  for await (const p of first.pages()) pages += p.items.length > 0 ? 1 : 0;
+  assert.equal(pages, 2);
+
+  const promoted = await owner.client.organizations.members.update(acme.id, members[0].userId, { role: 'admin' });
+  assert.equal(promoted.role, 'admin');
+
+  const removed = await owner.client.organizations.members.remove(acme.id, members[2].userId);
+  assert.equal(removed, undefined);
+  const left = [];
+  for await (const m of owner.client.organizations.members.list(acme.id)) left.push(m.user_id);
+  assert.equal(left.length, 3);
+  assert.ok(!left.includes(members[2].userId));
+});
+
+test('iam.users.list in another organization (organizationId per call)', async () => {
+  const emails = [];
+  for await (const u of owner.client.iam.users.list({ limit: 1 }, { organizationId: acme.id })) emails.push(u.email);
+  assert.deepEqual(emails.sort(), [owner.email, members[0].email, members[1].email].sort());
+  // Without the option the client acts in the personal organization: only the owner.
+  const personal = await owner.client.iam.users.list();
+  assert.deepEqual(personal.items.map((u) => u.email), [owner.email]);
+});
+
+test('iam.users.disable and enable a user the organization manages', async () => {
+  const target = members[1];
+  const disabled = await owner.client.iam.users.disable(target.userId, { organizationId: acme.id });
+  assert.equal(disabled.id, target.userId);
+  assert.equal(disabled.disabled, true);
+  await assert.rejects(
+    client().auth.login({ email: target.email, password: target.password }),
+    (e) => e instanceof AuthenticationError && e.detail === 'Invalid email or password',
+  );
+  const enabled = await owner.client.iam.users.enable(target.userId, { organizationId: acme.id });
+  assert.equal(enabled.disabled, false);
+  await client().auth.login({ email: target.email, password: target.password });
+});
+
+test('apiKeys.create, list, use, revoke', async () => {
+  const created = await owner.client.apiKeys.create({ name: 'CI key', role: 'viewer' });
+  assert.match(created.key, /^pgh_[0-9A-Za-z]{49}$/);
+  assert.equal(created.prefix, created.key.slice(0, 12));
+  assert.equal(created.role, 'viewer');
+  assert.equal(created.service_account_id, null);
+
+  const listed = await owner.client.apiKeys.list();
+  const row = listed.items.find((k) => k.id === created.id);
+  assert.ok(row);
+  assert.equal('key' in row, false, 'a listing never holds the secret');
+
+  const keyClient = client({ apiKey: created.key, organizationId: owner.organizationId });
+  const health = await keyClient.health.check();
+  assert.deepEqual(health.principal, { type: 'api_key', id: created.id, organization_id: owner.organizationId });
+  const me = await keyClient.iam.users.me();
+  assert.equal(me.type, 'api_key');
+
+  assert.equal(await owner.client.apiKeys.revoke(created.id), undefined);
+  await assert.rejects(keyClient.iam.users.me(), (e) => e instanceof AuthenticationError && e.detail === 'Invalid API key');
+});
+
+test('serviceAccounts.create, list, get, createApiKey, client credentials, delete', async () => {
+  const sa = await owner.client.serviceAccounts.create({ name: 'deployer', role: 'member' });
+  assert.equal(sa.client_id, `sa-${sa.id}`);
+  assert.match(sa.client_secret, /^pghs_/);
+
+  const listed = await owner.client.serviceAccounts.list();
+  assert.ok(listed.items.some((s) => s.id === sa.id && !('client_secret' in s)));
+  const got = await owner.client.serviceAccounts.get(sa.id);
+  assert.equal(got.name, 'deployer');
+
+  const key = await owner.client.serviceAccounts.createApiKey(sa.id, { name: 'deployer key' });
+  assert.equal(key.service_account_id, sa.id);
+  assert.equal(key.role, 'member');
+
+  const oauth = new OAuthClient({
+    issuer: server.issuer,
+    clientId: sa.client_id,
+    clientSecret: sa.client_secret,
+    tokenEndpointAuthMethod: 'client_secret_basic',
+  });
+  const tokens = await oauth.clientCredentials();
+  const saClient = client({ accessToken: tokens.access_token });
+  const me = await saClient.iam.users.me();
+  assert.equal(me.type, 'service_account');
+  assert.equal(me.id, sa.id);
+
+  await owner.client.serviceAccounts.delete(sa.id);
+  await assert.rejects(owner.client.serviceAccounts.get(sa.id), NotFoundError);
+});
+
+test('applications.create, list, get, update, rotateSecret, grants, delete', async () => {
+  const redirect = 'http://127.0.0.1:9/callback';
+  const app = await owner.client.applications.create({ name: 'Dashboard', redirect_uris: [redirect], scopes: ['openid', 'profile', 'read:user'] });
+  assert.equal(app.client_id, app.id);
+  assert.equal(app.token_endpoint_auth_method, 'client_secret_post');
+  assert.match(app.client_secret, /^pghs_/);
+
+  assert.ok((await owner.client.applications.list()).items.some((a) => a.id === app.id));
+  assert.equal((await owner.client.applications.get(app.id)).name, 'Dashboard');
+  const updated = await owner.client.applications.update(app.id, { name: 'Dashboard 2' });
+  assert.equal(updated.name, 'Dashboard 2');
+  assert.deepEqual(updated.redirect_uris, [redirect]);
+  const rotated = await owner.client.applications.rotateSecret(app.id);
+  assert.equal(rotated.client_id, app.id);
+  assert.notEqual(rotated.client_secret, app.client_secret);
+
+  // A user grants the application through the code flow, which leaves a grant.
+  const user = members[0];
+  const oauth = new OAuthClient({ issuer: server.issuer, clientId: app.id, clientSecret: rotated.client_secret, redirectUri: redirect });
+  const request = await oauth.authorizationUrl({ scope: ['openid', 'read:user'] });
+  const callback = await new Browser(server.baseUrl).authorize(request.url, user);
+  await oauth.handleCallback(callback, request);
+
+  const appClient = client({ accessToken: owner.client.accessToken, applicationId: app.id });
+  const grants = await appClient.applications.grants.list();
+  assert.deepEqual(
+    grants.items.map((g) => [g.user_id, g.email, g.scopes]),
+    [[user.userId, user.email, ['openid', 'read:user']]],
+  );
+  await assert.rejects(owner.client.applications.grants.list(), /applicationId is required/);
+  assert.equal(await owner.client.applications.grants.revoke(user.userId, { applicationId: app.id }), undefined);
+  assert.deepEqual((await appClient.applications.grants.list()).items, []);
+
+  await owner.client.applications.delete(app.id);
+  await assert.rejects(owner.client.applications.get(app.id), NotFoundError);
+});
+
+test('auth.refresh rotates the stored refresh token; auth.logout ends the session', async () => {
+  const c = owner.client;
+  const before = { access: c.accessToken, refresh: c.refreshToken };
+  const pair = await c.auth.refresh();
+  assert.notEqual(pair.refresh_token, before.refresh);
+  assert.equal(c.refreshToken, pair.refresh_token);
+  assert.equal(c.accessToken, pair.access_token);
+
+  await c.auth.logout();
+  assert.equal(c.accessToken, undefined);
+  assert.equal(c.refreshToken, undefined);
+  const stale = client({ accessToken: pair.access_token });
+  await assert.rejects(stale.iam.users.me(), (e) => e instanceof AuthenticationError && e.invalidToken);
+});
+
+test('every operation of the OpenAPI document answered 2xx through the SDK', () => {
+  const missing = Object.keys(ROUTES).filter((op) => !reached.has(op));
+  assert.deepEqual(missing, []);
+});
+
+test('every answer matched its schema in the OpenAPI document', () => {
+  assert.deepEqual(checkedFetch.problems, []);
+  const validated2xx = new Set([...checkedFetch.checked].filter((k) => / 2\d\d$/.test(k)).map((k) => k.split(' ')[0]));
+  assert.deepEqual(Object.keys(ROUTES).filter((op) => !validated2xx.has(op)), []);
+});
