@@ -70,6 +70,9 @@ type ApplicationStore interface {
 	// ApplicationByID finds an application by client id, whatever its organization.
 	ApplicationByID(ctx context.Context, id string) (*Application, error)
 	ListApplications(ctx context.Context, orgID string) ([]Application, error)
+	// UpdateApplication writes a if the stored row is still at a.Version
+	// (the version a was read at) and raises a.Version; ErrPrecondition when
+	// another update came first, ErrNotFound when there is no such application.
 	UpdateApplication(ctx context.Context, a *Application) error
 	DeleteApplication(ctx context.Context, orgID, id string) error
 }

@@ -114,6 +114,9 @@ type Application struct {
 	Trusted                 bool      `db:"trusted"`
 	CreatedAt               time.Time `db:"created_at"`
 	UpdatedAt               time.Time `db:"updated_at"`
+	// Version is raised by every update; an update applies only to the
+	// version it was read at (storage.ApplicationStore.UpdateApplication).
+	Version int `db:"version"`
 }
 
 // Signing key states, in lifecycle order. A removed key is deleted from the table.

@@ -120,21 +120,51 @@ func (s *Service) Get(ctx context.Context, p *authz.Principal, id string) (*stor
 // Update changes the fields given (PATCH semantics). Making a public client
 // confidential issues its first secret, returned here only.
 func (s *Service) Update(ctx context.Context, p *authz.Principal, id string, f ApplicationFields) (*storage.Application, string, error) {
-	app, err := s.application(ctx, p, id, authz.ApplicationsUpdate)
-	if err != nil {
-		return nil, "", err
-	}
 	if err := s.mayTrust(ctx, p, f); err != nil {
 		return nil, "", err
 	}
-	secret, err := UpdateApplication(app, f, s.now())
+	var app *storage.Application
+	var secret string
+	err := s.readModifyWrite(ctx, p, id, authz.ApplicationsUpdate, func(a *storage.Application) error {
+		var err error
+		app = a
+		secret, err = UpdateApplication(a, f, s.now())
+		return err
+	})
 	if err != nil {
 		return nil, "", err
 	}
-	if err := s.Store.UpdateApplication(ctx, app); err != nil {
-		return nil, "", s.writeError(err)
-	}
 	return app, secret, nil
+}
+
+// ErrConcurrentChange answers an update that lost two races in a row.
+var ErrConcurrentChange = &problem.Error{Kind: problem.Conflict, Detail: "The application was changed at the same time; try again"}
+
+// readModifyWrite loads the application (checking perm), applies change and
+// writes it back if nobody wrote it in between. The store refuses a write to
+// a version other than the one read; the read may come from a cache that has
+// not seen another replica's write yet, and the refused write evicts it, so
+// one retry works from the database. Losing twice is ErrConcurrentChange.
+func (s *Service) readModifyWrite(ctx context.Context, p *authz.Principal, id, perm string, change func(*storage.Application) error) error {
+	for attempt := 0; ; attempt++ {
+		app, err := s.application(ctx, p, id, perm)
+		if err != nil {
+			return err
+		}
+		if err := change(app); err != nil {
+			return err
+		}
+		err = s.Store.UpdateApplication(ctx, app)
+		switch {
+		case err == nil:
+			return nil
+		case errors.Is(err, storage.ErrPrecondition) && attempt == 0:
+			continue
+		case errors.Is(err, storage.ErrPrecondition):
+			return ErrConcurrentChange
+		}
+		return s.writeError(err)
+	}
 }
 
 // Delete removes the application. Tokens it was issued must not outlive it:
@@ -158,21 +188,20 @@ func (s *Service) Delete(ctx context.Context, p *authz.Principal, id string) err
 // one, shown once. The old one stops working at once on this replica (the
 // write evicts the cached client) and on the others as its cache says.
 func (s *Service) RotateSecret(ctx context.Context, p *authz.Principal, id string) (string, error) {
-	app, err := s.application(ctx, p, id, authz.ApplicationsUpdate)
-	if err != nil {
-		return "", err
-	}
-	if app.Public {
-		return "", problem.Conflictf("Public applications have no client secret")
-	}
 	secret, err := credentials.NewClientSecret()
 	if err != nil {
 		return "", err
 	}
-	app.SecretHash = secret.Hash
-	app.UpdatedAt = s.now().UTC()
-	if err := s.Store.UpdateApplication(ctx, app); err != nil {
-		return "", s.writeError(err)
+	err = s.readModifyWrite(ctx, p, id, authz.ApplicationsUpdate, func(app *storage.Application) error {
+		if app.Public {
+			return problem.Conflictf("Public applications have no client secret")
+		}
+		app.SecretHash = secret.Hash
+		app.UpdatedAt = s.now().UTC()
+		return nil
+	})
+	if err != nil {
+		return "", err
 	}
 	return secret.Secret, nil
 }

@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -11,7 +12,7 @@ import (
 var _ storage.ApplicationStore = (*Store)(nil)
 
 const applicationColumns = `id, organization_id, name, secret_hash, redirect_uris, post_logout_redirect_uris,
-	grant_types, response_types, scopes, token_endpoint_auth_method, public, trusted, created_at, updated_at`
+	grant_types, response_types, scopes, token_endpoint_auth_method, public, trusted, created_at, updated_at, version`
 
 // applicationRow is an applications row: the client with its lists still as JSON text.
 type applicationRow struct {
@@ -68,9 +69,9 @@ func (s *Store) CreateApplication(ctx context.Context, a *storage.Application) e
 		return fmt.Errorf("create application: %w", err)
 	}
 	args := append([]any{a.ID, a.OrganizationID, a.Name, a.SecretHash}, lists...)
-	args = append(args, a.TokenEndpointAuthMethod, a.Public, a.Trusted, utc(a.CreatedAt), utc(a.UpdatedAt))
+	args = append(args, a.TokenEndpointAuthMethod, a.Public, a.Trusted, utc(a.CreatedAt), utc(a.UpdatedAt), a.Version)
 	if _, err := s.db.ExecContext(ctx, s.rebind(`INSERT INTO applications (`+applicationColumns+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`), args...); err != nil {
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`), args...); err != nil {
 		return fmt.Errorf("create application: %w", mapError(err))
 	}
 	return nil
@@ -107,8 +108,10 @@ func (s *Store) ListApplications(ctx context.Context, orgID string) ([]storage.A
 
 // UpdateApplication overwrites every mutable field of a (all but the organization
 // and CreatedAt), matching on both id and organization so that one organization
-// cannot edit another's client. A zero UpdatedAt is set to now.
-// ErrNotFound if the organization has no such application.
+// cannot edit another's client, and only if the row is still at a.Version; it
+// then raises a.Version. A zero UpdatedAt is set to now. ErrPrecondition if
+// another update came first; ErrNotFound if the organization has no such
+// application.
 func (s *Store) UpdateApplication(ctx context.Context, a *storage.Application) error {
 	stamp(time.Now(), &a.UpdatedAt)
 	lists, err := applicationLists(a)
@@ -116,17 +119,31 @@ func (s *Store) UpdateApplication(ctx context.Context, a *storage.Application) e
 		return fmt.Errorf("update application: %w", err)
 	}
 	args := append([]any{a.Name, a.SecretHash}, lists...)
-	args = append(args, a.TokenEndpointAuthMethod, a.Public, a.Trusted, utc(a.UpdatedAt), a.ID, a.OrganizationID)
+	args = append(args, a.TokenEndpointAuthMethod, a.Public, a.Trusted, utc(a.UpdatedAt), a.ID, a.OrganizationID, a.Version)
 	res, err := s.db.ExecContext(ctx, s.rebind(`UPDATE applications SET
 		name = ?, secret_hash = ?, redirect_uris = ?, post_logout_redirect_uris = ?, grant_types = ?,
-		response_types = ?, scopes = ?, token_endpoint_auth_method = ?, public = ?, trusted = ?, updated_at = ?
-		WHERE id = ? AND organization_id = ?`), args...)
+		response_types = ?, scopes = ?, token_endpoint_auth_method = ?, public = ?, trusted = ?, updated_at = ?,
+		version = version + 1
+		WHERE id = ? AND organization_id = ? AND version = ?`), args...)
 	if err != nil {
 		return fmt.Errorf("update application: %w", mapError(err))
 	}
 	if err := oneRow(res); err != nil {
-		return fmt.Errorf("update application: %w", err)
+		if !errors.Is(err, storage.ErrNotFound) {
+			return fmt.Errorf("update application: %w", err)
+		}
+		// No row at that version: tell a lost race from a missing application.
+		var n int
+		if err := s.get(ctx, &n, s.rebind(`SELECT COUNT(*) FROM applications WHERE id = ? AND organization_id = ?`),
+			a.ID, a.OrganizationID); err != nil {
+			return fmt.Errorf("update application: %w", mapError(err))
+		}
+		if n > 0 {
+			return fmt.Errorf("update application %s: changed since version %d: %w", a.ID, a.Version, storage.ErrPrecondition)
+		}
+		return fmt.Errorf("update application: %w", storage.ErrNotFound)
 	}
+	a.Version++
 	return nil
 }
 

@@ -161,12 +161,38 @@ func TestApplicationStore(t *testing.T, newStore func(t *testing.T) ApplicationS
 			UpdatedAt:               baseTime().Add(time.Hour),
 		}
 		wantErr(t, "UpdateApplication", s.UpdateApplication(ctx, b), nil)
+		if b.Version != 1 {
+			t.Fatalf("Version after the first update = %d, want 1", b.Version)
+		}
 		want := *b
 		want.CreatedAt = a.CreatedAt
 		want.PostLogoutRedirectURIs = []string{}
 		got, err := s.ApplicationByID(ctx, a.ID)
 		wantErr(t, "ApplicationByID", err, nil)
 		wantEqual(t, "ApplicationByID", *got, want, normApplication)
+	})
+
+	// Two writers read version 0; the first write wins, the second is
+	// refused with ErrPrecondition and changes nothing, and a write from a
+	// fresh read succeeds.
+	t.Run("update applies only to the version read", func(t *testing.T) {
+		s := newStore(t)
+		_, org := registerUser(t, s)
+		a := createApplication(t, s, org.ID, baseTime())
+		first, second := *a, *a
+		first.Name, second.Name = "first", "second"
+		wantErr(t, "UpdateApplication (first)", s.UpdateApplication(ctx, &first), nil)
+		wantErr(t, "UpdateApplication (stale)", s.UpdateApplication(ctx, &second), storage.ErrPrecondition)
+		got, err := s.ApplicationByID(ctx, a.ID)
+		wantErr(t, "ApplicationByID", err, nil)
+		if got.Name != "first" || got.Version != 1 {
+			t.Fatalf("after a refused stale write: name %q version %d, want first, 1", got.Name, got.Version)
+		}
+		got.Name = "third"
+		wantErr(t, "UpdateApplication (fresh)", s.UpdateApplication(ctx, got), nil)
+		missing := *a
+		missing.ID = "missing"
+		wantErr(t, "UpdateApplication of a missing application", s.UpdateApplication(ctx, &missing), storage.ErrNotFound)
 	})
 
 	t.Run("list oldest first", func(t *testing.T) {

@@ -187,3 +187,43 @@ func jsonHas(body []byte, code string) bool {
 	}
 	return json.Unmarshal(body, &v) == nil && v.Error == code
 }
+
+// Without Redis a replica may serve an application from its cache after
+// another replica changed it. An update must not undo that change: the
+// store applies a write only to the version it was read at, and the stale
+// replica retries from the database. PATCH on A (stale) of the name keeps B's
+// new redirect URIs.
+func TestApplicationUpdatesDoNotUndoEachOther(t *testing.T) {
+	for _, b := range sqltest.Backends() {
+		t.Run(b.Name, func(t *testing.T) {
+			ra := apptest.Start(t, apptest.Options{Backend: b})
+			rb := apptest.Start(t, apptest.Options{Backend: b, DatabaseURL: ra.DatabaseURL, Env: map[string]string{"PUGUH_ISSUER": ra.URL}})
+			user := ra.NewUser()
+			r := ra.Do(http.MethodPost, "/api/v1/applications", map[string]any{"name": "App", "redirect_uris": []string{"https://a.example/cb"}}, user.Bearer()...)
+			if r.Status != http.StatusCreated {
+				t.Fatalf("create: %d %s", r.Status, r.Body)
+			}
+			var app struct {
+				ID           string   `json:"id"`
+				Name         string   `json:"name"`
+				RedirectURIs []string `json:"redirect_uris"`
+			}
+			r.JSON(t, &app)
+			path := "/api/v1/applications/" + app.ID
+			if r := ra.Do(http.MethodGet, path, nil, user.Bearer()...); r.Status != http.StatusOK { // A caches it
+				t.Fatalf("get on A: %d", r.Status)
+			}
+			if r := rb.Do(http.MethodPatch, path, map[string]any{"redirect_uris": []string{"https://b.example/cb"}}, user.Bearer()...); r.Status != http.StatusOK {
+				t.Fatalf("patch on B: %d %s", r.Status, r.Body)
+			}
+			r = ra.Do(http.MethodPatch, path, map[string]any{"name": "Renamed"}, user.Bearer()...)
+			if r.Status != http.StatusOK {
+				t.Fatalf("patch on A: %d %s", r.Status, r.Body)
+			}
+			r.JSON(t, &app)
+			if app.Name != "Renamed" || len(app.RedirectURIs) != 1 || app.RedirectURIs[0] != "https://b.example/cb" {
+				t.Fatalf("after both updates: %s; want the new name and B's redirect URI", r.Body)
+			}
+		})
+	}
+}
