@@ -149,8 +149,9 @@ func TestValidPlan(t *testing.T) {
 	}
 }
 
-// A plan change is seen within PlanCacheTTL, and the database is read about
-// once per organization per TTL, not per request.
+// Each plan's figure, the free plan's for a deleted organization, and the
+// database's failure passed on (the organization cache lives in
+// storage/cached).
 func TestPlansPerMinute(t *testing.T) {
 	orgs := &fakeOrgs{orgs: map[string]storage.Organization{}}
 	orgs.set("o", storage.PlanPro, 0)

@@ -41,7 +41,7 @@ type Store interface {
 	OrganizationByID(ctx context.Context, id string) (*storage.Organization, error)
 }
 
-// Passwords checks a user's password (rest.IdentityAPI.CheckPassword: the same
+// Passwords checks a user's password (identity.SignIn.CheckPassword: the same
 // timing-safe check, and the same throttling, as the REST login).
 type Passwords interface {
 	CheckPassword(ctx context.Context, email, password string) (*storage.User, error)

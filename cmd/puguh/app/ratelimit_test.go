@@ -150,7 +150,7 @@ func TestOrganizationRateLimitAcrossReplicas(t *testing.T) {
 }
 
 // The plan API is for platform operators only, and a new plan is applied
-// within seconds (ratelimit.PlanCacheTTL).
+// within seconds (cached.OrganizationTTL; at once on the replica that made it).
 func TestPlanAPI(t *testing.T) {
 	opEmail := "ops-" + randomHex(4) + "@example.com"
 	e := apptest.Start(t, limitOptions(false, map[string]string{"PUGUH_PLATFORM_OPERATORS": strings.ToUpper(opEmail)}))
