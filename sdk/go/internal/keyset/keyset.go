@@ -134,7 +134,7 @@ func (s *Set) Key(ctx context.Context, kid string) (*rsa.PublicKey, error) {
 		}
 	}
 	// Stale, empty, or an unknown kid: fetch, if the cooldown allows.
-	err := s.fetch(ctx, now)
+	err := s.fetchWith(ctx, false)
 	if next := s.snap.Load(); next != nil {
 		snap = next
 	}
@@ -165,10 +165,6 @@ var errCoolingDown = errors.New("the key set was fetched less than the cooldown 
 // Refresh fetches the set now, whatever the cooldown (start-up, tests).
 func (s *Set) Refresh(ctx context.Context) error {
 	return s.fetchWith(ctx, true)
-}
-
-func (s *Set) fetch(ctx context.Context, _ time.Time) error {
-	return s.fetchWith(ctx, false)
 }
 
 // fetchWith starts a fetch, or joins the one under way, and waits for it (or
