@@ -31,22 +31,26 @@ type testIssuer struct {
 	failJWKS atomic.Bool
 }
 
-var keyCache sync.Map // bits → *rsa.PrivateKey pool, to keep the tests fast
-
-func newKey(t testing.TB, n int) *rsa.PrivateKey {
-	t.Helper()
-	if v, ok := keyCache.Load(n); ok {
-		pool := v.([]*rsa.PrivateKey)
-		if len(pool) > 0 {
-			keyCache.Store(n, pool[1:])
-			return pool[0]
+// testKeys are made once per test binary: RSA key generation is slow,
+// especially under the race detector.
+var (
+	testKeys = sync.OnceValue(func() []*rsa.PrivateKey {
+		keys := make([]*rsa.PrivateKey, 4)
+		for i := range keys {
+			k, err := rsa.GenerateKey(rand.Reader, 2048)
+			if err != nil {
+				panic(err)
+			}
+			keys[i] = k
 		}
-	}
-	k, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return k
+		return keys
+	})
+	nextKey atomic.Int64
+)
+
+func newKey(testing.TB, int) *rsa.PrivateKey {
+	keys := testKeys()
+	return keys[int(nextKey.Add(1))%len(keys)]
 }
 
 func newTestIssuer(t testing.TB) *testIssuer {
