@@ -23,7 +23,6 @@ type tokenFixture struct {
 	mu    sync.Mutex
 }
 
-
 func newTokenFixture(t *testing.T) *tokenFixture {
 	t.Helper()
 	u := server.NewUser(t, "tokens")
