@@ -1,0 +1,52 @@
+package puguh
+
+// route is one REST operation of provider/rest/openapi.yaml.
+type route struct {
+	method    string
+	path      string
+	anonymous bool // never sends a credential or X-Organization-ID (register, login, refresh)
+}
+
+// routes holds every operation the SDK calls, by operationId. TestRoutesMatchOpenAPI
+// fails when it disagrees with provider/rest/openapi.yaml.
+var routes = map[string]route{
+	"getHealth": {"GET", "/api/v1/health", false},
+
+	"register": {"POST", "/api/v1/auth/register", true},
+	"login":    {"POST", "/api/v1/auth/login", true},
+	"refresh":  {"POST", "/api/v1/auth/refresh", true},
+	"logout":   {"POST", "/api/v1/auth/logout", false},
+
+	"listOrganizations":   {"GET", "/api/v1/organizations", false},
+	"createOrganization":  {"POST", "/api/v1/organizations", false},
+	"getOrganization":     {"GET", "/api/v1/organizations/{id}", false},
+	"setOrganizationPlan": {"PATCH", "/api/v1/organizations/{id}/plan", false},
+	"listMembers":         {"GET", "/api/v1/organizations/{id}/members", false},
+	"addMember":           {"POST", "/api/v1/organizations/{id}/members", false},
+	"updateMember":        {"PATCH", "/api/v1/organizations/{id}/members/{user_id}", false},
+	"removeMember":        {"DELETE", "/api/v1/organizations/{id}/members/{user_id}", false},
+
+	"listUsers":   {"GET", "/api/v1/iam/users", false},
+	"getMe":       {"GET", "/api/v1/iam/users/me", false},
+	"disableUser": {"POST", "/api/v1/iam/users/{id}/disable", false},
+	"enableUser":  {"POST", "/api/v1/iam/users/{id}/enable", false},
+
+	"listAPIKeys":  {"GET", "/api/v1/api-keys", false},
+	"createAPIKey": {"POST", "/api/v1/api-keys", false},
+	"revokeAPIKey": {"DELETE", "/api/v1/api-keys/{id}", false},
+
+	"listServiceAccounts":        {"GET", "/api/v1/service-accounts", false},
+	"createServiceAccount":       {"POST", "/api/v1/service-accounts", false},
+	"getServiceAccount":          {"GET", "/api/v1/service-accounts/{id}", false},
+	"deleteServiceAccount":       {"DELETE", "/api/v1/service-accounts/{id}", false},
+	"createServiceAccountAPIKey": {"POST", "/api/v1/service-accounts/{id}/api-keys", false},
+
+	"listApplications":        {"GET", "/api/v1/applications", false},
+	"createApplication":       {"POST", "/api/v1/applications", false},
+	"getApplication":          {"GET", "/api/v1/applications/{id}", false},
+	"updateApplication":       {"PATCH", "/api/v1/applications/{id}", false},
+	"deleteApplication":       {"DELETE", "/api/v1/applications/{id}", false},
+	"rotateApplicationSecret": {"POST", "/api/v1/applications/{id}/secret", false},
+	"listGrants":              {"GET", "/api/v1/applications/grants", false},
+	"revokeGrant":             {"DELETE", "/api/v1/applications/grants/{user_id}", false},
+}
