@@ -7,7 +7,9 @@ import (
 
 // BrowserSession is a signed-in browser: the SSO session behind the sign-in
 // page and /oauth/authorize. ID is the SHA-256 hex digest of the cookie value;
-// the cookie value itself is never stored.
+// the cookie value itself is never stored. UserAgent comes from a request
+// header and is only ever shown: it is kept as text, each run of bytes that
+// are not UTF-8 and each NUL read back as U+FFFD.
 type BrowserSession struct {
 	ID         string    `db:"id"`
 	UserID     string    `db:"user_id"`

@@ -105,6 +105,36 @@ func TestSessionStore(t *testing.T, newStore func(t *testing.T) SessionStores) {
 		}
 	})
 
+	// The user agent comes from a request header, which may carry bytes that
+	// are not UTF-8 (or be cut inside a character when shortened). The store
+	// keeps it as text: each run of such bytes, and each NUL, reads back as
+	// U+FFFD, the same on every backend; text that is fine is kept as it is.
+	t.Run("user agent is kept as text", func(t *testing.T) {
+		for _, tc := range []struct {
+			name, ua, want string
+		}{
+			{"empty", "", ""},
+			{"UTF-8", "Mozilla/5.0 é 🦊", "Mozilla/5.0 é 🦊"},
+			{"invalid byte", "Mozilla/5.0 \xff", "Mozilla/5.0 \uFFFD"},
+			{"cut inside a character", "Mozilla/5.0 \xc3", "Mozilla/5.0 \uFFFD"},
+			{"run of invalid bytes", "a\xc0\xaf\xed\xa0\x80b", "a\uFFFDb"},
+			{"NUL", "a\x00b\x00\x00c", "a\uFFFDb\uFFFD\uFFFDc"},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				s := newStore(t)
+				u, _ := registerUser(t, s)
+				bs := newSession(t, u.ID, t0)
+				bs.UserAgent = tc.ua
+				wantErr(t, "CreateSession", s.CreateSession(ctx, bs), nil)
+				got, err := s.SessionByID(ctx, bs.ID, t0)
+				wantErr(t, "SessionByID", err, nil)
+				if got.UserAgent != tc.want {
+					t.Fatalf("UserAgent = %q, want %q", got.UserAgent, tc.want)
+				}
+			})
+		}
+	})
+
 	// A session has expired once now is not before ExpiresAt.
 	t.Run("expiry", func(t *testing.T) {
 		sec := t0.Truncate(time.Second)
