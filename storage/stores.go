@@ -81,9 +81,9 @@ type ApplicationStore interface {
 // "active" and at most one "next" key at any time, also while several replicas
 // write at once; retired keys may be many.
 type SigningKeyStore interface {
-	// SigningKeys lists every stored key, oldest first, keys created at the
-	// same instant in kid order: every replica lists (and so publishes) the
-	// keys in the same order.
+	// SigningKeys lists every stored key, oldest first, ties broken by kid (in
+	// the database's collation), so that every replica lists, and so
+	// publishes, the keys in the same order.
 	SigningKeys(ctx context.Context) ([]SigningKey, error)
 	// InsertSigningKey stores a new key as given. ErrConflict if the kid
 	// exists, or if the key is "active" or "next" and a key in that state

@@ -85,7 +85,8 @@ func TestSigningKeyStore(t *testing.T, newStore func(t *testing.T) storage.Signi
 	})
 
 	// Every replica must list the keys in one order (it is the order of the
-	// published JWKS, and so of its ETag): oldest first, then by kid.
+	// published JWKS, and so of its ETag): oldest first, then by kid. The kids
+	// here sort the same in every collation.
 	t.Run("list oldest first, kid breaking ties", func(t *testing.T) {
 		s := newStore(t)
 		sec := t0.Truncate(time.Second)
