@@ -7,7 +7,9 @@ import (
 
 // BrowserSession is a signed-in browser: the SSO session behind the sign-in
 // page and /oauth/authorize. ID is the SHA-256 hex digest of the cookie value;
-// the cookie value itself is never stored.
+// the cookie value itself is never stored. UserAgent comes from a request
+// header and is only ever shown: it is kept as text, each run of bytes that
+// are not UTF-8 and each NUL read back as U+FFFD.
 type BrowserSession struct {
 	ID         string    `db:"id"`
 	UserID     string    `db:"user_id"`
@@ -36,8 +38,8 @@ type LoginChallenge struct {
 type ConsentGrant struct {
 	UserID        string    `db:"user_id" json:"user_id"`
 	ApplicationID string    `db:"application_id" json:"application_id"`
-	Scopes        []string  `db:"-" json:"scopes"`
-	Email         string    `db:"email" json:"email"` // the user's, filled by listings
+	Scopes        []string  `db:"-" json:"scopes"`    // never nil when read
+	Email         string    `db:"email" json:"email"` // the user's, filled when read
 	CreatedAt     time.Time `db:"created_at" json:"created_at"`
 	UpdatedAt     time.Time `db:"updated_at" json:"updated_at"`
 }
@@ -53,49 +55,78 @@ type SessionFamily struct {
 	ExpiresAt     time.Time `db:"expires_at"`
 }
 
-// SessionStore keeps SSO sessions and the families they issued.
+// SessionStore keeps SSO sessions and the families they issued. A session has
+// expired once now is not before its ExpiresAt.
 type SessionStore interface {
+	// CreateSession stores s. ErrConflict if the id is taken, ErrNotFound if
+	// the user does not exist.
 	CreateSession(ctx context.Context, s *BrowserSession) error
-	// SessionByID returns an unexpired session; ErrNotFound otherwise.
+	// SessionByID returns the session if it has not expired at now;
+	// ErrNotFound otherwise.
 	SessionByID(ctx context.Context, id string, now time.Time) (*BrowserSession, error)
+	// TouchSession sets the session's LastSeenAt to at. An unknown session is
+	// not an error (it may have been signed out meanwhile).
 	TouchSession(ctx context.Context, id string, at time.Time) error
-	// DeleteSession deletes the session and returns the families it issued.
+	// DeleteSession deletes the session and the family records filed under
+	// it, and returns those families so the caller can revoke their tokens:
+	// each family is handed back once. An unknown session is not an error; it
+	// has no families.
 	DeleteSession(ctx context.Context, id string) ([]string, error)
+	// AddSessionFamily files a family under its session. ErrConflict if the
+	// family is recorded already.
 	AddSessionFamily(ctx context.Context, f *SessionFamily) error
-	// FamiliesOfUser returns the families of the user's browser grants made
-	// after since.
+	// FamiliesOfUser returns the families of the user's browser grants, in
+	// every session and for every application, recorded strictly after since,
+	// in no particular order.
 	FamiliesOfUser(ctx context.Context, userID string, since time.Time) ([]string, error)
-	// MoveSessionFamilies hands the families of one session to another (a
-	// user signing in again replaces their session).
+	// MoveSessionFamilies files the families of session from under session to
+	// (a user signing in again replaces their session). Nothing to move is not
+	// an error.
 	MoveSessionFamilies(ctx context.Context, from, to string) error
-	// DeleteExpiredSessions removes at most limit expired sessions, challenges
-	// and family records of each kind, and returns how many rows it removed.
+	// DeleteExpiredSessions removes expired sessions, login challenges and
+	// family records, at most limit (> 0) of each kind, and returns how many
+	// rows it removed in all: a call that returns less than limit left no
+	// expired row behind.
 	DeleteExpiredSessions(ctx context.Context, now time.Time, limit int) (int, error)
 }
 
-// LoginChallengeStore keeps pending authorization requests.
+// LoginChallengeStore keeps pending authorization requests. A challenge has
+// expired once now is not before its ExpiresAt.
 type LoginChallengeStore interface {
+	// CreateLoginChallenge stores c. ErrConflict if the id is taken (the same
+	// request of the same browser is stored already).
 	CreateLoginChallenge(ctx context.Context, c *LoginChallenge) error
-	// LoginChallengeByID returns an unexpired challenge; ErrNotFound otherwise.
+	// LoginChallengeByID returns the challenge if it has not expired at now;
+	// ErrNotFound otherwise.
 	LoginChallengeByID(ctx context.Context, id string, now time.Time) (*LoginChallenge, error)
-	// ConsentLoginChallenge records that userID consented at at.
+	// ConsentLoginChallenge records that userID consented at at (UserID,
+	// ConsentedAt). ErrNotFound if there is no such challenge.
 	ConsentLoginChallenge(ctx context.Context, id, userID string, at time.Time) error
+	// DeleteLoginChallenge deletes the challenge; an unknown one is not an error.
 	DeleteLoginChallenge(ctx context.Context, id string) error
-	// TrimLoginChallenges deletes the challenges of browser beyond its keep
-	// most recently requested ones.
+	// TrimLoginChallenges deletes the challenges of browser, expired or not,
+	// beyond its keep (>= 0) most recently requested ones.
 	TrimLoginChallenges(ctx context.Context, browser string, keep int) error
 }
 
 // ConsentGrantStore keeps remembered consent.
 type ConsentGrantStore interface {
+	// ConsentGrant returns the user's grant to the application; ErrNotFound if
+	// there is none.
 	ConsentGrant(ctx context.Context, applicationID, userID string) (*ConsentGrant, error)
-	// SaveConsentGrant creates or replaces the grant.
+	// SaveConsentGrant creates the grant, or replaces the scopes and UpdatedAt
+	// of the stored one (its CreatedAt stays). Zero CreatedAt and UpdatedAt
+	// are taken as the time of the save. ErrNotFound if the user or the
+	// application does not exist.
 	SaveConsentGrant(ctx context.Context, g *ConsentGrant) error
 	// ListConsentGrants lists an application's grants, oldest first.
 	ListConsentGrants(ctx context.Context, applicationID string) ([]ConsentGrant, error)
-	// DeleteConsentGrant deletes the grant (ErrNotFound if none) and returns
-	// the token families the user holds for the application.
+	// DeleteConsentGrant deletes the grant and the family records of the user
+	// for the application, and returns those families so the caller can revoke
+	// their tokens. A user of a trusted application has families but no
+	// remembered grant: ErrNotFound only when there is neither.
 	DeleteConsentGrant(ctx context.Context, applicationID, userID string) ([]string, error)
-	// ScopeDescriptions returns the organization's own scope descriptions by name.
+	// ScopeDescriptions returns the organization's own scope descriptions by
+	// name; none for an organization that has none.
 	ScopeDescriptions(ctx context.Context, orgID string) (map[string]string, error)
 }

@@ -77,18 +77,29 @@ type ApplicationStore interface {
 	DeleteApplication(ctx context.Context, orgID, id string) error
 }
 
-// SigningKeyStore keeps the signing keys of package keys.
+// SigningKeyStore keeps the signing keys of package keys. It holds at most one
+// "active" and at most one "next" key at any time, also while several replicas
+// write at once; retired keys may be many.
 type SigningKeyStore interface {
-	// SigningKeys lists every stored key, oldest first.
+	// SigningKeys lists every stored key, oldest first, ties broken by kid (in
+	// the database's collation), so that every replica lists, and so
+	// publishes, the keys in the same order.
 	SigningKeys(ctx context.Context) ([]SigningKey, error)
-	// InsertSigningKey stores a new key. ErrConflict if the kid exists, or if
-	// the key is "next" and a "next" key already exists.
+	// InsertSigningKey stores a new key as given. ErrConflict if the kid
+	// exists, or if the key is "active" or "next" and a key in that state
+	// exists already: of replicas creating the first key, or the next one, at
+	// the same time, one succeeds and the others get ErrConflict.
 	InsertSigningKey(ctx context.Context, k *SigningKey) error
-	// PromoteSigningKey makes nextKID active and retires the current active key (if
-	// any), in one transaction, only if nextKID is still "next" and the active key is
-	// still activeKID (empty: there is none). Otherwise ErrPrecondition: another
-	// replica got there first. retiredRemoveAfter is stored on the retired key.
+	// PromoteSigningKey makes nextKID active (ActivatedAt = at) and retires the
+	// current active key, if any (RetiredAt = at, RemoveAfter =
+	// retiredRemoveAfter), in one transaction. It is a compare-and-swap: only if
+	// nextKID is still "next" and the active key is still activeKID (empty:
+	// there is none); otherwise it changes nothing and returns ErrPrecondition,
+	// as another replica got there first. Of replicas promoting at once,
+	// exactly one succeeds.
 	PromoteSigningKey(ctx context.Context, nextKID, activeKID string, at, retiredRemoveAfter time.Time) error
-	// DeleteSigningKeysRemovableBefore deletes retired keys whose RemoveAfter is before t.
+	// DeleteSigningKeysRemovableBefore deletes the retired keys whose
+	// RemoveAfter is before t and returns how many it deleted. A retired key
+	// without RemoveAfter, and a key that is not retired, is never deleted.
 	DeleteSigningKeysRemovableBefore(ctx context.Context, t time.Time) (int64, error)
 }

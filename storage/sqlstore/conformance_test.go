@@ -36,6 +36,18 @@ func TestConformance(t *testing.T) {
 				{"ApplicationStore", func(t *testing.T) {
 					storagetest.TestApplicationStore(t, func(t *testing.T) storagetest.ApplicationStores { return open(t) })
 				}},
+				{"SigningKeyStore", func(t *testing.T) {
+					storagetest.TestSigningKeyStore(t, func(t *testing.T) storage.SigningKeyStore { return open(t) })
+				}},
+				{"SessionStore", func(t *testing.T) {
+					storagetest.TestSessionStore(t, func(t *testing.T) storagetest.SessionStores { return open(t) })
+				}},
+				{"LoginChallengeStore", func(t *testing.T) {
+					storagetest.TestLoginChallengeStore(t, func(t *testing.T) storage.LoginChallengeStore { return open(t) })
+				}},
+				{"ConsentGrantStore", func(t *testing.T) {
+					storagetest.TestConsentGrantStore(t, func(t *testing.T) storagetest.ConsentGrantStores { return open(t) })
+				}},
 			} {
 				t.Run(suite.name, func(t *testing.T) {
 					t.Parallel()

@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -20,10 +21,19 @@ const sessionColumns = `id, user_id, auth_time, created_at, expires_at, last_see
 // CreateSession stores s. ErrNotFound if its user does not exist.
 func (s *Store) CreateSession(ctx context.Context, bs *storage.BrowserSession) error {
 	if _, err := s.db.ExecContext(ctx, s.rebind(`INSERT INTO sessions (`+sessionColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?)`),
-		bs.ID, bs.UserID, utc(bs.AuthTime), utc(bs.CreatedAt), utc(bs.ExpiresAt), utc(bs.LastSeenAt), bs.UserAgent); err != nil {
+		bs.ID, bs.UserID, utc(bs.AuthTime), utc(bs.CreatedAt), utc(bs.ExpiresAt), utc(bs.LastSeenAt), storableText(bs.UserAgent)); err != nil {
 		return fmt.Errorf("create session: %w", mapError(err))
 	}
 	return nil
+}
+
+// storableText is s as a text column of either dialect can hold it: PostgreSQL
+// refuses bytes that are not UTF-8, and NUL, where SQLite would keep them, so
+// both get U+FFFD in their place (a run of invalid bytes becomes one U+FFFD).
+// It is for text that comes from a request and is only ever shown, like a
+// user agent cut at a byte limit inside a character.
+func storableText(s string) string {
+	return strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", "\uFFFD")
 }
 
 // SessionByID returns the session if it has not expired at now.

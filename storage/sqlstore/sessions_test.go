@@ -3,7 +3,6 @@ package sqlstore_test
 import (
 	"context"
 	"fmt"
-	"slices"
 	"testing"
 	"time"
 
@@ -12,86 +11,69 @@ import (
 	"github.com/arsaka/puguh/storage/sqlstore/sqltest"
 )
 
-// FamiliesOfUser finds the user's browser grants made after since, in every
-// session, and nobody else's.
-func TestFamiliesOfUser(t *testing.T) {
+// The contract of the session, login challenge and consent stores is checked
+// by storagetest (conformance_test.go). SessionsOfUser is the SQL store's own:
+// the account page and package identity declare it themselves.
+
+// SessionsOfUser lists the user's unexpired sessions, most recently used
+// first (id breaking ties), at most 100, and nobody else's.
+func TestSessionsOfUser(t *testing.T) {
 	sqltest.ForEach(t, func(t *testing.T, s *sqlstore.Store) {
 		ctx := context.Background()
-		now := time.Now().UTC().Truncate(time.Second)
-		for _, f := range []storage.SessionFamily{
-			{FamilyID: "old", SessionID: "s1", UserID: "u1", ApplicationID: "a", CreatedAt: now.Add(-2 * time.Hour)},
-			{FamilyID: "recent", SessionID: "s1", UserID: "u1", ApplicationID: "a", CreatedAt: now.Add(-time.Minute)},
-			{FamilyID: "other-session", SessionID: "s2", UserID: "u1", ApplicationID: "b", CreatedAt: now},
-			{FamilyID: "other-user", SessionID: "s3", UserID: "u2", ApplicationID: "a", CreatedAt: now},
-		} {
-			f.ExpiresAt = f.CreatedAt.Add(24 * time.Hour)
-			if err := s.AddSessionFamily(ctx, &f); err != nil {
+		now := time.Date(2030, 1, 1, 12, 0, 0, 0, time.UTC)
+		register := func(id string) {
+			t.Helper()
+			u := &storage.User{ID: id, Email: id + "@example.com", FullName: id, PasswordHash: "x", CreatedAt: now, UpdatedAt: now}
+			org := &storage.Organization{ID: "org-" + id, Name: id, Plan: storage.PlanFree, Personal: true, CreatedAt: now, UpdatedAt: now}
+			if err := s.Register(ctx, u, org); err != nil {
 				t.Fatal(err)
 			}
 		}
-		got, err := s.FamiliesOfUser(ctx, "u1", now.Add(-time.Hour))
+		register("u1")
+		register("u2")
+		create := func(id, userID string, lastSeen, expires time.Time) {
+			t.Helper()
+			if err := s.CreateSession(ctx, &storage.BrowserSession{ID: id, UserID: userID, AuthTime: now.Add(-time.Hour),
+				CreatedAt: now.Add(-time.Hour), ExpiresAt: expires, LastSeenAt: lastSeen, UserAgent: "ua-" + id}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		// Sub-second steps catch a backend ordering times as text of varying length.
+		create("older", "u1", now.Add(-time.Minute), now.Add(time.Hour))
+		create("recent-b", "u1", now.Add(-500*time.Millisecond), now.Add(time.Hour))
+		create("recent-a", "u1", now.Add(-500*time.Millisecond), now.Add(time.Hour))
+		create("newest", "u1", now.Add(-time.Millisecond), now.Add(time.Hour))
+		create("expired", "u1", now, now)
+		create("stranger", "u2", now, now.Add(time.Hour))
+
+		got, err := s.SessionsOfUser(ctx, "u1", now)
 		if err != nil {
 			t.Fatal(err)
 		}
-		slices.Sort(got)
-		if want := []string{"other-session", "recent"}; !slices.Equal(got, want) {
-			t.Fatalf("FamiliesOfUser = %v, want %v", got, want)
+		var ids []string
+		for _, bs := range got {
+			ids = append(ids, bs.ID)
 		}
-	})
-}
+		if want := []string{"newest", "recent-a", "recent-b", "older"}; fmt.Sprint(ids) != fmt.Sprint(want) {
+			t.Fatalf("SessionsOfUser = %v, want %v", ids, want)
+		}
+		if got[0].UserAgent != "ua-newest" || !got[0].LastSeenAt.Equal(now.Add(-time.Millisecond)) {
+			t.Fatalf("SessionsOfUser[0] = %+v, want the session as stored", got[0])
+		}
 
-// TrimLoginChallenges keeps a browser's most recent challenges and touches no
-// other browser's.
-func TestTrimLoginChallenges(t *testing.T) {
-	sqltest.ForEach(t, func(t *testing.T, s *sqlstore.Store) {
-		ctx := context.Background()
-		now := time.Now().UTC().Truncate(time.Second)
-		add := func(id, browser string, age time.Duration) {
-			t.Helper()
-			if err := s.CreateLoginChallenge(ctx, &storage.LoginChallenge{ID: id, Browser: browser, ClientID: "c", Query: "q",
-				RequestedAt: now.Add(-age), ExpiresAt: now.Add(time.Hour)}); err != nil {
-				t.Fatal(err)
-			}
+		// The list is bounded: a user with more sessions sees the 100 most recent.
+		for i := range 101 {
+			create(fmt.Sprintf("many-%03d", i), "u2", now.Add(-time.Duration(i+1)*time.Second), now.Add(time.Hour))
 		}
-		for i := range 5 {
-			add(fmt.Sprintf("b1-%d", i), "b1", time.Duration(i)*time.Minute) // b1-0 is the newest
-		}
-		add("b2-0", "b2", time.Hour)
-		if err := s.TrimLoginChallenges(ctx, "b1", 2); err != nil {
+		got, err = s.SessionsOfUser(ctx, "u2", now)
+		if err != nil {
 			t.Fatal(err)
 		}
-		for id, want := range map[string]bool{"b1-0": true, "b1-1": true, "b1-2": false, "b1-3": false, "b1-4": false, "b2-0": true} {
-			_, err := s.LoginChallengeByID(ctx, id, now)
-			if got := err == nil; got != want {
-				t.Errorf("%s kept = %v (%v), want %v", id, got, err, want)
-			}
+		if len(got) != 100 {
+			t.Fatalf("SessionsOfUser of a user with 102 sessions = %d sessions, want 100", len(got))
 		}
-	})
-}
-
-// DeleteExpiredSessions reports how many rows it removed, so a janitor knows
-// when it has caught up.
-func TestDeleteExpiredSessionsCounts(t *testing.T) {
-	sqltest.ForEach(t, func(t *testing.T, s *sqlstore.Store) {
-		ctx := context.Background()
-		now := time.Now().UTC().Truncate(time.Second)
-		for i := range 3 {
-			if err := s.CreateLoginChallenge(ctx, &storage.LoginChallenge{ID: fmt.Sprintf("old-%d", i), Browser: "b", ClientID: "c",
-				Query: "q", RequestedAt: now.Add(-time.Hour), ExpiresAt: now.Add(-time.Minute)}); err != nil {
-				t.Fatal(err)
-			}
-		}
-		if err := s.CreateLoginChallenge(ctx, &storage.LoginChallenge{ID: "live", Browser: "b", ClientID: "c", Query: "q",
-			RequestedAt: now, ExpiresAt: now.Add(time.Hour)}); err != nil {
-			t.Fatal(err)
-		}
-		for _, want := range []int{2, 1, 0} {
-			if n, err := s.DeleteExpiredSessions(ctx, now, 2); err != nil || n != want {
-				t.Fatalf("DeleteExpiredSessions = %d, %v; want %d", n, err, want)
-			}
-		}
-		if _, err := s.LoginChallengeByID(ctx, "live", now); err != nil {
-			t.Fatalf("the live challenge went too: %v", err)
+		if got[0].ID != "stranger" || got[99].ID != "many-098" {
+			t.Fatalf("SessionsOfUser of a user with 102 sessions runs from %s to %s, want from stranger to many-098", got[0].ID, got[99].ID)
 		}
 	})
 }

@@ -10,7 +10,9 @@ import (
 	"encoding/hex"
 	"errors"
 	"reflect"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -44,6 +46,28 @@ type ServiceAccountStores interface {
 type ApplicationStores interface {
 	storage.UserStore
 	storage.ApplicationStore
+}
+
+// SessionStores is what TestSessionStore needs: a session belongs to a user,
+// and the expiry sweep also removes login challenges.
+type SessionStores interface {
+	storage.UserStore
+	storage.SessionStore
+	storage.LoginChallengeStore
+}
+
+// ConsentGrantStores is what TestConsentGrantStore needs: a grant ties a user
+// to an application, deleting it hands back the families recorded by the
+// session store, and scope descriptions must be written to be read.
+type ConsentGrantStores interface {
+	storage.UserStore
+	storage.ApplicationStore
+	storage.SessionStore
+	storage.ConsentGrantStore
+	// SetScopeDescription creates or replaces the description of an
+	// organization's scope. No store interface writes descriptions yet; the
+	// suite needs it to give ScopeDescriptions something to read.
+	SetScopeDescription(ctx context.Context, orgID, name, description string) error
 }
 
 // newID returns a random id, so cases never depend on one another's rows.
@@ -149,4 +173,34 @@ func countNil(t *testing.T, errs []error, want error) int {
 		t.Fatalf("want only nil or %v, also got: %s", want, strings.Join(other, "; "))
 	}
 	return ok
+}
+
+// race runs fn(0) … fn(n-1) at once and returns their errors, in order.
+func race(n int, fn func(i int) error) []error {
+	errs := make([]error, n)
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			errs[i] = fn(i)
+		}()
+	}
+	close(start)
+	wg.Wait()
+	return errs
+}
+
+// wantSet fails the test unless got holds exactly the strings of want, in any
+// order (nil and empty are the same set).
+func wantSet(t *testing.T, what string, got []string, want ...string) {
+	t.Helper()
+	g, w := slices.Clone(got), slices.Clone(want)
+	slices.Sort(g)
+	slices.Sort(w)
+	if !slices.Equal(g, w) {
+		t.Fatalf("%s = %q, want %q (in any order)", what, g, w)
+	}
 }
