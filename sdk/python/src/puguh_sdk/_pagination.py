@@ -4,7 +4,7 @@ working when they are paginated."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Generator, Iterator
 from typing import Any, Generic, TypeVar
 
 from ._errors import PuguhError
@@ -104,15 +104,32 @@ class AsyncPage(Generic[T]):
         return f"AsyncPage(items={len(self.items)}, next_cursor={self.next_cursor!r})"
 
 
-class AsyncPaginator(Generic[T]):
+class AsyncPaginator(Coroutine[Any, Any, AsyncPage[T]], Generic[T]):
     """What an async ``list`` returns: ``await`` it for the first AsyncPage, or ``async for`` over it
-    for every item of every page, fetched as you go. Nothing is sent until one of the two."""
+    for every item of every page, fetched as you go. It is a coroutine (``asyncio.create_task`` and
+    ``gather`` take it); nothing is sent until it is awaited, scheduled or iterated."""
 
-    def __init__(self, first: Callable[[], Awaitable[AsyncPage[T]]]) -> None:
+    def __init__(self, first: Callable[[], Coroutine[Any, Any, AsyncPage[T]]]) -> None:
         self._first = first
+        self._coroutine: Coroutine[Any, Any, AsyncPage[T]] | None = None
+
+    def _inner(self) -> Coroutine[Any, Any, AsyncPage[T]]:
+        if self._coroutine is None:
+            self._coroutine = self._first()
+        return self._coroutine
 
     def __await__(self) -> Generator[Any, None, AsyncPage[T]]:
-        return self._first().__await__()
+        return self._inner().__await__()
+
+    def send(self, value: Any) -> Any:
+        return self._inner().send(value)
+
+    def throw(self, typ: Any, val: Any = None, tb: Any = None) -> Any:
+        return self._inner().throw(typ, val, tb)
+
+    def close(self) -> None:
+        if self._coroutine is not None:
+            self._coroutine.close()
 
     async def __aiter__(self) -> AsyncIterator[T]:
         page = await self._first()

@@ -208,7 +208,9 @@ class Recorder:
         self._record(request)
 
     def client(self, **kwargs: Any) -> httpx.Client:
-        return httpx.Client(event_hooks={"request": [self.hook]}, **kwargs)
+        hooks = kwargs.pop("event_hooks", {})
+        return httpx.Client(event_hooks={**hooks, "request": [self.hook]}, **kwargs)
 
     def async_client(self, **kwargs: Any) -> httpx.AsyncClient:
-        return httpx.AsyncClient(event_hooks={"request": [self.async_hook]}, **kwargs)
+        hooks = kwargs.pop("event_hooks", {})
+        return httpx.AsyncClient(event_hooks={**hooks, "request": [self.async_hook]}, **kwargs)
