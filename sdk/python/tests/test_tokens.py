@@ -62,7 +62,12 @@ def test_expired_token_renewed_once_and_retried_once(env: Env) -> None:
     new = env.fresh()
     rec = Recorder()
     calls = []
-    client = PuguhClient(base_url=env.server.base_url, http_client=rec.client(), access_token=env.dead, on_token_expired=lambda: calls.append(1) or new)
+
+    def on_token_expired() -> str:
+        calls.append(1)
+        return new
+
+    client = PuguhClient(base_url=env.server.base_url, http_client=rec.client(), access_token=env.dead, on_token_expired=on_token_expired)
     assert client.iam.users.me()["id"] == env.user.user_id
     assert len(calls) == 1
     assert [c.authorization for c in rec.calls] == [f"Bearer {env.dead}", f"Bearer {new}"]
@@ -112,9 +117,12 @@ def test_threads_that_fail_together_share_one_renewal(env: Env) -> None:
 def test_never_loops_a_renewed_token_refused_again_is_raised(env: Env) -> None:
     rec = Recorder()
     calls = []
-    client = PuguhClient(
-        base_url=env.server.base_url, http_client=rec.client(), access_token=env.dead, on_token_expired=lambda: calls.append(1) or "not-a-token"
-    )
+
+    def on_token_expired() -> str:
+        calls.append(1)
+        return "not-a-token"
+
+    client = PuguhClient(base_url=env.server.base_url, http_client=rec.client(), access_token=env.dead, on_token_expired=on_token_expired)
     with pytest.raises(AuthenticationError) as refused:
         client.iam.users.me()
     e = refused.value
@@ -200,6 +208,12 @@ def test_login_then_logout_later_calls_send_no_token(env: Env) -> None:
     assert rec.calls[-1].authorization is None, "after logout no token is sent"
     with pytest.raises(ValueError, match="no refresh token"):
         client.auth.refresh()
+
+    # Logging out a token the server already refuses: the 401 is raised and the client forgets it all the same.
+    dead = PuguhClient(base_url=env.server.base_url, access_token=env.dead, refresh_token="ory_rt_stale.value")
+    with pytest.raises(AuthenticationError):
+        dead.auth.logout()
+    assert (dead.access_token, dead.refresh_token) == (None, None)
 
 
 def test_a_session_resumed_from_a_refresh_token_alone_refreshes_once_before_its_first_calls(env: Env) -> None:

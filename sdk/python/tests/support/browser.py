@@ -64,17 +64,18 @@ class Browser:
         for _ in range(8):
             if page.status != 303 or not page.location:
                 raise AssertionError(f"authorize: stuck at {page.status}:\n{page.body[:800]}")
-            loc = urlsplit(page.location)
+            location = page.location
+            loc = urlsplit(location)
             if f"{loc.scheme}://{loc.netloc}" != self.origin:
-                return page.location
+                return location
             if loc.path == "/login":
-                fields = _hidden_fields(self._request("GET", page.location).body)
+                fields = _hidden_fields(self._request("GET", location).body)
                 fields.update(email=email, password=password)
                 page = self._request("POST", urljoin(self.base_url, "/login"), fields)
             elif loc.path == "/consent":
-                fields = _hidden_fields(self._request("GET", page.location).body)
+                fields = _hidden_fields(self._request("GET", location).body)
                 fields.update(decision=decision, remember="1")
                 page = self._request("POST", urljoin(self.base_url, "/consent"), fields)
             else:
-                page = self._request("GET", page.location)
+                page = self._request("GET", location)
         raise AssertionError("authorize: too many redirects")
