@@ -4,6 +4,7 @@ and cancellation against a loopback socket that never answers."""
 from __future__ import annotations
 
 import asyncio
+import math
 import os
 import re
 import socket
@@ -155,6 +156,7 @@ def test_429_its_fields_and_opt_in_retries(env: Env) -> None:
     c = PuguhClient(base_url=env.server.base_url, access_token=free.access_token, http_client=rec.client(event_hooks={"response": [checker.hook]}))
     refused: RateLimitError | None = None
     # The bucket holds 60; the 61st request inside a second is refused. Bounded: 80 requests.
+    started = time.monotonic()
     for _ in range(80):
         try:
             c.iam.users.me()
@@ -167,8 +169,9 @@ def test_429_its_fields_and_opt_in_retries(env: Env) -> None:
     assert refused.detail == f"Rate limit exceeded. Retry after {refused.retry_after} seconds."
     assert (refused.limit, refused.remaining) == (60, 0)
     assert refused.reset is not None and refused.reset >= int(time.time())
-    # 60 pass at once; a slow machine may see a request or two refilled meanwhile.
-    assert 61 <= len(rec.calls) <= 65, f"refused after {len(rec.calls)} requests"
+    # 60 pass at once, plus the one a second refilled meanwhile on a slow machine.
+    refilled = math.ceil(time.monotonic() - started)
+    assert 61 <= len(rec.calls) <= 61 + refilled, f"refused after {len(rec.calls)} requests in {refilled} s"
 
     # Opt-in retry: a refused call waits Retry-After and succeeds, one request per attempt.
     infos: list[ResponseInfo] = []
