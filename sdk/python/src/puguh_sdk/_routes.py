@@ -1,0 +1,58 @@
+"""Every REST operation the SDK calls, keyed by its operationId in
+provider/rest/openapi.yaml. tests/test_package.py fails when an operation is
+added to or removed from the document without this table following, or when a
+path or method here disagrees with it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+HttpMethod = Literal["GET", "POST", "PATCH", "DELETE"]
+
+RouteAuth = Literal["credential", "none"]
+"""How an operation authenticates: with the client's credential, or never (login, register, refresh)."""
+
+
+@dataclass(frozen=True)
+class Route:
+    method: HttpMethod
+    path: str
+    auth: RouteAuth = "credential"
+
+
+ROUTES: dict[str, Route] = {
+    "getHealth": Route("GET", "/api/v1/health"),
+    "register": Route("POST", "/api/v1/auth/register", "none"),
+    "login": Route("POST", "/api/v1/auth/login", "none"),
+    "refresh": Route("POST", "/api/v1/auth/refresh", "none"),
+    "logout": Route("POST", "/api/v1/auth/logout"),
+    "listOrganizations": Route("GET", "/api/v1/organizations"),
+    "createOrganization": Route("POST", "/api/v1/organizations"),
+    "getOrganization": Route("GET", "/api/v1/organizations/{id}"),
+    "setOrganizationPlan": Route("PATCH", "/api/v1/organizations/{id}/plan"),
+    "listMembers": Route("GET", "/api/v1/organizations/{id}/members"),
+    "addMember": Route("POST", "/api/v1/organizations/{id}/members"),
+    "updateMember": Route("PATCH", "/api/v1/organizations/{id}/members/{user_id}"),
+    "removeMember": Route("DELETE", "/api/v1/organizations/{id}/members/{user_id}"),
+    "listUsers": Route("GET", "/api/v1/iam/users"),
+    "getMe": Route("GET", "/api/v1/iam/users/me"),
+    "disableUser": Route("POST", "/api/v1/iam/users/{id}/disable"),
+    "enableUser": Route("POST", "/api/v1/iam/users/{id}/enable"),
+    "listAPIKeys": Route("GET", "/api/v1/api-keys"),
+    "createAPIKey": Route("POST", "/api/v1/api-keys"),
+    "revokeAPIKey": Route("DELETE", "/api/v1/api-keys/{id}"),
+    "listServiceAccounts": Route("GET", "/api/v1/service-accounts"),
+    "createServiceAccount": Route("POST", "/api/v1/service-accounts"),
+    "getServiceAccount": Route("GET", "/api/v1/service-accounts/{id}"),
+    "deleteServiceAccount": Route("DELETE", "/api/v1/service-accounts/{id}"),
+    "createServiceAccountAPIKey": Route("POST", "/api/v1/service-accounts/{id}/api-keys"),
+    "listApplications": Route("GET", "/api/v1/applications"),
+    "createApplication": Route("POST", "/api/v1/applications"),
+    "getApplication": Route("GET", "/api/v1/applications/{id}"),
+    "updateApplication": Route("PATCH", "/api/v1/applications/{id}"),
+    "deleteApplication": Route("DELETE", "/api/v1/applications/{id}"),
+    "rotateApplicationSecret": Route("POST", "/api/v1/applications/{id}/secret"),
+    "listGrants": Route("GET", "/api/v1/applications/grants"),
+    "revokeGrant": Route("DELETE", "/api/v1/applications/grants/{user_id}"),
+}

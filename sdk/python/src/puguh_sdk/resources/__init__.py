@@ -1,0 +1,23 @@
+"""The REST API's resources, one class per path, each method one operation of
+provider/rest/openapi.yaml (its operationId in the docstring)."""
+
+from .api_keys import APIKeys
+from .applications import Applications, Grants
+from .auth import Auth
+from .health import Health
+from .iam import IAM, Users
+from .organizations import Members, Organizations
+from .service_accounts import ServiceAccounts
+
+__all__ = [
+    "APIKeys",
+    "Applications",
+    "Auth",
+    "Grants",
+    "Health",
+    "IAM",
+    "Members",
+    "Organizations",
+    "ServiceAccounts",
+    "Users",
+]

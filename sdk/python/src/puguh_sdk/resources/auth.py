@@ -1,0 +1,37 @@
+from __future__ import annotations
+
+from typing import Unpack
+
+from .._calls import Call, M, RequestOptions, Resource, operation
+from ..types import LoginRequest, RegisterRequest, Registration, TokenPair
+
+
+class Auth(Resource[M]):
+    """The REST sign-in flow, with the client as the session: login stores the token pair, every
+    later call sends its access token, an expired one is refreshed with the stored refresh token
+    (and the rotated refresh token stored), logout ends it."""
+
+    @operation
+    def register(self, body: RegisterRequest, /, **options: Unpack[RequestOptions]) -> Call[Registration]:
+        """register: a user and their personal organization. Does not sign in."""
+        return Call("register", options, body=body)
+
+    @operation
+    def login(self, body: LoginRequest, /, **options: Unpack[RequestOptions]) -> Call[TokenPair]:
+        """login: the client keeps the pair and acts as the user from now on."""
+        return Call("login", options, body=body, effect="store_tokens")
+
+    @operation
+    def refresh(self, refresh_token: str | None = None, /, **options: Unpack[RequestOptions]) -> Call[TokenPair]:
+        """refresh, with the session's refresh token (or the one given). The new pair replaces the
+        stored one: the old refresh token is used up."""
+        token = refresh_token if refresh_token is not None else self._runner.tokens.refresh_token
+        if not token:
+            raise ValueError("auth.refresh: no refresh token: log in first, or pass one")
+        return Call("refresh", options, body={"refresh_token": token}, effect="store_tokens")
+
+    @operation
+    def logout(self, /, **options: Unpack[RequestOptions]) -> Call[None]:
+        """logout: the access token and its whole refresh family stop working. The client forgets its
+        tokens once the server has answered (also when it answers 401: the token was dead already)."""
+        return Call("logout", options, effect="logout")

@@ -1,0 +1,40 @@
+from __future__ import annotations
+
+from typing import Unpack
+
+from .._calls import Call, ListCall, M, RequestOptions, Resource, Runner, list_operation, operation
+from ..types import Me, Member, UserState
+
+
+class Users(Resource[M]):
+    """/api/v1/iam/users: the users of the current organization."""
+
+    @list_operation
+    def list(self, /, *, limit: int | None = None, cursor: str | None = None, **options: Unpack[RequestOptions]) -> ListCall[Member]:
+        """listUsers: a page of the current organization's members (iam.users.read)."""
+        return ListCall("listUsers", options, query={"limit": limit, "cursor": cursor})
+
+    @operation
+    def me(self, /, **options: Unpack[RequestOptions]) -> Call[Me]:
+        """getMe: the caller: a user's profile, or the API key or service account."""
+        return Call("getMe", options)
+
+    @operation
+    def disable(self, user_id: str, /, **options: Unpack[RequestOptions]) -> Call[UserState]:
+        """disableUser: ends the user's sessions and tokens (platform operators; owners for users they manage)."""
+        return Call("disableUser", options, path={"id": user_id})
+
+    @operation
+    def enable(self, user_id: str, /, **options: Unpack[RequestOptions]) -> Call[UserState]:
+        """enableUser: restores sign-in (ended sessions stay ended)."""
+        return Call("enableUser", options, path={"id": user_id})
+
+
+class IAM(Resource[M]):
+    """/api/v1/iam."""
+
+    users: Users[M]
+
+    def __init__(self, runner: Runner) -> None:
+        super().__init__(runner)
+        self.users = Users(runner)
