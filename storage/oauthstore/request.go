@@ -21,7 +21,6 @@ const (
 	tableCodes   = "oauth_authorize_codes"
 	tablePKCE    = "oauth_pkce_requests"
 	tableOIDC    = "oauth_oidc_requests"
-	tableAccess  = "oauth_access_tokens"
 	tableRefresh = "oauth_refresh_tokens"
 
 	requestColumns = "signature, request_id, client_id, subject, requested_at, requested_scopes, granted_scopes, " +
@@ -178,6 +177,15 @@ func (s *Store) createRequest(ctx context.Context, table, signature string, r fo
 		return fmt.Errorf("oauthstore: store in %s: %w", table, err)
 	}
 	return nil
+}
+
+// prefixed qualifies each column of a comma-separated list with prefix.
+func prefixed(prefix, columns string) string {
+	parts := strings.Split(columns, ",")
+	for i, c := range parts {
+		parts[i] = prefix + strings.TrimSpace(c)
+	}
+	return strings.Join(parts, ", ")
 }
 
 // storable reports whether key can name a stored row. fosite hands the store

@@ -1,11 +1,14 @@
 // Package oauthstore is fosite's storage on Puguh's SQL database: authorization
-// codes, PKCE and OpenID Connect requests, access and refresh tokens, client
-// assertion JTIs, and the transactions that make fosite's flows atomic. It adds
-// what fosite v0.49 leaves to the storage: a refresh grace period, an absolute
-// lifetime for refresh families, and a janitor for expired rows.
+// codes, PKCE and OpenID Connect requests, refresh tokens and their families,
+// client assertion JTIs, and the transactions that make fosite's flows atomic.
+// It adds what fosite v0.49 leaves to the storage: a refresh grace period, an
+// absolute lifetime for refresh families, and a janitor for expired rows.
 //
-// Tokens are stored under the HMAC signatures fosite passes in, never as raw
-// tokens, so a copy of the database cannot be replayed (docs/security.md, "Tokens and keys").
+// Access tokens are not stored: they are JWTs checked from their claims, and
+// the store answers fosite's access-token methods as a store without them
+// (access.go). Codes and refresh tokens are stored under the HMAC signatures
+// fosite passes in, never as raw tokens, so a copy of the database cannot be
+// replayed (docs/security.md, "Tokens and keys").
 package oauthstore
 
 import (
