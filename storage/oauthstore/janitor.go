@@ -3,7 +3,6 @@ package oauthstore
 import (
 	"context"
 	"errors"
-	"fmt"
 	"time"
 )
 
@@ -35,7 +34,7 @@ func (s *Store) Cleanup(ctx context.Context, now time.Time, batch int) (deleted 
 			" WHERE expires_at < ? LIMIT ?)", now)
 		deleted += n
 		if err != nil {
-			return deleted, fmt.Errorf("oauthstore: cleanup %s: %w", t.table, err)
+			return deleted, fail("cleanup "+t.table, err)
 		}
 	}
 	n, err := s.deleteInBatches(ctx, batch, `DELETE FROM oauth_refresh_families WHERE request_id IN (
@@ -44,7 +43,7 @@ func (s *Store) Cleanup(ctx context.Context, now time.Time, batch int) (deleted 
 		LIMIT ?)`, now)
 	deleted += n
 	if err != nil {
-		return deleted, fmt.Errorf("oauthstore: cleanup oauth_refresh_families: %w", err)
+		return deleted, fail("cleanup oauth_refresh_families", err)
 	}
 	return deleted, nil
 }

@@ -65,7 +65,7 @@ type family struct {
 func (s *Store) CreateRefreshTokenSession(ctx context.Context, signature, _ string, r fosite.Requester) error {
 	row, err := newRequestRow(signature, r, fosite.RefreshToken)
 	if err != nil {
-		return fmt.Errorf("oauthstore: store refresh token: %w", err)
+		return fail("store refresh token", err)
 	}
 	now := s.clock()
 	err = s.inTx(ctx, func(q sqlx.ExtContext) error {
@@ -85,7 +85,7 @@ func (s *Store) CreateRefreshTokenSession(ctx context.Context, signature, _ stri
 		return s.insertRequest(ctx, q, tableRefresh, row, "", "")
 	})
 	if err != nil {
-		return fmt.Errorf("oauthstore: store refresh token: %w", err)
+		return fail("store refresh token", err)
 	}
 	return nil
 }
@@ -112,11 +112,11 @@ func (s *Store) GetRefreshTokenSession(ctx context.Context, signature string, se
 		return nil, fmt.Errorf("oauthstore: refresh token: %w", fosite.ErrNotFound)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("oauthstore: read refresh token: %w", err)
+		return nil, fail("read refresh token", err)
 	}
 	r, err := s.toRequest(ctx, row.requestRow, session)
 	if err != nil {
-		return nil, fmt.Errorf("oauthstore: read refresh token: %w", err)
+		return nil, fail("read refresh token", err)
 	}
 	capped := row.FamilyExpiresAt.UTC()
 	if exp := r.Session.GetExpiresAt(fosite.RefreshToken); exp.IsZero() || exp.After(capped) {
@@ -163,7 +163,7 @@ func (s *Store) RotateRefreshToken(ctx context.Context, requestID, signature str
 		return oneRow(res, err, "token used outside the grace period")
 	})
 	if err != nil {
-		return fmt.Errorf("oauthstore: rotate refresh token: %w", err)
+		return fail("rotate refresh token", err)
 	}
 	return nil
 }
@@ -207,7 +207,7 @@ func (s *Store) DeleteRefreshTokenSession(ctx context.Context, signature string)
 		return err
 	})
 	if err != nil {
-		return fmt.Errorf("oauthstore: delete refresh token: %w", err)
+		return fail("delete refresh token", err)
 	}
 	return nil
 }
@@ -226,7 +226,7 @@ func (s *Store) RevokeRefreshToken(ctx context.Context, requestID string) error 
 		return err
 	})
 	if err != nil {
-		return fmt.Errorf("oauthstore: revoke refresh tokens: %w", err)
+		return fail("revoke refresh tokens", err)
 	}
 	return nil
 }

@@ -2,7 +2,6 @@ package oauthstore
 
 import (
 	"context"
-	"fmt"
 	"slices"
 
 	"github.com/jmoiron/sqlx"
@@ -18,7 +17,7 @@ import (
 func (s *Store) RevokeClient(ctx context.Context, clientID string) ([]string, error) {
 	ids, err := s.revokeWhere(ctx, "client_id", clientID)
 	if err != nil {
-		return nil, fmt.Errorf("oauthstore: revoke client: %w", err)
+		return nil, fail("revoke client", err)
 	}
 	return ids, nil
 }

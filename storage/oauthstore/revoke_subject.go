@@ -2,7 +2,6 @@ package oauthstore
 
 import (
 	"context"
-	"fmt"
 )
 
 // RevokeSubject ends every refresh family of one subject (a user id) that is
@@ -17,7 +16,7 @@ import (
 func (s *Store) RevokeSubject(ctx context.Context, subject string) ([]string, error) {
 	ids, err := s.revokeWhere(ctx, "subject", subject)
 	if err != nil {
-		return nil, fmt.Errorf("oauthstore: revoke subject: %w", err)
+		return nil, fail("revoke subject", err)
 	}
 	return ids, nil
 }

@@ -8,7 +8,8 @@
 // the store answers fosite's access-token methods as a store without them
 // (access.go). Codes and refresh tokens are stored under the HMAC signatures
 // fosite passes in, never as raw tokens, so a copy of the database cannot be
-// replayed (docs/security.md, "Tokens and keys").
+// replayed (docs/security.md, "Tokens and keys"). Driver errors are returned as
+// fosite.ErrNotFound or storage.ErrUnavailable where they mean that (errors.go).
 package oauthstore
 
 import (
@@ -146,7 +147,7 @@ func New(db *sqlstore.Store, cfg Config) (*Store, error) {
 func (s *Store) GetClient(ctx context.Context, id string) (fosite.Client, error) {
 	c, err := s.clients.GetClient(ctx, id)
 	if err != nil {
-		return nil, fmt.Errorf("oauthstore: %w", clientError(id, err))
+		return nil, fmt.Errorf("oauthstore: %w", clientError(id, dbError(err)))
 	}
 	return c, nil
 }
