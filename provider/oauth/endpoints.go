@@ -213,11 +213,10 @@ func (e *Endpoints) introspect(w http.ResponseWriter, r *http.Request) {
 // sameOrganization reports whether the token belongs to the caller's
 // organization: the organization it acts in, else its client's.
 func (e *Endpoints) sameOrganization(r *http.Request, callerID string, token fosite.Requester) bool {
-	f, ok := e.P.public.(*fosite.Fosite)
-	if !ok || token == nil {
+	if token == nil {
 		return false
 	}
-	caller, err := f.Store.GetClient(r.Context(), callerID)
+	caller, err := e.P.publicClients.GetClient(r.Context(), callerID)
 	if err != nil {
 		return false
 	}

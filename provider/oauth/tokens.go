@@ -174,21 +174,12 @@ func unwrapFosite(err error) error {
 	return err
 }
 
-// clientRevoker is the storage's bulk revocation by client (oauthstore).
-type clientRevoker interface {
-	RevokeClient(ctx context.Context, clientID string) ([]string, error)
-}
-
 // RevokeClient ends every grant made to a client: its refresh families in
 // the database, and every access token it was issued (client_credentials
 // tokens and code grants without a refresh token included) through the
 // denylist; deleting an application calls it.
 func (p *Provider) RevokeClient(ctx context.Context, clientID string) error {
-	cr, ok := p.store.(clientRevoker)
-	if !ok {
-		return errors.New("oauth: storage cannot revoke by client")
-	}
-	families, err := cr.RevokeClient(ctx, clientID)
+	families, err := p.store.RevokeClient(ctx, clientID)
 	if err != nil {
 		return err
 	}
