@@ -50,7 +50,7 @@ func TestAccessTokensAreNotStored(t *testing.T) {
 			}
 			// Nor is there anywhere to store them (migration 0010).
 			var tables int
-			query := "SELECT COUNT(*) FROM sqlite_master WHERE name LIKE '%access_token%'"
+			query := "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name LIKE '%access_token%'"
 			if e.store.dialect == sqlstore.Postgres {
 				query = "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = current_schema() AND table_name LIKE '%access_token%'"
 			}

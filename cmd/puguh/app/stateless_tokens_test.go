@@ -66,7 +66,7 @@ func TestAccessTokensAreNotStored(t *testing.T) {
 		}
 		var tables, refresh int
 		db := e.App.Store().DB()
-		query := "SELECT COUNT(*) FROM sqlite_master WHERE name LIKE '%access_token%'"
+		query := "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name LIKE '%access_token%'"
 		if e.App.Store().Dialect() == sqlstore.Postgres {
 			query = "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = current_schema() AND table_name LIKE '%access_token%'"
 		}
