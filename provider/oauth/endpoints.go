@@ -11,7 +11,6 @@ import (
 
 	"github.com/arsaka/puguh/provider/httpapi"
 	"github.com/arsaka/puguh/storage"
-	"github.com/arsaka/puguh/storage/sqlstore"
 )
 
 // Endpoints serves the OAuth 2.0 endpoints of the public composition. Errors
@@ -109,7 +108,7 @@ func tokenError(w http.ResponseWriter, err error) error {
 	switch {
 	case errors.Is(err, fosite.ErrInvalidatedAuthorizeCode):
 		return fosite.ErrInvalidGrant.WithHint("The authorization code has already been used.").WithWrap(err)
-	case errors.Is(err, storage.ErrUnavailable) || sqlstore.IsUnavailable(err):
+	case errors.Is(err, storage.ErrUnavailable):
 		w.Header().Set("Retry-After", "5")
 		return fosite.ErrTemporarilyUnavailable.WithWrap(err)
 	}
@@ -175,7 +174,7 @@ func (e *Endpoints) revoke(w http.ResponseWriter, r *http.Request) {
 // lookup reports it as invalid_client).
 func revocationFailed(err error) bool {
 	return errors.Is(err, fosite.ErrTemporarilyUnavailable) || errors.Is(err, fosite.ErrServerError) ||
-		errors.Is(err, storage.ErrUnavailable) || sqlstore.IsUnavailable(err)
+		errors.Is(err, storage.ErrUnavailable)
 }
 
 // introspect is RFC 7662. The caller must authenticate as a client with HTTP
@@ -214,11 +213,10 @@ func (e *Endpoints) introspect(w http.ResponseWriter, r *http.Request) {
 // sameOrganization reports whether the token belongs to the caller's
 // organization: the organization it acts in, else its client's.
 func (e *Endpoints) sameOrganization(r *http.Request, callerID string, token fosite.Requester) bool {
-	f, ok := e.P.public.(*fosite.Fosite)
-	if !ok || token == nil {
+	if token == nil {
 		return false
 	}
-	caller, err := f.Store.GetClient(r.Context(), callerID)
+	caller, err := e.P.publicClients.GetClient(r.Context(), callerID)
 	if err != nil {
 		return false
 	}

@@ -53,7 +53,10 @@ type Config struct {
 // application's token cannot be replayed against the REST API.
 func (c Config) APIAudience() string { return c.Issuer + "/api" }
 
-// Storage is every fosite storage interface the compositions use.
+// Storage is what the compositions need from the storage (oauthstore): every
+// fosite storage interface they use, and the bulk revocation of a deleted
+// client's grants. Its errors name a database outage storage.ErrUnavailable
+// and a missing row fosite.ErrNotFound, whichever database is behind it.
 type Storage interface {
 	fosite.Storage
 	oauth2.CoreStorage
@@ -61,7 +64,25 @@ type Storage interface {
 	pkce.PKCERequestStorage
 	openid.OpenIDConnectRequestStorage
 	fositestorage.Transactional
+	// RevokeClient revokes every refresh family of the client and its refresh
+	// tokens, and returns the ids of the families it revoked.
+	RevokeClient(ctx context.Context, clientID string) ([]string, error)
 }
+
+// Everything the compositions' factories take from their storage: compose
+// checks it only by type assertions, which would panic when the provider is
+// built, and fosite runs a flow without a transaction, silently, when the
+// storage is not fositestorage.Transactional.
+var (
+	_ fosite.Storage                                      = (*scopedStorage)(nil)
+	_ oauth2.CoreStorage                                  = (*scopedStorage)(nil)
+	_ oauth2.AccessTokenStorage                           = (*scopedStorage)(nil)
+	_ oauth2.TokenRevocationStorage                       = (*scopedStorage)(nil)
+	_ oauth2.ResourceOwnerPasswordCredentialsGrantStorage = (*scopedStorage)(nil)
+	_ pkce.PKCERequestStorage                             = (*scopedStorage)(nil)
+	_ openid.OpenIDConnectRequestStorage                  = (*scopedStorage)(nil)
+	_ fositestorage.Transactional                         = (*scopedStorage)(nil)
+)
 
 // NewClientLookup returns the lookup for the storage adapter, which must
 // resolve every client (the first-party one included) to rebuild stored requests.
@@ -73,14 +94,15 @@ func NewClientLookup(source ClientSource, cfg Config) interface {
 
 // Provider is the composed OAuth 2.0 / OIDC engine.
 type Provider struct {
-	cfg        Config
-	public     fosite.OAuth2Provider
-	internal   fosite.OAuth2Provider
-	store      Storage
-	firstParty *Client
-	deny       revocation.List
-	signer     jwt.Signer
-	log        *slog.Logger
+	cfg           Config
+	public        fosite.OAuth2Provider
+	internal      fosite.OAuth2Provider
+	publicClients *clientLookup // the clients the public composition knows
+	store         Storage
+	firstParty    *Client
+	deny          revocation.List
+	signer        jwt.Signer
+	log           *slog.Logger
 }
 
 // New composes the public and internal providers over store and signer.
@@ -93,14 +115,15 @@ func New(cfg Config, store Storage, source ClientSource, signer jwt.Signer, deny
 	if err != nil {
 		return nil, fmt.Errorf("oauth: derive hmac key: %w", err)
 	}
-	p := &Provider{cfg: cfg, store: store, firstParty: firstPartyClient(cfg.APIAudience()), deny: deny, signer: signer, log: log}
+	p := &Provider{cfg: cfg, store: store, firstParty: firstPartyClient(cfg.APIAudience()), deny: deny, signer: signer, log: log,
+		publicClients: &clientLookup{source: source, apiAudience: cfg.APIAudience()}}
 
 	public := p.fositeConfig(hmacKey)
 	// docs/security.md, "fosite defaults Puguh changes":
 	public.EnforcePKCEForPublicClients = true     // PKCE required for public clients
 	public.EnablePKCEPlainChallengeMethod = false // S256 only
 	public.RefreshTokenScopes = []string{"offline_access", "offline"}
-	publicStore := &scopedStorage{Storage: store, clients: &clientLookup{source: source, apiAudience: cfg.APIAudience()}, p: p}
+	publicStore := &scopedStorage{Storage: store, clients: p.publicClients, p: p}
 	p.public = compose.Compose(public, publicStore, p.strategy(public),
 		compose.OAuth2AuthorizeExplicitFactory,
 		compose.OAuth2PKCEFactory,

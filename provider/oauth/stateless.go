@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"strings"
 	"time"
 
@@ -27,26 +26,17 @@ import (
 //
 // Refresh tokens and authorization codes are opaque and stay in the database.
 //
+// The storage (oauthstore) answers fosite's access-token methods as a store
+// without access tokens: creating one stores nothing, looking one up finds
+// nothing, and its RevokeAccessToken has nothing to mark. Ending the access
+// tokens of a revoked grant is the denial below, which is why scopedStorage
+// overrides RevokeAccessToken and nothing else of them.
+//
 // What is given up: fosite's storage-backed introspection reported an access
 // token inactive as soon as it was refreshed. A refresh now leaves the previous
 // access token valid until it expires (at most the access-token lifetime), as
 // it always was for the REST API and for every resource server verifying
 // offline; revoking the family ends both.
-
-// CreateAccessTokenSession stores nothing: see above.
-func (s *scopedStorage) CreateAccessTokenSession(context.Context, string, fosite.Requester) error {
-	return nil
-}
-
-// GetAccessTokenSession finds nothing: access tokens are introspected and
-// revoked from their claims (statelessIntrospector, statelessRevoker), so
-// fosite's storage-backed handlers only see opaque tokens.
-func (s *scopedStorage) GetAccessTokenSession(context.Context, string, fosite.Session) (fosite.Requester, error) {
-	return nil, fmt.Errorf("oauth: access tokens are not stored: %w", fosite.ErrNotFound)
-}
-
-// DeleteAccessTokenSession has nothing to delete.
-func (s *scopedStorage) DeleteAccessTokenSession(context.Context, string) error { return nil }
 
 // RevokeAccessToken denies the family ("sid") so that its JWTs stop working
 // at once. fosite calls it when a family is revoked: RFC 7009 revocation of a

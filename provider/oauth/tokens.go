@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/arsaka/puguh/storage"
-	"github.com/arsaka/puguh/storage/sqlstore"
 
 	"github.com/ory/fosite"
 )
@@ -125,12 +124,13 @@ func storageRefused(err error) bool {
 // RevokeFamily revokes a token family: its refresh tokens in the database,
 // then its access tokens (never stored) through the denylist (logout,
 // password change, a revoked grant, RFC 7009 revocation of an access token).
-// An error means the revocation is not complete, and the caller must say so.
+// An error means the revocation is not complete, and the caller must say so
+// (storage.ErrUnavailable in the chain: the database is down).
 // The denial comes last: a caller retrying with the family's access token
 // (a logout) must find it working until everything is recorded.
 func (p *Provider) RevokeFamily(ctx context.Context, familyID string) error {
 	if err := p.store.RevokeRefreshToken(ctx, familyID); err != nil && !errors.Is(err, fosite.ErrNotFound) {
-		return unavailable(err)
+		return err
 	}
 	return p.DenyFamily(ctx, familyID)
 }
@@ -155,14 +155,15 @@ func (p *Provider) pair(resp fosite.AccessResponder, accessExpiry time.Time) (*T
 // refresh token, which is the client's problem.
 func refreshError(err error) error {
 	var rfc *fosite.RFC6749Error
-	if errors.As(err, &rfc) && rfc.ErrorField == fosite.ErrServerError.ErrorField || sqlstore.IsUnavailable(err) {
+	if errors.As(err, &rfc) && rfc.ErrorField == fosite.ErrServerError.ErrorField || errors.Is(err, storage.ErrUnavailable) {
 		return fmt.Errorf("oauth: refresh: %w", unwrapFosite(err))
 	}
 	return fmt.Errorf("%w: %w", ErrInvalidGrant, err)
 }
 
 // unwrapFosite returns the storage error inside a fosite server error, so that
-// storage.ErrUnavailable still reaches the HTTP layer as a 503.
+// storage.ErrUnavailable, which the storage puts on a database outage, still
+// reaches the HTTP layer as a 503.
 func unwrapFosite(err error) error {
 	var rfc *fosite.RFC6749Error
 	if errors.As(err, &rfc) {
@@ -170,22 +171,7 @@ func unwrapFosite(err error) error {
 			err = fmt.Errorf("%s: %w", rfc.ErrorField, cause)
 		}
 	}
-	return unavailable(err)
-}
-
-// unavailable marks a database outage as storage.ErrUnavailable: oauthstore
-// returns driver errors as they come, and a connection failure (or SQLite's
-// lock held too long) is a 503 with Retry-After, not a 500.
-func unavailable(err error) error {
-	if sqlstore.IsUnavailable(err) && !errors.Is(err, storage.ErrUnavailable) {
-		return fmt.Errorf("%w: %w", storage.ErrUnavailable, err)
-	}
 	return err
-}
-
-// clientRevoker is the storage's bulk revocation by client (oauthstore).
-type clientRevoker interface {
-	RevokeClient(ctx context.Context, clientID string) ([]string, error)
 }
 
 // RevokeClient ends every grant made to a client: its refresh families in
@@ -193,13 +179,9 @@ type clientRevoker interface {
 // tokens and code grants without a refresh token included) through the
 // denylist; deleting an application calls it.
 func (p *Provider) RevokeClient(ctx context.Context, clientID string) error {
-	cr, ok := p.store.(clientRevoker)
-	if !ok {
-		return errors.New("oauth: storage cannot revoke by client")
-	}
-	families, err := cr.RevokeClient(ctx, clientID)
+	families, err := p.store.RevokeClient(ctx, clientID)
 	if err != nil {
-		return unavailable(err)
+		return err
 	}
 	// The client's denial covers every token it was issued; the families'
 	// ones are recorded too, so that a family's tokens stay denied whatever

@@ -20,7 +20,7 @@ func (s *Store) ClientAssertionJWTValid(ctx context.Context, jti string) error {
 		return nil
 	}
 	if err != nil {
-		return fmt.Errorf("oauthstore: check jti: %w", err)
+		return fail("check jti", err)
 	}
 	if exp.After(s.clock()) {
 		return fmt.Errorf("oauthstore: jti: %w", fosite.ErrJTIKnown)
@@ -38,11 +38,11 @@ func (s *Store) SetClientAssertionJWT(ctx context.Context, jti string, exp time.
 		ON CONFLICT (jti) DO UPDATE SET expires_at = excluded.expires_at WHERE oauth_jtis.expires_at <= ?`),
 		jti, dbTime(exp), s.clock())
 	if err != nil {
-		return fmt.Errorf("oauthstore: record jti: %w", err)
+		return fail("record jti", err)
 	}
 	n, err := res.RowsAffected()
 	if err != nil {
-		return fmt.Errorf("oauthstore: record jti: %w", err)
+		return fail("record jti", err)
 	}
 	if n == 0 {
 		return fmt.Errorf("oauthstore: jti: %w", fosite.ErrJTIKnown)

@@ -46,10 +46,10 @@ func (s *Store) InvalidateAuthorizeCodeSession(ctx context.Context, signature st
 	res, err := s.q(ctx).ExecContext(ctx,
 		s.db.Rebind("UPDATE "+tableCodes+" SET active = FALSE WHERE signature = ? AND active"), signature)
 	if err != nil {
-		return fmt.Errorf("oauthstore: invalidate authorization code: %w", err)
+		return fail("invalidate authorization code", err)
 	}
 	if n, err := res.RowsAffected(); err != nil {
-		return fmt.Errorf("oauthstore: invalidate authorization code: %w", err)
+		return fail("invalidate authorization code", err)
 	} else if n == 1 {
 		return nil
 	}
@@ -59,7 +59,7 @@ func (s *Store) InvalidateAuthorizeCodeSession(ctx context.Context, signature st
 		return fmt.Errorf("oauthstore: invalidate authorization code: %w", fosite.ErrNotFound)
 	}
 	if err != nil {
-		return fmt.Errorf("oauthstore: invalidate authorization code: %w", err)
+		return fail("invalidate authorization code", err)
 	}
 	return fmt.Errorf("oauthstore: authorization code redeemed concurrently: %w", fosite.ErrInvalidatedAuthorizeCode)
 }

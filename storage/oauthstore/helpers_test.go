@@ -3,6 +3,7 @@ package oauthstore
 import (
 	"context"
 	"crypto/rand"
+	"crypto/rsa"
 	"crypto/sha256"
 	"encoding/base64"
 	"errors"
@@ -17,7 +18,9 @@ import (
 	"github.com/ory/fosite"
 	"github.com/ory/fosite/compose"
 	"github.com/ory/fosite/handler/oauth2"
+	"github.com/ory/fosite/token/jwt"
 
+	"github.com/arsaka/puguh/storage/sqlstore"
 	"github.com/arsaka/puguh/storage/sqlstore/sqltest"
 )
 
@@ -55,24 +58,131 @@ func (m clientMap) GetClient(_ context.Context, id string) (fosite.Client, error
 
 const (
 	testClientID     = "app-1"
+	otherClientID    = "app-2" // a second application, for RevokeClient
 	testClientSecret = "app-1-secret"
 	testRedirectURI  = "https://app.example/callback"
 	testGrace        = 5 * time.Second
 )
 
-// env is a store on one backend with a fosite composition on top of it: the
-// authorization code grant with PKCE, refresh, introspection and revocation,
-// HMAC tokens, as the provider composes them.
+// testSession is what the test composition stores with every grant. Like the
+// server's session (provider/oauth), it builds each access token's claims
+// afresh and carries the grant's family id as "sid", so the family of a JWT
+// access token can be read from the token alone.
+type testSession struct {
+	fosite.DefaultSession
+	Family string `json:"sid,omitempty"`
+}
+
+func (s *testSession) GetJWTClaims() jwt.JWTClaimsContainer {
+	return &jwt.JWTClaims{Subject: s.Subject, Extra: map[string]any{"sid": s.Family}}
+}
+
+func (s *testSession) GetJWTHeader() *jwt.Headers {
+	return &jwt.Headers{Extra: map[string]any{"typ": "at+jwt"}}
+}
+
+func (s *testSession) Clone() fosite.Session {
+	if s == nil {
+		return nil
+	}
+	c := *s
+	if d, ok := s.DefaultSession.Clone().(*fosite.DefaultSession); ok && d != nil {
+		c.DefaultSession = *d
+	}
+	return &c
+}
+
+// signingKey signs the test composition's access tokens; one key for the
+// whole test binary, since generating one takes a while.
+var signingKey = sync.OnceValues(func() (*rsa.PrivateKey, error) { return rsa.GenerateKey(rand.Reader, 2048) })
+
+// denylist stands in for the server's (storage/revocation): the families
+// whose access tokens were revoked.
+type denylist struct {
+	mu       sync.Mutex
+	families map[string]bool
+}
+
+func (d *denylist) deny(family string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.families[family] = true
+}
+
+func (d *denylist) denied(family string) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.families[family]
+}
+
+// composedStorage is the store as the server composes it (provider/oauth's
+// scopedStorage): fosite's RevokeAccessToken, which the store has nothing to
+// do for, also denies the family.
+type composedStorage struct {
+	*Store
+	deny *denylist
+}
+
+func (s composedStorage) RevokeAccessToken(ctx context.Context, requestID string) error {
+	if err := s.Store.RevokeAccessToken(ctx, requestID); err != nil {
+		return err
+	}
+	s.deny.deny(requestID)
+	return nil
+}
+
+// jwtIntrospector introspects as the server does: a JWT access token from its
+// signature and claims, refused once its family is denied, with the family
+// as its request id; anything else (refresh tokens, codes) through fosite's
+// storage-backed validator.
+type jwtIntrospector struct {
+	jwt    fosite.TokenIntrospector
+	opaque fosite.TokenIntrospector
+	deny   *denylist
+}
+
+func (i *jwtIntrospector) IntrospectToken(ctx context.Context, token string, use fosite.TokenUse, ar fosite.AccessRequester, scopes []string) (fosite.TokenUse, error) {
+	if strings.Count(token, ".") != 2 {
+		return i.opaque.IntrospectToken(ctx, token, use, ar, scopes)
+	}
+	use, err := i.jwt.IntrospectToken(ctx, token, use, ar, scopes)
+	if err != nil {
+		return "", err
+	}
+	sess, ok := ar.GetSession().(*oauth2.JWTSession)
+	if !ok || sess.JWTClaims == nil {
+		return "", fmt.Errorf("introspected session %T has no claims", ar.GetSession())
+	}
+	family, _ := sess.JWTClaims.Extra["sid"].(string)
+	if family == "" || i.deny.denied(family) {
+		return "", fmt.Errorf("family %q denied: %w", family, fosite.ErrInactiveToken)
+	}
+	ar.SetID(family)
+	return use, nil
+}
+
+// env is a store on one backend with a fosite composition on top of it as the
+// server composes it: the authorization code grant with PKCE, refresh,
+// introspection and revocation; opaque (HMAC) codes and refresh tokens, which
+// the store keeps, and JWT access tokens, which it does not.
 type env struct {
 	store    *Store
 	clock    *fakeClock
 	provider fosite.OAuth2Provider
-	strategy *oauth2.HMACSHAStrategy
+	strategy *oauth2.DefaultJWTStrategy
 	clients  clientMap
+	deny     *denylist
 }
 
-// newEnv builds an env; adjust may change the store's Config before New.
+// newEnv builds an env on a new database of backend b; adjust may change the
+// store's Config before New.
 func newEnv(t *testing.T, b sqltest.Backend, adjust func(*Config)) *env {
+	t.Helper()
+	return newEnvOn(t, sqltest.Open(t, b), adjust)
+}
+
+// newEnvOn is newEnv on a database the test opened.
+func newEnvOn(t *testing.T, db *sqlstore.Store, adjust func(*Config)) *env {
 	t.Helper()
 	ctx := context.Background()
 	clock := newFakeClock()
@@ -81,6 +191,7 @@ func newEnv(t *testing.T, b sqltest.Backend, adjust func(*Config)) *env {
 		AccessTokenLifespan:   time.Hour,
 		RefreshTokenLifespan:  30 * 24 * time.Hour,
 		AuthorizeCodeLifespan: 10 * time.Minute,
+		AccessTokenIssuer:     "https://puguh.test",
 		HashCost:              4, // bcrypt's minimum: tests hash on every request
 		EnforcePKCE:           true,
 	}
@@ -88,48 +199,70 @@ func newEnv(t *testing.T, b sqltest.Backend, adjust func(*Config)) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	clients := clientMap{testClientID: &fosite.DefaultClient{
-		ID:            testClientID,
-		Secret:        hash,
-		RedirectURIs:  []string{testRedirectURI},
-		ResponseTypes: []string{"code"},
-		GrantTypes:    []string{"authorization_code", "refresh_token"},
-		Scopes:        []string{"offline", "profile"},
-	}}
+	clients := clientMap{}
+	for _, id := range []string{testClientID, otherClientID} {
+		clients[id] = &fosite.DefaultClient{
+			ID:            id,
+			Secret:        hash,
+			RedirectURIs:  []string{testRedirectURI},
+			ResponseTypes: []string{"code"},
+			GrantTypes:    []string{"authorization_code", "refresh_token"},
+			Scopes:        []string{"offline", "profile"},
+		}
+	}
 	cfg := Config{
 		Clients:            clients,
-		NewSession:         func() fosite.Session { return &fosite.DefaultSession{} },
+		NewSession:         func() fosite.Session { return &testSession{} },
 		RefreshGracePeriod: testGrace,
 		Now:                clock.Now,
 	}
 	if adjust != nil {
 		adjust(&cfg)
 	}
-	store, err := New(sqltest.Open(t, b), cfg)
+	store, err := New(db, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	strategy := compose.NewOAuth2HMACStrategy(fcfg)
-	provider := compose.Compose(fcfg, store, &compose.CommonStrategy{CoreStrategy: strategy},
+	key, err := signingKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	signer := &jwt.DefaultSigner{GetPrivateKey: func(context.Context) (any, error) { return key, nil }}
+	strategy := &oauth2.DefaultJWTStrategy{Signer: signer, HMACSHAStrategy: compose.NewOAuth2HMACStrategy(fcfg), Config: fcfg}
+	deny := &denylist{families: map[string]bool{}}
+	introspection := func(config fosite.Configurator, storage any, strategy any) any {
+		return &jwtIntrospector{
+			jwt:    &oauth2.StatelessJWTValidator{Signer: signer, Config: fcfg},
+			opaque: compose.OAuth2TokenIntrospectionFactory(config, storage, strategy).(fosite.TokenIntrospector),
+			deny:   deny,
+		}
+	}
+	provider := compose.Compose(fcfg, composedStorage{Store: store, deny: deny}, &compose.CommonStrategy{CoreStrategy: strategy, Signer: signer},
 		compose.OAuth2AuthorizeExplicitFactory,
 		compose.OAuth2RefreshTokenGrantFactory,
-		compose.OAuth2TokenIntrospectionFactory,
+		introspection,
 		compose.OAuth2TokenRevocationFactory,
 		compose.OAuth2PKCEFactory,
 	)
-	return &env{store: store, clock: clock, provider: provider, strategy: strategy, clients: clients}
+	return &env{store: store, clock: clock, provider: provider, strategy: strategy, clients: clients, deny: deny}
 }
 
 // authorize runs the authorization endpoint for the test client as if the
 // user had signed in and consented, and returns the code and PKCE verifier.
 func (e *env) authorize(t *testing.T) (code, verifier string) {
 	t.Helper()
+	return e.authorizeAs(t, testClientID)
+}
+
+// authorizeAs is authorize for any of the env's clients.
+func (e *env) authorizeAs(t *testing.T, clientID string) (code, verifier string) {
+	t.Helper()
 	ctx := context.Background()
 	verifier = randomString(t)
 	sum := sha256.Sum256([]byte(verifier))
 	q := url.Values{
 		"response_type":         {"code"},
-		"client_id":             {testClientID},
+		"client_id":             {clientID},
 		"redirect_uri":          {testRedirectURI},
 		"scope":                 {"offline profile"},
 		"state":                 {randomString(t)},
@@ -143,7 +276,9 @@ func (e *env) authorize(t *testing.T) (code, verifier string) {
 	}
 	ar.GrantScope("offline")
 	ar.GrantScope("profile")
-	resp, err := e.provider.NewAuthorizeResponse(ctx, ar, &fosite.DefaultSession{Subject: "user-1", Username: "user-1@example.com"})
+	// The grant's request id is its family id, as the server's sign-in pages set it.
+	session := &testSession{DefaultSession: fosite.DefaultSession{Subject: "user-1", Username: "user-1@example.com"}, Family: ar.GetID()}
+	resp, err := e.provider.NewAuthorizeResponse(ctx, ar, session)
 	if err != nil {
 		t.Fatalf("authorize response: %v", err)
 	}
@@ -155,10 +290,15 @@ type pair struct{ access, refresh string }
 
 // token runs the token endpoint with form, authenticating the test client.
 func (e *env) token(ctx context.Context, form url.Values) (pair, error) {
+	return e.tokenAs(ctx, testClientID, form)
+}
+
+// tokenAs is token for any of the env's clients.
+func (e *env) tokenAs(ctx context.Context, clientID string, form url.Values) (pair, error) {
 	r := httptest.NewRequest("POST", "https://puguh.test/oauth/token", strings.NewReader(form.Encode()))
 	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	r.SetBasicAuth(testClientID, testClientSecret)
-	ar, err := e.provider.NewAccessRequest(ctx, r, &fosite.DefaultSession{})
+	r.SetBasicAuth(clientID, testClientSecret)
+	ar, err := e.provider.NewAccessRequest(ctx, r, &testSession{})
 	if err != nil {
 		return pair{}, err
 	}
@@ -171,7 +311,11 @@ func (e *env) token(ctx context.Context, form url.Values) (pair, error) {
 }
 
 func (e *env) exchange(ctx context.Context, code, verifier string) (pair, error) {
-	return e.token(ctx, url.Values{
+	return e.exchangeAs(ctx, testClientID, code, verifier)
+}
+
+func (e *env) exchangeAs(ctx context.Context, clientID, code, verifier string) (pair, error) {
+	return e.tokenAs(ctx, clientID, url.Values{
 		"grant_type":    {"authorization_code"},
 		"code":          {code},
 		"redirect_uri":  {testRedirectURI},
@@ -180,26 +324,39 @@ func (e *env) exchange(ctx context.Context, code, verifier string) (pair, error)
 }
 
 func (e *env) refresh(ctx context.Context, refreshToken string) (pair, error) {
-	return e.token(ctx, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {refreshToken}})
+	return e.refreshAs(ctx, testClientID, refreshToken)
+}
+
+func (e *env) refreshAs(ctx context.Context, clientID, refreshToken string) (pair, error) {
+	return e.tokenAs(ctx, clientID, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {refreshToken}})
 }
 
 // login is authorize plus exchange: a fresh grant with its first pair.
 func (e *env) login(t *testing.T) pair {
 	t.Helper()
-	code, verifier := e.authorize(t)
-	p, err := e.exchange(context.Background(), code, verifier)
+	return e.loginAs(t, testClientID)
+}
+
+// loginAs is login for any of the env's clients.
+func (e *env) loginAs(t *testing.T, clientID string) pair {
+	t.Helper()
+	code, verifier := e.authorizeAs(t, clientID)
+	p, err := e.exchangeAs(context.Background(), clientID, code, verifier)
 	if err != nil {
 		t.Fatalf("exchange code: %v", err)
 	}
 	if p.access == "" || p.refresh == "" {
 		t.Fatalf("exchange returned %+v, want an access and a refresh token", p)
 	}
+	if strings.Count(p.access, ".") != 2 {
+		t.Fatalf("access token %.20s… is not a JWT", p.access)
+	}
 	return p
 }
 
 // requestIDOf introspects token and returns its grant's request id, or the error.
 func (e *env) requestIDOf(token string, use fosite.TokenUse) (string, error) {
-	_, ar, err := e.provider.IntrospectToken(context.Background(), token, use, &fosite.DefaultSession{})
+	_, ar, err := e.provider.IntrospectToken(context.Background(), token, use, &testSession{})
 	if err != nil {
 		return "", err
 	}
@@ -224,19 +381,25 @@ func (e *env) assertActive(t *testing.T, p pair, family string) {
 	}
 }
 
-// assertRevoked fails unless neither token of p works: introspection refuses
-// them and the store reports both inactive.
+// assertRevoked fails unless neither token of p works: its refresh token is
+// revoked in the store, and its access token's family was denied, which
+// fosite asks of the composition by calling RevokeAccessToken with the
+// grant's request id.
 func (e *env) assertRevoked(t *testing.T, p pair) {
 	t.Helper()
-	ctx := context.Background()
+	e.assertRefreshRevoked(t, p)
 	if _, err := e.requestIDOf(p.access, fosite.AccessToken); err == nil {
-		t.Errorf("access token %.8s… still introspects as active", p.access)
+		t.Errorf("access token %.8s… still introspects as active: its family was not denied", p.access)
 	}
+}
+
+// assertRefreshRevoked fails unless p's refresh token is refused: by
+// introspection, and by the store as inactive or unknown.
+func (e *env) assertRefreshRevoked(t *testing.T, p pair) {
+	t.Helper()
+	ctx := context.Background()
 	if _, err := e.requestIDOf(p.refresh, fosite.RefreshToken); err == nil {
 		t.Errorf("refresh token %.8s… still introspects as active", p.refresh)
-	}
-	if _, err := e.store.GetAccessTokenSession(ctx, e.strategy.AccessTokenSignature(ctx, p.access), nil); !errors.Is(err, fosite.ErrInactiveToken) {
-		t.Errorf("GetAccessTokenSession: %v, want ErrInactiveToken", err)
 	}
 	_, err := e.store.GetRefreshTokenSession(ctx, e.strategy.RefreshTokenSignature(ctx, p.refresh), nil)
 	if !errors.Is(err, fosite.ErrInactiveToken) && !errors.Is(err, fosite.ErrNotFound) {

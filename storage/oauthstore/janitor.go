@@ -3,7 +3,6 @@ package oauthstore
 import (
 	"context"
 	"errors"
-	"fmt"
 	"time"
 )
 
@@ -14,7 +13,6 @@ var expiring = []struct{ table, key string }{
 	{tableCodes, "signature"},
 	{tablePKCE, "signature"},
 	{tableOIDC, "signature"},
-	{tableAccess, "signature"},
 	{tableRefresh, "signature"},
 	{"oauth_jtis", "jti"},
 }
@@ -22,10 +20,10 @@ var expiring = []struct{ table, key string }{
 // Cleanup deletes rows that expired before now, at most batch rows per
 // statement so no DELETE holds locks on a large part of a table, repeating
 // until none are left or ctx ends. A refresh family goes last, once it is past
-// its absolute lifetime and none of its tokens remain: an access token of a
-// revoked family may outlive the family's expiry by up to its own lifetime and
-// must stay revoked until it expires. Rows without an expiry are kept (fosite
-// sets one for every token type it stores).
+// its absolute lifetime and none of its refresh tokens remain (they expire
+// with it at the latest). The denial of a revoked family's access tokens is
+// not kept here but in the denylist, which sweeps its own entries. Rows
+// without an expiry are kept (fosite sets one for every token type it stores).
 func (s *Store) Cleanup(ctx context.Context, now time.Time, batch int) (deleted int, err error) {
 	if batch <= 0 {
 		return 0, errors.New("oauthstore: cleanup: batch must be positive")
@@ -36,17 +34,16 @@ func (s *Store) Cleanup(ctx context.Context, now time.Time, batch int) (deleted 
 			" WHERE expires_at < ? LIMIT ?)", now)
 		deleted += n
 		if err != nil {
-			return deleted, fmt.Errorf("oauthstore: cleanup %s: %w", t.table, err)
+			return deleted, fail("cleanup "+t.table, err)
 		}
 	}
 	n, err := s.deleteInBatches(ctx, batch, `DELETE FROM oauth_refresh_families WHERE request_id IN (
 		SELECT f.request_id FROM oauth_refresh_families f WHERE f.expires_at < ?
 		AND NOT EXISTS (SELECT 1 FROM oauth_refresh_tokens r WHERE r.request_id = f.request_id)
-		AND NOT EXISTS (SELECT 1 FROM oauth_access_tokens a WHERE a.request_id = f.request_id)
 		LIMIT ?)`, now)
 	deleted += n
 	if err != nil {
-		return deleted, fmt.Errorf("oauthstore: cleanup oauth_refresh_families: %w", err)
+		return deleted, fail("cleanup oauth_refresh_families", err)
 	}
 	return deleted, nil
 }

@@ -29,7 +29,6 @@ func TestCleanupDeletesOnlyExpiredRows(t *testing.T) {
 						e.store.CreateAuthorizeCodeSession(ctx, id, r),
 						e.store.CreatePKCERequestSession(ctx, id, r),
 						e.store.CreateOpenIDConnectSession(ctx, id, r),
-						e.store.CreateAccessTokenSession(ctx, id, r),
 						e.store.CreateRefreshTokenSession(ctx, id, id, r),
 						e.store.SetClientAssertionJWT(ctx, id, g.exp),
 					}
@@ -40,7 +39,7 @@ func TestCleanupDeletesOnlyExpiredRows(t *testing.T) {
 					}
 				}
 			}
-			tables := []string{tableCodes, tablePKCE, tableOIDC, tableAccess, tableRefresh, "oauth_jtis", "oauth_refresh_families"}
+			tables := []string{tableCodes, tablePKCE, tableOIDC, tableRefresh, "oauth_jtis", "oauth_refresh_families"}
 			count := func(table string) int {
 				var n int
 				if err := e.store.db.GetContext(ctx, &n, "SELECT COUNT(*) FROM "+table); err != nil {
@@ -56,7 +55,7 @@ func TestCleanupDeletesOnlyExpiredRows(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if want := 6 * perTable; deleted != want {
+			if want := 5 * perTable; deleted != want {
 				t.Errorf("deleted %d rows, want %d", deleted, want)
 			}
 			for _, table := range tables {
@@ -68,8 +67,8 @@ func TestCleanupDeletesOnlyExpiredRows(t *testing.T) {
 					t.Errorf("%s: %d rows left, want %d", table, got, want)
 				}
 			}
-			if _, err := e.store.GetAccessTokenSession(ctx, "newa", nil); err != nil {
-				t.Errorf("live access token after cleanup: %v", err)
+			if _, err := e.store.GetRefreshTokenSession(ctx, "newa", nil); err != nil {
+				t.Errorf("live refresh token after cleanup: %v", err)
 			}
 
 			// Past the families' absolute lifetime every token has expired too
@@ -78,7 +77,7 @@ func TestCleanupDeletesOnlyExpiredRows(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if want := 6*perTable + 2*perTable; deleted != want {
+			if want := 5*perTable + 2*perTable; deleted != want {
 				t.Errorf("deleted %d rows, want %d", deleted, want)
 			}
 			for _, table := range tables {

@@ -16,14 +16,16 @@ import (
 // fosite v0.49 refreshes in two steps: HandleTokenEndpointRequest reads the
 // presented token with GetRefreshTokenSession (outside any transaction), then
 // PopulateTokenEndpointResponse opens a transaction and calls
-// RotateRefreshToken, CreateAccessTokenSession and CreateRefreshTokenSession.
-// If GetRefreshTokenSession answers fosite.ErrInactiveToken together with the
-// request, fosite treats the token as reused and calls DeleteRefreshTokenSession,
-// RevokeRefreshToken and RevokeAccessToken with the grant's request id.
+// RotateRefreshToken, CreateAccessTokenSession (which stores nothing, see
+// access.go) and CreateRefreshTokenSession. If GetRefreshTokenSession answers
+// fosite.ErrInactiveToken together with the request, fosite treats the token
+// as reused and calls DeleteRefreshTokenSession, RevokeRefreshToken and
+// RevokeAccessToken with the grant's request id.
 //
 // The grace period lives in those methods:
-//   - RotateRefreshToken marks the token used (used_at, the first use only) and
-//     revokes only the access token issued with it.
+//   - RotateRefreshToken marks the token used (used_at, the first use only).
+//     The access token issued with it is not stored and stays valid until it
+//     expires, like every JWT access token after a refresh.
 //   - A used token presented again before used_at+grace reads as valid, and
 //     rotating it again succeeds: the client gets a new pair with the same
 //     request id, so it joins the same family. The sibling pairs other repeats
@@ -44,7 +46,6 @@ import (
 // refreshRow is a refresh token with the state of its family.
 type refreshRow struct {
 	requestRow
-	AccessSignature string     `db:"access_signature"`
 	UsedAt          *time.Time `db:"used_at"`
 	FamilyExpiresAt time.Time  `db:"family_expires_at"`
 	FamilyRevoked   bool       `db:"family_revoked"`
@@ -58,11 +59,13 @@ type family struct {
 
 // CreateRefreshTokenSession implements oauth2.RefreshTokenStorage. The first
 // refresh token of a grant starts its family; the family's absolute expiry caps
-// the row's expiry whatever the sliding lifetime says (ASVS 10.4.8).
-func (s *Store) CreateRefreshTokenSession(ctx context.Context, signature, accessSignature string, r fosite.Requester) error {
+// the row's expiry whatever the sliding lifetime says (ASVS 10.4.8). The
+// signature of the access token issued with it is not kept: access tokens are
+// not stored, so there is nothing it could name.
+func (s *Store) CreateRefreshTokenSession(ctx context.Context, signature, _ string, r fosite.Requester) error {
 	row, err := newRequestRow(signature, r, fosite.RefreshToken)
 	if err != nil {
-		return fmt.Errorf("oauthstore: store refresh token: %w", err)
+		return fail("store refresh token", err)
 	}
 	now := s.clock()
 	err = s.inTx(ctx, func(q sqlx.ExtContext) error {
@@ -79,14 +82,10 @@ func (s *Store) CreateRefreshTokenSession(ctx context.Context, signature, access
 		if row.ExpiresAt == nil || row.ExpiresAt.After(fam.ExpiresAt) {
 			row.ExpiresAt = &fam.ExpiresAt
 		}
-		values := struct {
-			requestRow
-			AccessSignature string `db:"access_signature"`
-		}{row, accessSignature}
-		return s.insertRequest(ctx, q, tableRefresh, values, ", access_signature", ", :access_signature")
+		return s.insertRequest(ctx, q, tableRefresh, row, "", "")
 	})
 	if err != nil {
-		return fmt.Errorf("oauthstore: store refresh token: %w", err)
+		return fail("store refresh token", err)
 	}
 	return nil
 }
@@ -106,18 +105,18 @@ func (s *Store) GetRefreshTokenSession(ctx context.Context, signature string, se
 		return nil, fmt.Errorf("oauthstore: refresh token: %w", fosite.ErrNotFound)
 	}
 	err := sqlx.GetContext(ctx, s.q(ctx), &row, s.db.Rebind(`SELECT `+prefixed("r.", requestColumns)+`,
-		r.access_signature, r.used_at, f.expires_at AS family_expires_at, f.revoked AS family_revoked
+		r.used_at, f.expires_at AS family_expires_at, f.revoked AS family_revoked
 		FROM oauth_refresh_tokens r JOIN oauth_refresh_families f ON f.request_id = r.request_id
 		WHERE r.signature = ?`), signature)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("oauthstore: refresh token: %w", fosite.ErrNotFound)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("oauthstore: read refresh token: %w", err)
+		return nil, fail("read refresh token", err)
 	}
 	r, err := s.toRequest(ctx, row.requestRow, session)
 	if err != nil {
-		return nil, fmt.Errorf("oauthstore: read refresh token: %w", err)
+		return nil, fail("read refresh token", err)
 	}
 	capped := row.FamilyExpiresAt.UTC()
 	if exp := r.Session.GetExpiresAt(fosite.RefreshToken); exp.IsZero() || exp.After(capped) {
@@ -154,30 +153,24 @@ func (s *Store) RotateRefreshToken(ctx context.Context, requestID, signature str
 		// First statement: takes the family's row lock on PostgreSQL.
 		res, err := q.ExecContext(ctx, s.db.Rebind(`UPDATE oauth_refresh_families SET rotated_at = ?
 			WHERE request_id = ? AND NOT revoked AND expires_at > ?`), now, requestID, now)
-		if err := oneRow(res, err); err != nil {
-			return fmt.Errorf("family revoked or expired: %w", err)
+		if err := oneRow(res, err, "family revoked or expired"); err != nil {
+			return err
 		}
 		// COALESCE keeps the first use: repeats cannot stretch the grace period.
 		res, err = q.ExecContext(ctx, s.db.Rebind(`UPDATE oauth_refresh_tokens SET active = FALSE, used_at = COALESCE(used_at, ?)
 			WHERE signature = ? AND request_id = ? AND (active OR used_at > ?)`),
 			now, signature, requestID, now.Add(-s.grace))
-		if err := oneRow(res, err); err != nil {
-			return fmt.Errorf("token used outside the grace period: %w", err)
-		}
-		// Only the access token issued with this refresh token: revoking by
-		// request id would also end the pairs other repeats received.
-		_, err = q.ExecContext(ctx, s.db.Rebind(`UPDATE oauth_access_tokens SET active = FALSE
-			WHERE signature = (SELECT access_signature FROM oauth_refresh_tokens WHERE signature = ?)`), signature)
-		return err
+		return oneRow(res, err, "token used outside the grace period")
 	})
 	if err != nil {
-		return fmt.Errorf("oauthstore: rotate refresh token: %w", err)
+		return fail("rotate refresh token", err)
 	}
 	return nil
 }
 
-// oneRow turns an update that matched no row into fosite.ErrInactiveToken.
-func oneRow(res sql.Result, err error) error {
+// oneRow turns an update that matched no row into fosite.ErrInactiveToken,
+// saying why.
+func oneRow(res sql.Result, err error, why string) error {
 	if err != nil {
 		return err
 	}
@@ -186,7 +179,7 @@ func oneRow(res sql.Result, err error) error {
 		return err
 	}
 	if n == 0 {
-		return fosite.ErrInactiveToken
+		return fmt.Errorf("%s: %w", why, fosite.ErrInactiveToken)
 	}
 	return nil
 }
@@ -214,7 +207,7 @@ func (s *Store) DeleteRefreshTokenSession(ctx context.Context, signature string)
 		return err
 	})
 	if err != nil {
-		return fmt.Errorf("oauthstore: delete refresh token: %w", err)
+		return fail("delete refresh token", err)
 	}
 	return nil
 }
@@ -222,7 +215,8 @@ func (s *Store) DeleteRefreshTokenSession(ctx context.Context, signature string)
 // RevokeRefreshToken implements oauth2.TokenRevocationStorage: the whole family
 // ends (RFC 7009 §2.1, RFC 9700 §4.14.2), including tokens a concurrent
 // rotation is about to commit, because the family row's revoked flag is what
-// GetRefreshTokenSession, RotateRefreshToken and GetAccessTokenSession check.
+// GetRefreshTokenSession and RotateRefreshToken check. The family's access
+// tokens end in the composition's denylist (RevokeAccessToken).
 func (s *Store) RevokeRefreshToken(ctx context.Context, requestID string) error {
 	err := s.inTx(ctx, func(q sqlx.ExtContext) error {
 		if _, err := q.ExecContext(ctx, s.db.Rebind("UPDATE oauth_refresh_families SET revoked = TRUE WHERE request_id = ?"), requestID); err != nil {
@@ -232,7 +226,7 @@ func (s *Store) RevokeRefreshToken(ctx context.Context, requestID string) error 
 		return err
 	})
 	if err != nil {
-		return fmt.Errorf("oauthstore: revoke refresh tokens: %w", err)
+		return fail("revoke refresh tokens", err)
 	}
 	return nil
 }

@@ -58,10 +58,6 @@ func TestConcurrentRefreshWithinGraceThenReplayRevokesFamily(t *testing.T) {
 			for i := range n {
 				e.assertActive(t, pairs[i], family)
 			}
-			// Rotation revoked the access token issued with the rotated refresh token.
-			if _, err := e.requestIDOf(first.access, fosite.AccessToken); err == nil {
-				t.Error("the first access token is still active after its refresh token was rotated")
-			}
 
 			e.clock.Advance(testGrace + time.Second)
 			_, err = e.refresh(ctx, first.refresh)
@@ -203,9 +199,6 @@ func TestRevocationWaitsForConcurrentRotation(t *testing.T) {
 			e := newEnv(t, b, nil)
 			ctx := context.Background()
 			r := newRequest(t, e, "grant-1", time.Now().Add(time.Hour))
-			if err := e.store.CreateAccessTokenSession(ctx, "at-1", r); err != nil {
-				t.Fatal(err)
-			}
 			if err := e.store.CreateRefreshTokenSession(ctx, "rt-1", "at-1", r); err != nil {
 				t.Fatal(err)
 			}
@@ -240,11 +233,6 @@ func TestRevocationWaitsForConcurrentRotation(t *testing.T) {
 			}
 			if err := <-revoked; err != nil {
 				t.Fatalf("revocation: %v", err)
-			}
-			for _, sig := range []string{"at-1", "at-2"} {
-				if _, err := e.store.GetAccessTokenSession(ctx, sig, nil); !errors.Is(err, fosite.ErrInactiveToken) {
-					t.Errorf("access token %s: %v, want ErrInactiveToken", sig, err)
-				}
 			}
 			for _, sig := range []string{"rt-1", "rt-2"} {
 				if _, err := e.store.GetRefreshTokenSession(ctx, sig, nil); !errors.Is(err, fosite.ErrInactiveToken) {

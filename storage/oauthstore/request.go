@@ -21,7 +21,6 @@ const (
 	tableCodes   = "oauth_authorize_codes"
 	tablePKCE    = "oauth_pkce_requests"
 	tableOIDC    = "oauth_oidc_requests"
-	tableAccess  = "oauth_access_tokens"
 	tableRefresh = "oauth_refresh_tokens"
 
 	requestColumns = "signature, request_id, client_id, subject, requested_at, requested_scopes, granted_scopes, " +
@@ -172,12 +171,21 @@ func (s *Store) insertRequest(ctx context.Context, q sqlx.ExtContext, table stri
 func (s *Store) createRequest(ctx context.Context, table, signature string, r fosite.Requester, expiry fosite.TokenType) error {
 	row, err := newRequestRow(signature, r, expiry)
 	if err != nil {
-		return fmt.Errorf("oauthstore: store in %s: %w", table, err)
+		return fail("store in "+table, err)
 	}
 	if err := s.insertRequest(ctx, s.q(ctx), table, row, "", ""); err != nil {
-		return fmt.Errorf("oauthstore: store in %s: %w", table, err)
+		return fail("store in "+table, err)
 	}
 	return nil
+}
+
+// prefixed qualifies each column of a comma-separated list with prefix.
+func prefixed(prefix, columns string) string {
+	parts := strings.Split(columns, ",")
+	for i, c := range parts {
+		parts[i] = prefix + strings.TrimSpace(c)
+	}
+	return strings.Join(parts, ", ")
 }
 
 // storable reports whether key can name a stored row. fosite hands the store
@@ -204,11 +212,11 @@ func (s *Store) getRequest(ctx context.Context, table, signature string, session
 		return row, nil, fmt.Errorf("oauthstore: %s: %w", table, fosite.ErrNotFound)
 	}
 	if err != nil {
-		return row, nil, fmt.Errorf("oauthstore: read %s: %w", table, err)
+		return row, nil, fail("read "+table, err)
 	}
 	r, err := s.toRequest(ctx, row, session)
 	if err != nil {
-		return row, nil, fmt.Errorf("oauthstore: read %s: %w", table, err)
+		return row, nil, fail("read "+table, err)
 	}
 	return row, r, nil
 }
@@ -220,7 +228,7 @@ func (s *Store) deleteRequest(ctx context.Context, table, signature string) erro
 		return nil
 	}
 	if _, err := s.q(ctx).ExecContext(ctx, s.db.Rebind("DELETE FROM "+table+" WHERE signature = ?"), signature); err != nil {
-		return fmt.Errorf("oauthstore: delete from %s: %w", table, err)
+		return fail("delete from "+table, err)
 	}
 	return nil
 }

@@ -1,11 +1,15 @@
 // Package oauthstore is fosite's storage on Puguh's SQL database: authorization
-// codes, PKCE and OpenID Connect requests, access and refresh tokens, client
-// assertion JTIs, and the transactions that make fosite's flows atomic. It adds
-// what fosite v0.49 leaves to the storage: a refresh grace period, an absolute
-// lifetime for refresh families, and a janitor for expired rows.
+// codes, PKCE and OpenID Connect requests, refresh tokens and their families,
+// client assertion JTIs, and the transactions that make fosite's flows atomic.
+// It adds what fosite v0.49 leaves to the storage: a refresh grace period, an
+// absolute lifetime for refresh families, and a janitor for expired rows.
 //
-// Tokens are stored under the HMAC signatures fosite passes in, never as raw
-// tokens, so a copy of the database cannot be replayed (docs/security.md, "Tokens and keys").
+// Access tokens are not stored: they are JWTs checked from their claims, and
+// the store answers fosite's access-token methods as a store without them
+// (access.go). Codes and refresh tokens are stored under the HMAC signatures
+// fosite passes in, never as raw tokens, so a copy of the database cannot be
+// replayed (docs/security.md, "Tokens and keys"). Driver errors are returned as
+// fosite.ErrNotFound or storage.ErrUnavailable where they mean that (errors.go).
 package oauthstore
 
 import (
@@ -143,7 +147,7 @@ func New(db *sqlstore.Store, cfg Config) (*Store, error) {
 func (s *Store) GetClient(ctx context.Context, id string) (fosite.Client, error) {
 	c, err := s.clients.GetClient(ctx, id)
 	if err != nil {
-		return nil, fmt.Errorf("oauthstore: %w", clientError(id, err))
+		return nil, fmt.Errorf("oauthstore: %w", clientError(id, dbError(err)))
 	}
 	return c, nil
 }

@@ -26,7 +26,7 @@ func (s *Store) BeginTX(ctx context.Context) (context.Context, error) {
 	}
 	tx, err := s.db.BeginTxx(ctx, nil)
 	if err != nil {
-		return ctx, fmt.Errorf("oauthstore: begin: %w", err)
+		return ctx, fail("begin", err)
 	}
 	return sqlstore.WithTx(ctx, tx), nil
 }
@@ -38,7 +38,7 @@ func (s *Store) Commit(ctx context.Context) error {
 		return errors.New("oauthstore: commit: no transaction in context")
 	}
 	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("oauthstore: commit: %w", err)
+		return fail("commit", err)
 	}
 	return nil
 }
@@ -51,7 +51,7 @@ func (s *Store) Rollback(ctx context.Context) error {
 		return errors.New("oauthstore: rollback: no transaction in context")
 	}
 	if err := tx.Rollback(); err != nil && !errors.Is(err, sql.ErrTxDone) {
-		return fmt.Errorf("oauthstore: rollback: %w", err)
+		return fail("rollback", err)
 	}
 	return nil
 }

@@ -39,12 +39,12 @@ func TestUnstorableSignatureIsNotFound(t *testing.T) {
 				want error // nil: no error
 			}{
 				{"GetAuthorizeCodeSession", func(k string) error {
-					_, err := e.store.GetAuthorizeCodeSession(ctx, k, &fosite.DefaultSession{})
+					_, err := e.store.GetAuthorizeCodeSession(ctx, k, &testSession{})
 					return err
 				}, fosite.ErrNotFound},
 				{"InvalidateAuthorizeCodeSession", func(k string) error { return e.store.InvalidateAuthorizeCodeSession(ctx, k) }, fosite.ErrNotFound},
 				{"GetPKCERequestSession", func(k string) error {
-					_, err := e.store.GetPKCERequestSession(ctx, k, &fosite.DefaultSession{})
+					_, err := e.store.GetPKCERequestSession(ctx, k, &testSession{})
 					return err
 				}, fosite.ErrNotFound},
 				{"DeletePKCERequestSession", func(k string) error { return e.store.DeletePKCERequestSession(ctx, k) }, nil},
@@ -54,13 +54,13 @@ func TestUnstorableSignatureIsNotFound(t *testing.T) {
 				}, fosite.ErrNotFound},
 				{"DeleteOpenIDConnectSession", func(k string) error { return e.store.DeleteOpenIDConnectSession(ctx, k) }, nil},
 				{"GetRefreshTokenSession", func(k string) error {
-					_, err := e.store.GetRefreshTokenSession(ctx, k, &fosite.DefaultSession{})
+					_, err := e.store.GetRefreshTokenSession(ctx, k, &testSession{})
 					return err
 				}, fosite.ErrNotFound},
 				{"RotateRefreshToken", func(k string) error { return e.store.RotateRefreshToken(ctx, "req-1", k) }, fosite.ErrInactiveToken},
 				{"DeleteRefreshTokenSession", func(k string) error { return e.store.DeleteRefreshTokenSession(ctx, k) }, nil},
 				{"GetAccessTokenSession", func(k string) error {
-					_, err := e.store.GetAccessTokenSession(ctx, k, &fosite.DefaultSession{})
+					_, err := e.store.GetAccessTokenSession(ctx, k, &testSession{})
 					return err
 				}, fosite.ErrNotFound},
 				{"DeleteAccessTokenSession", func(k string) error { return e.store.DeleteAccessTokenSession(ctx, k) }, nil},
@@ -100,7 +100,7 @@ func TestUnstorableTokenThroughFosite(t *testing.T) {
 					// fosite wraps whatever the store answers as request_unauthorized
 					// (inactive); the store must have found nothing, not failed.
 					for _, use := range []fosite.TokenUse{fosite.RefreshToken, fosite.AccessToken} {
-						_, _, err := e.provider.IntrospectToken(ctx, token, use, &fosite.DefaultSession{})
+						_, _, err := e.provider.IntrospectToken(ctx, token, use, &testSession{})
 						if !errors.Is(err, fosite.ErrNotFound) {
 							t.Errorf("introspection as %s: %v, want an unknown token", use, err)
 						}

@@ -24,6 +24,13 @@ import (
 	"github.com/arsaka/puguh/storage/revocation"
 )
 
+// The OAuth store is what the provider's compositions and the account
+// service consume: a missing method fails the build here.
+var (
+	_ oauth.Storage   = (*oauthstore.Store)(nil)
+	_ identity.Grants = (*oauthstore.Store)(nil)
+)
+
 // services are the parts build makes, in the order it makes them; routes
 // mounts them and nothing else.
 type services struct {

@@ -89,7 +89,7 @@ const (
 
 // With the database down, RFC 7009 revocation (of a refresh token, of an
 // access token) and logout answer 503 with Retry-After, never a success that
-// was not recorded. When the database is back, nothing was half-done: the
+// was not recorded; so do refreshes, never an invalid grant. When the database is back, nothing was half-done: the
 // tokens still work, and the retries the 503s asked for revoke them. On
 // SQLite (its write lock held elsewhere) and PostgreSQL (killed).
 func TestRevocationWhileTheDatabaseIsDown(t *testing.T) {
@@ -107,9 +107,12 @@ func TestRevocationWhileTheDatabaseIsDown(t *testing.T) {
 			app := registerApp(t, e, user, appOptions{Trusted: true})
 			_, refresh := exchangeCode(t, e, app, user, "openid offline_access")
 			access, _ := exchangeCode(t, e, app, user, "openid offline_access") // another grant
+			_, third := exchangeCode(t, e, app, user, "openid offline_access")  // refreshed during the outage
 			revoke := func(token string) string {
 				return url.Values{"token": {token}, "client_id": {app.ID}, "client_secret": {app.Secret}}.Encode()
 			}
+			refreshThird := url.Values{"grant_type": {"refresh_token"}, "refresh_token": {third},
+				"client_id": {app.ID}, "client_secret": {app.Secret}}.Encode()
 			requests := []struct {
 				name, path, body string
 				headers          []string
@@ -121,6 +124,12 @@ func TestRevocationWhileTheDatabaseIsDown(t *testing.T) {
 				{"RFC 7009, access token", "/oauth/revoke", revoke(access), []string{"Content-Type", formType},
 					http.StatusServiceUnavailable, revokeUnavailable},
 				{"logout", "/api/v1/auth/logout", "", user.Bearer(), http.StatusServiceUnavailable, restUnavailable},
+				// A refresh is temporarily refused, never an invalid grant:
+				// the client keeps its refresh token and retries.
+				{"refresh_token grant", "/oauth/token", refreshThird, []string{"Content-Type", formType},
+					http.StatusServiceUnavailable, revokeUnavailable},
+				{"REST refresh", "/api/v1/auth/refresh", `{"refresh_token":"` + user.RefreshToken + `"}`, []string{"Content-Type", "application/json"},
+					http.StatusServiceUnavailable, restUnavailable},
 			}
 
 			// The membership cache (5 s) lets the logout through the Bearer
@@ -165,6 +174,9 @@ func TestRevocationWhileTheDatabaseIsDown(t *testing.T) {
 			refreshed.JSON(t, &pair)
 			if got := userinfoStatus(e, access); got != http.StatusOK {
 				t.Fatalf("the access token after a failed revocation: userinfo %d, want 200", got)
+			}
+			if r := e.Do(http.MethodPost, "/oauth/token", refreshThird, "Content-Type", formType); r.Status != http.StatusOK {
+				t.Fatalf("the refresh token refused during the outage, retried: %d %s, want 200", r.Status, r.Body)
 			}
 			wantMe(t, e, user, http.StatusOK, "the REST token after a failed logout")
 
