@@ -95,8 +95,16 @@ func (e *Endpoints) token(w http.ResponseWriter, r *http.Request) {
 		p.WriteAccessError(ctx, w, ar, tokenError(w, err))
 		return
 	}
+	// fosite writes "bearer". RFC 6749 §5.1 makes the value case-insensitive,
+	// but the API guide and the REST login spell it "Bearer" (RFC 6750's
+	// scheme name), and clients that compare it literally exist: one spelling
+	// everywhere.
+	resp.SetTokenType(TokenTypeBearer)
 	p.WriteAccessResponse(ctx, w, ar, resp)
 }
+
+// TokenTypeBearer is the token_type of every token response Puguh writes.
+const TokenTypeBearer = "Bearer"
 
 // tokenError corrects what fosite reports when storage decides a grant:
 // fosite wraps every storage error of the response phase as server_error.
