@@ -73,14 +73,17 @@ func NewClientLookup(source ClientSource, cfg Config) interface {
 
 // Provider is the composed OAuth 2.0 / OIDC engine.
 type Provider struct {
-	cfg        Config
-	public     fosite.OAuth2Provider
-	internal   fosite.OAuth2Provider
-	store      Storage
-	firstParty *Client
-	deny       revocation.List
-	signer     jwt.Signer
-	log        *slog.Logger
+	cfg      Config
+	public   fosite.OAuth2Provider
+	internal fosite.OAuth2Provider
+	// publicFosite is public as fosite built it, for its default client
+	// authentication (clientauth.go).
+	publicFosite *fosite.Fosite
+	store        Storage
+	firstParty   *Client
+	deny         revocation.List
+	signer       jwt.Signer
+	log          *slog.Logger
 }
 
 // New composes the public and internal providers over store and signer.
@@ -100,6 +103,7 @@ func New(cfg Config, store Storage, source ClientSource, signer jwt.Signer, deny
 	public.EnforcePKCEForPublicClients = true     // PKCE required for public clients
 	public.EnablePKCEPlainChallengeMethod = false // S256 only
 	public.RefreshTokenScopes = []string{"offline_access", "offline"}
+	public.ClientAuthenticationStrategy = p.authenticateClient // either secret method (clientauth.go)
 	publicStore := &scopedStorage{Storage: store, clients: &clientLookup{source: source, apiAudience: cfg.APIAudience()}, p: p}
 	p.public = compose.Compose(public, publicStore, p.strategy(public),
 		compose.OAuth2AuthorizeExplicitFactory,
@@ -111,6 +115,10 @@ func New(cfg Config, store Storage, source ClientSource, signer jwt.Signer, deny
 		p.introspectionFactory,
 		p.revocationFactory,
 	)
+	var ok bool
+	if p.publicFosite, ok = p.public.(*fosite.Fosite); !ok {
+		return nil, errors.New("oauth: compose did not return a *fosite.Fosite")
+	}
 
 	internal := p.fositeConfig(hmacKey)
 	internal.RefreshTokenScopes = []string{} // first-party logins always get a refresh token
