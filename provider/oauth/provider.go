@@ -46,6 +46,10 @@ type Config struct {
 	// Users finds the user a grant was made for: a refresh or a code
 	// exchange for a disabled or deleted user is refused (the user cache).
 	Users UserLookup
+	// KeepRefreshTokens turns refresh-token rotation off
+	// (PUGUH_REFRESH_TOKEN_ROTATION=false): a refresh answers the presented
+	// refresh token again (refresh.go).
+	KeepRefreshTokens bool
 }
 
 // APIAudience is the audience of tokens meant for Puguh's own REST API. Tokens
@@ -61,6 +65,7 @@ type Storage interface {
 	pkce.PKCERequestStorage
 	openid.OpenIDConnectRequestStorage
 	fositestorage.Transactional
+	refreshKeeper
 }
 
 // NewClientLookup returns the lookup for the storage adapter, which must
@@ -109,7 +114,7 @@ func New(cfg Config, store Storage, source ClientSource, signer jwt.Signer, deny
 		compose.OAuth2AuthorizeExplicitFactory,
 		compose.OAuth2PKCEFactory,
 		compose.OAuth2ClientCredentialsGrantFactory,
-		compose.OAuth2RefreshTokenGrantFactory,
+		p.refreshTokenFactory,
 		compose.OpenIDConnectExplicitFactory,
 		compose.OpenIDConnectRefreshFactory,
 		p.introspectionFactory,
@@ -125,7 +130,7 @@ func New(cfg Config, store Storage, source ClientSource, signer jwt.Signer, deny
 	internalStore := &scopedStorage{Storage: store, clients: &clientLookup{source: source, firstParty: p.firstParty, withFirstParty: true, apiAudience: cfg.APIAudience()}, p: p}
 	p.internal = compose.Compose(internal, internalStore, p.strategy(internal),
 		compose.OAuth2ResourceOwnerPasswordCredentialsFactory, // populates login responses; see IssueUserTokens
-		compose.OAuth2RefreshTokenGrantFactory,
+		p.refreshTokenFactory,
 		p.revocationFactory,
 	)
 	return p, nil

@@ -94,6 +94,7 @@ func (a *App) build(ctx context.Context, opts Options) error {
 		Secret:               cfg.Secret,
 		Verifier:             s.keys.Verifier(),
 		Users:                s.store,
+		KeepRefreshTokens:    !cfg.RefreshTokenRotation,
 	}
 	s.oauthStore, err = oauthstore.New(a.sql, oauthstore.Config{
 		Clients:            oauth.NewClientLookup(s.store, ocfg),

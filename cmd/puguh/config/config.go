@@ -37,8 +37,14 @@ type Config struct {
 	// again (two tabs refreshing at once) before a repeat counts as reuse and
 	// revokes its family (RFC 9700 §4.14.2). PUGUH_REFRESH_GRACE_PERIOD.
 	RefreshGracePeriod time.Duration
-	KeyRotationPeriod  time.Duration // PUGUH_KEY_ROTATION_PERIOD
-	KeySize            int           // PUGUH_KEY_SIZE (RSA bits)
+	// RefreshTokenRotation is PUGUH_REFRESH_TOKEN_ROTATION (default true):
+	// every refresh answers a new refresh token and a replayed old one
+	// revokes its family. false answers the presented one again, valid until
+	// its lifetime ends or it is revoked, for clients that keep their first
+	// refresh token.
+	RefreshTokenRotation bool
+	KeyRotationPeriod    time.Duration // PUGUH_KEY_ROTATION_PERIOD
+	KeySize              int           // PUGUH_KEY_SIZE (RSA bits)
 
 	// AdminAddr is PUGUH_ADMIN_ADDR, the operator's listener: /metrics,
 	// /livez, /readyz and, with AdminPprof, /debug/pprof/. Default
@@ -113,6 +119,7 @@ func Load(getenv func(string) string) (*Config, error) {
 		AuthCodeLifetime:     r.duration("PUGUH_AUTH_CODE_LIFETIME", 10*time.Minute),
 		IDTokenLifetime:      r.duration("PUGUH_ID_TOKEN_LIFETIME", time.Hour),
 		RefreshGracePeriod:   r.duration("PUGUH_REFRESH_GRACE_PERIOD", 5*time.Second),
+		RefreshTokenRotation: r.booleanOr("PUGUH_REFRESH_TOKEN_ROTATION", true),
 		KeyRotationPeriod:    r.duration("PUGUH_KEY_ROTATION_PERIOD", 30*24*time.Hour),
 		KeySize:              r.integer("PUGUH_KEY_SIZE", 2048),
 		AdminAddr:            r.str("PUGUH_ADMIN_ADDR", DefaultAdminAddr),
@@ -405,15 +412,18 @@ func (r *reader) emails(name string) []string {
 }
 
 // boolean reads true or false (also 1, 0, t, f in any case); empty is false.
-func (r *reader) boolean(name string) bool {
+func (r *reader) boolean(name string) bool { return r.booleanOr(name, false) }
+
+// booleanOr reads true or false (also 1, 0, t, f in any case); empty is def.
+func (r *reader) booleanOr(name string, def bool) bool {
 	v := strings.TrimSpace(r.getenv(name))
 	if v == "" {
-		return false
+		return def
 	}
 	b, err := strconv.ParseBool(v)
 	if err != nil {
 		r.fail(name, fmt.Sprintf("%q is not true or false", v))
-		return false
+		return def
 	}
 	return b
 }

@@ -25,6 +25,9 @@ func TestLoadDefaults(t *testing.T) {
 		c.IDTokenLifetime != time.Hour || c.KeyRotationPeriod != 720*time.Hour || c.RefreshGracePeriod != 5*time.Second {
 		t.Fatalf("lifetimes: %+v", c)
 	}
+	if !c.RefreshTokenRotation {
+		t.Fatal("refresh tokens must rotate by default")
+	}
 	if !c.Embedded() || c.Secret != nil {
 		t.Fatalf("embedded default should have no secret yet: %+v", c)
 	}
@@ -38,12 +41,13 @@ func TestLoadValues(t *testing.T) {
 		"PUGUH_REFRESH_TOKEN_LIFETIME": "7d",
 		"PUGUH_REDIS_URL":              "redis://127.0.0.1:6379/0",
 		"PUGUH_REFRESH_GRACE_PERIOD":   "1500ms",
+		"PUGUH_REFRESH_TOKEN_ROTATION": "false",
 	}))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if c.Issuer != "https://id.example.com" || c.Embedded() || c.RefreshTokenLifetime != 7*24*time.Hour ||
-		c.RefreshGracePeriod != 1500*time.Millisecond {
+		c.RefreshGracePeriod != 1500*time.Millisecond || c.RefreshTokenRotation {
 		t.Fatalf("got %+v", c)
 	}
 }
@@ -116,6 +120,7 @@ func TestLoadRejects(t *testing.T) {
 		{"admin is the public address", map[string]string{"PUGUH_ADDR": "127.0.0.1:9000", "PUGUH_ADMIN_ADDR": "127.0.0.1:9000"},
 			`config: PUGUH_ADMIN_ADDR: "127.0.0.1:9000" is PUGUH_ADDR too; the admin listener must be another one`},
 		{"pprof not a boolean", map[string]string{"PUGUH_ADMIN_PPROF": "yes please"}, `config: PUGUH_ADMIN_PPROF: "yes please" is not true or false`},
+		{"rotation not a boolean", map[string]string{"PUGUH_REFRESH_TOKEN_ROTATION": "off"}, `config: PUGUH_REFRESH_TOKEN_ROTATION: "off" is not true or false`},
 		{"pprof on a public admin address", map[string]string{"PUGUH_ADMIN_PPROF": "true", "PUGUH_ADMIN_ADDR": "0.0.0.0:9090"},
 			`config: PUGUH_ADMIN_PPROF: needs a loopback PUGUH_ADMIN_ADDR (e.g. 127.0.0.1:9090), not "0.0.0.0:9090"`},
 		{"pprof on every interface", map[string]string{"PUGUH_ADMIN_PPROF": "1", "PUGUH_ADMIN_ADDR": ":9090"},
