@@ -71,10 +71,29 @@ func acceptPresentedSecret(ctx context.Context, c *Client) *Client {
 
 func isSecretMethod(m string) bool { return m == AuthMethodBasic || m == AuthMethodPost }
 
+type clientAuthenticationKey struct{}
+
+// clientAuthentication is the outcome of authenticating a request's client.
+type clientAuthentication struct {
+	client fosite.Client
+	err    error
+}
+
+// withClientAuthentication records the outcome of authenticating the
+// request's client, which the token endpoint needs before fosite runs (its
+// rate limit is per client); authenticateClient answers with it instead of
+// authenticating again.
+func withClientAuthentication(ctx context.Context, client fosite.Client, err error) context.Context {
+	return context.WithValue(ctx, clientAuthenticationKey{}, clientAuthentication{client: client, err: err})
+}
+
 // authenticateClient is fosite's client authentication strategy for the
 // public composition: fosite's own, with the presented secret method in the
 // context for the client lookup (see above).
 func (p *Provider) authenticateClient(ctx context.Context, r *http.Request, form url.Values) (fosite.Client, error) {
+	if done, ok := ctx.Value(clientAuthenticationKey{}).(clientAuthentication); ok {
+		return done.client, done.err
+	}
 	method, both := presentedSecretMethod(r, form)
 	if both {
 		// RFC 6749 §2.3: "The client MUST NOT use more than one

@@ -73,12 +73,29 @@ type Config struct {
 	// the users who may change organizations' plans (permission
 	// platform.plans.update, which no organization role holds).
 	PlatformOperators []string
+	// RateLimits are the budgets no organization pays for, in requests a
+	// minute (docs/rate-limits.md).
+	RateLimits RateLimits
 	// RedisNamespace is PUGUH_REDIS_NAMESPACE (PUGUH_RATE_LIMIT_NAMESPACE is an
 	// older name for it): the prefix of every Redis key and channel Puguh uses
 	// (rate limits, cache invalidations, revocations; default "puguh:").
 	// Deployments or tests sharing one Redis use different ones.
 	RedisNamespace string
 }
+
+// RateLimits are the per-IP and per-client budgets, in requests a minute;
+// organizations' budgets come from their plans instead.
+type RateLimits struct {
+	SignInPerIP    int // PUGUH_RATE_LIMIT_SIGNIN_PER_IP: REST login and the sign-in form
+	RegisterPerIP  int // PUGUH_RATE_LIMIT_REGISTER_PER_IP: REST register and the sign-up form
+	TokenPerIP     int // PUGUH_RATE_LIMIT_TOKEN_PER_IP: /oauth/token without a confidential client
+	TokenPerClient int // PUGUH_RATE_LIMIT_TOKEN_PER_CLIENT: /oauth/token per confidential client
+	AnonymousPerIP int // PUGUH_RATE_LIMIT_ANONYMOUS_PER_IP: /api/v1 requests without valid credentials
+}
+
+// MaxRateLimit is the largest per-minute budget a PUGUH_RATE_LIMIT_* variable
+// takes, as for an enterprise plan.
+const MaxRateLimit = 1_000_000
 
 // MemoryLimitAuto is PUGUH_MEMORY_LIMIT=auto, the default: serve sizes the
 // limit as a backstop above what its concurrent argon2id hashes and its full
@@ -132,6 +149,13 @@ func Load(getenv func(string) string) (*Config, error) {
 		PlatformOperators:    r.emails("PUGUH_PLATFORM_OPERATORS"),
 		RedisNamespace:       r.str("PUGUH_REDIS_NAMESPACE", r.str("PUGUH_RATE_LIMIT_NAMESPACE", "puguh:")),
 		MemoryLimit:          r.memoryLimit("PUGUH_MEMORY_LIMIT", DefaultMemoryLimit),
+		RateLimits: RateLimits{
+			SignInPerIP:    r.perMinute("PUGUH_RATE_LIMIT_SIGNIN_PER_IP", 60),
+			RegisterPerIP:  r.perMinute("PUGUH_RATE_LIMIT_REGISTER_PER_IP", 60),
+			TokenPerIP:     r.perMinute("PUGUH_RATE_LIMIT_TOKEN_PER_IP", 600),
+			TokenPerClient: r.perMinute("PUGUH_RATE_LIMIT_TOKEN_PER_CLIENT", 600),
+			AnonymousPerIP: r.perMinute("PUGUH_RATE_LIMIT_ANONYMOUS_PER_IP", 600),
+		},
 	}
 	if strings.EqualFold(c.AdminAddr, "off") {
 		c.AdminAddr = ""
@@ -436,6 +460,21 @@ func (r *reader) integer(name string, def int) int {
 	n, err := strconv.Atoi(v)
 	if err != nil {
 		r.fail(name, fmt.Sprintf("%q is not a whole number", v))
+		return def
+	}
+	return n
+}
+
+// perMinute reads a rate limit: a whole number of requests a minute, from 1
+// to MaxRateLimit.
+func (r *reader) perMinute(name string, def int) int {
+	v := strings.TrimSpace(r.getenv(name))
+	if v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 || n > MaxRateLimit {
+		r.fail(name, fmt.Sprintf("%q is not a number of requests a minute between 1 and %d", v, MaxRateLimit))
 		return def
 	}
 	return n
