@@ -5,14 +5,16 @@
 # It starts the binary on 127.0.0.1:18299 with a fresh data directory,
 # registers a platform operator, lifts its organization to the enterprise
 # plan (the free plan's 60/min would answer 429), creates an API key and a
-# client_credentials application, then runs wrk on each endpoint.
+# client_credentials application (its per-client token budget lifted too),
+# then runs wrk on each endpoint.
 set -euo pipefail
 bin=${1:?usage: endpoints.sh PUGUH_BINARY}
 port=${PORT:-18299} dur=${DUR:-5s} threads=${THREADS:-2} conns=${CONNS:-32}
 here=$(cd "$(dirname "$0")" && pwd)
 data=$(mktemp -d)
 PUGUH_ADDR=127.0.0.1:$port PUGUH_ADMIN_ADDR=off PUGUH_ISSUER=http://127.0.0.1:$port PUGUH_DATA_DIR=$data PUGUH_LOG_LEVEL=warn \
-  PUGUH_TRUSTED_PROXIES=127.0.0.1/32 PUGUH_PLATFORM_OPERATORS=bench@example.com "$bin" serve 2>"$data/log" &
+  PUGUH_TRUSTED_PROXIES=127.0.0.1/32 PUGUH_RATE_LIMIT_TOKEN_PER_CLIENT=1000000 \
+  PUGUH_PLATFORM_OPERATORS=bench@example.com "$bin" serve 2>"$data/log" &
 pid=$!
 trap 'kill $pid; wait $pid 2>/dev/null; rm -rf "$data"' EXIT
 for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/api/v1/health" >/dev/null && break; sleep 0.1; done

@@ -57,6 +57,9 @@ func startServer(ctx context.Context, o options) (*server, error) {
 		"PUGUH_LOG_LEVEL=warn",
 		"PUGUH_SECRET=bench-secret-0123456789-abcdefghijklmnopqrstuvwxyz",
 		"PUGUH_TRUSTED_PROXIES=127.0.0.1/32",
+		// One client_credentials client drives the token scenario, and the
+		// harness measures the endpoint, not its per-client budget.
+		"PUGUH_RATE_LIMIT_TOKEN_PER_CLIENT=1000000",
 		"PUGUH_PLATFORM_OPERATORS="+operatorEmail,
 	)
 	for _, kv := range strings.Split(o.serverEnv, ",") {

@@ -22,8 +22,13 @@ func init() { extraCommands["clients"] = clientsCommand }
 
 const clientsUsage = `usage:
   puguh clients create --org ORG_ID --name NAME [--redirect-uri URI]... [--grant-type TYPE]...
-                       [--scope SCOPE]... [--public] [--trusted]
-  puguh clients list --org ORG_ID`
+                       [--scope SCOPE]... [--public] [--auth-method METHOD] [--trusted]
+  puguh clients list --org ORG_ID
+
+--auth-method is the token_endpoint_auth_method the client declares:
+client_secret_basic (the default), client_secret_post, or none (a public
+client, as --public). A confidential client may authenticate with its
+secret either way whatever it declares (docs/api-keys.md).`
 
 // listFlag is a repeatable flag; each value may also hold several items
 // separated by spaces or commas ("--scope 'openid profile'").
@@ -63,11 +68,14 @@ func clientsCommand(ctx context.Context, cfg *config.Config, log *slog.Logger, a
 	fs.Var(&grants, "grant-type", "grant type (repeatable)")
 	fs.Var(&scopes, "scope", "scope (repeatable)")
 	public := fs.Bool("public", false, "public client (no secret, PKCE)")
+	method := fs.String("auth-method", "", "token_endpoint_auth_method: client_secret_basic, client_secret_post or none")
 	trusted := fs.Bool("trusted", false, "first-party client: skips consent")
 	if err := fs.Parse(args[1:]); err != nil || fs.NArg() > 0 || *org == "" {
 		return errors.New(clientsUsage)
 	}
-	if args[0] == "list" && (*name != "" || redirects.set || grants.set || scopes.set || *public || *trusted) {
+	given := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	if args[0] == "list" && (*name != "" || redirects.set || grants.set || scopes.set || given["public"] || given["auth-method"] || *trusted) {
 		return errors.New(clientsUsage)
 	}
 	a, err := openApp(ctx, cfg, log)
@@ -87,6 +95,14 @@ func clientsCommand(ctx context.Context, cfg *config.Config, log *slog.Logger, a
 	}
 	f := clients.ApplicationFields{Name: name, RedirectURIs: redirects.ptr(), GrantTypes: grants.ptr(), Scopes: scopes.ptr(),
 		Public: public, Trusted: trusted}
+	if given["auth-method"] {
+		// The method alone decides whether the client is public, unless
+		// --public is given too and must then agree with it.
+		f.TokenEndpointAuthMethod = method
+		if !given["public"] {
+			f.Public = nil
+		}
+	}
 	app, secret, err := clients.NewApplication(orgID, f, time.Now())
 	if err != nil {
 		return validationError(err)
@@ -110,13 +126,13 @@ func listClients(ctx context.Context, store *cached.Store, orgID string, stdout 
 		return err
 	}
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "CLIENT ID\tNAME\tTYPE\tTRUSTED\tGRANT TYPES\tREDIRECT URIS")
+	fmt.Fprintln(tw, "CLIENT ID\tNAME\tTYPE\tAUTH METHOD\tTRUSTED\tGRANT TYPES\tREDIRECT URIS")
 	for _, app := range apps {
 		kind := "confidential"
 		if app.Public {
 			kind = "public"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%t\t%s\t%s\n", app.ID, app.Name, kind, app.Trusted,
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%t\t%s\t%s\n", app.ID, app.Name, kind, app.TokenEndpointAuthMethod, app.Trusted,
 			strings.Join(app.GrantTypes, ","), strings.Join(app.RedirectURIs, " "))
 	}
 	return tw.Flush()
@@ -130,7 +146,7 @@ func validationError(err error) error {
 		return err
 	}
 	flags := map[string]string{"name": "--name", "redirect_uris": "--redirect-uri", "grant_types": "--grant-type",
-		"scopes": "--scope", "public": "--public", "token_endpoint_auth_method": "--public", "response_types": "--grant-type"}
+		"scopes": "--scope", "public": "--public", "token_endpoint_auth_method": "--auth-method", "response_types": "--grant-type"}
 	lines := make([]string, 0, len(p.Issues))
 	for _, is := range p.Issues {
 		where := "request"

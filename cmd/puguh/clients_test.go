@@ -2,12 +2,16 @@ package main
 
 import (
 	"context"
+	"encoding/base64"
+	"net/http"
+	"net/url"
 	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/arsaka/puguh/cmd/puguh/app/apptest"
 	"github.com/arsaka/puguh/provider/credentials"
 	"github.com/arsaka/puguh/storage"
 	"github.com/arsaka/puguh/storage/sqlstore"
@@ -88,5 +92,100 @@ func TestClientsCommand(t *testing.T) {
 	if string(app.SecretHash) != string(credentials.HashClientSecret(secret)) || !app.Trusted || app.OrganizationID != orgID ||
 		!slices.Equal(app.Scopes, []string{"openid", "profile", "read:user"}) {
 		t.Fatalf("stored %+v", app)
+	}
+}
+
+// TestClientsAuthMethod: --auth-method sets the method a client declares,
+// `clients list` shows it, and a client made by `puguh clients create`
+// (client_secret_basic) authenticates at /oauth/token with its secret sent
+// either way, as the API guide's form post does.
+func TestClientsAuthMethod(t *testing.T) {
+	dir := t.TempDir()
+	dbURL := "sqlite:" + filepath.Join(dir, "puguh.db")
+	// The same secret as the server: the command opens the signing keys too.
+	env := map[string]string{"PUGUH_DATA_DIR": dir, "PUGUH_DATABASE_URL": dbURL, "PUGUH_SECRET": apptest.Secret}
+	e := apptest.Start(t, apptest.Options{DatabaseURL: dbURL})
+	owner := e.NewUser()
+	org := owner.OrganizationID
+
+	created := map[string]string{} // method → client_id
+	var basicID, basicSecret string
+	for _, tc := range []struct {
+		name   string
+		args   []string
+		method string
+	}{
+		{"default", nil, "client_secret_basic"},
+		{"post", []string{"--auth-method", "client_secret_post"}, "client_secret_post"},
+		{"none", []string{"--auth-method", "none"}, "none"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			args := append([]string{"clients", "create", "--org", org, "--name", "Backend-" + tc.name,
+				"--redirect-uri", "https://backend.example.com/cb"}, tc.args...)
+			if tc.method != "none" {
+				args = append(args, "--grant-type", "authorization_code", "--grant-type", "client_credentials")
+			}
+			code, out, errOut := runCmd(t, env, args...)
+			if code != 0 {
+				t.Fatalf("create: %d %q", code, errOut)
+			}
+			m := regexp.MustCompile(`(?m)^client_id:\s+(\S+)$`).FindStringSubmatch(out)
+			if m == nil {
+				t.Fatalf("output %q lacks client_id", out)
+			}
+			created[tc.method] = m[1]
+			if tc.method == "client_secret_basic" {
+				basicID = m[1]
+				basicSecret = regexp.MustCompile(`(?m)^client_secret:\s+(\S+)$`).FindStringSubmatch(out)[1]
+			}
+		})
+	}
+	code, out, errOut := runCmd(t, env, "clients", "list", "--org", org)
+	if code != 0 || !strings.Contains(out, "AUTH METHOD") {
+		t.Fatalf("list: %d %q %q", code, out, errOut)
+	}
+	for method, id := range created {
+		if !regexp.MustCompile(`(?m)^` + id + `\s+Backend-\S+\s+\S+\s+` + method + `\s`).MatchString(out) {
+			t.Fatalf("list does not show %s for %s:\n%s", method, id, out)
+		}
+	}
+
+	for _, tc := range []struct {
+		name    string
+		args    []string
+		errText string
+	}{
+		{"unknown method", []string{"--auth-method", "private_key_jwt"},
+			"puguh: invalid application:\n  --auth-method: value is not a valid enumeration member; permitted: 'client_secret_basic', 'client_secret_post', 'none'"},
+		{"public with a secret method", []string{"--public", "--auth-method", "client_secret_post"},
+			"puguh: invalid application:\n  --auth-method: public clients use token_endpoint_auth_method none, and only they do"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			args := append([]string{"clients", "create", "--org", org, "--name", "x", "--redirect-uri", "https://backend.example.com/cb"}, tc.args...)
+			if code, _, errOut := runCmd(t, env, args...); code != 1 || errOut != tc.errText+"\n" {
+				t.Fatalf("got %d %q, want 1 %q", code, errOut, tc.errText)
+			}
+		})
+	}
+	if code, _, errOut := runCmd(t, env, "clients", "list", "--org", org, "--auth-method", "none"); code != 1 || errOut != "puguh: "+clientsUsage+"\n" {
+		t.Fatalf("list with --auth-method: %d %q", code, errOut)
+	}
+
+	// The CLI's client (client_secret_basic) at the token endpoint, both ways.
+	for _, tc := range []struct {
+		name    string
+		form    url.Values
+		headers []string
+	}{
+		{"form", url.Values{"grant_type": {"client_credentials"}, "client_id": {basicID}, "client_secret": {basicSecret}}, nil},
+		{"basic", url.Values{"grant_type": {"client_credentials"}}, []string{"Authorization", "Basic " +
+			base64.StdEncoding.EncodeToString([]byte(url.QueryEscape(basicID)+":"+url.QueryEscape(basicSecret)))}},
+	} {
+		t.Run("token via "+tc.name, func(t *testing.T) {
+			r := e.Do(http.MethodPost, "/oauth/token", tc.form.Encode(), append([]string{"Content-Type", "application/x-www-form-urlencoded"}, tc.headers...)...)
+			if r.Status != http.StatusOK {
+				t.Fatalf("%d %s", r.Status, r.Body)
+			}
+		})
 	}
 }

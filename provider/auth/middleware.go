@@ -123,6 +123,15 @@ func (a *Authenticator) middleware(next http.Handler, required bool) http.Handle
 			// The guide's 401 covers "missing or invalid credentials" with one body.
 			err = httpapi.Unauthorized(InvalidToken)
 		}
+		if p == nil {
+			// No organization pays for this request: it draws on its
+			// address's anonymous budget, whose headers it carries, and
+			// floods of bad credentials from one address stop there.
+			if lerr := httpapi.LimitAnonymous(w, r); lerr != nil {
+				httpapi.WriteError(w, r, lerr)
+				return
+			}
+		}
 		if err != nil {
 			httpapi.WriteError(w, r, err)
 			return

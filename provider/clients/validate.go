@@ -79,9 +79,9 @@ func NewApplication(orgID string, f ApplicationFields, now time.Time) (*storage.
 	merged := defaults.overlay(f)
 	if merged.Public == nil && merged.TokenEndpointAuthMethod == nil {
 		// client_secret_post by default: the public API guide exchanges codes
-		// with client_id and client_secret in the form body, and fosite accepts
-		// exactly the registered method. Clients that send HTTP Basic register
-		// client_secret_basic.
+		// with client_id and client_secret in the form body. It is the
+		// declared preference only: a confidential client may authenticate
+		// with either secret method (provider/oauth/clientauth.go).
 		post := "client_secret_post"
 		merged.Public, merged.TokenEndpointAuthMethod = new(bool), &post
 	}

@@ -216,9 +216,15 @@ func (f HandlerFunc) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// NotFoundHandler answers unknown paths with FastAPI's 404 body.
+// NotFoundHandler answers unknown paths with FastAPI's 404 body; under
+// /api/v1 the answer draws on the anonymous budget (LimitAnonymous).
 func NotFoundHandler() http.Handler {
-	return HandlerFunc(func(w http.ResponseWriter, r *http.Request) error { return NotFound("") })
+	return HandlerFunc(func(w http.ResponseWriter, r *http.Request) error {
+		if err := LimitAnonymous(w, r); err != nil {
+			return err
+		}
+		return NotFound("")
+	})
 }
 
 // Validator collects 422 issues for one request.

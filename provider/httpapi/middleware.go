@@ -167,6 +167,9 @@ func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter 
 func MethodNotAllowedHandler(router *mux.Router) http.Handler {
 	methods := []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete, http.MethodOptions}
 	return HandlerFunc(func(w http.ResponseWriter, r *http.Request) error {
+		if err := LimitAnonymous(w, r); err != nil {
+			return err
+		}
 		var allow []string
 		for _, m := range methods {
 			probe := r.Clone(r.Context())

@@ -15,9 +15,9 @@ import (
 
 func TestMiddlewarePerIP(t *testing.T) {
 	c := newClock()
-	m := NewIPLimits(ratelimit.NewMemory(c.Now), NewClientIP(nil), map[string]IPPolicy{
+	m := NewIPLimits(ratelimit.NewMemory(c.Now), NewClientIP(nil), IPLimitsConfig{Routes: map[string]IPPolicy{
 		"POST /api/v1/auth/login": {Name: "signin", Limit: ratelimit.PerMinute(2)},
-	}, c.Now)
+	}, Now: c.Now})
 	h := m.Wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) }))
 	do := func(method, path, remote string) *httptest.ResponseRecorder {
 		r := httptest.NewRequest(method, path, nil)
@@ -49,14 +49,14 @@ func TestMiddlewarePerIP(t *testing.T) {
 func TestMiddlewareCustomRefusal(t *testing.T) {
 	c := newClock()
 	var gotRetry int
-	m := NewIPLimits(ratelimit.NewMemory(c.Now), NewClientIP(nil), map[string]IPPolicy{
+	m := NewIPLimits(ratelimit.NewMemory(c.Now), NewClientIP(nil), IPLimitsConfig{Routes: map[string]IPPolicy{
 		"GET /oauth/authorize": {Name: "authorize", Limit: ratelimit.PerMinute(1), Refuse: func(w http.ResponseWriter, r *http.Request, retryAfter int) {
 			gotRetry = retryAfter
 			w.Header().Set("Content-Type", "text/html; charset=utf-8")
 			w.WriteHeader(http.StatusTooManyRequests)
 			_, _ = w.Write([]byte("<p>slow down</p>"))
 		}},
-	}, c.Now)
+	}, Now: c.Now})
 	h := m.Wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusSeeOther) }))
 	do := func() *httptest.ResponseRecorder {
 		r := httptest.NewRequest(http.MethodGet, "/oauth/authorize", nil)
@@ -182,4 +182,75 @@ func (c *clock) Advance(d time.Duration) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.t = c.t.Add(d)
+}
+
+// LimitAnonymous charges an /api/v1 request's address once, sets the
+// headers, refuses when the budget is spent, and does nothing elsewhere.
+func TestLimitAnonymous(t *testing.T) {
+	c := newClock()
+	m := NewIPLimits(ratelimit.NewMemory(c.Now), NewClientIP(nil), IPLimitsConfig{
+		Anonymous: IPPolicy{Name: "api", Limit: ratelimit.PerMinute(2)}, Now: c.Now})
+	h := m.Wrap(HandlerFunc(func(w http.ResponseWriter, r *http.Request) error {
+		if err := LimitAnonymous(w, r); err != nil {
+			return err
+		}
+		if err := LimitAnonymous(w, r); err != nil { // a second call takes nothing
+			return err
+		}
+		w.WriteHeader(http.StatusNoContent)
+		return nil
+	}))
+	do := func(path string) *httptest.ResponseRecorder {
+		r := httptest.NewRequest(http.MethodGet, path, nil)
+		r.RemoteAddr = "192.0.2.1:1000"
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		return w
+	}
+	for i := range 2 {
+		if w := do("/api/v1/health"); w.Code != http.StatusNoContent || w.Header().Get(HeaderRateLimit) != "2" ||
+			w.Header().Get(HeaderRateRemaining) != strconv.Itoa(1-i) {
+			t.Fatalf("request %d: %d %v", i+1, w.Code, w.Header())
+		}
+	}
+	if w := do("/api/v1/health"); w.Code != http.StatusTooManyRequests || w.Header().Get("Retry-After") != "30" ||
+		w.Body.String() != `{"detail":"Rate limit exceeded. Retry after 30 seconds."}` {
+		t.Fatalf("third: %d %v %s", w.Code, w.Header(), w.Body)
+	}
+	for _, path := range []string{"/.well-known/jwks.json", "/login", "/api/v1x"} {
+		if w := do(path); w.Code != http.StatusNoContent || w.Header().Get(HeaderRateLimit) != "" {
+			t.Fatalf("%s: %d %v", path, w.Code, w.Header())
+		}
+	}
+}
+
+// ClientLimits keep one budget per client id and one per address.
+func TestClientLimits(t *testing.T) {
+	c := newClock()
+	m := NewIPLimits(ratelimit.NewMemory(c.Now), NewClientIP(nil), IPLimitsConfig{Now: c.Now})
+	cl := m.ClientLimits(IPPolicy{Name: "token", Limit: ratelimit.PerMinute(1)}, IPPolicy{Name: "token", Limit: ratelimit.PerMinute(2)})
+	req := func(remote string) (*httptest.ResponseRecorder, *http.Request) {
+		r := httptest.NewRequest(http.MethodPost, "/oauth/token", nil)
+		r.RemoteAddr = remote
+		return httptest.NewRecorder(), r
+	}
+	for i, remote := range []string{"192.0.2.1:1", "198.51.100.1:1"} {
+		w, r := req(remote)
+		if err := cl.LimitClient(w, r, "a"); err != nil || w.Header().Get(HeaderRateRemaining) != strconv.Itoa(1-i) {
+			t.Fatalf("client a from %s: %v %v", remote, err, w.Header())
+		}
+	}
+	w, r := req("203.0.113.9:1")
+	if err := cl.LimitClient(w, r, "a"); err == nil {
+		t.Fatal("client a's third request passed")
+	}
+	if err := cl.LimitClient(w, r, "b"); err != nil {
+		t.Fatalf("client b shares a's budget: %v", err)
+	}
+	if err := cl.LimitAddress(w, r); err != nil || w.Header().Get(HeaderRateLimit) != "1" {
+		t.Fatalf("the address's budget: %v %v", err, w.Header())
+	}
+	if err := cl.LimitAddress(w, r); err == nil {
+		t.Fatal("the address's second request passed")
+	}
 }

@@ -22,10 +22,14 @@ type Accounts interface {
 	CreateOrganization(ctx context.Context, org *storage.Organization, ownerUserID string) error
 }
 
-// Throttle takes one sign-in attempt from an account's budget, or returns
-// the Throttled problem (ratelimit.Accounts).
+// Throttle limits sign-in attempts per account (ratelimit.Accounts).
 type Throttle interface {
+	// Attempt takes one attempt from the account's budget, or returns the
+	// Throttled problem.
 	Attempt(ctx context.Context, normalizedEmail string) error
+	// Succeeded gives the attempt back after a correct password: only
+	// failures spend the budget.
+	Succeeded(ctx context.Context, normalizedEmail string) error
 }
 
 // SignIn registers users and checks their passwords; the REST API and the
@@ -100,7 +104,9 @@ func passwordIssueType(msg string) string {
 // email costs the same argon2id verification as a wrong password, and both
 // give the same Unauthenticated problem (docs/security.md, "Accounts and
 // sessions"). Attempts are throttled per account, existing or not, before any
-// work is done; the per-IP limit sits in front of every caller's route.
+// work is done, and a correct password gives its attempt back, so the
+// throttle counts failures; the per-IP limit sits in front of every caller's
+// route and counts every attempt.
 func (s *SignIn) CheckPassword(ctx context.Context, email, pw string) (*storage.User, error) {
 	bad := problem.Unauthenticatedf(BadCredentials)
 	normalized, ok := problem.NormalizeEmail(email)
@@ -129,6 +135,11 @@ func (s *SignIn) CheckPassword(ctx context.Context, email, pw string) (*storage.
 	}
 	if err != nil {
 		return nil, fmt.Errorf("identity: check password: %w", err)
+	}
+	if s.Throttle != nil {
+		// A refund that fails (the limiter's store is unreachable) costs the
+		// owner one attempt of the budget, never lets a guess through.
+		_ = s.Throttle.Succeeded(ctx, normalized)
 	}
 	if rehash {
 		// Parameters were raised since this hash was made: upgrade it now that

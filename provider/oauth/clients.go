@@ -65,14 +65,14 @@ func (l *clientLookup) GetClient(ctx context.Context, id string) (fosite.Client,
 	}
 	app, err := l.source.ApplicationByID(ctx, id)
 	if err == nil {
-		return applicationClient(app), nil
+		return acceptPresentedSecret(ctx, applicationClient(app)), nil
 	}
 	if !errors.Is(err, storage.ErrNotFound) {
 		return nil, fmt.Errorf("client %q: %w", id, err)
 	}
 	sa, err := l.source.ServiceAccountByClientID(ctx, id)
 	if err == nil {
-		return serviceAccountClient(sa, l.apiAudience), nil
+		return acceptPresentedSecret(ctx, serviceAccountClient(sa, l.apiAudience)), nil
 	}
 	if errors.Is(err, storage.ErrNotFound) {
 		return nil, fmt.Errorf("client %q: %w", id, fosite.ErrNotFound)

@@ -1,6 +1,7 @@
 package oauth
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -22,6 +23,18 @@ type Endpoints struct {
 	JWKS JWKSSource
 	// MaxBody is PUGUH_MAX_BODY_BYTES, the largest body an endpoint reads.
 	MaxBody int64
+	// Limits are the token endpoint's rate limits (httpapi.ClientLimits);
+	// nil: none.
+	Limits TokenLimits
+}
+
+// TokenLimits take a token request from a budget and set its X-RateLimit-*
+// headers, returning the Throttled problem when the budget is spent: a
+// confidential client that authenticated pays from its own, anything else
+// from its address's.
+type TokenLimits interface {
+	LimitClient(w http.ResponseWriter, r *http.Request, clientID string) error
+	LimitAddress(w http.ResponseWriter, r *http.Request) error
 }
 
 // Mount registers /oauth/token, /oauth/revoke, /oauth/introspect,
@@ -48,7 +61,14 @@ func (e *Endpoints) Mount(r *mux.Router) {
 // refuseBody answers a body LimitBody refused: invalid_request (RFC 6749
 // §5.2) with 413 for a body over the limit, or 400 for one that could not
 // be read.
-func (e *Endpoints) refuseBody(w http.ResponseWriter, _ *http.Request, status int) {
+func (e *Endpoints) refuseBody(w http.ResponseWriter, r *http.Request, status int) {
+	if e.Limits != nil && r.URL.Path == "/oauth/token" {
+		// Refused before any client could authenticate: the address pays.
+		if err := e.Limits.LimitAddress(w, r); err != nil {
+			httpapi.WriteError(w, r, err)
+			return
+		}
+	}
 	description := fmt.Sprintf("The request body is larger than %d bytes.", e.MaxBody)
 	if status != http.StatusRequestEntityTooLarge {
 		description = "The request body could not be read."
@@ -65,7 +85,11 @@ func (e *Endpoints) refuseBody(w http.ResponseWriter, _ *http.Request, status in
 // token is RFC 6749 §3.2. fosite parses, authenticates the client and runs
 // the grant; we only shape the session of grants that start here.
 func (e *Endpoints) token(w http.ResponseWriter, r *http.Request) {
-	ctx := r.Context()
+	ctx, ok := e.limitToken(w, r)
+	if !ok {
+		return
+	}
+	r = r.WithContext(ctx)
 	p := e.P.public
 	sess := NewSession().(*Session)
 	// fosite answers an unknown grant_type with invalid_request; RFC 6749
@@ -94,7 +118,47 @@ func (e *Endpoints) token(w http.ResponseWriter, r *http.Request) {
 		p.WriteAccessError(ctx, w, ar, tokenError(w, err))
 		return
 	}
+	// fosite writes "bearer". RFC 6749 §5.1 makes the value case-insensitive,
+	// but the API guide and the REST login spell it "Bearer" (RFC 6750's
+	// scheme name), and clients that compare it literally exist: one spelling
+	// everywhere.
+	resp.SetTokenType(TokenTypeBearer)
 	p.WriteAccessResponse(ctx, w, ar, resp)
+}
+
+// TokenTypeBearer is the token_type of every token response Puguh writes.
+const TokenTypeBearer = "Bearer"
+
+// limitToken decides the token request's rate limit before any grant work:
+// it authenticates the client first (fosite's own authentication, which
+// NewAccessRequest then reuses through the context instead of running it
+// again), and charges a confidential client that authenticated to its own
+// budget, anything else to its address's. It answers the 429 itself and
+// reports false then.
+func (e *Endpoints) limitToken(w http.ResponseWriter, r *http.Request) (context.Context, bool) {
+	ctx := r.Context()
+	if e.Limits == nil {
+		return ctx, true
+	}
+	var client fosite.Client
+	var authErr error = fosite.ErrInvalidClient
+	// fosite parses the form the same way; a body it cannot parse is its
+	// invalid_request, from an address that pays for it.
+	if err := r.ParseMultipartForm(1 << 20); err == nil || errors.Is(err, http.ErrNotMultipart) {
+		client, authErr = e.P.authenticateClient(ctx, r, r.PostForm)
+		ctx = withClientAuthentication(ctx, client, authErr)
+	}
+	var err error
+	if authErr == nil && !client.IsPublic() {
+		err = e.Limits.LimitClient(w, r, client.GetID())
+	} else {
+		err = e.Limits.LimitAddress(w, r)
+	}
+	if err != nil {
+		httpapi.WriteError(w, r, err)
+		return ctx, false
+	}
+	return ctx, true
 }
 
 // tokenError corrects what fosite reports when storage decides a grant:

@@ -46,6 +46,10 @@ type Config struct {
 	// Users finds the user a grant was made for: a refresh or a code
 	// exchange for a disabled or deleted user is refused (the user cache).
 	Users UserLookup
+	// KeepRefreshTokens turns refresh-token rotation off
+	// (PUGUH_REFRESH_TOKEN_ROTATION=false): a refresh answers the presented
+	// refresh token again (refresh.go).
+	KeepRefreshTokens bool
 }
 
 // APIAudience is the audience of tokens meant for Puguh's own REST API. Tokens
@@ -67,6 +71,7 @@ type Storage interface {
 	// RevokeClient revokes every refresh family of the client and its refresh
 	// tokens, and returns the ids of the families it revoked.
 	RevokeClient(ctx context.Context, clientID string) ([]string, error)
+	refreshKeeper
 }
 
 // Everything the compositions' factories take from their storage: compose
@@ -98,11 +103,14 @@ type Provider struct {
 	public        fosite.OAuth2Provider
 	internal      fosite.OAuth2Provider
 	publicClients *clientLookup // the clients the public composition knows
-	store         Storage
-	firstParty    *Client
-	deny          revocation.List
-	signer        jwt.Signer
-	log           *slog.Logger
+	// publicFosite is public as fosite built it, for its default client
+	// authentication (clientauth.go).
+	publicFosite *fosite.Fosite
+	store        Storage
+	firstParty   *Client
+	deny         revocation.List
+	signer       jwt.Signer
+	log          *slog.Logger
 }
 
 // New composes the public and internal providers over store and signer.
@@ -123,24 +131,29 @@ func New(cfg Config, store Storage, source ClientSource, signer jwt.Signer, deny
 	public.EnforcePKCEForPublicClients = true     // PKCE required for public clients
 	public.EnablePKCEPlainChallengeMethod = false // S256 only
 	public.RefreshTokenScopes = []string{"offline_access", "offline"}
+	public.ClientAuthenticationStrategy = p.authenticateClient // either secret method (clientauth.go)
 	publicStore := &scopedStorage{Storage: store, clients: p.publicClients, p: p}
 	p.public = compose.Compose(public, publicStore, p.strategy(public),
 		compose.OAuth2AuthorizeExplicitFactory,
 		compose.OAuth2PKCEFactory,
 		compose.OAuth2ClientCredentialsGrantFactory,
-		compose.OAuth2RefreshTokenGrantFactory,
+		p.refreshTokenFactory,
 		compose.OpenIDConnectExplicitFactory,
 		compose.OpenIDConnectRefreshFactory,
 		p.introspectionFactory,
 		p.revocationFactory,
 	)
+	var ok bool
+	if p.publicFosite, ok = p.public.(*fosite.Fosite); !ok {
+		return nil, errors.New("oauth: compose did not return a *fosite.Fosite")
+	}
 
 	internal := p.fositeConfig(hmacKey)
 	internal.RefreshTokenScopes = []string{} // first-party logins always get a refresh token
 	internalStore := &scopedStorage{Storage: store, clients: &clientLookup{source: source, firstParty: p.firstParty, withFirstParty: true, apiAudience: cfg.APIAudience()}, p: p}
 	p.internal = compose.Compose(internal, internalStore, p.strategy(internal),
 		compose.OAuth2ResourceOwnerPasswordCredentialsFactory, // populates login responses; see IssueUserTokens
-		compose.OAuth2RefreshTokenGrantFactory,
+		p.refreshTokenFactory,
 		p.revocationFactory,
 	)
 	return p, nil

@@ -227,3 +227,85 @@ func TestReplayAsGraceEndsRevokesFamily(t *testing.T) {
 		})
 	}
 }
+
+// TestRefreshWithoutRotationKeepsOneToken: with KeepRefreshTokens a refresh
+// answers the presented token and stores nothing new, so the token's expiry
+// never slides; the family's absolute cap still ends it, and so does a
+// revocation.
+func TestRefreshWithoutRotationKeepsOneToken(t *testing.T) {
+	const maxFamily = 2 * time.Hour
+	for _, b := range sqltest.Backends() {
+		t.Run(b.Name, func(t *testing.T) {
+			ctx := context.Background()
+			db := sqltest.Open(t, b)
+			secret := []byte("test-secret-0123456789-abcdefghijklmnop")
+			km, err := keys.Open(ctx, db, secret, keys.Config{MaxTokenLifetime: time.Hour})
+			if err != nil {
+				t.Fatal(err)
+			}
+			cfg := oauth.Config{Issuer: "http://127.0.0.1:1", AccessTokenLifetime: time.Hour, RefreshTokenLifetime: 24 * time.Hour,
+				AuthCodeLifetime: 10 * time.Minute, IDTokenLifetime: time.Hour, Secret: secret, KeepRefreshTokens: true}
+			clk := &clock{now: time.Now().UTC()}
+			store, err := oauthstore.New(db, oauthstore.Config{Clients: oauth.NewClientLookup(db, cfg), NewSession: oauth.NewSession,
+				Now: clk.Now, MaxRefreshFamilyLifetime: maxFamily})
+			if err != nil {
+				t.Fatal(err)
+			}
+			p, err := oauth.New(cfg, store, db, km.FositeSigner(), revocation.NewMemory(nil), slog.New(slog.DiscardHandler))
+			if err != nil {
+				t.Fatal(err)
+			}
+			rows := func() (n int, expires time.Time) {
+				t.Helper()
+				var all []time.Time
+				if err := db.DB().SelectContext(ctx, &all, "SELECT expires_at FROM oauth_refresh_tokens"); err != nil {
+					t.Fatal(err)
+				}
+				for _, e := range all {
+					if e.After(expires) {
+						expires = e
+					}
+				}
+				return len(all), expires
+			}
+
+			login, err := p.IssueUserTokens(ctx, "user-1", "org-1")
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, expires := rows()
+			for i := range 3 {
+				clk.Advance(10 * time.Minute) // far past any grace period
+				pair, err := p.Refresh(ctx, login.RefreshToken)
+				if err != nil || pair.RefreshToken != login.RefreshToken || pair.AccessToken == login.AccessToken {
+					t.Fatalf("refresh %d: %+v %v, want a new access token and the same refresh token", i+1, pair, err)
+				}
+				if n, exp := rows(); n != 1 || !exp.Equal(expires) {
+					t.Fatalf("refresh %d: %d refresh rows expiring %s, want 1 expiring %s", i+1, n, exp, expires)
+				}
+			}
+			clk.Advance(maxFamily)
+			if _, err := p.Refresh(ctx, login.RefreshToken); !errors.Is(err, oauth.ErrInvalidGrant) {
+				t.Fatalf("refresh past the family's absolute lifetime: %v, want ErrInvalidGrant", err)
+			}
+
+			other, err := p.IssueUserTokens(ctx, "user-1", "org-1")
+			if err != nil {
+				t.Fatal(err)
+			}
+			var c struct {
+				SID string `json:"sid"`
+			}
+			raw, _ := base64.RawURLEncoding.DecodeString(strings.Split(other.AccessToken, ".")[1])
+			if err := json.Unmarshal(raw, &c); err != nil {
+				t.Fatal(err)
+			}
+			if err := p.RevokeFamily(ctx, c.SID); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := p.Refresh(ctx, other.RefreshToken); !errors.Is(err, oauth.ErrInvalidGrant) {
+				t.Fatalf("refresh of a revoked family: %v, want ErrInvalidGrant", err)
+			}
+		})
+	}
+}

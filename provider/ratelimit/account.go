@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"time"
 )
 
@@ -35,20 +36,18 @@ func NewAccounts(store Store, limit Limit) *Accounts {
 // Attempt takes one attempt from the budget of the account named by email (in
 // its normalised form), or returns the 429. It is called before the password
 // is checked, whether or not the account exists, so the answer reveals nothing
-// about which emails are registered.
+// about which emails are registered, and concurrent guesses cannot pass a
+// check that has not yet counted them.
 func (a *Accounts) Attempt(ctx context.Context, email string) error {
-	// The key is a hash: Redis keys should not hold anyone's email address.
-	sum := sha256.Sum256([]byte(email))
-	account := hex.EncodeToString(sum[:16])
-	ip := ClientIPFrom(ctx)
-	res, err := a.store.Allow(ctx, "account:"+account+":"+ip, a.limit)
+	fromIP, wide := a.keys(ctx, email)
+	res, err := a.store.Allow(ctx, fromIP, a.limit)
 	if err != nil {
 		return err
 	}
 	if !res.Allowed {
 		return Refusal(res)
 	}
-	res, err = a.store.Allow(ctx, "account:"+account, a.wide)
+	res, err = a.store.Allow(ctx, wide, a.wide)
 	if err != nil {
 		return err
 	}
@@ -56,4 +55,23 @@ func (a *Accounts) Attempt(ctx context.Context, email string) error {
 		return Refusal(res)
 	}
 	return nil
+}
+
+// Succeeded gives back the attempt of a correct password, so the budgets
+// count failures only: an owner who signs in many times a minute is never
+// throttled, while wrong passwords (and unknown emails, which never succeed)
+// keep their bounds. It is called only after the password matched an active
+// account, so it tells a guesser nothing the sign-in itself did not.
+func (a *Accounts) Succeeded(ctx context.Context, email string) error {
+	fromIP, wide := a.keys(ctx, email)
+	return errors.Join(a.store.Refund(ctx, fromIP, a.limit), a.store.Refund(ctx, wide, a.wide))
+}
+
+// keys are the budget keys of an account: from the client's IP, and from
+// everywhere. The account part is a hash: Redis keys should not hold anyone's
+// email address.
+func (a *Accounts) keys(ctx context.Context, email string) (fromIP, wide string) {
+	sum := sha256.Sum256([]byte(email))
+	account := hex.EncodeToString(sum[:16])
+	return "account:" + account + ":" + ClientIPFrom(ctx), "account:" + account
 }

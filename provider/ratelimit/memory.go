@@ -54,3 +54,21 @@ func (m *Memory) Allow(_ context.Context, key string, l Limit) (Result, error) {
 	m.tats[key] = newTAT
 	return Result{Limit: l, Allowed: true, Remaining: int(diff / interval), ResetAfter: time.Duration(newTAT - now)}, nil
 }
+
+// Refund gives one event back to key's budget: its theoretical arrival time
+// moves back one interval, and a budget that is whole again is forgotten.
+func (m *Memory) Refund(_ context.Context, key string, l Limit) error {
+	now := m.now().UnixNano()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	tat, ok := m.tats[key]
+	if !ok {
+		return nil
+	}
+	if tat -= int64(l.interval()); tat <= now {
+		delete(m.tats, key)
+	} else {
+		m.tats[key] = tat
+	}
+	return nil
+}

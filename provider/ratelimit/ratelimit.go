@@ -41,7 +41,12 @@ type Result struct {
 
 // Store applies GCRA to a key. Memory, Redis and Fallback implement it.
 type Store interface {
+	// Allow takes one event from key's budget if it has one.
 	Allow(ctx context.Context, key string, l Limit) (Result, error)
+	// Refund gives one event back to key's budget, never beyond its burst:
+	// for an event that was allowed and turned out not to count (a correct
+	// password, for the sign-in throttle).
+	Refund(ctx context.Context, key string, l Limit) error
 }
 
 // Refusal is the Throttled problem of a refused result: Retry-After and the

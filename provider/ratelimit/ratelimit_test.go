@@ -208,3 +208,76 @@ func TestAccountsBoundedLockout(t *testing.T) {
 		t.Fatalf("a minute after the attack the owner is let in: %v", err)
 	}
 }
+
+// checkFailuresOnly drives the sign-in throttle of a fresh account as
+// CheckPassword does: any number of correct passwords never spend the
+// budget, and wrong ones stop at the 11th, interleaved with successes or not.
+func checkFailuresOnly(t *testing.T, a *Accounts, email string) {
+	t.Helper()
+	ctx := WithClientIP(context.Background(), "203.0.113.7")
+	succeed := func(i int) {
+		t.Helper()
+		if err := a.Attempt(ctx, email); err != nil {
+			t.Fatalf("correct password %d: %v", i, err)
+		}
+		if err := a.Succeeded(ctx, email); err != nil {
+			t.Fatalf("refund %d: %v", i, err)
+		}
+	}
+	for i := range 30 {
+		succeed(i + 1)
+	}
+	for i := range 9 {
+		if err := a.Attempt(ctx, email); err != nil {
+			t.Fatalf("wrong password %d: %v", i+1, err)
+		}
+	}
+	for i := range 5 {
+		succeed(31 + i)
+	}
+	if err := a.Attempt(ctx, email); err != nil {
+		t.Fatalf("10th wrong password: %v", err)
+	}
+	err := a.Attempt(ctx, email)
+	if p := problem.As(err); p == nil || p.Kind != problem.Throttled || p.RetryAfter != 60 {
+		t.Fatalf("11th wrong password: %v, want 429 with Retry-After 60", err)
+	}
+}
+
+// Correct passwords give their attempt back: the throttle counts failures.
+func TestAccountsCountFailuresOnly(t *testing.T) {
+	c := newClock()
+	checkFailuresOnly(t, NewAccounts(NewMemory(c.Now), AccountLimit), "owner@example.com")
+}
+
+// A refund moves a budget back one event and never beyond its burst.
+func TestMemoryRefund(t *testing.T) {
+	c := newClock()
+	m := NewMemory(c.Now)
+	ctx := context.Background()
+	l := PerMinute(60)
+	if err := m.Refund(ctx, "k", l); err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		_, _ = m.Allow(ctx, "k", l)
+	}
+	_ = m.Refund(ctx, "k", l)
+	if res, _ := m.Allow(ctx, "k", l); res.Remaining != 57 {
+		t.Fatalf("3 taken, 1 given back, 1 taken: remaining %d, want 57", res.Remaining)
+	}
+	for range 10 {
+		_ = m.Refund(ctx, "k", l)
+	}
+	if _, ok := m.tats["k"]; ok {
+		t.Fatal("a whole budget is still held in memory")
+	}
+	for i := range 60 {
+		if res, _ := m.Allow(ctx, "k", l); !res.Allowed {
+			t.Fatalf("request %d after the refunds refused", i+1)
+		}
+	}
+	if res, _ := m.Allow(ctx, "k", l); res.Allowed {
+		t.Fatal("refunds lifted the budget beyond its burst")
+	}
+}

@@ -15,6 +15,7 @@ import (
 // Redis is GCRA in Redis (redis_rate's Lua script, one round trip per
 // decision), so every replica draws on one budget per key.
 type Redis struct {
+	client    *redis.Client
 	limiter   *redis_rate.Limiter
 	namespace string
 }
@@ -22,7 +23,7 @@ type Redis struct {
 // NewRedis returns a store on client; namespace prefixes every key (redis_rate
 // adds "rate:" in front), so deployments and tests sharing a Redis stay apart.
 func NewRedis(client *redis.Client, namespace string) *Redis {
-	return &Redis{limiter: redis_rate.NewLimiter(client), namespace: namespace}
+	return &Redis{client: client, limiter: redis_rate.NewLimiter(client), namespace: namespace}
 }
 
 // Allow takes one event from key's shared budget if it has one.
@@ -38,6 +39,36 @@ func (r *Redis) Allow(ctx context.Context, key string, l Limit) (Result, error) 
 		RetryAfter: max(res.RetryAfter, 0), // -1 means "allowed"
 		ResetAfter: res.ResetAfter,
 	}, nil
+}
+
+// refund is Memory.Refund on redis_rate's state: the key holds the
+// theoretical arrival time in seconds since 2017-01-01 (redis_rate's epoch);
+// it moves back one emission interval, and the key goes once the budget is
+// whole. Like redis_rate's script it reads Redis' clock, so every replica
+// agrees on "now".
+var refund = redis.NewScript(`
+redis.replicate_commands()
+local tat = redis.call("GET", KEYS[1])
+if not tat then
+  return 0
+end
+local now = redis.call("TIME")
+now = (now[1] - 1483228800) + (now[2] / 1000000)
+local new_tat = tonumber(tat) - tonumber(ARGV[1])
+if new_tat <= now then
+  redis.call("DEL", KEYS[1])
+else
+  redis.call("SET", KEYS[1], new_tat, "EX", math.ceil(new_tat - now))
+end
+return 1
+`)
+
+// Refund gives one event back to key's shared budget.
+func (r *Redis) Refund(ctx context.Context, key string, l Limit) error {
+	if err := refund.Run(ctx, r.client, []string{r.Key(key)}, l.interval().Seconds()).Err(); err != nil {
+		return fmt.Errorf("ratelimit: redis refund: %w", err)
+	}
+	return nil
 }
 
 // Key is the Redis key that holds key's state, for tests and operators.
@@ -133,4 +164,20 @@ func (f *Fallback) Allow(ctx context.Context, key string, l Limit) (Result, erro
 		f.log.Warn("ratelimit: redis unavailable, enforcing limits per replica until it returns", "error", err)
 	}
 	return f.local.Allow(ctx, key, l)
+}
+
+// Refund gives the event back where decisions are being made: to the shared
+// store, or to the local one while the shared one is failing (or fails now,
+// which the next Allow will notice and report).
+func (f *Fallback) Refund(ctx context.Context, key string, l Limit) error {
+	if until := f.downUntil.Load(); until != 0 && f.now().UnixNano() < until {
+		return f.local.Refund(ctx, key, l)
+	}
+	sctx, cancel := context.WithTimeout(ctx, f.Timeout)
+	err := f.shared.Refund(sctx, key, l)
+	cancel()
+	if err != nil {
+		return f.local.Refund(ctx, key, l)
+	}
+	return nil
 }

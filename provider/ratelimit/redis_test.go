@@ -33,6 +33,13 @@ func (f *flaky) Allow(ctx context.Context, key string, l Limit) (Result, error) 
 	return f.inner.Allow(ctx, key, l)
 }
 
+func (f *flaky) Refund(ctx context.Context, key string, l Limit) error {
+	if f.down.Load() {
+		return errors.New("dial tcp 127.0.0.1:6379: connect: connection refused")
+	}
+	return f.inner.Refund(ctx, key, l)
+}
+
 type lockedBuffer struct {
 	mu sync.Mutex
 	b  bytes.Buffer
@@ -207,4 +214,52 @@ func BenchmarkLimiterLocal(b *testing.B) { benchmarkLimiter(b, NewMemory(nil)) }
 func BenchmarkLimiterRedis(b *testing.B) {
 	client, ns := redisForTest(b)
 	benchmarkLimiter(b, NewRedis(client, ns))
+}
+
+// The shared store refunds like Memory: one event back, never beyond the
+// burst, and the key goes once the budget is whole.
+func TestRedisRefund(t *testing.T) {
+	client, ns := redisForTest(t)
+	r := NewRedis(client, ns)
+	ctx := context.Background()
+	l := PerMinute(60)
+	if err := r.Refund(ctx, "k", l); err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		if _, err := r.Allow(ctx, "k", l); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := r.Refund(ctx, "k", l); err != nil {
+		t.Fatal(err)
+	}
+	// 3 taken, 1 given back, 1 taken: 57 left (58 if a second of refill passed).
+	if res, err := r.Allow(ctx, "k", l); err != nil || res.Remaining < 57 || res.Remaining > 58 {
+		t.Fatalf("after a refund: %+v %v", res, err)
+	}
+	for range 10 {
+		if err := r.Refund(ctx, "k", l); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := client.Exists(ctx, r.Key("k")).Val(); n != 0 {
+		t.Fatal("a whole budget is still held in Redis")
+	}
+	allowed := 0
+	for range 70 {
+		res, err := r.Allow(ctx, "k", l)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !res.Allowed {
+			break
+		}
+		allowed++
+	}
+	if allowed < 60 || allowed > 62 {
+		t.Fatalf("%d allowed after the refunds, want the burst of 60", allowed)
+	}
+
+	checkFailuresOnly(t, NewAccounts(r, AccountLimit), "owner@example.com")
 }

@@ -120,7 +120,7 @@ func (a *IdentityAPI) login(w http.ResponseWriter, r *http.Request) error {
 func writeTokens(w http.ResponseWriter, p *oauth.TokenPair) {
 	w.Header().Set("Pragma", "no-cache")
 	httpapi.WriteJSON(w, http.StatusOK, tokenResponse{
-		AccessToken: p.AccessToken, TokenType: "Bearer", ExpiresIn: p.ExpiresIn, RefreshToken: p.RefreshToken,
+		AccessToken: p.AccessToken, TokenType: oauth.TokenTypeBearer, ExpiresIn: p.ExpiresIn, RefreshToken: p.RefreshToken,
 	})
 }
 

@@ -168,6 +168,41 @@ func (s *Store) RotateRefreshToken(ctx context.Context, requestID, signature str
 	return nil
 }
 
+// KeepRefreshToken is RotateRefreshToken for a deployment that does not
+// rotate (PUGUH_REFRESH_TOKEN_ROTATION=false): the presented token stays
+// active and is answered again, so it must still be good when the new access
+// token is issued. Inside one transaction it takes the family's lock (as a
+// rotation does, so a concurrent revocation is either seen or comes after)
+// and checks that the family is neither revoked nor past its absolute
+// lifetime and that the token is still active; it writes nothing. A refusal
+// is fosite.ErrInactiveToken.
+func (s *Store) KeepRefreshToken(ctx context.Context, requestID, signature string) error {
+	if !storable(signature) {
+		return fmt.Errorf("oauthstore: keep refresh token: %w", fosite.ErrInactiveToken)
+	}
+	now := s.clock()
+	err := s.inTx(ctx, func(q sqlx.ExtContext) error {
+		fam, err := s.lockFamily(ctx, q, requestID)
+		if errors.Is(err, sql.ErrNoRows) || (err == nil && (fam.Revoked || !now.Before(fam.ExpiresAt))) {
+			return fmt.Errorf("family revoked or expired: %w", fosite.ErrInactiveToken)
+		}
+		if err != nil {
+			return err
+		}
+		var active bool
+		err = sqlx.GetContext(ctx, q, &active, s.db.Rebind(`SELECT active FROM oauth_refresh_tokens
+			WHERE signature = ? AND request_id = ?`), signature, requestID)
+		if errors.Is(err, sql.ErrNoRows) || (err == nil && !active) {
+			return fmt.Errorf("token no longer active: %w", fosite.ErrInactiveToken)
+		}
+		return err
+	})
+	if err != nil {
+		return fail("keep refresh token", err)
+	}
+	return nil
+}
+
 // oneRow turns an update that matched no row into fosite.ErrInactiveToken,
 // saying why.
 func oneRow(res sql.Result, err error, why string) error {

@@ -50,12 +50,13 @@ type services struct {
 	apps        *clients.Service
 
 	// HTTP: authentication, rate limits, pages.
-	verifier *credentials.Verifier
-	authn    *auth.Authenticator
-	ipLimits *httpapi.IPLimits
-	pages    *web.Pages
-	account  *web.Account
-	cursors  []byte // the key of the REST API's pagination cursors
+	verifier    *credentials.Verifier
+	authn       *auth.Authenticator
+	ipLimits    *httpapi.IPLimits
+	tokenLimits *httpapi.ClientLimits
+	pages       *web.Pages
+	account     *web.Account
+	cursors     []byte // the key of the REST API's pagination cursors
 }
 
 // build constructs every dependency once, in dependency order, and records
@@ -101,6 +102,7 @@ func (a *App) build(ctx context.Context, opts Options) error {
 		Secret:               cfg.Secret,
 		Verifier:             s.keys.Verifier(),
 		Users:                s.store,
+		KeepRefreshTokens:    !cfg.RefreshTokenRotation,
 	}
 	s.oauthStore, err = oauthstore.New(a.sql, oauthstore.Config{
 		Clients:            oauth.NewClientLookup(s.store, ocfg),
@@ -147,7 +149,10 @@ func (a *App) build(ctx context.Context, opts Options) error {
 		Tokens: s.keys.Verifier(), Denylist: s.provider, Roles: s.orgs, Users: s.store, Accounts: s.store, APIKeys: s.verifier,
 		Limiter: ratelimit.NewOrganizations(limits, ratelimit.NewPlans(s.store)),
 	})
-	s.ipLimits = httpapi.NewIPLimits(limits, httpapi.NewClientIP(cfg.TrustedProxies), a.ipPolicies(), now)
+	ipcfg := a.ipLimitsConfig()
+	ipcfg.Now = now
+	s.ipLimits = httpapi.NewIPLimits(limits, httpapi.NewClientIP(cfg.TrustedProxies), ipcfg)
+	s.tokenLimits = a.tokenLimits(s.ipLimits)
 	if s.pages, err = web.New(web.Config{Issuer: cfg.Issuer, Secret: cfg.Secret, MaxBody: cfg.MaxBodyBytes},
 		s.store, s.signIn, s.provider, s.keys.Verifier(), a.log); err != nil {
 		return err

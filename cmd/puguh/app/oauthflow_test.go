@@ -61,7 +61,7 @@ func TestSeedGuideOAuth(t *testing.T) {
 			Scope       string `json:"scope"`
 		}
 		r.JSON(t, &tok)
-		if tok.AccessToken == "" || tok.TokenType != "bearer" || tok.ExpiresIn < 3590 || tok.ExpiresIn > 3600 || tok.Scope != "read:user read:resources" {
+		if tok.AccessToken == "" || tok.TokenType != "Bearer" || tok.ExpiresIn < 3590 || tok.ExpiresIn > 3600 || tok.Scope != "read:user read:resources" {
 			t.Fatalf("token response %s", r.Body)
 		}
 	})

@@ -267,6 +267,41 @@ func TestLoginThrottlePerAccount(t *testing.T) {
 	})
 }
 
+// The guide's login, correct, many times a minute for one account from one
+// IP: the account throttle counts failures only, so none is refused; wrong
+// passwords still stop at the documented point, the 11th from that IP.
+func TestLoginThrottleCountsFailuresOnly(t *testing.T) {
+	eachLimiter(t, func(t *testing.T, withRedis bool) {
+		e := apptest.Start(t, limitOptions(withRedis, nil))
+		u := e.NewUser()
+		login := func(pw string) *apptest.Response {
+			// curl -X POST …/api/v1/auth/login -H "Content-Type: application/json"
+			//   -d '{"email": "user@example.com", "password": "your_password"}'
+			return e.Do(http.MethodPost, "/api/v1/auth/login", `{"email": "`+u.Email+`", "password": "`+pw+`"}`)
+		}
+		for i := range 15 {
+			if r := login(u.Password); r.Status != http.StatusOK {
+				t.Fatalf("correct login %d: %d %s", i+1, r.Status, r.Body)
+			}
+		}
+		for i := range 10 {
+			if r := login("wrong password 1"); r.Status != http.StatusUnauthorized || string(r.Body) != `{"detail":"Invalid email or password"}` {
+				t.Fatalf("wrong password %d: %d %s", i+1, r.Status, r.Body)
+			}
+		}
+		r := login("wrong password 1")
+		if r.Status != http.StatusTooManyRequests || r.Header.Get("Retry-After") != "60" ||
+			string(r.Body) != `{"detail":"Rate limit exceeded. Retry after 60 seconds."}` {
+			t.Fatalf("11th wrong password: %d %v %s", r.Status, r.Header, r.Body)
+		}
+		// The budget of this account from this IP is spent: the password is
+		// not even checked until it refills.
+		if r := login(u.Password); r.Status != http.StatusTooManyRequests {
+			t.Fatalf("correct password while throttled: %d %s", r.Status, r.Body)
+		}
+	})
+}
+
 // Many accounts guessed at from one IP: the sign-in budget of that IP runs
 // out, and a spoofed X-Forwarded-For without a trusted proxy does not reset
 // it (docs/security.md, "Accounts and sessions").

@@ -30,7 +30,7 @@ func (a *App) routes() http.Handler {
 		health.New(a.sql, redisPing).WithAuth(s.authn.Optional, healthPrincipal),
 		// GET /.well-known/jwks.json, /.well-known/openid-configuration,
 		// POST /oauth/token, /oauth/revoke, /oauth/introspect, GET|POST /oauth/userinfo
-		&oauth.Endpoints{P: s.provider, Users: s.store, JWKS: s.keys, MaxBody: body},
+		&oauth.Endpoints{P: s.provider, Users: s.store, JWKS: s.keys, MaxBody: body, Limits: s.tokenLimits},
 		// /api/v1/auth/{register,login,refresh,logout}
 		&rest.IdentityAPI{SignIn: s.signIn, Tokens: s.provider, Auth: s.authn, MaxBody: body},
 		// /api/v1/organizations…, /api/v1/iam/users, /api/v1/iam/users/me

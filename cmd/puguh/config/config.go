@@ -13,7 +13,6 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"time"
 )
@@ -37,8 +36,14 @@ type Config struct {
 	// again (two tabs refreshing at once) before a repeat counts as reuse and
 	// revokes its family (RFC 9700 §4.14.2). PUGUH_REFRESH_GRACE_PERIOD.
 	RefreshGracePeriod time.Duration
-	KeyRotationPeriod  time.Duration // PUGUH_KEY_ROTATION_PERIOD
-	KeySize            int           // PUGUH_KEY_SIZE (RSA bits)
+	// RefreshTokenRotation is PUGUH_REFRESH_TOKEN_ROTATION (default true):
+	// every refresh answers a new refresh token and a replayed old one
+	// revokes its family. false answers the presented one again, valid until
+	// its lifetime ends or it is revoked, for clients that keep their first
+	// refresh token.
+	RefreshTokenRotation bool
+	KeyRotationPeriod    time.Duration // PUGUH_KEY_ROTATION_PERIOD
+	KeySize              int           // PUGUH_KEY_SIZE (RSA bits)
 
 	// AdminAddr is PUGUH_ADMIN_ADDR, the operator's listener: /metrics,
 	// /livez, /readyz and, with AdminPprof, /debug/pprof/. Default
@@ -67,12 +72,29 @@ type Config struct {
 	// the users who may change organizations' plans (permission
 	// platform.plans.update, which no organization role holds).
 	PlatformOperators []string
+	// RateLimits are the budgets no organization pays for, in requests a
+	// minute (docs/rate-limits.md).
+	RateLimits RateLimits
 	// RedisNamespace is PUGUH_REDIS_NAMESPACE (PUGUH_RATE_LIMIT_NAMESPACE is an
 	// older name for it): the prefix of every Redis key and channel Puguh uses
 	// (rate limits, cache invalidations, revocations; default "puguh:").
 	// Deployments or tests sharing one Redis use different ones.
 	RedisNamespace string
 }
+
+// RateLimits are the per-IP and per-client budgets, in requests a minute;
+// organizations' budgets come from their plans instead.
+type RateLimits struct {
+	SignInPerIP    int // PUGUH_RATE_LIMIT_SIGNIN_PER_IP: REST login and the sign-in form
+	RegisterPerIP  int // PUGUH_RATE_LIMIT_REGISTER_PER_IP: REST register and the sign-up form
+	TokenPerIP     int // PUGUH_RATE_LIMIT_TOKEN_PER_IP: /oauth/token without a confidential client
+	TokenPerClient int // PUGUH_RATE_LIMIT_TOKEN_PER_CLIENT: /oauth/token per confidential client
+	AnonymousPerIP int // PUGUH_RATE_LIMIT_ANONYMOUS_PER_IP: /api/v1 requests without valid credentials
+}
+
+// MaxRateLimit is the largest per-minute budget a PUGUH_RATE_LIMIT_* variable
+// takes, as for an enterprise plan.
+const MaxRateLimit = 1_000_000
 
 // MemoryLimitAuto is PUGUH_MEMORY_LIMIT=auto, the default: serve sizes the
 // limit as a backstop above what its concurrent argon2id hashes and its full
@@ -113,6 +135,7 @@ func Load(getenv func(string) string) (*Config, error) {
 		AuthCodeLifetime:     r.duration("PUGUH_AUTH_CODE_LIFETIME", 10*time.Minute),
 		IDTokenLifetime:      r.duration("PUGUH_ID_TOKEN_LIFETIME", time.Hour),
 		RefreshGracePeriod:   r.duration("PUGUH_REFRESH_GRACE_PERIOD", 5*time.Second),
+		RefreshTokenRotation: r.booleanOr("PUGUH_REFRESH_TOKEN_ROTATION", true),
 		KeyRotationPeriod:    r.duration("PUGUH_KEY_ROTATION_PERIOD", 30*24*time.Hour),
 		KeySize:              r.integer("PUGUH_KEY_SIZE", 2048),
 		AdminAddr:            r.str("PUGUH_ADMIN_ADDR", DefaultAdminAddr),
@@ -125,6 +148,13 @@ func Load(getenv func(string) string) (*Config, error) {
 		PlatformOperators:    r.emails("PUGUH_PLATFORM_OPERATORS"),
 		RedisNamespace:       r.str("PUGUH_REDIS_NAMESPACE", r.str("PUGUH_RATE_LIMIT_NAMESPACE", "puguh:")),
 		MemoryLimit:          r.memoryLimit("PUGUH_MEMORY_LIMIT", DefaultMemoryLimit),
+		RateLimits: RateLimits{
+			SignInPerIP:    r.perMinute("PUGUH_RATE_LIMIT_SIGNIN_PER_IP", 60),
+			RegisterPerIP:  r.perMinute("PUGUH_RATE_LIMIT_REGISTER_PER_IP", 60),
+			TokenPerIP:     r.perMinute("PUGUH_RATE_LIMIT_TOKEN_PER_IP", 600),
+			TokenPerClient: r.perMinute("PUGUH_RATE_LIMIT_TOKEN_PER_CLIENT", 600),
+			AnonymousPerIP: r.perMinute("PUGUH_RATE_LIMIT_ANONYMOUS_PER_IP", 600),
+		},
 	}
 	if strings.EqualFold(c.AdminAddr, "off") {
 		c.AdminAddr = ""
@@ -320,152 +350,4 @@ func (c *Config) EnsureSecret() (generated bool, err error) {
 	}
 	c.Secret = []byte(s)
 	return true, nil
-}
-
-// reader parses variables, keeping the first error.
-type reader struct {
-	getenv func(string) string
-	err    error
-}
-
-func (r *reader) str(name, def string) string {
-	if v := strings.TrimSpace(r.getenv(name)); v != "" {
-		return v
-	}
-	return def
-}
-
-func (r *reader) fail(name, msg string) {
-	if r.err == nil {
-		r.err = &Error{name, msg}
-	}
-}
-
-// duration accepts Go durations (90s, 15m, 1h) and whole days (30d).
-func (r *reader) duration(name string, def time.Duration) time.Duration {
-	v := strings.TrimSpace(r.getenv(name))
-	if v == "" {
-		return def
-	}
-	if days, ok := strings.CutSuffix(v, "d"); ok {
-		n, err := strconv.Atoi(days)
-		if err == nil && n > 0 && n < 100000 {
-			return time.Duration(n) * 24 * time.Hour
-		}
-	} else if d, err := time.ParseDuration(v); err == nil && d > 0 {
-		return d
-	}
-	r.fail(name, fmt.Sprintf("%q is not a positive duration (e.g. 90s, 15m, 1h, 30d)", v))
-	return def
-}
-
-// prefixes reads a comma-separated list of CIDRs; a bare address is its own /32 or /128.
-func (r *reader) prefixes(name string) []netip.Prefix {
-	var out []netip.Prefix
-	for _, item := range strings.Split(r.getenv(name), ",") {
-		item = strings.TrimSpace(item)
-		if item == "" {
-			continue
-		}
-		p, err := netip.ParsePrefix(item)
-		if err != nil {
-			a, aerr := netip.ParseAddr(item)
-			if aerr != nil {
-				r.fail(name, fmt.Sprintf("%q is not an IP address or CIDR (e.g. 10.0.0.0/8)", item))
-				return nil
-			}
-			p = netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen())
-		}
-		if p.Bits() == 0 {
-			// 0.0.0.0/0 would let every client choose its own address.
-			r.fail(name, fmt.Sprintf("%q trusts every address; list your proxies' networks", item))
-			return nil
-		}
-		out = append(out, p.Masked())
-	}
-	return out
-}
-
-// emails reads a comma-separated list of email addresses, lower-cased as
-// users' emails are stored.
-func (r *reader) emails(name string) []string {
-	var out []string
-	for _, item := range strings.Split(r.getenv(name), ",") {
-		item = strings.ToLower(strings.TrimSpace(item))
-		if item == "" {
-			continue
-		}
-		if at := strings.IndexByte(item, '@'); at < 1 || at == len(item)-1 || strings.ContainsAny(item, " <>\"") {
-			r.fail(name, fmt.Sprintf("%q is not an email address", item))
-			return nil
-		}
-		out = append(out, item)
-	}
-	return out
-}
-
-// boolean reads true or false (also 1, 0, t, f in any case); empty is false.
-func (r *reader) boolean(name string) bool {
-	v := strings.TrimSpace(r.getenv(name))
-	if v == "" {
-		return false
-	}
-	b, err := strconv.ParseBool(v)
-	if err != nil {
-		r.fail(name, fmt.Sprintf("%q is not true or false", v))
-		return false
-	}
-	return b
-}
-
-func (r *reader) integer(name string, def int) int {
-	v := strings.TrimSpace(r.getenv(name))
-	if v == "" {
-		return def
-	}
-	n, err := strconv.Atoi(v)
-	if err != nil {
-		r.fail(name, fmt.Sprintf("%q is not a whole number", v))
-		return def
-	}
-	return n
-}
-
-// memoryLimit reads PUGUH_MEMORY_LIMIT: "auto" (MemoryLimitAuto), "off" or a
-// size.
-func (r *reader) memoryLimit(name string, def int64) int64 {
-	if v := strings.TrimSpace(r.getenv(name)); strings.EqualFold(v, "auto") {
-		return MemoryLimitAuto
-	}
-	return r.size(name, def)
-}
-
-// size reads a byte size: a whole number with an optional unit (B, KiB, MiB,
-// GiB, or KB, MB, GB in powers of ten), or "off" (and "0") for none, which
-// reads as 0.
-func (r *reader) size(name string, def int64) int64 {
-	v := strings.TrimSpace(r.getenv(name))
-	if v == "" {
-		return def
-	}
-	if strings.EqualFold(v, "off") {
-		return 0
-	}
-	units := []struct {
-		suffix string
-		mult   int64
-	}{{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"KB", 1e3}, {"MB", 1e6}, {"GB", 1e9}, {"B", 1}}
-	num, mult := v, int64(1)
-	for _, u := range units {
-		if n, ok := strings.CutSuffix(v, u.suffix); ok {
-			num, mult = strings.TrimSpace(n), u.mult
-			break
-		}
-	}
-	n, err := strconv.ParseInt(num, 10, 64)
-	if err != nil || n < 0 || n > (1<<50)/mult {
-		r.fail(name, fmt.Sprintf("%q is not a size (e.g. 96MiB, 1GiB, auto or off)", v))
-		return def
-	}
-	return n * mult
 }

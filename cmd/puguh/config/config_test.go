@@ -25,6 +25,12 @@ func TestLoadDefaults(t *testing.T) {
 		c.IDTokenLifetime != time.Hour || c.KeyRotationPeriod != 720*time.Hour || c.RefreshGracePeriod != 5*time.Second {
 		t.Fatalf("lifetimes: %+v", c)
 	}
+	if !c.RefreshTokenRotation {
+		t.Fatal("refresh tokens must rotate by default")
+	}
+	if c.RateLimits != (RateLimits{SignInPerIP: 60, RegisterPerIP: 60, TokenPerIP: 600, TokenPerClient: 600, AnonymousPerIP: 600}) {
+		t.Fatalf("rate limits: %+v", c.RateLimits)
+	}
 	if !c.Embedded() || c.Secret != nil {
 		t.Fatalf("embedded default should have no secret yet: %+v", c)
 	}
@@ -32,18 +38,25 @@ func TestLoadDefaults(t *testing.T) {
 
 func TestLoadValues(t *testing.T) {
 	c, err := Load(env(map[string]string{
-		"PUGUH_ISSUER":                 "https://id.example.com/",
-		"PUGUH_DATABASE_URL":           "postgres://u@db/puguh",
-		"PUGUH_SECRET":                 strings.Repeat("s", 32),
-		"PUGUH_REFRESH_TOKEN_LIFETIME": "7d",
-		"PUGUH_REDIS_URL":              "redis://127.0.0.1:6379/0",
-		"PUGUH_REFRESH_GRACE_PERIOD":   "1500ms",
+		"PUGUH_ISSUER":                      "https://id.example.com/",
+		"PUGUH_DATABASE_URL":                "postgres://u@db/puguh",
+		"PUGUH_SECRET":                      strings.Repeat("s", 32),
+		"PUGUH_REFRESH_TOKEN_LIFETIME":      "7d",
+		"PUGUH_REDIS_URL":                   "redis://127.0.0.1:6379/0",
+		"PUGUH_REFRESH_GRACE_PERIOD":        "1500ms",
+		"PUGUH_REFRESH_TOKEN_ROTATION":      "false",
+		"PUGUH_RATE_LIMIT_SIGNIN_PER_IP":    "30",
+		"PUGUH_RATE_LIMIT_REGISTER_PER_IP":  "10",
+		"PUGUH_RATE_LIMIT_TOKEN_PER_IP":     "5000",
+		"PUGUH_RATE_LIMIT_TOKEN_PER_CLIENT": "20000",
+		"PUGUH_RATE_LIMIT_ANONYMOUS_PER_IP": "1000000",
 	}))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if c.Issuer != "https://id.example.com" || c.Embedded() || c.RefreshTokenLifetime != 7*24*time.Hour ||
-		c.RefreshGracePeriod != 1500*time.Millisecond {
+		c.RefreshGracePeriod != 1500*time.Millisecond || c.RefreshTokenRotation ||
+		c.RateLimits != (RateLimits{SignInPerIP: 30, RegisterPerIP: 10, TokenPerIP: 5000, TokenPerClient: 20000, AnonymousPerIP: 1_000_000}) {
 		t.Fatalf("got %+v", c)
 	}
 }
@@ -116,6 +129,13 @@ func TestLoadRejects(t *testing.T) {
 		{"admin is the public address", map[string]string{"PUGUH_ADDR": "127.0.0.1:9000", "PUGUH_ADMIN_ADDR": "127.0.0.1:9000"},
 			`config: PUGUH_ADMIN_ADDR: "127.0.0.1:9000" is PUGUH_ADDR too; the admin listener must be another one`},
 		{"pprof not a boolean", map[string]string{"PUGUH_ADMIN_PPROF": "yes please"}, `config: PUGUH_ADMIN_PPROF: "yes please" is not true or false`},
+		{"rate limit zero", map[string]string{"PUGUH_RATE_LIMIT_SIGNIN_PER_IP": "0"},
+			`config: PUGUH_RATE_LIMIT_SIGNIN_PER_IP: "0" is not a number of requests a minute between 1 and 1000000`},
+		{"rate limit per second", map[string]string{"PUGUH_RATE_LIMIT_TOKEN_PER_IP": "10/s"},
+			`config: PUGUH_RATE_LIMIT_TOKEN_PER_IP: "10/s" is not a number of requests a minute between 1 and 1000000`},
+		{"rate limit too high", map[string]string{"PUGUH_RATE_LIMIT_TOKEN_PER_CLIENT": "1000001"},
+			`config: PUGUH_RATE_LIMIT_TOKEN_PER_CLIENT: "1000001" is not a number of requests a minute between 1 and 1000000`},
+		{"rotation not a boolean", map[string]string{"PUGUH_REFRESH_TOKEN_ROTATION": "off"}, `config: PUGUH_REFRESH_TOKEN_ROTATION: "off" is not true or false`},
 		{"pprof on a public admin address", map[string]string{"PUGUH_ADMIN_PPROF": "true", "PUGUH_ADMIN_ADDR": "0.0.0.0:9090"},
 			`config: PUGUH_ADMIN_PPROF: needs a loopback PUGUH_ADMIN_ADDR (e.g. 127.0.0.1:9090), not "0.0.0.0:9090"`},
 		{"pprof on every interface", map[string]string{"PUGUH_ADMIN_PPROF": "1", "PUGUH_ADMIN_ADDR": ":9090"},
