@@ -9,11 +9,17 @@ import (
 	"testing"
 )
 
-// runCmd calls run with env as the whole environment.
+// runCmd calls run with env as the whole environment and nothing on stdin.
 func runCmd(t *testing.T, env map[string]string, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
+	return runCmdInput(t, env, "", args...)
+}
+
+// runCmdInput is runCmd with stdin.
+func runCmdInput(t *testing.T, env map[string]string, stdin string, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
 	var out, errOut bytes.Buffer
-	code = run(context.Background(), args, func(k string) string { return env[k] }, &out, &errOut)
+	code = run(context.Background(), args, func(k string) string { return env[k] }, strings.NewReader(stdin), &out, &errOut)
 	return code, out.String(), errOut.String()
 }
 
@@ -35,24 +41,6 @@ func TestVersion(t *testing.T) {
 			t.Fatalf("got %d %q, want 0 \"puguh v1.2.3\\n\"", code, out)
 		}
 	})
-}
-
-func TestHelp(t *testing.T) {
-	for _, arg := range []string{"help", "-h", "--help"} {
-		t.Run(arg, func(t *testing.T) {
-			code, out, errOut := runCmd(t, nil, arg)
-			if code != 0 || out != usage || errOut != "" {
-				t.Fatalf("got %d %q %q", code, out, errOut)
-			}
-		})
-	}
-}
-
-func TestUnknownCommand(t *testing.T) {
-	code, out, errOut := runCmd(t, map[string]string{"PUGUH_DATA_DIR": t.TempDir()}, "frobnicate")
-	if code != 2 || out != "" || errOut != "puguh: unknown command \"frobnicate\"\n\n"+usage {
-		t.Fatalf("got %d %q %q", code, out, errOut)
-	}
 }
 
 func TestInvalidConfiguration(t *testing.T) {
@@ -172,19 +160,16 @@ func TestMigrate(t *testing.T) {
 }
 
 func TestMigrateUsage(t *testing.T) {
-	for _, args := range [][]string{{"migrate"}, {"migrate", "down"}, {"migrate", "up", "extra"}} {
-		t.Run(strings.Join(args, " "), func(t *testing.T) {
-			code, out, errOut := runCmd(t, map[string]string{"PUGUH_DATA_DIR": t.TempDir()}, args...)
-			if code != 1 || out != "" || errOut != "puguh: usage: puguh migrate up|status\n" {
-				t.Fatalf("got %d %q %q", code, out, errOut)
+	for _, tc := range []struct{ args, want string }{
+		{"migrate", "puguh migrate: missing command: one of up, status; run 'puguh help migrate'\n"},
+		{"migrate down", "puguh migrate: unknown command \"down\"; run 'puguh help migrate'\n"},
+		{"migrate up extra", "puguh migrate up: unexpected argument \"extra\"; run 'puguh help migrate up'\n"},
+	} {
+		t.Run(tc.args, func(t *testing.T) {
+			code, out, errOut := runCmd(t, map[string]string{"PUGUH_DATA_DIR": t.TempDir()}, strings.Fields(tc.args)...)
+			if code != 2 || out != "" || errOut != tc.want {
+				t.Fatalf("got %d %q %q, want 2 and %q", code, out, errOut, tc.want)
 			}
 		})
-	}
-}
-
-func TestServeTakesNoArguments(t *testing.T) {
-	code, _, errOut := runCmd(t, map[string]string{"PUGUH_DATA_DIR": t.TempDir()}, "serve", "--port=9")
-	if code != 1 || errOut != "puguh: serve takes no arguments (configure with PUGUH_* variables)\n" {
-		t.Fatalf("got %d %q", code, errOut)
 	}
 }

@@ -2,37 +2,71 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"io"
 	"text/tabwriter"
 	"time"
 
-	"github.com/arsaka/puguh/cmd/puguh/config"
 	"github.com/arsaka/puguh/storage/sqlstore"
 )
 
-func migrate(ctx context.Context, cfg *config.Config, args []string, stdout io.Writer) error {
-	if len(args) != 1 || (args[0] != "up" && args[0] != "status") {
-		return fmt.Errorf("usage: puguh migrate up|status")
-	}
-	store, err := sqlstore.Open(ctx, cfg.DatabaseURL)
-	if err != nil {
-		return fmt.Errorf("open database: %w", err)
-	}
-	defer store.Close()
-	if args[0] == "up" {
-		n, err := store.Migrate(ctx)
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(stdout, "applied %d migration(s)\n", n)
-		return nil
-	}
-	ms, err := store.Migrations(ctx)
-	if err != nil {
-		return err
-	}
-	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+var migrateCommand = &command{
+	name:    "migrate",
+	summary: "manage the database schema",
+	about:   "`puguh serve` applies pending migrations itself; these commands do it, or show it, on their own.",
+	subs: []*command{
+		{
+			name:    "up",
+			summary: "apply pending database migrations",
+			about:   "Each migration runs in its own transaction; on PostgreSQL replicas that migrate at once take turns.",
+			setup: func(*flag.FlagSet) action {
+				return func(ctx context.Context, in *invocation, _ []string) error {
+					cfg, _, err := in.config()
+					if err != nil {
+						return err
+					}
+					store, err := sqlstore.Open(ctx, cfg.DatabaseURL)
+					if err != nil {
+						return fmt.Errorf("open database: %w", err)
+					}
+					defer store.Close()
+					n, err := store.Migrate(ctx)
+					if err != nil {
+						return err
+					}
+					fmt.Fprintf(in.stdout, "applied %d migration(s)\n", n)
+					return nil
+				}
+			},
+		},
+		{
+			name:    "status",
+			summary: "list migrations and when each was applied",
+			setup: func(*flag.FlagSet) action {
+				return func(ctx context.Context, in *invocation, _ []string) error {
+					cfg, _, err := in.config()
+					if err != nil {
+						return err
+					}
+					store, err := sqlstore.Open(ctx, cfg.DatabaseURL)
+					if err != nil {
+						return fmt.Errorf("open database: %w", err)
+					}
+					defer store.Close()
+					ms, err := store.Migrations(ctx)
+					if err != nil {
+						return err
+					}
+					return writeMigrations(in.stdout, ms)
+				}
+			},
+		},
+	},
+}
+
+func writeMigrations(w io.Writer, ms []sqlstore.Migration) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "VERSION\tNAME\tAPPLIED")
 	for _, m := range ms {
 		applied := "pending"
