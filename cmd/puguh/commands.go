@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/arsaka/puguh/cmd/puguh/config"
+	"github.com/arsaka/puguh/storage/sqlstore"
 )
 
 // command is one row of the command table: a leaf that runs, or a group of
@@ -63,6 +64,15 @@ func (in *invocation) config() (*config.Config, *slog.Logger, error) {
 		cfg, err := config.Load(in.getenv)
 		if err != nil {
 			return nil, nil, configFailure{err}
+		}
+		// Every command that reads the configuration opens the database:
+		// a SQLite path in a directory that does not exist is refused now,
+		// before a secret is generated or anything else written. (The data
+		// directory is Puguh's own; it is created when needed.)
+		if !cfg.DatabaseInDataDir() {
+			if _, _, err := sqlstore.ParseDatabaseURL(cfg.DatabaseURL); err != nil {
+				return nil, nil, configFailure{&config.Error{Var: "PUGUH_DATABASE_URL", Msg: err.Error()}}
+			}
 		}
 		in.cfg, in.log = cfg, newLogger(cfg, in.stderr)
 	}

@@ -3,7 +3,11 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -112,7 +116,9 @@ var (
 )
 
 func TestMigrate(t *testing.T) {
-	env := map[string]string{"PUGUH_DATA_DIR": t.TempDir()}
+	dataDir := filepath.Join(t.TempDir(), "data")
+	env := map[string]string{"PUGUH_DATA_DIR": dataDir}
+	noDatabase := "(no database at " + filepath.Join(dataDir, "puguh.db") + " yet: `puguh migrate up` or `puguh serve` creates it)"
 
 	status := func(t *testing.T, row *regexp.Regexp) []string {
 		t.Helper()
@@ -121,6 +127,11 @@ func TestMigrate(t *testing.T) {
 			t.Fatalf("migrate status: %d %q", code, errOut)
 		}
 		lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
+		if last := lines[len(lines)-1]; last == noDatabase {
+			lines = lines[:len(lines)-1]
+		} else if row == statusPending {
+			t.Fatalf("status before migrating ends %q, want %q", last, noDatabase)
+		}
 		if !statusHeader.MatchString(lines[0]) {
 			t.Fatalf("status header %q", lines[0])
 		}
@@ -144,6 +155,10 @@ func TestMigrate(t *testing.T) {
 	pending := status(t, statusPending)
 	if pending[0] != "0001_initial" {
 		t.Fatalf("first migration %q, want 0001_initial", pending[0])
+	}
+	// Status only reads: not even the data directory is made.
+	if _, err := os.Stat(dataDir); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("migrate status created %s: %v", dataDir, err)
 	}
 
 	code, out, errOut := runCmd(t, env, "migrate", "up")
@@ -171,5 +186,50 @@ func TestMigrateUsage(t *testing.T) {
 				t.Fatalf("got %d %q %q, want 2 and %q", code, out, errOut, tc.want)
 			}
 		})
+	}
+}
+
+// TestDatabaseRefused: every command that opens the database refuses a URL
+// of another scheme, a SQLite path whose directory does not exist and an
+// unreachable PostgreSQL with one line, and creates nothing on the way
+// (no directory, no file, no generated secret).
+func TestDatabaseRefused(t *testing.T) {
+	commandLines := [][]string{{"serve"}, {"migrate", "up"}, {"migrate", "status"}, {"keys", "list"},
+		{"users", "disable", "a@example.com"}, {"orgs", "set-plan", "0b4c9b0e-3a51-4c4e-9d2e-6f7c1f0a9d11", "pro"},
+		{"clients", "list", "--org", "0b4c9b0e-3a51-4c4e-9d2e-6f7c1f0a9d11"}}
+	dir := t.TempDir()
+	missing := filepath.Join(dir, "nope", "puguh.db")
+	for _, tc := range []struct {
+		name string
+		env  map[string]string
+		code int
+		line string
+	}{
+		{"unknown scheme", map[string]string{"PUGUH_DATABASE_URL": "mysql:x"}, 2,
+			"config: PUGUH_DATABASE_URL: must start with postgres://, postgresql:// or sqlite:"},
+		{"unknown scheme with slashes", map[string]string{"PUGUH_DATABASE_URL": "mysql://db.example.com/puguh"}, 2,
+			"config: PUGUH_DATABASE_URL: must start with postgres://, postgresql:// or sqlite:"},
+		{"sqlite directory missing", map[string]string{"PUGUH_DATABASE_URL": "sqlite:" + missing}, 2,
+			"config: PUGUH_DATABASE_URL: sqlite database " + missing + ": directory " + filepath.Dir(missing) + " does not exist"},
+		{"plain path, directory missing", map[string]string{"PUGUH_DATABASE_URL": missing}, 2,
+			"config: PUGUH_DATABASE_URL: sqlite database " + missing + ": directory " + filepath.Dir(missing) + " does not exist"},
+		{"postgres unreachable", map[string]string{"PUGUH_DATABASE_URL": "postgres://puguh:hunter2@127.0.0.1:1/puguh", "PUGUH_SECRET": strings.Repeat("s", 40)}, 1,
+			`puguh: open database: cannot connect to PostgreSQL at 127.0.0.1:1 (database "puguh", user "puguh"): connection refused`},
+	} {
+		for _, args := range commandLines {
+			t.Run(tc.name+"/"+strings.Join(args, " "), func(t *testing.T) {
+				env := map[string]string{"PUGUH_DATA_DIR": filepath.Join(dir, "data"), "PUGUH_ADDR": "127.0.0.1:0", "PUGUH_ADMIN_ADDR": "off"}
+				for k, v := range tc.env {
+					env[k] = v
+				}
+				code, out, errOut := runCmd(t, env, args...)
+				if code != tc.code || out != "" || errOut != tc.line+"\n" {
+					t.Fatalf("got %d %q %q\nwant %d and %q", code, out, errOut, tc.code, tc.line+"\n")
+				}
+				if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+					t.Fatalf("created %v", entries)
+				}
+			})
+		}
 	}
 }

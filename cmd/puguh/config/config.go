@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -145,6 +146,30 @@ func Load(getenv func(string) string) (*Config, error) {
 	return c, nil
 }
 
+// urlScheme matches a URL scheme of two or more characters ("mysql:"): a
+// database URL with one that is not ours is refused rather than taken for a
+// SQLite file named "mysql:x".
+var urlScheme = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9+.-]+:`)
+
+// DatabaseInDataDir reports whether the database is the default one, the
+// SQLite file in PUGUH_DATA_DIR, whose directory Puguh creates itself. Any
+// other SQLite path must be in a directory that exists.
+func (c *Config) DatabaseInDataDir() bool {
+	return c.DatabaseURL == "sqlite:"+filepath.Join(c.DataDir, "puguh.db")
+}
+
+// EnsureDataDir creates PUGUH_DATA_DIR (mode 0700) when the database lives
+// there, before it is opened for writing.
+func (c *Config) EnsureDataDir() error {
+	if !c.DatabaseInDataDir() {
+		return nil
+	}
+	if err := os.MkdirAll(c.DataDir, 0o700); err != nil {
+		return fmt.Errorf("create data directory: %w", err)
+	}
+	return nil
+}
+
 // Embedded reports whether the database is the embedded SQLite one.
 func (c *Config) Embedded() bool {
 	return !strings.HasPrefix(c.DatabaseURL, "postgres://") && !strings.HasPrefix(c.DatabaseURL, "postgresql://")
@@ -184,7 +209,7 @@ func (c *Config) validate() error {
 		if _, err := url.Parse(c.DatabaseURL); err != nil {
 			return &Error{"PUGUH_DATABASE_URL", "is not a valid URL"}
 		}
-	} else if strings.Contains(c.DatabaseURL, "://") && !strings.HasPrefix(c.DatabaseURL, "sqlite://") {
+	} else if !strings.HasPrefix(c.DatabaseURL, "sqlite:") && (strings.Contains(c.DatabaseURL, "://") || urlScheme.MatchString(c.DatabaseURL)) {
 		return &Error{"PUGUH_DATABASE_URL", "must start with postgres://, postgresql:// or sqlite:"}
 	}
 	if c.RedisURL != "" {
