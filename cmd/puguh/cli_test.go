@@ -60,8 +60,8 @@ func TestEveryCommandHasHelp(t *testing.T) {
 			fs := newFlagSet(name)
 			c.setup(fs)
 			fs.VisitAll(func(f *flag.Flag) {
-				if !regexp.MustCompile(`(?m)^  --` + regexp.QuoteMeta(f.Name) + `\b.*\S`).MatchString(page) {
-					t.Errorf("page does not describe --%s:\n%s", f.Name, page)
+				if !regexp.MustCompile(`(?m)^  ` + regexp.QuoteMeta(dashed(f.Name)) + `\b.*\S`).MatchString(page) {
+					t.Errorf("page does not describe %s:\n%s", dashed(f.Name), page)
 				}
 			})
 			// After the positional arguments too.

@@ -25,7 +25,7 @@ func init() {
 	// Filled here rather than in commands' declaration: help's action reads
 	// the table, which would make the declaration refer to itself.
 	commands = []*command{serveCommand, migrateCommand, keysCommand, clientsCommand, orgsCommand, usersCommand,
-		secretCommand, healthcheckCommand, helpCommand, versionCommand}
+		exportCommand, importCommand, secretCommand, healthcheckCommand, helpCommand, versionCommand}
 }
 
 var versionCommand = &command{

@@ -26,6 +26,10 @@ import (
 	"github.com/arsaka/puguh/storage/sqlstore/sqltest"
 )
 
+// Secret is every test server's PUGUH_SECRET (unless Options.Env sets
+// another), so tests that move a database between servers can name it.
+const Secret = "test-secret-0123456789-abcdefghijklmnop"
+
 // EnvRedisURL names the Redis the Redis cases use.
 const EnvRedisURL = "PUGUH_TEST_REDIS_URL"
 
@@ -86,7 +90,7 @@ func Start(t testing.TB, opts Options) *Env {
 		"PUGUH_ISSUER":       base,
 		"PUGUH_DATA_DIR":     t.TempDir(),
 		"PUGUH_DATABASE_URL": dbURL,
-		"PUGUH_SECRET":       "test-secret-0123456789-abcdefghijklmnop",
+		"PUGUH_SECRET":       Secret,
 		"PUGUH_LOG_LEVEL":    "debug",
 		// Every server its own admin port; Start binds it before the app starts.
 		"PUGUH_ADMIN_ADDR": "127.0.0.1:0",
