@@ -11,6 +11,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/arsaka/puguh/storage/sqlstore"
 )
 
 // runCmd calls run with env as the whole environment and nothing on stdin.
@@ -196,7 +198,9 @@ func TestMigrateUsage(t *testing.T) {
 func TestDatabaseRefused(t *testing.T) {
 	commandLines := [][]string{{"serve"}, {"migrate", "up"}, {"migrate", "status"}, {"keys", "list"},
 		{"users", "disable", "a@example.com"}, {"orgs", "set-plan", "0b4c9b0e-3a51-4c4e-9d2e-6f7c1f0a9d11", "pro"},
-		{"clients", "list", "--org", "0b4c9b0e-3a51-4c4e-9d2e-6f7c1f0a9d11"}}
+		{"clients", "list", "--org", "0b4c9b0e-3a51-4c4e-9d2e-6f7c1f0a9d11"}, {"export"}, {"import"}}
+	// import reads the header before it opens the database: give it one.
+	header := fmt.Sprintf(`{"format":"puguh-export","version":1,"schema":%d}`+"\n", sqlstore.SchemaVersion())
 	dir := t.TempDir()
 	missing := filepath.Join(dir, "nope", "puguh.db")
 	for _, tc := range []struct {
@@ -222,7 +226,7 @@ func TestDatabaseRefused(t *testing.T) {
 				for k, v := range tc.env {
 					env[k] = v
 				}
-				code, out, errOut := runCmd(t, env, args...)
+				code, out, errOut := runCmdInput(t, env, header, args...)
 				if code != tc.code || out != "" || errOut != tc.line+"\n" {
 					t.Fatalf("got %d %q %q\nwant %d and %q", code, out, errOut, tc.code, tc.line+"\n")
 				}
