@@ -78,3 +78,18 @@ func (s *sealer) open(kid string, sealed []byte) ([]byte, error) {
 	}
 	return plain, nil
 }
+
+// SealCheck returns a check that a sealed private key opens under secret,
+// for imports (`puguh import`): a key sealed under another master secret is
+// refused before it is written, with ErrWrongSecret, rather than found
+// unusable when the server starts.
+func SealCheck(secret []byte) (func(kid string, sealed []byte) error, error) {
+	s, err := newSealer(secret)
+	if err != nil {
+		return nil, err
+	}
+	return func(kid string, sealed []byte) error {
+		_, err := s.open(kid, sealed)
+		return err
+	}, nil
+}

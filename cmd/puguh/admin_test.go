@@ -70,7 +70,7 @@ func TestAdminListener(t *testing.T) {
 func TestAdminListenerNotLoopback(t *testing.T) {
 	var stderr bytes.Buffer
 	env := map[string]string{"PUGUH_DATA_DIR": t.TempDir(), "PUGUH_ADDR": freeAddr(t), "PUGUH_ADMIN_ADDR": "192.0.2.1:9090"}
-	code := run(context.Background(), []string{"serve"}, func(k string) string { return env[k] }, io.Discard, &stderr)
+	code := run(context.Background(), []string{"serve"}, func(k string) string { return env[k] }, strings.NewReader(""), io.Discard, &stderr)
 	if code != 1 {
 		t.Fatalf("exit code %d, want 1:\n%s", code, stderr.String())
 	}

@@ -6,29 +6,15 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"strings"
 	"text/tabwriter"
 	"time"
 
-	"github.com/arsaka/puguh/cmd/puguh/config"
 	"github.com/arsaka/puguh/provider/clients"
 	"github.com/arsaka/puguh/provider/problem"
 	"github.com/arsaka/puguh/storage"
 	"github.com/arsaka/puguh/storage/cached"
 )
-
-func init() { extraCommands["clients"] = clientsCommand }
-
-const clientsUsage = `usage:
-  puguh clients create --org ORG_ID --name NAME [--redirect-uri URI]... [--grant-type TYPE]...
-                       [--scope SCOPE]... [--public] [--auth-method METHOD] [--trusted]
-  puguh clients list --org ORG_ID
-
---auth-method is the token_endpoint_auth_method the client declares:
-client_secret_basic (the default), client_secret_post, or none (a public
-client, as --public). A confidential client may authenticate with its
-secret either way whatever it declares (docs/api-keys.md).`
 
 // listFlag is a repeatable flag; each value may also hold several items
 // separated by spaces or commas ("--scope 'openid profile'").
@@ -52,31 +38,77 @@ func (l *listFlag) ptr() *[]string {
 	return &l.values
 }
 
-// clientsCommand is `puguh clients create|list`: OAuth applications managed
-// from the command line, to bootstrap an organization's first client without
-// the REST API. It validates exactly as POST /api/v1/applications does.
-func clientsCommand(ctx context.Context, cfg *config.Config, log *slog.Logger, args []string, stdout io.Writer) error {
-	if len(args) == 0 || (args[0] != "create" && args[0] != "list") {
-		return errors.New(clientsUsage)
-	}
-	fs := flag.NewFlagSet("clients "+args[0], flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	org := fs.String("org", "", "organization id")
-	name := fs.String("name", "", "application name")
-	var redirects, grants, scopes listFlag
-	fs.Var(&redirects, "redirect-uri", "redirect URI (repeatable)")
-	fs.Var(&grants, "grant-type", "grant type (repeatable)")
-	fs.Var(&scopes, "scope", "scope (repeatable)")
-	public := fs.Bool("public", false, "public client (no secret, PKCE)")
-	method := fs.String("auth-method", "", "token_endpoint_auth_method: client_secret_basic, client_secret_post or none")
-	trusted := fs.Bool("trusted", false, "first-party client: skips consent")
-	if err := fs.Parse(args[1:]); err != nil || fs.NArg() > 0 || *org == "" {
-		return errors.New(clientsUsage)
-	}
-	given := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
-	if args[0] == "list" && (*name != "" || redirects.set || grants.set || scopes.set || given["public"] || given["auth-method"] || *trusted) {
-		return errors.New(clientsUsage)
+var clientsCommand = &command{
+	name:    "clients",
+	summary: "register and list OAuth applications",
+	about: `To bootstrap an organization's first client without the REST API. Validation is the same as
+POST /api/v1/applications (docs/api-keys.md).`,
+	subs: []*command{
+		{
+			name:    "create",
+			summary: "register an OAuth application; prints its client secret once",
+			usage:   "--org ORG_ID --name NAME [--redirect-uri URI]... [--grant-type TYPE]... [--scope SCOPE]... [--public] [--auth-method METHOD] [--trusted]",
+			about: `Repeatable flags also take several values separated by spaces or commas (--scope 'openid profile').
+Unset lists take the REST API's defaults. A confidential client's secret is printed once and stored only
+as a hash. --auth-method is the token_endpoint_auth_method the client declares: client_secret_basic (the
+default), client_secret_post, or none (a public client, as --public). A confidential client may authenticate
+with its secret either way whatever it declares (docs/api-keys.md).`,
+			setup: func(fs *flag.FlagSet) action {
+				org := fs.String("org", "", "the `ORG_ID` of the organization that owns the application (required)")
+				name := fs.String("name", "", "the application's `NAME` (required)")
+				var redirects, grants, scopes listFlag
+				fs.Var(&redirects, "redirect-uri", "a redirect `URI` (repeatable): https, or http on loopback")
+				fs.Var(&grants, "grant-type", "a grant `TYPE` (repeatable): authorization_code, refresh_token, client_credentials")
+				fs.Var(&scopes, "scope", "a `SCOPE` the application may request (repeatable)")
+				public := fs.Bool("public", false, "a public client: no secret, PKCE required")
+				method := fs.String("auth-method", "", "the token endpoint auth `METHOD` the client declares: client_secret_basic, client_secret_post or none")
+				trusted := fs.Bool("trusted", false, "a first-party client: skips the consent page")
+				return func(ctx context.Context, in *invocation, _ []string) error {
+					if *org == "" {
+						return usagef("missing --org")
+					}
+					f := clients.ApplicationFields{Name: name, RedirectURIs: redirects.ptr(), GrantTypes: grants.ptr(), Scopes: scopes.ptr(),
+						Public: public, Trusted: trusted}
+					given := map[string]bool{}
+					fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+					if given["auth-method"] {
+						// The method alone decides whether the client is public, unless
+						// --public is given too and must then agree with it.
+						f.TokenEndpointAuthMethod = method
+						if !given["public"] {
+							f.Public = nil
+						}
+					}
+					return withOrganization(ctx, in, *org, func(store *cached.Store, orgID string) error {
+						return createClient(ctx, store, orgID, f, in.stdout)
+					})
+				}
+			},
+		},
+		{
+			name:    "list",
+			summary: "list an organization's OAuth applications (never their secrets)",
+			usage:   "--org ORG_ID",
+			setup: func(fs *flag.FlagSet) action {
+				org := fs.String("org", "", "the `ORG_ID` of the organization (required)")
+				return func(ctx context.Context, in *invocation, _ []string) error {
+					if *org == "" {
+						return usagef("missing --org")
+					}
+					return withOrganization(ctx, in, *org, func(store *cached.Store, orgID string) error {
+						return listClients(ctx, store, orgID, in.stdout)
+					})
+				}
+			},
+		},
+	},
+}
+
+// withOrganization runs fn with the store once the organization is known to exist.
+func withOrganization(ctx context.Context, in *invocation, org string, fn func(store *cached.Store, orgID string) error) error {
+	cfg, log, err := in.config()
+	if err != nil {
+		return err
 	}
 	a, err := openApp(ctx, cfg, log)
 	if err != nil {
@@ -84,25 +116,16 @@ func clientsCommand(ctx context.Context, cfg *config.Config, log *slog.Logger, a
 	}
 	defer a.Close()
 	store := a.Store()
-	orgID := strings.ToLower(*org)
+	orgID := strings.ToLower(org)
 	if _, err := store.OrganizationByID(ctx, orgID); errors.Is(err, storage.ErrNotFound) {
 		return fmt.Errorf("no organization %s", orgID)
 	} else if err != nil {
 		return err
 	}
-	if args[0] == "list" {
-		return listClients(ctx, store, orgID, stdout)
-	}
-	f := clients.ApplicationFields{Name: name, RedirectURIs: redirects.ptr(), GrantTypes: grants.ptr(), Scopes: scopes.ptr(),
-		Public: public, Trusted: trusted}
-	if given["auth-method"] {
-		// The method alone decides whether the client is public, unless
-		// --public is given too and must then agree with it.
-		f.TokenEndpointAuthMethod = method
-		if !given["public"] {
-			f.Public = nil
-		}
-	}
+	return fn(store, orgID)
+}
+
+func createClient(ctx context.Context, store *cached.Store, orgID string, f clients.ApplicationFields, stdout io.Writer) error {
 	app, secret, err := clients.NewApplication(orgID, f, time.Now())
 	if err != nil {
 		return validationError(err)

@@ -3,17 +3,29 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/arsaka/puguh/storage/sqlstore"
 )
 
-// runCmd calls run with env as the whole environment.
+// runCmd calls run with env as the whole environment and nothing on stdin.
 func runCmd(t *testing.T, env map[string]string, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
+	return runCmdInput(t, env, "", args...)
+}
+
+// runCmdInput is runCmd with stdin.
+func runCmdInput(t *testing.T, env map[string]string, stdin string, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
 	var out, errOut bytes.Buffer
-	code = run(context.Background(), args, func(k string) string { return env[k] }, &out, &errOut)
+	code = run(context.Background(), args, func(k string) string { return env[k] }, strings.NewReader(stdin), &out, &errOut)
 	return code, out.String(), errOut.String()
 }
 
@@ -35,24 +47,6 @@ func TestVersion(t *testing.T) {
 			t.Fatalf("got %d %q, want 0 \"puguh v1.2.3\\n\"", code, out)
 		}
 	})
-}
-
-func TestHelp(t *testing.T) {
-	for _, arg := range []string{"help", "-h", "--help"} {
-		t.Run(arg, func(t *testing.T) {
-			code, out, errOut := runCmd(t, nil, arg)
-			if code != 0 || out != usage || errOut != "" {
-				t.Fatalf("got %d %q %q", code, out, errOut)
-			}
-		})
-	}
-}
-
-func TestUnknownCommand(t *testing.T) {
-	code, out, errOut := runCmd(t, map[string]string{"PUGUH_DATA_DIR": t.TempDir()}, "frobnicate")
-	if code != 2 || out != "" || errOut != "puguh: unknown command \"frobnicate\"\n\n"+usage {
-		t.Fatalf("got %d %q %q", code, out, errOut)
-	}
 }
 
 func TestInvalidConfiguration(t *testing.T) {
@@ -124,7 +118,9 @@ var (
 )
 
 func TestMigrate(t *testing.T) {
-	env := map[string]string{"PUGUH_DATA_DIR": t.TempDir()}
+	dataDir := filepath.Join(t.TempDir(), "data")
+	env := map[string]string{"PUGUH_DATA_DIR": dataDir}
+	noDatabase := "(no database at " + filepath.Join(dataDir, "puguh.db") + " yet: `puguh migrate up` or `puguh serve` creates it)"
 
 	status := func(t *testing.T, row *regexp.Regexp) []string {
 		t.Helper()
@@ -133,6 +129,11 @@ func TestMigrate(t *testing.T) {
 			t.Fatalf("migrate status: %d %q", code, errOut)
 		}
 		lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
+		if last := lines[len(lines)-1]; last == noDatabase {
+			lines = lines[:len(lines)-1]
+		} else if row == statusPending {
+			t.Fatalf("status before migrating ends %q, want %q", last, noDatabase)
+		}
 		if !statusHeader.MatchString(lines[0]) {
 			t.Fatalf("status header %q", lines[0])
 		}
@@ -157,6 +158,10 @@ func TestMigrate(t *testing.T) {
 	if pending[0] != "0001_initial" {
 		t.Fatalf("first migration %q, want 0001_initial", pending[0])
 	}
+	// Status only reads: not even the data directory is made.
+	if _, err := os.Stat(dataDir); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("migrate status created %s: %v", dataDir, err)
+	}
 
 	code, out, errOut := runCmd(t, env, "migrate", "up")
 	if want := fmt.Sprintf("applied %d migration(s)\n", len(pending)); code != 0 || out != want || errOut != "" {
@@ -172,19 +177,63 @@ func TestMigrate(t *testing.T) {
 }
 
 func TestMigrateUsage(t *testing.T) {
-	for _, args := range [][]string{{"migrate"}, {"migrate", "down"}, {"migrate", "up", "extra"}} {
-		t.Run(strings.Join(args, " "), func(t *testing.T) {
-			code, out, errOut := runCmd(t, map[string]string{"PUGUH_DATA_DIR": t.TempDir()}, args...)
-			if code != 1 || out != "" || errOut != "puguh: usage: puguh migrate up|status\n" {
-				t.Fatalf("got %d %q %q", code, out, errOut)
+	for _, tc := range []struct{ args, want string }{
+		{"migrate", "puguh migrate: missing command: one of up, status; run 'puguh help migrate'\n"},
+		{"migrate down", "puguh migrate: unknown command \"down\"; run 'puguh help migrate'\n"},
+		{"migrate up extra", "puguh migrate up: unexpected argument \"extra\"; run 'puguh help migrate up'\n"},
+	} {
+		t.Run(tc.args, func(t *testing.T) {
+			code, out, errOut := runCmd(t, map[string]string{"PUGUH_DATA_DIR": t.TempDir()}, strings.Fields(tc.args)...)
+			if code != 2 || out != "" || errOut != tc.want {
+				t.Fatalf("got %d %q %q, want 2 and %q", code, out, errOut, tc.want)
 			}
 		})
 	}
 }
 
-func TestServeTakesNoArguments(t *testing.T) {
-	code, _, errOut := runCmd(t, map[string]string{"PUGUH_DATA_DIR": t.TempDir()}, "serve", "--port=9")
-	if code != 1 || errOut != "puguh: serve takes no arguments (configure with PUGUH_* variables)\n" {
-		t.Fatalf("got %d %q", code, errOut)
+// TestDatabaseRefused: every command that opens the database refuses a URL
+// of another scheme, a SQLite path whose directory does not exist and an
+// unreachable PostgreSQL with one line, and creates nothing on the way
+// (no directory, no file, no generated secret).
+func TestDatabaseRefused(t *testing.T) {
+	commandLines := [][]string{{"serve"}, {"migrate", "up"}, {"migrate", "status"}, {"keys", "list"},
+		{"users", "disable", "a@example.com"}, {"orgs", "set-plan", "0b4c9b0e-3a51-4c4e-9d2e-6f7c1f0a9d11", "pro"},
+		{"clients", "list", "--org", "0b4c9b0e-3a51-4c4e-9d2e-6f7c1f0a9d11"}, {"export"}, {"import"}}
+	// import reads the header before it opens the database: give it one.
+	header := fmt.Sprintf(`{"format":"puguh-export","version":1,"schema":%d}`+"\n", sqlstore.SchemaVersion())
+	dir := t.TempDir()
+	missing := filepath.Join(dir, "nope", "puguh.db")
+	for _, tc := range []struct {
+		name string
+		env  map[string]string
+		code int
+		line string
+	}{
+		{"unknown scheme", map[string]string{"PUGUH_DATABASE_URL": "mysql:x"}, 2,
+			"config: PUGUH_DATABASE_URL: must start with postgres://, postgresql:// or sqlite:"},
+		{"unknown scheme with slashes", map[string]string{"PUGUH_DATABASE_URL": "mysql://db.example.com/puguh"}, 2,
+			"config: PUGUH_DATABASE_URL: must start with postgres://, postgresql:// or sqlite:"},
+		{"sqlite directory missing", map[string]string{"PUGUH_DATABASE_URL": "sqlite:" + missing}, 2,
+			"config: PUGUH_DATABASE_URL: sqlite database " + missing + ": directory " + filepath.Dir(missing) + " does not exist"},
+		{"plain path, directory missing", map[string]string{"PUGUH_DATABASE_URL": missing}, 2,
+			"config: PUGUH_DATABASE_URL: sqlite database " + missing + ": directory " + filepath.Dir(missing) + " does not exist"},
+		{"postgres unreachable", map[string]string{"PUGUH_DATABASE_URL": "postgres://puguh:hunter2@127.0.0.1:1/puguh", "PUGUH_SECRET": strings.Repeat("s", 40)}, 1,
+			`puguh: open database: cannot connect to PostgreSQL at 127.0.0.1:1 (database "puguh", user "puguh"): connection refused`},
+	} {
+		for _, args := range commandLines {
+			t.Run(tc.name+"/"+strings.Join(args, " "), func(t *testing.T) {
+				env := map[string]string{"PUGUH_DATA_DIR": filepath.Join(dir, "data"), "PUGUH_ADDR": "127.0.0.1:0", "PUGUH_ADMIN_ADDR": "off"}
+				for k, v := range tc.env {
+					env[k] = v
+				}
+				code, out, errOut := runCmdInput(t, env, header, args...)
+				if code != tc.code || out != "" || errOut != tc.line+"\n" {
+					t.Fatalf("got %d %q %q\nwant %d and %q", code, out, errOut, tc.code, tc.line+"\n")
+				}
+				if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+					t.Fatalf("created %v", entries)
+				}
+			})
+		}
 	}
 }

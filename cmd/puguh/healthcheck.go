@@ -13,25 +13,34 @@ import (
 	"github.com/arsaka/puguh/cmd/puguh/config"
 )
 
-func init() { standaloneCommands["healthcheck"] = healthcheckCommand }
-
-const healthcheckUsage = "usage: puguh healthcheck [--timeout 2s] [--url http://HOST:PORT/readyz]"
-
 // healthcheckCommand is `puguh healthcheck`: the container health check of an
 // image with no shell or curl. It asks the server on this host whether it is
 // ready (GET /readyz on the admin listener, PUGUH_ADMIN_ADDR) and exits 0 on a
 // 200, else 1 with one line saying why. It only speaks HTTP: no database, no
 // secret, no other configuration.
-func healthcheckCommand(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
-	fl := flag.NewFlagSet("healthcheck", flag.ContinueOnError)
-	fl.SetOutput(io.Discard)
-	timeout := fl.Duration("timeout", 2*time.Second, "give up after this long")
-	target := fl.String("url", "", "probe this URL instead of /readyz on PUGUH_ADMIN_ADDR")
-	if err := fl.Parse(args); err != nil || fl.NArg() > 0 || *timeout <= 0 {
-		fmt.Fprintln(stderr, "puguh:", healthcheckUsage)
-		return 2
-	}
-	url := *target
+var healthcheckCommand = &command{
+	name:    "healthcheck",
+	summary: "exit 0 if this host's server is ready (GET /readyz on PUGUH_ADMIN_ADDR), else 1",
+	usage:   "[--timeout 2s] [--url URL]",
+	about: `The container health check (the image has no shell or curl). It reads PUGUH_ADMIN_ADDR and nothing else:
+no database, no secret. An admin listener on every interface (0.0.0.0, ::) is probed on loopback.`,
+	setup: func(fs *flag.FlagSet) action {
+		timeout := fs.Duration("timeout", 2*time.Second, "give up after this `DURATION`")
+		target := fs.String("url", "", "probe this `URL` instead of /readyz on PUGUH_ADMIN_ADDR")
+		return func(ctx context.Context, in *invocation, _ []string) error {
+			if *timeout <= 0 {
+				return usagef("--timeout must be positive")
+			}
+			if code := healthcheck(ctx, in.getenv, *target, *timeout, in.stdout, in.stderr); code != 0 {
+				return exitCode(code)
+			}
+			return nil
+		}
+	},
+}
+
+func healthcheck(ctx context.Context, getenv func(string) string, target string, timeout time.Duration, stdout, stderr io.Writer) int {
+	url := target
 	if url == "" {
 		var err error
 		if url, err = readyzURL(getenv("PUGUH_ADMIN_ADDR")); err != nil {
@@ -39,7 +48,7 @@ func healthcheckCommand(ctx context.Context, args []string, getenv func(string) 
 			return 1
 		}
 	}
-	ctx, cancel := context.WithTimeout(ctx, *timeout)
+	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {

@@ -74,9 +74,11 @@ func TestHealthcheckAnswers(t *testing.T) {
 			"puguh healthcheck: the admin listener is off (PUGUH_ADMIN_ADDR=off), and readiness is served only there; set PUGUH_ADMIN_ADDR (e.g. 127.0.0.1:9090) or pass --url\n"},
 		{"bad admin address", map[string]string{"PUGUH_ADMIN_ADDR": "9090"}, nil, 1,
 			"puguh healthcheck: PUGUH_ADMIN_ADDR \"9090\" is not host:port or off\n"},
-		{"unknown flag", nil, []string{"--verbose"}, 2, "puguh: " + healthcheckUsage + "\n"},
-		{"argument", nil, []string{"now"}, 2, "puguh: " + healthcheckUsage + "\n"},
-		{"zero timeout", nil, []string{"--timeout", "0s"}, 2, "puguh: " + healthcheckUsage + "\n"},
+		{"unknown flag", nil, []string{"--verbose"}, 2, "puguh healthcheck: unknown flag --verbose; run 'puguh help healthcheck'\n"},
+		{"argument", nil, []string{"now"}, 2, "puguh healthcheck: unexpected argument \"now\"; run 'puguh help healthcheck'\n"},
+		{"zero timeout", nil, []string{"--timeout", "0s"}, 2, "puguh healthcheck: --timeout must be positive; run 'puguh help healthcheck'\n"},
+		{"unparsable timeout", nil, []string{"--timeout=soon"}, 2,
+			"puguh healthcheck: invalid value \"soon\" for --timeout: parse error; run 'puguh help healthcheck'\n"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			code, out, errOut := runCmd(t, tc.env, append([]string{"healthcheck"}, tc.args...)...)

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -15,37 +14,61 @@ import (
 	"github.com/arsaka/puguh/keys"
 )
 
-// keysCommand is `puguh keys list|rotate [--force]`. It opens the same
-// database and secret as the server; running servers pick a rotation up
-// within the key manager's refresh interval (5 s), without a restart.
-func keysCommand(ctx context.Context, cfg *config.Config, log *slog.Logger, args []string, stdout io.Writer) error {
-	if len(args) == 0 || (args[0] != "list" && args[0] != "rotate") {
-		return errors.New("usage: puguh keys list | puguh keys rotate [--force]")
-	}
-	fs := flag.NewFlagSet("keys "+args[0], flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	force := fs.Bool("force", false, "rotate now even if resource servers may not have the next key yet (compromised key)")
-	if err := fs.Parse(args[1:]); err != nil || fs.NArg() > 0 || (*force && args[0] != "rotate") {
-		return errors.New("usage: puguh keys list | puguh keys rotate [--force]")
+var keysCommand = &command{
+	name:    "keys",
+	summary: "list and rotate the signing keys",
+	about: `They use the same database and PUGUH_SECRET as the server; running servers pick a rotation up within
+5 s, without a restart (docs/keys.md).`,
+	subs: []*command{
+		{
+			name:    "list",
+			summary: "list signing keys and their states",
+			setup: func(*flag.FlagSet) action {
+				return func(ctx context.Context, in *invocation, _ []string) error {
+					return withKeys(ctx, in, func(m *keys.Manager) error { return listKeys(ctx, m, in.stdout) })
+				}
+			},
+		},
+		{
+			name:    "rotate",
+			summary: "promote the next signing key, then list the keys",
+			usage:   "[--force]",
+			about: `Refused while resource servers may not have fetched the next key yet (it has been published for less
+than the JWKS cache lifetime), unless --force: for a compromised key, at the price of tokens that some
+verifiers reject until they refetch the JWKS.`,
+			setup: func(fs *flag.FlagSet) action {
+				force := fs.Bool("force", false, "rotate now even if resource servers may not have the next key yet (a compromised key)")
+				return func(ctx context.Context, in *invocation, _ []string) error {
+					return withKeys(ctx, in, func(m *keys.Manager) error {
+						rot, err := m.Rotate(ctx, *force)
+						if err != nil {
+							return err
+						}
+						fmt.Fprintf(in.stdout, "rotated: %s now signs; %s retired (published until %s); %s is the next key\n",
+							rot.ActiveKID, orNone(rot.RetiredKID), rot.RetiredRemoveAfter.UTC().Format(time.RFC3339), rot.NextKID)
+						return listKeys(ctx, m, in.stdout)
+					})
+				}
+			},
+		},
+	},
+}
+
+// withKeys runs fn with the key manager of the configured database.
+func withKeys(ctx context.Context, in *invocation, fn func(*keys.Manager) error) error {
+	cfg, log, err := in.config()
+	if err != nil {
+		return err
 	}
 	a, err := openApp(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
 	defer a.Close()
-	m := a.Keys()
-	if args[0] == "rotate" {
-		rot, err := m.Rotate(ctx, *force)
-		var notReady *keys.NotReadyError
-		if errors.As(err, &notReady) {
-			return err
-		}
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(stdout, "rotated: %s now signs; %s retired (published until %s); %s is the next key\n",
-			rot.ActiveKID, orNone(rot.RetiredKID), rot.RetiredRemoveAfter.UTC().Format(time.RFC3339), rot.NextKID)
-	}
+	return fn(a.Keys())
+}
+
+func listKeys(ctx context.Context, m *keys.Manager, stdout io.Writer) error {
 	list, err := m.List(ctx)
 	if err != nil {
 		return err

@@ -1,9 +1,12 @@
-// Command puguh is the Puguh identity provider: `puguh serve` runs it,
-// `puguh migrate` manages its schema, `puguh version` says which build it is.
+// Command puguh is the Puguh identity provider: `puguh serve` runs it, the
+// other commands manage its database, keys, clients and accounts; `puguh
+// help` lists them. The command table, parsing and help pages are in
+// commands.go and help.go.
 package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -18,82 +21,47 @@ import (
 // version is set at build time with -ldflags "-X main.version=v1.2.3".
 var version = "dev"
 
-const usage = `usage: puguh [command]
+func init() {
+	// Filled here rather than in commands' declaration: help's action reads
+	// the table, which would make the declaration refer to itself.
+	commands = []*command{serveCommand, migrateCommand, keysCommand, clientsCommand, orgsCommand, usersCommand,
+		exportCommand, importCommand, secretCommand, healthcheckCommand, helpCommand, versionCommand}
+}
 
-commands:
-  serve              run the server (the default)
-  migrate up         apply pending database migrations
-  migrate status     list migrations and when they were applied
-  keys list          list signing keys and their states
-  keys rotate        promote the next signing key (--force for a compromised key)
-  clients create     register an OAuth application (see puguh clients --help)
-  clients list       list an organization's OAuth applications
-  orgs set-plan      set an organization's plan: free, pro, business or enterprise --limit N
-  users disable      disable a user by email, ending their sessions and tokens (users enable: undo)
-  secret generate    print a new PUGUH_SECRET (--env-file .env: write it there once)
-  healthcheck        exit 0 if this host's server is ready (GET /readyz on PUGUH_ADMIN_ADDR)
-  version            print the version
-
-Configuration comes from PUGUH_* environment variables; see README.md.
-`
+var versionCommand = &command{
+	name:    "version",
+	summary: "print the version",
+	about:   "Needs no configuration. `puguh --version` does the same.",
+	setup: func(*flag.FlagSet) action {
+		return func(_ context.Context, in *invocation, _ []string) error {
+			fmt.Fprintln(in.stdout, "puguh", buildVersion())
+			return nil
+		}
+	},
+}
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
-	code := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
+	code := run(ctx, os.Args[1:], os.Getenv, os.Stdin, os.Stdout, os.Stderr)
 	stop()
 	os.Exit(code)
 }
 
 // run is main without the process: tests call it directly.
-func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
-	cmd := "serve"
-	if len(args) > 0 {
-		cmd, args = args[0], args[1:]
+func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) int {
+	in := &invocation{getenv: getenv, stdin: stdin, stdout: stdout, stderr: stderr}
+	switch {
+	case len(args) == 0:
+		args = []string{"serve"}
+	case args[0] == "--version":
+		args = []string{"version"}
+	case isHelpFlag(args[0]):
+		args = append([]string{"help"}, args[1:]...)
+	case len(args[0]) > 1 && args[0][0] == '-':
+		return in.fail(usagef("unknown flag %s (flags follow the command)", args[0]))
 	}
-	if cmd == "version" || cmd == "--version" {
-		fmt.Fprintln(stdout, "puguh", buildVersion())
-		return 0
-	}
-	if cmd == "help" || cmd == "-h" || cmd == "--help" {
-		fmt.Fprint(stdout, usage)
-		return 0
-	}
-	if cmdFn, ok := standaloneCommands[cmd]; ok {
-		return cmdFn(ctx, args, getenv, stdout, stderr)
-	}
-	cfg, err := config.Load(getenv)
-	if err != nil {
-		fmt.Fprintln(stderr, err)
-		return 2
-	}
-	log := newLogger(cfg, stderr)
-	switch cmd {
-	case "serve":
-		err = serve(ctx, cfg, log, args)
-	case "migrate":
-		err = migrate(ctx, cfg, args, stdout)
-	case "keys":
-		err = keysCommand(ctx, cfg, log, args, stdout)
-	default:
-		if cmdFn, ok := extraCommands[cmd]; ok {
-			err = cmdFn(ctx, cfg, log, args, stdout)
-			break
-		}
-		fmt.Fprintf(stderr, "puguh: unknown command %q\n\n%s", cmd, usage)
-		return 2
-	}
-	if err != nil {
-		fmt.Fprintln(stderr, "puguh:", err)
-		return 1
-	}
-	return 0
+	return execute(ctx, in, args)
 }
-
-// commandFunc is a subcommand; files such as clients.go and orgs.go register
-// theirs in extraCommands from an init function.
-type commandFunc func(ctx context.Context, cfg *config.Config, log *slog.Logger, args []string, stdout io.Writer) error
-
-var extraCommands = map[string]commandFunc{}
 
 func newLogger(cfg *config.Config, w io.Writer) *slog.Logger {
 	var level slog.Level

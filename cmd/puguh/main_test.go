@@ -348,7 +348,7 @@ func TestServeFailsWhenAddressTaken(t *testing.T) {
 	defer ln.Close()
 	var stderr bytes.Buffer
 	env := map[string]string{"PUGUH_DATA_DIR": t.TempDir(), "PUGUH_ADDR": ln.Addr().String()}
-	code := run(context.Background(), []string{"serve"}, func(k string) string { return env[k] }, io.Discard, &stderr)
+	code := run(context.Background(), []string{"serve"}, func(k string) string { return env[k] }, strings.NewReader(""), io.Discard, &stderr)
 	if code != 1 {
 		t.Fatalf("exit code %d, want 1", code)
 	}

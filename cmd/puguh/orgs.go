@@ -5,44 +5,42 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"io"
-	"log/slog"
 	"strings"
 
-	"github.com/arsaka/puguh/cmd/puguh/config"
 	"github.com/arsaka/puguh/provider/ratelimit"
 	"github.com/arsaka/puguh/storage"
 	"github.com/arsaka/puguh/storage/cached"
 )
 
-func init() { extraCommands["orgs"] = orgsCommand }
+var orgsCommand = &command{
+	name:    "orgs",
+	summary: "manage organizations",
+	subs: []*command{
+		{
+			name:    "set-plan",
+			summary: "set an organization's plan: free, pro, business, or enterprise with --limit",
+			usage:   "ORG_ID free|pro|business|enterprise [--limit REQUESTS_PER_MINUTE]",
+			about: `The operator's side of PATCH /api/v1/organizations/{id}/plan. It writes the database only; every
+running replica applies the new limit within 5 s, at once with Redis (docs/rate-limits.md).`,
+			args: []string{"ORG_ID", "PLAN"},
+			setup: func(fs *flag.FlagSet) action {
+				limit := fs.Int("limit", 0, "the enterprise plan's rate limit in `REQUESTS_PER_MINUTE` (required with it, refused with the others)")
+				return func(ctx context.Context, in *invocation, args []string) error {
+					return setPlan(ctx, in, args[0], args[1], *limit)
+				}
+			},
+		},
+	},
+}
 
-const orgsUsage = "usage: puguh orgs set-plan ORG_ID free|pro|business|enterprise [--limit REQUESTS_PER_MINUTE]"
-
-// orgsCommand is `puguh orgs set-plan ORG_ID PLAN [--limit N]`, the operator's
-// side of PATCH /api/v1/organizations/{id}/plan. It writes the database only;
-// every running replica applies the new limit within cached.OrganizationTTL
-// (at once with Redis).
-func orgsCommand(ctx context.Context, cfg *config.Config, log *slog.Logger, args []string, stdout io.Writer) error {
-	if len(args) == 0 || args[0] != "set-plan" {
-		return errors.New(orgsUsage)
+// setPlan is `puguh orgs set-plan ORG_ID PLAN [--limit N]`.
+func setPlan(ctx context.Context, in *invocation, orgArg, plan string, limit int) error {
+	orgID, plan := strings.ToLower(orgArg), strings.ToLower(plan)
+	if err := ratelimit.ValidPlan(plan, limit); err != nil {
+		return err
 	}
-	fs := flag.NewFlagSet("orgs set-plan", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	limit := fs.Int("limit", 0, "requests per minute of the enterprise plan")
-	// Flags may come before or after the two arguments.
-	if err := fs.Parse(args[1:]); err != nil {
-		return errors.New(orgsUsage)
-	}
-	pos := fs.Args()
-	if len(pos) < 2 {
-		return errors.New(orgsUsage)
-	}
-	if err := fs.Parse(pos[2:]); err != nil || fs.NArg() > 0 {
-		return errors.New(orgsUsage)
-	}
-	orgID, plan := strings.ToLower(pos[0]), strings.ToLower(pos[1])
-	if err := ratelimit.ValidPlan(plan, *limit); err != nil {
+	cfg, log, err := in.config()
+	if err != nil {
 		return err
 	}
 	a, err := openApp(ctx, cfg, log)
@@ -51,7 +49,7 @@ func orgsCommand(ctx context.Context, cfg *config.Config, log *slog.Logger, args
 	}
 	defer a.Close()
 	store := a.Store()
-	if err := store.SetPlan(ctx, orgID, plan, *limit); err != nil {
+	if err := store.SetPlan(ctx, orgID, plan, limit); err != nil {
 		if errors.Is(err, storage.ErrNotFound) {
 			return fmt.Errorf("no organization %s", orgID)
 		}
@@ -61,7 +59,7 @@ func orgsCommand(ctx context.Context, cfg *config.Config, log *slog.Logger, args
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "organization %s: plan %s, %d requests per minute (every replica applies it within %s)\n",
+	fmt.Fprintf(in.stdout, "organization %s: plan %s, %d requests per minute (every replica applies it within %s)\n",
 		org.ID, org.Plan, ratelimit.PlanLimit(org), cached.OrganizationTTL)
 	return nil
 }

@@ -43,8 +43,10 @@ func TestOrgsSetPlan(t *testing.T) {
 		{"limit on a fixed plan", []string{"orgs", "set-plan", orgID, "pro", "--limit", "10"}, 1, "", "puguh: only the enterprise plan takes a custom rate limit"},
 		{"unknown plan", []string{"orgs", "set-plan", orgID, "gold"}, 1, "", `puguh: unknown plan "gold"`},
 		{"unknown organization", []string{"orgs", "set-plan", "6f9619ff-8b86-d011-b42d-00cf4fc964ff", "pro"}, 1, "", "puguh: no organization 6f9619ff-8b86-d011-b42d-00cf4fc964ff"},
-		{"missing arguments", []string{"orgs", "set-plan", orgID}, 1, "", "puguh: " + orgsUsage},
-		{"unknown subcommand", []string{"orgs", "list"}, 1, "", "puguh: " + orgsUsage},
+		{"missing arguments", []string{"orgs", "set-plan", orgID}, 2, "", "puguh orgs set-plan: missing PLAN; run 'puguh help orgs set-plan'\n"},
+		{"unknown subcommand", []string{"orgs", "list"}, 2, "", "puguh orgs: unknown command \"list\"; run 'puguh help orgs'\n"},
+		{"bad limit", []string{"orgs", "set-plan", orgID, "enterprise", "--limit", "many"}, 2, "",
+			"puguh orgs set-plan: invalid value \"many\" for --limit: parse error; run 'puguh help orgs set-plan'\n"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			code, out, errOut := runCmd(t, env, tc.args...)

@@ -14,10 +14,6 @@ import (
 	"strings"
 )
 
-func init() { standaloneCommands["secret"] = secretCommand }
-
-const secretUsage = "usage: puguh secret generate [--env-file FILE]"
-
 // secretBytes is the entropy of a generated secret: 48 bytes, 64 base64
 // characters, as `openssl rand -base64 48` makes.
 const secretBytes = 48
@@ -26,36 +22,44 @@ const secretBytes = 48
 // master secret for PUGUH_SECRET, or writes it into a .env file once. The
 // secret must then stay the same for the life of the database: the signing
 // keys are encrypted with it, so a new one on every start makes the next
-// start fail.
-func secretCommand(_ context.Context, args []string, _ func(string) string, stdout, stderr io.Writer) int {
-	if len(args) == 0 || args[0] != "generate" {
-		fmt.Fprintln(stderr, "puguh:", secretUsage)
-		return 2
-	}
-	fl := flag.NewFlagSet("secret generate", flag.ContinueOnError)
-	fl.SetOutput(io.Discard)
-	envFile := fl.String("env-file", "", "write PUGUH_SECRET=... into this file unless it already sets one")
-	if err := fl.Parse(args[1:]); err != nil || fl.NArg() > 0 {
-		fmt.Fprintln(stderr, "puguh:", secretUsage)
-		return 2
-	}
+// start fail. It reads no configuration: there is no secret yet.
+var secretCommand = &command{
+	name:    "secret",
+	summary: "make the master secret, PUGUH_SECRET",
+	subs: []*command{
+		{
+			name:    "generate",
+			summary: "print a new PUGUH_SECRET, or write it into a .env file once",
+			usage:   "[--env-file FILE]",
+			about: `48 random bytes in base64. Keep it for as long as the database lives: the signing keys are encrypted
+with it. --env-file creates the file (mode 0600), fills in an empty PUGUH_SECRET= line or appends one, and
+refuses a file that already sets a value. Needs no configuration, database or secret.`,
+			setup: func(fs *flag.FlagSet) action {
+				envFile := fs.String("env-file", "", "write PUGUH_SECRET=... into `FILE` unless it already sets one")
+				return func(_ context.Context, in *invocation, _ []string) error {
+					return generateSecret(in.stdout, *envFile)
+				}
+			},
+		},
+	},
+}
+
+func generateSecret(stdout io.Writer, envFile string) error {
 	secret, err := newSecret()
 	if err != nil {
-		fmt.Fprintln(stderr, "puguh:", err)
-		return 1
+		return err
 	}
-	if *envFile == "" {
+	if envFile == "" {
 		fmt.Fprintln(stdout, secret)
-		return 0
+		return nil
 	}
-	if err := writeEnvSecret(*envFile, secret); err != nil {
-		fmt.Fprintln(stderr, "puguh:", err)
-		return 1
+	if err := writeEnvSecret(envFile, secret); err != nil {
+		return err
 	}
 	// The secret itself is not printed: it is in the file, and terminals and
 	// CI logs keep what they show.
-	fmt.Fprintf(stdout, "wrote a new PUGUH_SECRET to %s; keep it (and back it up) for as long as the database lives\n", *envFile)
-	return 0
+	fmt.Fprintf(stdout, "wrote a new PUGUH_SECRET to %s; keep it (and back it up) for as long as the database lives\n", envFile)
+	return nil
 }
 
 // newSecret returns secretBytes from the operating system's CSPRNG in

@@ -98,11 +98,17 @@ func TestSecretGenerateEnvFile(t *testing.T) {
 }
 
 func TestSecretUsage(t *testing.T) {
-	for _, args := range [][]string{{"secret"}, {"secret", "rotate"}, {"secret", "generate", "extra"}, {"secret", "generate", "--bits", "5"}} {
-		t.Run(strings.Join(args, " "), func(t *testing.T) {
-			code, out, errOut := runCmd(t, nil, args...)
-			if code != 2 || out != "" || errOut != "puguh: "+secretUsage+"\n" {
-				t.Fatalf("got %d %q %q", code, out, errOut)
+	for _, tc := range []struct{ args, want string }{
+		{"secret", "puguh secret: missing command: one of generate; run 'puguh help secret'\n"},
+		{"secret rotate", "puguh secret: unknown command \"rotate\"; run 'puguh help secret'\n"},
+		{"secret generate extra", "puguh secret generate: unexpected argument \"extra\"; run 'puguh help secret generate'\n"},
+		{"secret generate --bits 5", "puguh secret generate: unknown flag --bits; run 'puguh help secret generate'\n"},
+		{"secret generate --env-file", "puguh secret generate: flag --env-file needs a value; run 'puguh help secret generate'\n"},
+	} {
+		t.Run(tc.args, func(t *testing.T) {
+			code, out, errOut := runCmd(t, nil, strings.Fields(tc.args)...)
+			if code != 2 || out != "" || errOut != tc.want {
+				t.Fatalf("got %d %q %q, want 2 and %q", code, out, errOut, tc.want)
 			}
 		})
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"log/slog"
 	"net"
@@ -13,10 +14,23 @@ import (
 	"github.com/arsaka/puguh/keys"
 )
 
-func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, args []string) error {
-	if len(args) > 0 {
-		return fmt.Errorf("serve takes no arguments (configure with PUGUH_* variables)")
-	}
+var serveCommand = &command{
+	name:    "serve",
+	summary: "run the server (the default command); applies pending migrations first",
+	about: `Configured by PUGUH_* environment variables only (README.md, "Configuration"). SIGTERM or SIGINT
+drains in-flight requests for up to PUGUH_SHUTDOWN_TIMEOUT, then exits 0.`,
+	setup: func(*flag.FlagSet) action {
+		return func(ctx context.Context, in *invocation, _ []string) error {
+			cfg, log, err := in.config()
+			if err != nil {
+				return err
+			}
+			return serve(ctx, cfg, log)
+		}
+	},
+}
+
+func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	start := time.Now()
 	// The runtime read GOMEMLIMIT and GOGC from the process environment, not from run's.
 	limit := applyMemoryLimit(cfg.MemoryLimit, os.Getenv)

@@ -3,29 +3,52 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
-	"io"
-	"log/slog"
 	"strings"
 
-	"github.com/arsaka/puguh/cmd/puguh/config"
 	"github.com/arsaka/puguh/provider/identity"
 	"github.com/arsaka/puguh/storage"
 )
 
-func init() { extraCommands["users"] = usersCommand }
+var usersCommand = &command{
+	name:    "users",
+	summary: "switch accounts off and on",
+	about: `The operator's console side of POST /api/v1/iam/users/{id}/disable and /enable: the same account rules,
+without the REST API's authorization, since whoever runs it holds the database and the master secret.`,
+	subs: []*command{
+		{
+			name:    "disable",
+			summary: "disable a user by email: sign-in refused, their sessions and tokens ended",
+			usage:   "EMAIL",
+			args:    []string{"EMAIL"},
+			setup: func(*flag.FlagSet) action {
+				return func(ctx context.Context, in *invocation, args []string) error {
+					return setDisabled(ctx, in, args[0], true)
+				}
+			},
+		},
+		{
+			name:    "enable",
+			summary: "enable a disabled user again",
+			usage:   "EMAIL",
+			args:    []string{"EMAIL"},
+			setup: func(*flag.FlagSet) action {
+				return func(ctx context.Context, in *invocation, args []string) error {
+					return setDisabled(ctx, in, args[0], false)
+				}
+			},
+		},
+	},
+}
 
-const usersUsage = "usage: puguh users disable|enable EMAIL"
-
-// usersCommand is `puguh users disable|enable EMAIL`, the operator's console
-// side of POST /api/v1/iam/users/{id}/disable and /enable: the same account
-// rules (identity.Service), without the REST API's authorization, since
-// whoever runs it holds the database and the master secret already.
-func usersCommand(ctx context.Context, cfg *config.Config, log *slog.Logger, args []string, stdout io.Writer) error {
-	if len(args) != 2 || (args[0] != "disable" && args[0] != "enable") {
-		return errors.New(usersUsage)
+// setDisabled is `puguh users disable|enable EMAIL`.
+func setDisabled(ctx context.Context, in *invocation, emailArg string, disable bool) error {
+	email := strings.ToLower(strings.TrimSpace(emailArg))
+	cfg, log, err := in.config()
+	if err != nil {
+		return err
 	}
-	disable, email := args[0] == "disable", strings.ToLower(strings.TrimSpace(args[1]))
 	a, err := openApp(ctx, cfg, log)
 	if err != nil {
 		return err
@@ -46,9 +69,9 @@ func usersCommand(ctx context.Context, cfg *config.Config, log *slog.Logger, arg
 		return err
 	}
 	if disable {
-		fmt.Fprintf(stdout, "user %s (%s) disabled: sign-in refused, sessions and tokens ended\n", u.Email, u.ID)
+		fmt.Fprintf(in.stdout, "user %s (%s) disabled: sign-in refused, sessions and tokens ended\n", u.Email, u.ID)
 	} else {
-		fmt.Fprintf(stdout, "user %s (%s) enabled: they can sign in again\n", u.Email, u.ID)
+		fmt.Fprintf(in.stdout, "user %s (%s) enabled: they can sign in again\n", u.Email, u.ID)
 	}
 	return nil
 }

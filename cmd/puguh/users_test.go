@@ -53,8 +53,9 @@ func TestUsersDisableEnable(t *testing.T) {
 		{"disable again", []string{"users", "disable", "jane@example.com"}, 0, "disabled", "", true},
 		{"enable", []string{"users", "enable", "jane@example.com"}, 0, "user jane@example.com (" + userID + ") enabled", "", false},
 		{"unknown user", []string{"users", "disable", "nobody@example.com"}, 1, "", "puguh: no user nobody@example.com", false},
-		{"missing email", []string{"users", "disable"}, 1, "", "puguh: " + usersUsage, false},
-		{"unknown subcommand", []string{"users", "delete", "jane@example.com"}, 1, "", "puguh: " + usersUsage, false},
+		{"missing email", []string{"users", "disable"}, 2, "", "puguh users disable: missing EMAIL; run 'puguh help users disable'\n", false},
+		{"two emails", []string{"users", "enable", "jane@example.com", "joe@example.com"}, 2, "",
+			"puguh users enable: unexpected argument \"joe@example.com\"; run 'puguh help users enable'\n", false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			code, out, errOut := runCmd(t, env, tc.args...)

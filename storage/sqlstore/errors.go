@@ -115,3 +115,62 @@ func isUnavailable(err error) bool {
 	}
 	return false
 }
+
+// connectError is a PostgreSQL server that could not be reached or would not
+// let Puguh in, told in one line: pgx reports every address and TLS attempt
+// on lines of their own, which says the same thing several times over.
+type connectError struct {
+	msg string
+	err error
+}
+
+func (e *connectError) Error() string   { return e.msg }
+func (e *connectError) Unwrap() []error { return []error{storage.ErrUnavailable, e.err} }
+
+// connectFailure turns a failed first connection into a connectError naming
+// the server, database and user (never the password) and the first cause.
+func connectFailure(err error) error {
+	var ce *pgconn.ConnectError
+	if !errors.As(err, &ce) || ce.Config == nil {
+		return err
+	}
+	where := fmt.Sprintf("PostgreSQL at %s (database %q, user %q)", net.JoinHostPort(ce.Config.Host, fmt.Sprint(ce.Config.Port)),
+		ce.Config.Database, ce.Config.User)
+	return &connectError{msg: "cannot connect to " + where + ": " + connectCause(ce), err: err}
+}
+
+// connectCause is the first reason in a connection error's tree: the server's
+// own message, or what the network said.
+func connectCause(err error) string {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		return pgErr.Message + " (SQLSTATE " + pgErr.Code + ")"
+	}
+	var errno syscall.Errno
+	if errors.As(err, &errno) {
+		return errno.Error()
+	}
+	var dnsErr *net.DNSError
+	if errors.As(err, &dnsErr) {
+		return dnsErr.Error()
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		return "timed out"
+	}
+	// Otherwise the innermost error of the first attempt.
+	for {
+		var next error
+		switch u := err.(type) {
+		case interface{ Unwrap() error }:
+			next = u.Unwrap()
+		case interface{ Unwrap() []error }:
+			if errs := u.Unwrap(); len(errs) > 0 {
+				next = errs[0]
+			}
+		}
+		if next == nil {
+			return strings.ReplaceAll(err.Error(), "\n", " ")
+		}
+		err = next
+	}
+}

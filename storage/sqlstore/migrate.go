@@ -30,14 +30,16 @@ type Migration struct {
 const migrationLockID = 0x7075677568
 
 // Migrations lists the embedded migrations of the store's dialect with the time
-// each was applied (nil: pending).
+// each was applied (nil: pending). It only reads: a database never migrated
+// has every migration pending.
 func (s *Store) Migrations(ctx context.Context) ([]Migration, error) {
 	all, err := embeddedMigrations(s.dialect)
 	if err != nil {
 		return nil, err
 	}
-	if err := s.ensureMigrationTable(ctx, s.db); err != nil {
-		return nil, err
+	exists, err := s.tableExists(ctx, "schema_migrations")
+	if err != nil || !exists {
+		return all, err
 	}
 	applied, err := s.appliedMigrations(ctx, s.db)
 	if err != nil {
@@ -146,6 +148,48 @@ func (s *Store) ensureMigrationTable(ctx context.Context, db execQueryer) error 
 	}
 	return nil
 }
+
+// tableExists reports whether the database has the table (on PostgreSQL, in
+// the schemas of the search path).
+func (s *Store) tableExists(ctx context.Context, table string) (bool, error) {
+	query := `SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = ?`
+	if s.dialect == Postgres {
+		query = `SELECT COUNT(*) FROM (SELECT to_regclass(?) AS t) r WHERE t IS NOT NULL`
+	}
+	var n int
+	if err := s.db.GetContext(ctx, &n, s.rebind(query), table); err != nil {
+		return false, mapError(fmt.Errorf("look for table %s: %w", table, err))
+	}
+	return n > 0, nil
+}
+
+// SchemaVersion is the version of the newest migration this build carries:
+// the schema a database has once Migrate has run.
+func SchemaVersion() int {
+	all, err := embeddedMigrations(SQLite)
+	if err != nil || len(all) == 0 {
+		return 0 // the embedded files are checked by the tests
+	}
+	return all[len(all)-1].Version
+}
+
+// AppliedVersion is the newest migration applied to the database, 0 for a
+// database never migrated. It only reads.
+func (s *Store) AppliedVersion(ctx context.Context) (int, error) {
+	exists, err := s.tableExists(ctx, "schema_migrations")
+	if err != nil || !exists {
+		return 0, err
+	}
+	var v int
+	if err := s.db.GetContext(ctx, &v, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`); err != nil {
+		return 0, mapError(fmt.Errorf("read schema_migrations: %w", err))
+	}
+	return v, nil
+}
+
+// EmbeddedMigrations lists the migrations this build carries for a dialect,
+// all pending: what `migrate status` shows before a database exists.
+func EmbeddedMigrations(d Dialect) ([]Migration, error) { return embeddedMigrations(d) }
 
 func (s *Store) appliedMigrations(ctx context.Context, db execQueryer) (map[int]time.Time, error) {
 	var rows []struct {

@@ -5,10 +5,13 @@ package sqlstore
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"time"
 
@@ -32,17 +35,38 @@ type Store struct {
 	stmts   stmtCache
 }
 
+// ErrNoDatabase is OpenReadOnly finding no SQLite file at the path.
+var ErrNoDatabase = errors.New("no database")
+
 // Open connects to databaseURL: "postgres://…" or "postgresql://…" selects
-// PostgreSQL; "sqlite:PATH" or a plain file path selects SQLite. It does not
-// migrate; call Migrate.
+// PostgreSQL; "sqlite:PATH" or a plain file path selects SQLite. A SQLite
+// file is created (mode 0600) if missing, but never its directory: a path
+// whose directory does not exist is refused, as is any other scheme. It does
+// not migrate; call Migrate.
 func Open(ctx context.Context, databaseURL string) (*Store, error) {
-	dialect, dsn, err := parseDatabaseURL(databaseURL)
+	return open(ctx, databaseURL, false)
+}
+
+// OpenReadOnly opens an existing database without creating or changing
+// anything: a SQLite file must exist (ErrNoDatabase otherwise) and is opened
+// read-only; a PostgreSQL session runs every transaction read-only. For
+// `puguh migrate status` and `puguh export`.
+func OpenReadOnly(ctx context.Context, databaseURL string) (*Store, error) {
+	return open(ctx, databaseURL, true)
+}
+
+func open(ctx context.Context, databaseURL string, readOnly bool) (*Store, error) {
+	dialect, path, err := ParseDatabaseURL(databaseURL)
 	if err != nil {
 		return nil, err
 	}
 	var db *sqlx.DB
 	switch dialect {
 	case Postgres:
+		dsn := databaseURL
+		if readOnly {
+			dsn = withParam(databaseURL, "default_transaction_read_only", "on")
+		}
 		db, err = sqlx.Open("pgx", dsn)
 		if err != nil {
 			return nil, fmt.Errorf("open postgres: %w", err)
@@ -51,6 +75,10 @@ func Open(ctx context.Context, databaseURL string) (*Store, error) {
 		db.SetMaxIdleConns(20)
 		db.SetConnMaxIdleTime(5 * time.Minute)
 	case SQLite:
+		dsn, err := sqliteDSN(path, readOnly)
+		if err != nil {
+			return nil, err
+		}
 		db, err = sqlx.Open("sqlite", dsn)
 		if err != nil {
 			return nil, fmt.Errorf("open sqlite: %w", err)
@@ -63,15 +91,22 @@ func Open(ctx context.Context, databaseURL string) (*Store, error) {
 	s := &Store{db: db, dialect: dialect}
 	if err := s.Ping(ctx); err != nil {
 		db.Close()
+		if dialect == Postgres {
+			return nil, connectFailure(err)
+		}
 		return nil, err
 	}
 	return s, nil
 }
 
-// parseDatabaseURL returns the dialect and the driver's DSN. For SQLite it makes
-// sure the directory exists and turns on WAL, a busy timeout, foreign keys and
-// synchronous=NORMAL (durable across process crashes; see the README).
-func parseDatabaseURL(raw string) (Dialect, string, error) {
+// urlScheme matches a URL scheme ("mysql:", "postgres+x://"): two or more
+// letters, so that a plain path is never taken for one.
+var urlScheme = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9+.-]+:`)
+
+// ParseDatabaseURL returns the dialect of a database URL and, for SQLite,
+// the file's path. It refuses other schemes and a SQLite file whose directory
+// does not exist; it changes nothing.
+func ParseDatabaseURL(raw string) (Dialect, string, error) {
 	if raw == "" {
 		return "", "", fmt.Errorf("database URL is empty")
 	}
@@ -79,11 +114,14 @@ func parseDatabaseURL(raw string) (Dialect, string, error) {
 		if _, err := url.Parse(raw); err != nil {
 			return "", "", fmt.Errorf("database URL is not a valid URL")
 		}
-		return Postgres, raw, nil
+		return Postgres, "", nil
 	}
-	path := strings.TrimPrefix(strings.TrimPrefix(raw, "sqlite://"), "sqlite:")
-	if strings.Contains(path, "://") {
-		return "", "", fmt.Errorf("database URL scheme is not supported (want postgres:// or sqlite:)")
+	path, isSQLite := strings.CutPrefix(raw, "sqlite://")
+	if !isSQLite {
+		path, isSQLite = strings.CutPrefix(raw, "sqlite:")
+	}
+	if !isSQLite && urlScheme.MatchString(raw) {
+		return "", "", fmt.Errorf("database URL scheme %q is not supported: use postgres://, postgresql:// or sqlite:", raw[:strings.IndexByte(raw, ':')])
 	}
 	if i := strings.IndexByte(path, '?'); i >= 0 {
 		path = path[:i] // our pragmas are fixed; callers do not tune them
@@ -92,25 +130,62 @@ func parseDatabaseURL(raw string) (Dialect, string, error) {
 		return "", "", fmt.Errorf("sqlite database path is empty")
 	}
 	if path != ":memory:" {
-		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-			return "", "", fmt.Errorf("create database directory: %w", err)
+		dir := filepath.Dir(path)
+		if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
+			return "", "", fmt.Errorf("sqlite database %s: directory %s does not exist", path, dir)
 		}
+	}
+	return SQLite, path, nil
+}
+
+// sqliteDSN is the driver's DSN for the file at path, with WAL, a busy
+// timeout, foreign keys and synchronous=NORMAL (durable across process
+// crashes; see the README). Read-write, it creates a missing file (mode
+// 0600); read-only, it wants the file to exist.
+func sqliteDSN(path string, readOnly bool) (string, error) {
+	q := url.Values{}
+	if readOnly {
+		if path != ":memory:" {
+			if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+				return "", fmt.Errorf("%w at %s", ErrNoDatabase, path)
+			}
+		}
+		// The journal mode is the file's own: setting it would be a write.
+		q.Set("mode", "ro")
+		q.Add("_pragma", "busy_timeout(10000)")
+		q.Set("_txlock", "deferred") // a reader never takes the write lock
+		q.Set("_time_format", "sqlite")
+		return "file:" + path + "?" + q.Encode(), nil
+	}
+	if path != ":memory:" {
 		// The file holds password hashes and sealed keys: readable by its owner only.
 		// SQLite gives the -wal and -shm files the same mode.
 		f, err := os.OpenFile(path, os.O_RDONLY|os.O_CREATE, 0o600)
 		if err != nil {
-			return "", "", fmt.Errorf("create database file: %w", err)
+			return "", fmt.Errorf("create database file: %w", err)
 		}
 		f.Close()
 	}
-	q := url.Values{}
 	q.Add("_pragma", "journal_mode(WAL)")
 	q.Add("_pragma", "busy_timeout(10000)")
 	q.Add("_pragma", "foreign_keys(1)")
 	q.Add("_pragma", "synchronous(NORMAL)")
 	q.Set("_txlock", "immediate") // writers take the lock up front: no upgrade deadlocks
 	q.Set("_time_format", "sqlite")
-	return SQLite, "file:" + path + "?" + q.Encode(), nil
+	return "file:" + path + "?" + q.Encode(), nil
+}
+
+// withParam sets a query parameter of a PostgreSQL URL; pgx passes unknown
+// ones to the server as run-time parameters.
+func withParam(raw, key, value string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return raw // ParseDatabaseURL has parsed it already
+	}
+	q := u.Query()
+	q.Set(key, value)
+	u.RawQuery = q.Encode()
+	return u.String()
 }
 
 // Dialect reports which SQL flavour the store speaks.

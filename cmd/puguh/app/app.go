@@ -70,6 +70,9 @@ func NewWithOptions(ctx context.Context, cfg *config.Config, log *slog.Logger, o
 	a := &App{cfg: cfg, log: log, registry: prometheus.NewRegistry()}
 	a.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
+	if err := cfg.EnsureDataDir(); err != nil {
+		return nil, err
+	}
 	store, err := sqlstore.Open(ctx, cfg.DatabaseURL)
 	if err != nil {
 		return nil, fmt.Errorf("open database: %w", err)

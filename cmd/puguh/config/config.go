@@ -4,15 +4,13 @@
 package config
 
 import (
-	"crypto/rand"
-	"encoding/base64"
-	"errors"
 	"fmt"
 	"net"
 	"net/netip"
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"time"
 )
@@ -175,6 +173,30 @@ func Load(getenv func(string) string) (*Config, error) {
 	return c, nil
 }
 
+// urlScheme matches a URL scheme of two or more characters ("mysql:"): a
+// database URL with one that is not ours is refused rather than taken for a
+// SQLite file named "mysql:x".
+var urlScheme = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9+.-]+:`)
+
+// DatabaseInDataDir reports whether the database is the default one, the
+// SQLite file in PUGUH_DATA_DIR, whose directory Puguh creates itself. Any
+// other SQLite path must be in a directory that exists.
+func (c *Config) DatabaseInDataDir() bool {
+	return c.DatabaseURL == "sqlite:"+filepath.Join(c.DataDir, "puguh.db")
+}
+
+// EnsureDataDir creates PUGUH_DATA_DIR (mode 0700) when the database lives
+// there, before it is opened for writing.
+func (c *Config) EnsureDataDir() error {
+	if !c.DatabaseInDataDir() {
+		return nil
+	}
+	if err := os.MkdirAll(c.DataDir, 0o700); err != nil {
+		return fmt.Errorf("create data directory: %w", err)
+	}
+	return nil
+}
+
 // Embedded reports whether the database is the embedded SQLite one.
 func (c *Config) Embedded() bool {
 	return !strings.HasPrefix(c.DatabaseURL, "postgres://") && !strings.HasPrefix(c.DatabaseURL, "postgresql://")
@@ -214,7 +236,7 @@ func (c *Config) validate() error {
 		if _, err := url.Parse(c.DatabaseURL); err != nil {
 			return &Error{"PUGUH_DATABASE_URL", "is not a valid URL"}
 		}
-	} else if strings.Contains(c.DatabaseURL, "://") && !strings.HasPrefix(c.DatabaseURL, "sqlite://") {
+	} else if !strings.HasPrefix(c.DatabaseURL, "sqlite:") && (strings.Contains(c.DatabaseURL, "://") || urlScheme.MatchString(c.DatabaseURL)) {
 		return &Error{"PUGUH_DATABASE_URL", "must start with postgres://, postgresql:// or sqlite:"}
 	}
 	if c.RedisURL != "" {
@@ -295,59 +317,4 @@ func (c *Config) AdminOnLoopback() bool {
 	}
 	ip, err := netip.ParseAddr(host)
 	return err == nil && ip.IsLoopback()
-}
-
-// SecretFile is where the embedded default keeps a generated master secret.
-func (c *Config) SecretFile() string { return filepath.Join(c.DataDir, "secret") }
-
-// EnsureSecret fills in c.Secret for the embedded default: it reads the secret
-// kept in the data directory, or generates one there (mode 0600). generated is
-// true when a new secret was written, so the caller can warn about it.
-func (c *Config) EnsureSecret() (generated bool, err error) {
-	if c.Secret != nil {
-		return false, nil
-	}
-	path := c.SecretFile()
-	b, err := os.ReadFile(path)
-	if err == nil {
-		s := strings.TrimSpace(string(b))
-		if len(s) < MinSecretLength {
-			return false, &Error{"PUGUH_SECRET", fmt.Sprintf("the secret kept in %s is shorter than %d characters", path, MinSecretLength)}
-		}
-		c.Secret = []byte(s)
-		return false, nil
-	}
-	if !errors.Is(err, os.ErrNotExist) {
-		return false, fmt.Errorf("read secret file: %w", err)
-	}
-	if err := os.MkdirAll(c.DataDir, 0o700); err != nil {
-		return false, fmt.Errorf("create data directory: %w", err)
-	}
-	var raw [48]byte
-	if _, err := rand.Read(raw[:]); err != nil {
-		return false, fmt.Errorf("generate secret: %w", err)
-	}
-	s := base64.RawURLEncoding.EncodeToString(raw[:])
-	// O_EXCL: two processes starting at once must not overwrite each other's secret.
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if errors.Is(err, os.ErrExist) {
-		c.Secret = nil
-		return c.EnsureSecret()
-	}
-	if err != nil {
-		return false, fmt.Errorf("create secret file: %w", err)
-	}
-	if _, err := f.WriteString(s + "\n"); err != nil {
-		f.Close()
-		return false, fmt.Errorf("write secret file: %w", err)
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return false, fmt.Errorf("sync secret file: %w", err)
-	}
-	if err := f.Close(); err != nil {
-		return false, fmt.Errorf("close secret file: %w", err)
-	}
-	c.Secret = []byte(s)
-	return true, nil
 }

@@ -111,6 +111,7 @@ func TestLoadRejects(t *testing.T) {
 		{"issuer query", map[string]string{"PUGUH_ISSUER": "https://a.example?x=1"}, "config: PUGUH_ISSUER: "},
 		{"issuer fragment", map[string]string{"PUGUH_ISSUER": "https://a.example#x"}, "config: PUGUH_ISSUER: "},
 		{"database scheme", map[string]string{"PUGUH_DATABASE_URL": "mysql://x/y"}, "config: PUGUH_DATABASE_URL: must start with"},
+		{"database scheme without slashes", map[string]string{"PUGUH_DATABASE_URL": "mysql:x"}, "config: PUGUH_DATABASE_URL: must start with"},
 		{"redis scheme", map[string]string{"PUGUH_REDIS_URL": "http://x"}, "config: PUGUH_REDIS_URL: must be a redis:// or rediss:// URL"},
 		{"short secret", map[string]string{"PUGUH_SECRET": "short"}, "config: PUGUH_SECRET: must be at least 32 characters"},
 		{"postgres without secret", map[string]string{"PUGUH_DATABASE_URL": "postgres://x/y"}, "config: PUGUH_SECRET: is required with PostgreSQL"},

@@ -26,8 +26,10 @@ import (
 	"github.com/arsaka/puguh/storage/sqlstore/sqltest"
 )
 
-// Secret is every test server's PUGUH_SECRET; a command run against a
-// server's database (puguh clients) needs it to open the signing keys.
+// Secret is every test server's PUGUH_SECRET (unless Options.Env sets
+// another): a command run against a server's database (puguh clients) needs
+// it to open the signing keys, and tests that move a database between
+// servers name it.
 const Secret = "test-secret-0123456789-abcdefghijklmnop"
 
 // EnvRedisURL names the Redis the Redis cases use.
