@@ -123,10 +123,18 @@ func TestSSOFlow(t *testing.T) {
 		t.Fatalf("denied: %v", err)
 	}
 
-	// The wrong client authentication method.
+	// The other secret method is accepted for a confidential client (RFC 6749
+	// §2.3.1), so a bogus refresh token reaches the grant check; a wrong secret
+	// is refused with 401 whichever method carries it.
 	basic, _ := oauth.New(ctx, oauth.Config{Issuer: srv.BaseURL, ClientID: app.ClientID, ClientSecret: app.ClientSecret, AuthMethod: oauth.ClientSecretBasic, RedirectURL: redirect})
-	if _, err := basic.Refresh(ctx, "ory_rt_whatever"); !errors.As(err, &oe) || oe.ErrorCode != "invalid_client" || oe.Status != 401 {
+	if _, err := basic.Refresh(ctx, "ory_rt_whatever"); !errors.As(err, &oe) || oe.ErrorCode != "invalid_grant" {
 		t.Fatalf("basic: %v", err)
+	}
+	for _, method := range []string{oauth.ClientSecretBasic, oauth.ClientSecretPost} {
+		wrong, _ := oauth.New(ctx, oauth.Config{Issuer: srv.BaseURL, ClientID: app.ClientID, ClientSecret: "not-the-secret", AuthMethod: method, RedirectURL: redirect})
+		if _, err := wrong.Refresh(ctx, "ory_rt_whatever"); !errors.As(err, &oe) || oe.ErrorCode != "invalid_client" || oe.Status != 401 {
+			t.Fatalf("wrong secret over %s: %v", method, err)
+		}
 	}
 
 	// A public client: PKCE, no secret.

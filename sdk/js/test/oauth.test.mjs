@@ -116,9 +116,13 @@ test('callback checks: state, issuer, error answers, the code verifier', async (
   await assert.rejects(oauth.handleCallback(back, denied), (e) => e instanceof OAuthError && e.error === 'access_denied' && e.status === 0);
 });
 
-test('wrong client authentication method: invalid_client, status 401', async () => {
+test('either secret method is accepted for a confidential client; a wrong secret is invalid_client, status 401', async () => {
   const basic = new OAuthClient({ issuer: server.issuer, clientId: app.client_id, clientSecret: app.client_secret, redirectUri: REDIRECT, tokenEndpointAuthMethod: 'client_secret_basic' });
-  await assert.rejects(basic.refresh('ory_rt_whatever'), (e) => e instanceof OAuthError && e.error === 'invalid_client' && e.status === 401);
+  await assert.rejects(basic.refresh('ory_rt_whatever'), (e) => e instanceof OAuthError && e.error === 'invalid_grant');
+  for (const method of ['client_secret_basic', 'client_secret_post']) {
+    const wrong = new OAuthClient({ issuer: server.issuer, clientId: app.client_id, clientSecret: 'not-the-secret', redirectUri: REDIRECT, tokenEndpointAuthMethod: method });
+    await assert.rejects(wrong.refresh('ory_rt_whatever'), (e) => e instanceof OAuthError && e.error === 'invalid_client' && e.status === 401);
+  }
 });
 
 test('a public client: PKCE without a secret', async () => {

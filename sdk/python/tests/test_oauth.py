@@ -148,7 +148,7 @@ def test_callback_checks_state_issuer_errors_and_the_verifier(env: Env) -> None:
     assert (access_denied.value.error, access_denied.value.status) == ("access_denied", 0)
 
 
-def test_wrong_client_authentication_method_is_invalid_client_401(env: Env) -> None:
+def test_either_secret_method_is_accepted_and_a_wrong_secret_is_invalid_client_401(env: Env) -> None:
     basic = OAuthClient(
         issuer=env.server.issuer,
         client_id=env.app["client_id"],
@@ -156,9 +156,20 @@ def test_wrong_client_authentication_method_is_invalid_client_401(env: Env) -> N
         redirect_uri=REDIRECT,
         token_endpoint_auth_method="client_secret_basic",
     )
-    with pytest.raises(OAuthError) as caught:
+    with pytest.raises(OAuthError) as grant:
         basic.refresh("ory_rt_whatever")
-    assert (caught.value.error, caught.value.status) == ("invalid_client", 401)
+    assert grant.value.error == "invalid_grant"
+    for method in ("client_secret_basic", "client_secret_post"):
+        wrong = OAuthClient(
+            issuer=env.server.issuer,
+            client_id=env.app["client_id"],
+            client_secret="not-the-secret",
+            redirect_uri=REDIRECT,
+            token_endpoint_auth_method=method,
+        )
+        with pytest.raises(OAuthError) as caught:
+            wrong.refresh("ory_rt_whatever")
+        assert (caught.value.error, caught.value.status) == ("invalid_client", 401)
 
 
 def test_a_public_client_pkce_without_a_secret_async(env: Env) -> None:
