@@ -53,7 +53,7 @@ type APIError struct {
 	// Body is the answer's body as sent.
 	Body      json.RawMessage
 	Header    http.Header
-	RateLimit *RateLimit // nil when the answer carried no rate-limit headers (a 401 does not)
+	RateLimit *RateLimit // nil when the answer carried no rate-limit headers
 	RequestID string     // X-Request-Id
 	Response  *ResponseInfo
 }
