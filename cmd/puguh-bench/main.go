@@ -115,11 +115,12 @@ func run(ctx context.Context, o options, stdout io.Writer) error {
 			res.RawArgon2 = &raw
 			res.Note = raw.note(res.RPS, res.ServerCPUms)
 		}
+		res.LoadAvg = loadAvg()
 		if sc.extra != nil {
 			sc.extra(&res)
 		}
-		fmt.Fprintf(stdout, "%-24s %9.0f req/s  p50 %7.2f ms  p90 %7.2f ms  p99 %7.2f ms  errors %d  peak RSS %.1f MB%s\n",
-			res.Name, res.RPS, res.P50ms, res.P90ms, res.P99ms, res.Errors, res.PeakRSSMB, res.noteSuffix())
+		fmt.Fprintf(stdout, "%-24s %9.0f req/s  p50 %7.2f ms  p90 %7.2f ms  p99 %7.2f ms  p99.9 %7.2f ms  max %7.2f ms  errors %d  peak RSS %.1f MB  load %.2f%s\n",
+			res.Name, res.RPS, res.P50ms, res.P90ms, res.P99ms, res.P999ms, res.MaxMS, res.Errors, res.PeakRSSMB, res.LoadAvg, res.noteSuffix())
 		results = append(results, res)
 		if ctx.Err() != nil {
 			break
