@@ -110,7 +110,12 @@ type Application struct {
 	ResponseTypes           []string  `db:"-"`
 	Scopes                  []string  `db:"-"`
 	TokenEndpointAuthMethod string    `db:"token_endpoint_auth_method"`
-	Public                  bool      `db:"public"`
+	// IDTokenSignedResponseAlg and AccessTokenSignedResponseAlg are the JWS
+	// algorithms of the application's ID tokens and access tokens: RS256
+	// (the default, also for an empty value), ES256 or EdDSA.
+	IDTokenSignedResponseAlg     string `db:"id_token_signed_response_alg"`
+	AccessTokenSignedResponseAlg string `db:"access_token_signed_response_alg"`
+	Public                       bool   `db:"public"`
 	Trusted                 bool      `db:"trusted"`
 	CreatedAt               time.Time `db:"created_at"`
 	UpdatedAt               time.Time `db:"updated_at"`
@@ -126,7 +131,7 @@ const (
 	KeyStateRetired = "retired"
 )
 
-// SigningKey is one RS256 key pair. The private key is stored only encrypted
+// SigningKey is one key pair (RS256, ES256 or EdDSA: Algorithm). The private key is stored only encrypted
 // (AES-GCM under a key derived from PUGUH_SECRET); package keys owns the format.
 type SigningKey struct {
 	KID              string     `db:"kid"`
