@@ -163,4 +163,3 @@ func (s *Store) DeleteApplication(ctx context.Context, orgID, id string) error {
 	}
 	return nil
 }
-
