@@ -58,7 +58,7 @@ func (p *Provider) Discovery() Discovery {
 		ResponseModesSupported:                 []string{"query"},
 		GrantTypesSupported:                    []string{"authorization_code", "refresh_token", "client_credentials"},
 		SubjectTypesSupported:                  []string{"public"},
-		IDTokenSigningAlgValuesSupported:       []string{"RS256"},
+		IDTokenSigningAlgValuesSupported:       p.signingAlgorithms(),
 		UserinfoSigningAlgValuesSupported:      []string{"none"},
 		TokenEndpointAuthMethodsSupported:      clientAuthMethods,
 		RevocationEndpointAuthMethodsSupported: clientAuthMethods,
@@ -70,6 +70,14 @@ func (p *Provider) Discovery() Discovery {
 		PromptValuesSupported:                      []string{"none", "login", "consent"},
 		AuthorizationResponseIssParameterSupported: true,
 	}
+}
+
+// signingAlgorithms are the algorithms ID tokens may be signed with.
+func (p *Provider) signingAlgorithms() []string {
+	if len(p.cfg.SigningAlgorithms) == 0 {
+		return []string{"RS256"}
+	}
+	return p.cfg.SigningAlgorithms
 }
 
 // discovery serves /.well-known/openid-configuration. The document changes only

@@ -81,6 +81,7 @@ func (a *App) build(ctx context.Context, opts Options) error {
 		RotationPeriod:   cfg.KeyRotationPeriod,
 		MaxTokenLifetime: max(cfg.AccessTokenLifetime, cfg.IDTokenLifetime),
 		KeySize:          cfg.KeySize,
+		Algorithms:       cfg.SigningAlgorithms,
 		Now:              opts.Now,
 		Logger:           a.log,
 	})
@@ -103,6 +104,7 @@ func (a *App) build(ctx context.Context, opts Options) error {
 		Verifier:             s.keys.Verifier(),
 		Users:                s.store,
 		KeepRefreshTokens:    !cfg.RefreshTokenRotation,
+		SigningAlgorithms:    s.keys.Algorithms(),
 	}
 	s.oauthStore, err = oauthstore.New(a.sql, oauthstore.Config{
 		Clients:            oauth.NewClientLookup(s.store, ocfg),
@@ -141,6 +143,7 @@ func (a *App) build(ctx context.Context, opts Options) error {
 	s.plans = &orgs.Plans{Store: s.store, Orgs: s.store, Operators: s.accounts}
 	s.credentials = &credentials.Service{Store: s.store, Now: now}
 	s.apps = &clients.Service{Store: s.store, Tokens: s.provider, Operators: s.accounts, Now: now}
+	s.apps.SigningAlgorithms = s.keys.Algorithms()
 
 	// HTTP.
 	s.verifier = credentials.NewVerifier(s.store, s.orgs, credentials.Config{Now: now, Logger: a.log})

@@ -641,6 +641,16 @@ export interface components {
             token_endpoint_auth_method?: "client_secret_basic" | "client_secret_post" | "none";
             public?: boolean;
             trusted?: boolean;
+            /**
+             * @description JWS algorithm of the application's ID tokens (default RS256). The server must have it enabled (PUGUH_SIGNING_ALGORITHMS).
+             * @enum {string}
+             */
+            id_token_signed_response_alg?: "RS256" | "ES256" | "EdDSA";
+            /**
+             * @description JWS algorithm of the application's access tokens (default RS256). The server must have it enabled (PUGUH_SIGNING_ALGORITHMS).
+             * @enum {string}
+             */
+            access_token_signed_response_alg?: "RS256" | "ES256" | "EdDSA";
         };
         Application: {
             /** Format: uuid */
@@ -661,6 +671,10 @@ export interface components {
             updated_at: string;
             /** @description Only in the response that created the secret. */
             client_secret?: string;
+            /** @enum {string} */
+            id_token_signed_response_alg?: "RS256" | "ES256" | "EdDSA";
+            /** @enum {string} */
+            access_token_signed_response_alg?: "RS256" | "ES256" | "EdDSA";
         };
         ApplicationList: {
             items: components["schemas"]["Application"][];

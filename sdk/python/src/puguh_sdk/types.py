@@ -201,6 +201,8 @@ class ApplicationFields(TypedDict):
     token_endpoint_auth_method: NotRequired[Literal["client_secret_basic", "client_secret_post", "none"]]
     public: NotRequired[bool]
     trusted: NotRequired[bool]
+    id_token_signed_response_alg: NotRequired[Literal["RS256", "ES256", "EdDSA"]]  # JWS algorithm of the application's ID tokens (default RS256). The server must have it enabled (PUGUH_SIGNING_ALGORITHMS).
+    access_token_signed_response_alg: NotRequired[Literal["RS256", "ES256", "EdDSA"]]  # JWS algorithm of the application's access tokens (default RS256). The server must have it enabled (PUGUH_SIGNING_ALGORITHMS).
 
 
 class Application(TypedDict):
@@ -218,6 +220,8 @@ class Application(TypedDict):
     created_at: str
     updated_at: str
     client_secret: NotRequired[str]  # Only in the response that created the secret.
+    id_token_signed_response_alg: NotRequired[Literal["RS256", "ES256", "EdDSA"]]
+    access_token_signed_response_alg: NotRequired[Literal["RS256", "ES256", "EdDSA"]]
 
 
 class ApplicationList(TypedDict):
@@ -253,6 +257,8 @@ class CreateApplicationRequest(TypedDict):
     token_endpoint_auth_method: NotRequired[Literal["client_secret_basic", "client_secret_post", "none"]]
     public: NotRequired[bool]
     trusted: NotRequired[bool]
+    id_token_signed_response_alg: NotRequired[Literal["RS256", "ES256", "EdDSA"]]  # JWS algorithm of the application's ID tokens (default RS256). The server must have it enabled (PUGUH_SIGNING_ALGORITHMS).
+    access_token_signed_response_alg: NotRequired[Literal["RS256", "ES256", "EdDSA"]]  # JWS algorithm of the application's access tokens (default RS256). The server must have it enabled (PUGUH_SIGNING_ALGORITHMS).
 
 
 # The body of applications.update: only the fields sent change.
