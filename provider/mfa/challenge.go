@@ -79,7 +79,9 @@ type Pending struct {
 // Proof is what a completed sign-in proved.
 type Proof struct {
 	UserID string
-	AMR    []string
+	// User is the signed-in user (never a disabled one).
+	User *storage.User
+	AMR  []string
 	// Factor is the factor used (FactorTOTP, FactorRecoveryCode, FactorPasskey).
 	Factor string
 }
@@ -176,6 +178,14 @@ func (s *Service) CompleteLogin(ctx context.Context, token, code string) (*Proof
 			Details: map[string]string{"factor": factor}})
 		return nil, problem.Unauthenticatedf(BadCode)
 	}
+	u, err := s.Store.UserByID(ctx, c.UserID)
+	if errors.Is(err, storage.ErrNotFound) || (err == nil && u.Disabled) {
+		_, _ = s.Store.ConsumeMFAChallenge(ctx, c.ID)
+		return nil, problem.Unauthenticatedf(ErrChallenge)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("mfa: complete login: %w", err)
+	}
 	won, err := s.Store.ConsumeMFAChallenge(ctx, c.ID)
 	if err != nil {
 		return nil, fmt.Errorf("mfa: complete login: %w", err)
@@ -190,7 +200,7 @@ func (s *Service) CompleteLogin(ctx context.Context, token, code string) (*Proof
 		Details: map[string]string{"factor": factor}})
 	amr := SplitAMR(c.AMR)
 	amr = addAMR(amr, AMROTP, AMRMulti)
-	return &Proof{UserID: c.UserID, AMR: amr, Factor: factor}, nil
+	return &Proof{UserID: c.UserID, User: u, AMR: amr, Factor: factor}, nil
 }
 
 // checkCode checks code as a TOTP code (digits) or a recovery code, and
