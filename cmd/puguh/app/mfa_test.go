@@ -257,6 +257,17 @@ func TestMFABrowserSignInAndIDToken(t *testing.T) {
 		if !slices.Contains(amr, "mfa") {
 			t.Fatalf("SSO after MFA: amr %v", amr)
 		}
+		// Changing the password replaces the session, which stays multi-factor.
+		newPassword := "a brand new passphrase"
+		if p = postForm(t, b, "/account", "/account/password", url.Values{"current_password": {user.Password},
+			"new_password": {newPassword}, "confirm_password": {newPassword}}); p.Status != http.StatusSeeOther {
+			t.Fatalf("change password: %d %.500s", p.Status, p.Body)
+		}
+		user.Password = newPassword
+		amr, _ = idToken(b.get("/oauth/authorize?" + codeQuery(app, "openid", "acr_values", "urn:puguh:acr:mfa").Encode()))
+		if !slices.Contains(amr, "mfa") {
+			t.Fatalf("after a password change: amr %v", amr)
+		}
 
 		// A recovery code signs in at the page once; a code without a
 		// pending challenge (no cookie) starts over at the password.
