@@ -30,6 +30,7 @@ type Discovery struct {
 	CodeChallengeMethodsSupported              []string `json:"code_challenge_methods_supported"`
 	ClaimsSupported                            []string `json:"claims_supported"`
 	PromptValuesSupported                      []string `json:"prompt_values_supported"`
+	ACRValuesSupported                         []string `json:"acr_values_supported"`
 	ClaimsParameterSupported                   bool     `json:"claims_parameter_supported"`
 	RequestParameterSupported                  bool     `json:"request_parameter_supported"`
 	RequestURIParameterSupported               bool     `json:"request_uri_parameter_supported"`
@@ -66,8 +67,10 @@ func (p *Provider) Discovery() Discovery {
 		IntrospectionEndpointAuthMethodsSupported: []string{"client_secret_basic"},
 		CodeChallengeMethodsSupported:             []string{"S256"},
 		ClaimsSupported: []string{"iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "at_hash",
-			"email", "email_verified", "name"},
-		PromptValuesSupported:                      []string{"none", "login", "consent"},
+			"email", "email_verified", "name", "amr", "acr"},
+		PromptValuesSupported: []string{"none", "login", "consent"},
+		// provider/mfa: one factor, two factors (docs/mfa.md).
+		ACRValuesSupported:                         []string{"urn:puguh:acr:pwd", "urn:puguh:acr:mfa"},
 		AuthorizationResponseIssParameterSupported: true,
 	}
 }

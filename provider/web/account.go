@@ -83,6 +83,8 @@ type AccountDeps struct {
 	Members Members
 	APIKeys APIKeys
 	Apps    Applications
+	// MFA is the second-factor rules; nil: no security tab.
+	MFA AccountMFA
 }
 
 // Account serves sign-up (/signup) and the account area (/account…): profile,
@@ -97,7 +99,7 @@ type Account struct {
 
 // accountTemplates are the page files of sign-up and the account area; each
 // is parsed with layout.html and, but for sign-up, account_nav.html.
-var accountTemplates = []string{"signup", "account", "account_apikeys", "account_members", "account_apps", "account_app", "account_confirm"}
+var accountTemplates = []string{"signup", "account", "account_apikeys", "account_members", "account_apps", "account_app", "account_confirm", "account_security"}
 
 // NewAccount parses the account area's templates.
 func NewAccount(p *Pages, d AccountDeps) (*Account, error) {
@@ -141,6 +143,7 @@ func (a *Account) Mount(r *mux.Router) {
 	r.HandleFunc("/account/applications/{id}", a.application).Methods(http.MethodGet)
 	r.HandleFunc("/account/applications/{id}", a.updateApplication).Methods(http.MethodPost)
 	r.HandleFunc("/account/applications/{id}/secret", a.rotateSecret).Methods(http.MethodPost)
+	a.mountSecurity(r)
 }
 
 // render writes an account page with the shared security headers. scripts
@@ -177,6 +180,8 @@ type frame struct {
 	Error  string
 
 	CanKeys, CanMembers, CanApps bool
+	// CanSecurity shows the security tab (second factors).
+	CanSecurity bool
 }
 
 // accountContext is the signed-in user as one request sees them.
@@ -201,6 +206,7 @@ func (a *Account) frame(w http.ResponseWriter, r *http.Request, ac *accountConte
 	return frame{
 		CSRF: a.p.CSRFToken(w, r), Tab: tab, User: ac.user, Orgs: ac.orgs, Org: ac.org,
 		CanKeys: ac.perms.Has(permKeysPage), CanMembers: ac.perms.Has(permMembersPage), CanApps: ac.perms.Has(permAppsPage),
+		CanSecurity: a.d.MFA != nil,
 	}
 }
 
@@ -321,15 +327,16 @@ func (a *Account) afterPost(w http.ResponseWriter, target, notice string) {
 
 // notices are the messages a redirect may ask a page to show.
 var notices = map[string]string{
-	"profile":  "Your profile was saved.",
-	"password": "Your password was changed. Your other sessions were signed out.",
-	"org":      "Organization switched.",
-	"session":  "The session was signed out.",
-	"revoked":  "The API key was revoked. It no longer works.",
-	"invited":  "The member was added.",
-	"role":     "The role was changed.",
-	"removed":  "The member was removed.",
-	"saved":    "The application was saved.",
+	"profile":      "Your profile was saved.",
+	"password":     "Your password was changed. Your other sessions were signed out.",
+	"org":          "Organization switched.",
+	"session":      "The session was signed out.",
+	"revoked":      "The API key was revoked. It no longer works.",
+	"invited":      "The member was added.",
+	"role":         "The role was changed.",
+	"removed":      "The member was removed.",
+	"saved":        "The application was saved.",
+	"totp-removed": "The authenticator app was removed. Sign-ins no longer ask for a code.",
 }
 
 func noticeOf(r *http.Request) string { return notices[r.URL.Query().Get("done")] }

@@ -337,7 +337,7 @@ func errorFromResponse(info *ResponseInfo, body []byte) error {
 	case s == http.StatusBadRequest:
 		return &BadRequestError{base}
 	case s == http.StatusUnauthorized:
-		return &AuthenticationError{base}
+		return mfaRequiredOr(&AuthenticationError{base})
 	case s == http.StatusForbidden:
 		return &PermissionDeniedError{base}
 	case s == http.StatusNotFound:

@@ -81,6 +81,11 @@ var exportTables = []exportTable{
 	{name: "oauth_oidc_requests", orderBy: "signature"},
 	{name: "oauth_jtis", orderBy: "jti"},
 	{name: "denylist", orderBy: "seq", skip: []string{"seq"}},
+	{name: "mfa_totp", orderBy: "user_id"},
+	{name: "mfa_recovery_codes", orderBy: "user_id, code_hash"},
+	{name: "mfa_challenges", orderBy: "id"},
+	{name: "webauthn_credentials", orderBy: "id"},
+	{name: "organization_mfa_policies", orderBy: "organization_id"},
 }
 
 // ExportTables names the exported tables in export order.

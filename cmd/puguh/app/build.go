@@ -13,6 +13,7 @@ import (
 	"github.com/arsaka/puguh/provider/credentials"
 	"github.com/arsaka/puguh/provider/httpapi"
 	"github.com/arsaka/puguh/provider/identity"
+	"github.com/arsaka/puguh/provider/mfa"
 	"github.com/arsaka/puguh/provider/oauth"
 	"github.com/arsaka/puguh/provider/orgs"
 	"github.com/arsaka/puguh/provider/password"
@@ -48,6 +49,7 @@ type services struct {
 	plans       *orgs.Plans
 	credentials *credentials.Service
 	apps        *clients.Service
+	mfa         *mfa.Service
 
 	// HTTP: authentication, rate limits, pages.
 	verifier    *credentials.Verifier
@@ -145,6 +147,10 @@ func (a *App) build(ctx context.Context, opts Options) error {
 	s.apps = &clients.Service{Store: s.store, Tokens: s.provider, Operators: s.accounts, Now: now}
 	s.apps.SigningAlgorithms = s.keys.Algorithms()
 
+	if s.mfa, err = a.buildMFA(now, limits); err != nil {
+		return err
+	}
+
 	// HTTP.
 	s.verifier = credentials.NewVerifier(s.store, s.orgs, credentials.Config{Now: now, Logger: a.log})
 	a.background = append(a.background, s.verifier.Run)
@@ -161,9 +167,10 @@ func (a *App) build(ctx context.Context, opts Options) error {
 		return err
 	}
 	if s.account, err = web.NewAccount(s.pages, web.AccountDeps{Store: s.store, SignIn: s.signIn, Hasher: hasher,
-		Grants: s.accounts, Members: s.orgs, APIKeys: s.credentials, Apps: s.apps}); err != nil {
+		Grants: s.accounts, Members: s.orgs, APIKeys: s.credentials, Apps: s.apps, MFA: s.mfa}); err != nil {
 		return err
 	}
+	s.pages.UseMFA(s.mfa)
 	if s.cursors, err = hkdf.Key(sha256.New, cfg.Secret, nil, "puguh pagination cursors v1", 32); err != nil {
 		return fmt.Errorf("cursor key: %w", err)
 	}

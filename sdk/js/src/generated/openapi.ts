@@ -55,6 +55,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/auth/mfa": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Answer a login's mfa_required challenge with a TOTP code or a recovery code, for the token pair.
+         * @description The challenge is single-use and lives five minutes; it takes five wrong codes, after which the login starts again. A TOTP code is accepted once (the step before and after the current one count too); each recovery code works once. Wrong codes count against the account's sign-in throttle.
+         */
+        post: operations["completeLogin"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/auth/refresh": {
         parameters: {
             query?: never;
@@ -492,6 +512,22 @@ export interface components {
             email: string;
             password: string;
         };
+        MFARequired: {
+            /** @constant */
+            detail: "A second factor is required";
+            /** @description Always true in this answer. */
+            mfa_required: boolean;
+            /** @description Single-use; send it to POST /api/v1/auth/mfa. */
+            challenge: string;
+            methods: ("totp" | "recovery_code")[];
+            /** @description Seconds the challenge lives. */
+            expires_in: number;
+        };
+        MFARequest: {
+            challenge: string;
+            /** @description A 6-digit TOTP code, or a recovery code (xxxx-xxxx-xxxx-xxxx). */
+            code: string;
+        };
         RefreshRequest: {
             refresh_token: string;
         };
@@ -902,7 +938,53 @@ export interface operations {
                     "application/json": components["schemas"]["TokenPair"];
                 };
             };
-            401: components["responses"]["Unauthorized"];
+            /** @description Wrong credentials (`{"detail": "Invalid email or password"}`), or, for a user with a second factor, a correct password answered with `mfa_required`: send one of `methods` with the `challenge` to `POST /api/v1/auth/mfa` before `expires_in` seconds pass (docs/mfa.md). */
+            401: {
+                headers: {
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] | components["schemas"]["MFARequired"];
+                };
+            };
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["ValidationError"];
+            429: components["responses"]["TooManyRequests"];
+        };
+    };
+    completeLogin: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MFARequest"];
+            };
+        };
+        responses: {
+            /** @description The token pair, as the login returns it. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TokenPair"];
+                };
+            };
+            /** @description `{"detail": "Invalid authentication code"}` for a wrong, replayed or spent code; `{"detail": "The sign-in challenge is invalid or has expired; sign in again"}` for an unknown, expired, used or exhausted challenge. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["ValidationError"];

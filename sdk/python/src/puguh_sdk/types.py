@@ -56,6 +56,19 @@ class LoginRequest(TypedDict):
     password: str
 
 
+class MFARequired(TypedDict):
+    detail: Literal["A second factor is required"]
+    mfa_required: bool  # Always true in this answer.
+    challenge: str  # Single-use; send it to POST /api/v1/auth/mfa.
+    methods: list[Literal["totp", "recovery_code"]]
+    expires_in: int  # Seconds the challenge lives.
+
+
+class MFARequest(TypedDict):
+    challenge: str
+    code: str  # A 6-digit TOTP code, or a recovery code (xxxx-xxxx-xxxx-xxxx).
+
+
 class RefreshRequest(TypedDict):
     refresh_token: str
 
