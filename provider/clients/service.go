@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
+	"github.com/arsaka/puguh/provider/audit"
 	"github.com/arsaka/puguh/provider/authz"
 	"github.com/arsaka/puguh/provider/credentials"
 	"github.com/arsaka/puguh/provider/problem"
@@ -47,7 +49,22 @@ type Service struct {
 	Store     Store
 	Tokens    Tokens
 	Operators Operators
-	Now       func() time.Time
+	// Audit records applications created, changed, rotated and deleted, and
+	// consents revoked; nil: nothing.
+	Audit audit.Recorder
+	Now   func() time.Time
+}
+
+// appRef names an application in an audit event.
+func appRef(id string) audit.Ref { return audit.Ref{Type: "application", ID: id} }
+
+func (s *Service) record(ctx context.Context, typ audit.Type, p *authz.Principal, app *storage.Application, details map[string]string) {
+	if details == nil {
+		details = map[string]string{}
+	}
+	details["name"] = app.Name
+	audit.Or(s.Audit).Record(ctx, audit.Event{Type: typ, OrganizationID: app.OrganizationID, Actor: audit.Actor(p),
+		Subject: appRef(app.ID), Details: details})
 }
 
 // ErrNoApplication is the answer for an application that does not exist or
@@ -97,6 +114,7 @@ func (s *Service) Create(ctx context.Context, p *authz.Principal, f ApplicationF
 	if err := s.Store.CreateApplication(ctx, app); err != nil {
 		return nil, "", fmt.Errorf("clients: create: %w", err)
 	}
+	s.record(ctx, audit.ApplicationCreated, p, app, map[string]string{"public": strconv.FormatBool(app.Public), "trusted": strconv.FormatBool(app.Trusted)})
 	return app, secret, nil
 }
 
@@ -134,6 +152,11 @@ func (s *Service) Update(ctx context.Context, p *authz.Principal, id string, f A
 	if err != nil {
 		return nil, "", err
 	}
+	details := map[string]string{}
+	if secret != "" {
+		details["secret_issued"] = "true"
+	}
+	s.record(ctx, audit.ApplicationUpdated, p, app, details)
 	return app, secret, nil
 }
 
@@ -181,6 +204,7 @@ func (s *Service) Delete(ctx context.Context, p *authz.Principal, id string) err
 	if err := s.Store.DeleteApplication(ctx, p.OrganizationID, app.ID); err != nil {
 		return s.writeError(err)
 	}
+	s.record(ctx, audit.ApplicationDeleted, p, app, nil)
 	return nil
 }
 
@@ -192,7 +216,9 @@ func (s *Service) RotateSecret(ctx context.Context, p *authz.Principal, id strin
 	if err != nil {
 		return "", err
 	}
+	var rotated *storage.Application
 	err = s.readModifyWrite(ctx, p, id, authz.ApplicationsUpdate, func(app *storage.Application) error {
+		rotated = app
 		if app.Public {
 			return problem.Conflictf("Public applications have no client secret")
 		}
@@ -203,6 +229,7 @@ func (s *Service) RotateSecret(ctx context.Context, p *authz.Principal, id strin
 	if err != nil {
 		return "", err
 	}
+	s.record(ctx, audit.ApplicationSecretRotated, p, rotated, nil)
 	return secret.Secret, nil
 }
 
@@ -243,6 +270,8 @@ func (s *Service) RevokeGrant(ctx context.Context, p *authz.Principal, appID, us
 	if err := errors.Join(errs...); err != nil {
 		return 0, fmt.Errorf("clients: revoke grant: %w", err)
 	}
+	audit.Or(s.Audit).Record(ctx, audit.Event{Type: audit.ConsentRevoked, OrganizationID: app.OrganizationID, Actor: audit.Actor(p),
+		Subject: audit.User(userID), Details: map[string]string{"application_id": app.ID, "name": app.Name}})
 	return len(families), nil
 }
 

@@ -275,7 +275,7 @@ func TestImportTarget(t *testing.T) {
 		_, err := importString(dst, good, sqlstore.ImportOptions{})
 		want := "the database is not empty: users, organizations, memberships, service_accounts, api_keys, applications, signing_keys, " +
 			"consent_grants, oauth_scopes, sessions, session_families, login_challenges, oauth_refresh_families, oauth_refresh_tokens, " +
-			"oauth_authorize_codes, oauth_pkce_requests, oauth_oidc_requests, oauth_jtis, denylist hold rows"
+			"oauth_authorize_codes, oauth_pkce_requests, oauth_oidc_requests, oauth_jtis, denylist, audit_events hold rows"
 		if !errors.Is(err, sqlstore.ErrNotEmpty) || err.Error() != want {
 			t.Fatalf("second import = %v\nwant %s", err, want)
 		}
