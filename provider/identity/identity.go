@@ -137,8 +137,10 @@ func (s *Service) EndGrants(ctx context.Context, userID, keepSession string) err
 // SetDisabled disables (and ends every session and grant of) or enables the
 // user, and returns the user as it is now. Disabling is idempotent, and
 // always ends the grants: a retry after a partial failure finishes the job.
-// by is who did it, for the audit event (user.disabled, user.enabled).
-func (s *Service) SetDisabled(ctx context.Context, by audit.Ref, userID string, disabled bool) (*storage.User, error) {
+// by is who did it, acting in orgID ("" for an operator at the console),
+// for the audit event (user.disabled, user.enabled), which that
+// organization's log shows.
+func (s *Service) SetDisabled(ctx context.Context, by audit.Ref, orgID, userID string, disabled bool) (*storage.User, error) {
 	if err := s.Users.SetUserDisabled(ctx, userID, disabled); err != nil {
 		if errors.Is(err, storage.ErrNotFound) {
 			return nil, ErrUserNotFound
@@ -158,7 +160,7 @@ func (s *Service) SetDisabled(ctx context.Context, by audit.Ref, userID string, 
 	if disabled {
 		typ = audit.UserDisabled
 	}
-	audit.Or(s.Audit).Record(ctx, audit.Event{Type: typ, Actor: by, Subject: audit.User(userID)})
+	audit.Or(s.Audit).Record(ctx, audit.Event{Type: typ, OrganizationID: orgID, Actor: by, Subject: audit.User(userID)})
 	return u, nil
 }
 

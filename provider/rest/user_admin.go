@@ -19,7 +19,7 @@ import (
 // rules (identity.Service).
 type UserAdmin interface {
 	MayManage(ctx context.Context, actor identity.Actor, target string) error
-	SetDisabled(ctx context.Context, by audit.Ref, userID string, disabled bool) (*storage.User, error)
+	SetDisabled(ctx context.Context, by audit.Ref, orgID, userID string, disabled bool) (*storage.User, error)
 }
 
 // UserAdminAPI serves POST /api/v1/iam/users/{id}/disable and /enable: platform
@@ -59,7 +59,7 @@ func (a *UserAdminAPI) set(w http.ResponseWriter, r *http.Request, disabled bool
 	if err := a.Users.MayManage(ctx, actor, id); err != nil {
 		return userAdminError(err)
 	}
-	u, err := a.Users.SetDisabled(ctx, audit.Actor(p), id, disabled)
+	u, err := a.Users.SetDisabled(ctx, audit.Actor(p), p.OrganizationID, id, disabled)
 	if err != nil {
 		return userAdminError(err)
 	}
