@@ -83,6 +83,9 @@ type AccountDeps struct {
 	Members Members
 	APIKeys APIKeys
 	Apps    Applications
+	// Audit reads the audit log (audit.Service); nil: the activity page
+	// shows nothing.
+	Audit AuditLog
 }
 
 // Account serves sign-up (/signup) and the account area (/account…): profile,
@@ -97,7 +100,7 @@ type Account struct {
 
 // accountTemplates are the page files of sign-up and the account area; each
 // is parsed with layout.html and, but for sign-up, account_nav.html.
-var accountTemplates = []string{"signup", "account", "account_apikeys", "account_members", "account_apps", "account_app", "account_confirm"}
+var accountTemplates = []string{"signup", "account", "account_apikeys", "account_members", "account_apps", "account_app", "account_confirm", "account_audit"}
 
 // NewAccount parses the account area's templates.
 func NewAccount(p *Pages, d AccountDeps) (*Account, error) {
@@ -141,6 +144,7 @@ func (a *Account) Mount(r *mux.Router) {
 	r.HandleFunc("/account/applications/{id}", a.application).Methods(http.MethodGet)
 	r.HandleFunc("/account/applications/{id}", a.updateApplication).Methods(http.MethodPost)
 	r.HandleFunc("/account/applications/{id}/secret", a.rotateSecret).Methods(http.MethodPost)
+	r.HandleFunc("/account/audit", a.auditLog).Methods(http.MethodGet)
 }
 
 // render writes an account page with the shared security headers. scripts
