@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/arsaka/puguh/provider/audit"
 	"github.com/arsaka/puguh/provider/identity"
 	"github.com/arsaka/puguh/storage"
 )
@@ -61,7 +62,7 @@ func setDisabled(ctx context.Context, in *invocation, emailArg string, disable b
 	if err != nil {
 		return err
 	}
-	u, err = a.Accounts().SetDisabled(ctx, u.ID, disable)
+	u, err = a.Accounts().SetDisabled(ctx, audit.Ref{Type: audit.ActorOperator}, "", u.ID, disable)
 	if errors.Is(err, identity.ErrUserNotFound) {
 		return fmt.Errorf("no user %s", email)
 	}

@@ -67,6 +67,30 @@ const (
 	OrganizationMFAPolicyChanged Type = "organization.mfa_policy_changed"
 )
 
+// Types lists every event type, in the order above.
+func Types() []Type {
+	return []Type{SignInSucceeded, SignInFailed, SignedOut,
+		UserRegistered, UserPasswordChanged, UserPasswordReset, UserEmailChanged, UserEmailVerified,
+		UserDisabled, UserEnabled, UserDeleted,
+		APIKeyCreated, APIKeyRotated, APIKeyRevoked,
+		ServiceAccountCreated, ServiceAccountSecretRotated, ServiceAccountDeleted,
+		ApplicationCreated, ApplicationUpdated, ApplicationSecretRotated, ApplicationDeleted,
+		MemberAdded, MemberRoleChanged, MemberRemoved,
+		InvitationCreated, InvitationAccepted, InvitationRevoked,
+		ConsentGranted, ConsentRevoked,
+		OrganizationPlanChanged}
+}
+
+// Known reports whether t is one of Types.
+func Known(t Type) bool {
+	for _, k := range Types() {
+		if k == t {
+			return true
+		}
+	}
+	return false
+}
+
 // Actor types besides authz's principal types.
 const (
 	// ActorOperator is someone running the puguh command on the server.
@@ -108,6 +132,15 @@ type Event struct {
 // recorder that cannot store an event logs and counts the failure.
 type Recorder interface {
 	Record(ctx context.Context, e Event)
+}
+
+// Or is r, or Discard when r is nil: services whose Recorder is unset
+// record nothing.
+func Or(r Recorder) Recorder {
+	if r == nil {
+		return Discard{}
+	}
+	return r
 }
 
 // Discard records nothing, for tests and tools that need no audit trail.

@@ -38,6 +38,10 @@ const (
 	ApplicationsDelete = "applications.delete"
 	GrantsRead         = "applications.grants.read"
 	GrantsDelete       = "applications.grants.delete"
+
+	// AuditRead reads the organization's audit log (package audit); owners
+	// and admins hold it.
+	AuditRead = "audit.read"
 )
 
 // Roles, from most to least powerful.
@@ -55,7 +59,8 @@ var member = append(slices.Clone(viewer), APIKeysCreate, APIKeysRead, APIKeysDel
 var admin = append(slices.Clone(member),
 	OrganizationUpdate, MembersCreate, MembersUpdate, MembersDelete,
 	ServiceAccountsCreate, ServiceAccountsDelete,
-	ApplicationsCreate, ApplicationsUpdate, ApplicationsDelete, GrantsRead, GrantsDelete)
+	ApplicationsCreate, ApplicationsUpdate, ApplicationsDelete, GrantsRead, GrantsDelete,
+	AuditRead)
 
 var owner = append(slices.Clone(admin), UsersDisable)
 

@@ -5,9 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
+	"github.com/arsaka/puguh/provider/audit"
 	"github.com/arsaka/puguh/provider/authz"
 	"github.com/arsaka/puguh/provider/credentials"
 	"github.com/arsaka/puguh/provider/problem"
@@ -49,11 +51,26 @@ type Service struct {
 	Store     Store
 	Tokens    Tokens
 	Operators Operators
-	Now       func() time.Time
+	// Audit records applications created, changed, rotated and deleted, and
+	// consents revoked; nil: nothing.
+	Audit audit.Recorder
+	Now   func() time.Time
 	// SigningAlgorithms are the algorithms this server has keys for
 	// (PUGUH_SIGNING_ALGORITHMS); an application may choose only these. Nil
 	// means RS256 only.
 	SigningAlgorithms []string
+}
+
+// appRef names an application in an audit event.
+func appRef(id string) audit.Ref { return audit.Ref{Type: "application", ID: id} }
+
+func (s *Service) record(ctx context.Context, typ audit.Type, p *authz.Principal, app *storage.Application, details map[string]string) {
+	if details == nil {
+		details = map[string]string{}
+	}
+	details["name"] = app.Name
+	audit.Or(s.Audit).Record(ctx, audit.Event{Type: typ, OrganizationID: app.OrganizationID, Actor: audit.Actor(p),
+		Subject: appRef(app.ID), Details: details})
 }
 
 // ErrNoApplication is the answer for an application that does not exist or
@@ -106,6 +123,7 @@ func (s *Service) Create(ctx context.Context, p *authz.Principal, f ApplicationF
 	if err := s.Store.CreateApplication(ctx, app); err != nil {
 		return nil, "", fmt.Errorf("clients: create: %w", err)
 	}
+	s.record(ctx, audit.ApplicationCreated, p, app, map[string]string{"public": strconv.FormatBool(app.Public), "trusted": strconv.FormatBool(app.Trusted)})
 	return app, secret, nil
 }
 
@@ -145,6 +163,11 @@ func (s *Service) Update(ctx context.Context, p *authz.Principal, id string, f A
 	if err != nil {
 		return nil, "", err
 	}
+	details := map[string]string{}
+	if secret != "" {
+		details["secret_issued"] = "true"
+	}
+	s.record(ctx, audit.ApplicationUpdated, p, app, details)
 	return app, secret, nil
 }
 
@@ -212,6 +235,7 @@ func (s *Service) Delete(ctx context.Context, p *authz.Principal, id string) err
 	if err := s.Store.DeleteApplication(ctx, p.OrganizationID, app.ID); err != nil {
 		return s.writeError(err)
 	}
+	s.record(ctx, audit.ApplicationDeleted, p, app, nil)
 	return nil
 }
 
@@ -223,7 +247,9 @@ func (s *Service) RotateSecret(ctx context.Context, p *authz.Principal, id strin
 	if err != nil {
 		return "", err
 	}
+	var rotated *storage.Application
 	err = s.readModifyWrite(ctx, p, id, authz.ApplicationsUpdate, func(app *storage.Application) error {
+		rotated = app
 		if app.Public {
 			return problem.Conflictf("Public applications have no client secret")
 		}
@@ -234,6 +260,7 @@ func (s *Service) RotateSecret(ctx context.Context, p *authz.Principal, id strin
 	if err != nil {
 		return "", err
 	}
+	s.record(ctx, audit.ApplicationSecretRotated, p, rotated, nil)
 	return secret.Secret, nil
 }
 
@@ -274,6 +301,8 @@ func (s *Service) RevokeGrant(ctx context.Context, p *authz.Principal, appID, us
 	if err := errors.Join(errs...); err != nil {
 		return 0, fmt.Errorf("clients: revoke grant: %w", err)
 	}
+	audit.Or(s.Audit).Record(ctx, audit.Event{Type: audit.ConsentRevoked, OrganizationID: app.OrganizationID, Actor: audit.Actor(p),
+		Subject: audit.User(userID), Details: map[string]string{"application_id": app.ID, "name": app.Name}})
 	return len(families), nil
 }
 

@@ -9,6 +9,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/arsaka/puguh/provider/audit"
 	"github.com/arsaka/puguh/provider/authz"
 	"github.com/arsaka/puguh/provider/orgs"
 	"github.com/arsaka/puguh/provider/problem"
@@ -36,6 +37,9 @@ type Store interface {
 // create credentials (docs/security.md, "Credentials act as themselves").
 type Service struct {
 	Store Store
+	// Audit records keys and service accounts created, revoked and deleted;
+	// nil: nothing.
+	Audit audit.Recorder
 	Now   func() time.Time
 }
 
@@ -156,6 +160,15 @@ func (s *Service) newKey(ctx context.Context, p *authz.Principal, accountID *str
 		}
 		return nil, fmt.Errorf("credentials: new key: %w", err)
 	}
+	details := map[string]string{"name": k.Name, "prefix": k.Prefix}
+	if role != "" {
+		details["role"] = role
+	}
+	if accountID != nil {
+		details["service_account_id"] = *accountID
+	}
+	audit.Or(s.Audit).Record(ctx, audit.Event{Type: audit.APIKeyCreated, OrganizationID: p.OrganizationID, Actor: audit.Actor(p),
+		Subject: keyRef(k.ID), Details: details})
 	return &CreatedKey{APIKey: *k, Key: secret.Key}, nil
 }
 
@@ -240,8 +253,16 @@ func (s *Service) RevokeKey(ctx context.Context, p *authz.Principal, id string) 
 		}
 		return fmt.Errorf("credentials: revoke key: %w", err)
 	}
+	audit.Or(s.Audit).Record(ctx, audit.Event{Type: audit.APIKeyRevoked, OrganizationID: p.OrganizationID, Actor: audit.Actor(p),
+		Subject: keyRef(id), Details: map[string]string{"name": k.Name, "prefix": k.Prefix}})
 	return nil
 }
+
+// keyRef names an API key in an audit event.
+func keyRef(id string) audit.Ref { return audit.Ref{Type: authz.TypeAPIKey, ID: id} }
+
+// accountRef names a service account in an audit event.
+func accountRef(id string) audit.Ref { return audit.Ref{Type: authz.TypeServiceAccount, ID: id} }
 
 // CreatedServiceAccount is a new service account with its client secret,
 // shown this once.
@@ -282,6 +303,8 @@ func (s *Service) CreateServiceAccount(ctx context.Context, p *authz.Principal, 
 	if err := s.Store.CreateServiceAccount(ctx, sa); err != nil {
 		return nil, fmt.Errorf("credentials: create service account: %w", err)
 	}
+	audit.Or(s.Audit).Record(ctx, audit.Event{Type: audit.ServiceAccountCreated, OrganizationID: p.OrganizationID, Actor: audit.Actor(p),
+		Subject: accountRef(sa.ID), Details: map[string]string{"name": sa.Name, "role": sa.Role, "client_id": sa.ClientID}})
 	return &CreatedServiceAccount{ServiceAccount: *sa, ClientSecret: secret.Secret}, nil
 }
 
@@ -320,6 +343,8 @@ func (s *Service) DeleteServiceAccount(ctx context.Context, p *authz.Principal, 
 		}
 		return fmt.Errorf("credentials: delete service account: %w", err)
 	}
+	audit.Or(s.Audit).Record(ctx, audit.Event{Type: audit.ServiceAccountDeleted, OrganizationID: p.OrganizationID, Actor: audit.Actor(p),
+		Subject: accountRef(sa.ID), Details: map[string]string{"name": sa.Name}})
 	return nil
 }
 

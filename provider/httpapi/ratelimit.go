@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/arsaka/puguh/provider/audit"
 	"github.com/arsaka/puguh/provider/ratelimit"
 )
 
@@ -64,9 +65,16 @@ const APIPrefix = "/api/v1/"
 
 // Wrap returns next behind the per-IP limits. Routes without a policy pass
 // untouched, at the cost of one map lookup; under /api/v1 they carry the
-// anonymous budget in their context for LimitAnonymous.
+// anonymous budget in their context for LimitAnonymous. Every request
+// carries its client's address and User-Agent for the audit events recorded
+// while serving it (audit.WithSource).
 func (m *IPLimits) Wrap(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ip := ""
+		if addr := m.ips.Of(r); addr.IsValid() {
+			ip = addr.String()
+		}
+		r = r.WithContext(audit.WithSource(r.Context(), ip, r.UserAgent()))
 		policy, ok := m.routes[r.Method+" "+r.URL.Path]
 		if !ok {
 			if m.anonymous.Limit.Rate > 0 && (strings.HasPrefix(r.URL.Path, APIPrefix) || r.URL.Path == strings.TrimSuffix(APIPrefix, "/")) {

@@ -11,6 +11,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/arsaka/puguh/provider/audit"
 	"github.com/arsaka/puguh/provider/authz"
 	"github.com/arsaka/puguh/storage"
 )
@@ -56,7 +57,9 @@ type Service struct {
 	// Operators are the normalised emails of the platform operators
 	// (PUGUH_PLATFORM_OPERATORS).
 	Operators []string
-	Now       func() time.Time
+	// Audit records users disabled, enabled and deleted; nil: nothing.
+	Audit audit.Recorder
+	Now   func() time.Time
 }
 
 // Domain errors. The surfaces map them to their own answers.
@@ -134,7 +137,10 @@ func (s *Service) EndGrants(ctx context.Context, userID, keepSession string) err
 // SetDisabled disables (and ends every session and grant of) or enables the
 // user, and returns the user as it is now. Disabling is idempotent, and
 // always ends the grants: a retry after a partial failure finishes the job.
-func (s *Service) SetDisabled(ctx context.Context, userID string, disabled bool) (*storage.User, error) {
+// by is who did it, acting in orgID ("" for an operator at the console),
+// for the audit event (user.disabled, user.enabled), which that
+// organization's log shows.
+func (s *Service) SetDisabled(ctx context.Context, by audit.Ref, orgID, userID string, disabled bool) (*storage.User, error) {
 	if err := s.Users.SetUserDisabled(ctx, userID, disabled); err != nil {
 		if errors.Is(err, storage.ErrNotFound) {
 			return nil, ErrUserNotFound
@@ -150,6 +156,11 @@ func (s *Service) SetDisabled(ctx context.Context, userID string, disabled bool)
 	if err != nil {
 		return nil, fmt.Errorf("identity: set disabled: %w", err)
 	}
+	typ := audit.UserEnabled
+	if disabled {
+		typ = audit.UserDisabled
+	}
+	audit.Or(s.Audit).Record(ctx, audit.Event{Type: typ, OrganizationID: orgID, Actor: by, Subject: audit.User(userID)})
 	return u, nil
 }
 

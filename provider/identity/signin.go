@@ -8,6 +8,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/arsaka/puguh/provider/audit"
 	"github.com/arsaka/puguh/provider/password"
 	"github.com/arsaka/puguh/provider/problem"
 	"github.com/arsaka/puguh/storage"
@@ -40,7 +41,9 @@ type SignIn struct {
 	Hasher   *password.Hasher
 	// Throttle limits password attempts per account; nil: none.
 	Throttle Throttle
-	Now      func() time.Time
+	// Audit records sign-ins, failed ones and registrations; nil: nothing.
+	Audit audit.Recorder
+	Now   func() time.Time
 }
 
 func (s *SignIn) now() time.Time {
@@ -87,6 +90,7 @@ func (s *SignIn) Register(ctx context.Context, email, pw, fullName *string) (*Re
 		}
 		return nil, fmt.Errorf("identity: register: %w", err)
 	}
+	audit.Or(s.Audit).Record(ctx, audit.Event{Type: audit.UserRegistered, Actor: audit.User(u.ID), Subject: audit.User(u.ID)})
 	return &Registration{UserID: u.ID, Email: u.Email, OrganizationID: org.ID}, nil
 }
 
@@ -106,13 +110,73 @@ func passwordIssueType(msg string) string {
 // sessions"). Attempts are throttled per account, existing or not, before any
 // work is done, and a correct password gives its attempt back, so the
 // throttle counts failures; the per-IP limit sits in front of every caller's
-// route and counts every attempt.
+// route and counts every attempt. Every outcome but an internal error is an
+// audit event: sign_in.succeeded, or sign_in.failed with its reason.
 func (s *SignIn) CheckPassword(ctx context.Context, email, pw string) (*storage.User, error) {
+	u, reason, err := s.checkPassword(ctx, email, pw)
+	s.recordSignIn(ctx, u, reason, err, "")
+	if err != nil {
+		return nil, err
+	}
+	return u, nil
+}
+
+// Reauthenticate is CheckPassword for a user who is signed in already and
+// confirms a sensitive change (a new password, deleting the account) with
+// their password: the same throttle and answers, but a success is no
+// sign-in, so only failures are recorded (sign_in.failed, step
+// "reauthentication").
+func (s *SignIn) Reauthenticate(ctx context.Context, email, pw string) (*storage.User, error) {
+	u, reason, err := s.checkPassword(ctx, email, pw)
+	if err != nil {
+		s.recordSignIn(ctx, u, reason, err, "reauthentication")
+		return nil, err
+	}
+	return u, nil
+}
+
+// Reasons of a failed sign-in, in the event's details.
+const (
+	reasonUnknownUser   = "unknown_user"
+	reasonWrongPassword = "wrong_password"
+	reasonDisabled      = "disabled"
+	reasonThrottled     = "throttled"
+)
+
+// recordSignIn records the outcome of a password check; an internal error
+// (reason "") is none.
+func (s *SignIn) recordSignIn(ctx context.Context, u *storage.User, reason string, err error, step string) {
+	if err == nil {
+		audit.Or(s.Audit).Record(ctx, audit.Event{Type: audit.SignInSucceeded, Actor: audit.User(u.ID), Subject: audit.User(u.ID),
+			Details: map[string]string{"method": "password"}})
+		return
+	}
+	if reason == "" {
+		return
+	}
+	e := audit.Event{Type: audit.SignInFailed, Actor: audit.Ref{Type: audit.ActorAnonymous},
+		Details: map[string]string{"method": "password", "reason": reason}}
+	if step != "" {
+		e.Details["step"] = step
+	}
+	if u != nil {
+		e.Subject = audit.User(u.ID)
+	}
+	audit.Or(s.Audit).Record(ctx, e)
+}
+
+// checkPassword is CheckPassword without the audit event. On failure it
+// returns the user the email named, if any, and the reason ("" for an
+// internal error).
+func (s *SignIn) checkPassword(ctx context.Context, email, pw string) (*storage.User, string, error) {
 	bad := problem.Unauthenticatedf(BadCredentials)
 	normalized, ok := problem.NormalizeEmail(email)
 	if ok && s.Throttle != nil {
 		if err := s.Throttle.Attempt(ctx, normalized); err != nil {
-			return nil, err
+			if problem.Is(err, problem.Throttled) {
+				return nil, reasonThrottled, err
+			}
+			return nil, "", err
 		}
 	}
 	var u *storage.User
@@ -122,19 +186,22 @@ func (s *SignIn) CheckPassword(ctx context.Context, email, pw string) (*storage.
 	}
 	if !ok || errors.Is(err, storage.ErrNotFound) {
 		if err := s.Hasher.VerifyDummy(ctx, pw); err != nil {
-			return nil, fmt.Errorf("identity: check password: %w", err)
+			return nil, "", fmt.Errorf("identity: check password: %w", err)
 		}
-		return nil, bad
+		return nil, reasonUnknownUser, bad
 	}
 	if err != nil {
-		return nil, fmt.Errorf("identity: check password: %w", err)
+		return nil, "", fmt.Errorf("identity: check password: %w", err)
 	}
 	rehash, err := s.Hasher.Verify(ctx, u.PasswordHash, pw)
-	if errors.Is(err, password.ErrMismatch) || (err == nil && u.Disabled) {
-		return nil, bad
+	if errors.Is(err, password.ErrMismatch) {
+		return u, reasonWrongPassword, bad
+	}
+	if err == nil && u.Disabled {
+		return u, reasonDisabled, bad
 	}
 	if err != nil {
-		return nil, fmt.Errorf("identity: check password: %w", err)
+		return nil, "", fmt.Errorf("identity: check password: %w", err)
 	}
 	if s.Throttle != nil {
 		// A refund that fails (the limiter's store is unreachable) costs the
@@ -148,7 +215,7 @@ func (s *SignIn) CheckPassword(ctx context.Context, email, pw string) (*storage.
 			_ = s.Accounts.UpdateUserPassword(ctx, u.ID, h)
 		}
 	}
-	return u, nil
+	return u, "", nil
 }
 
 // PersonalOrganization is the organization a fresh sign-in acts in: the

@@ -12,6 +12,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/arsaka/puguh/provider/audit"
 	"github.com/arsaka/puguh/provider/authz"
 	"github.com/arsaka/puguh/provider/problem"
 	"github.com/arsaka/puguh/storage"
@@ -36,6 +37,8 @@ type Store interface {
 // Service applies the organization rules.
 type Service struct {
 	Store Store
+	// Audit records members added, changed and removed; nil: nothing.
+	Audit audit.Recorder
 	Now   func() time.Time
 }
 
@@ -202,6 +205,8 @@ func (s *Service) AddMember(ctx context.Context, p *authz.Principal, orgID strin
 		}
 		return nil, fmt.Errorf("orgs: add member: %w", err)
 	}
+	audit.Or(s.Audit).Record(ctx, audit.Event{Type: audit.MemberAdded, OrganizationID: orgID, Actor: audit.Actor(p),
+		Subject: audit.User(u.ID), Details: map[string]string{"role": r}})
 	return &storage.Member{Membership: *m, Email: u.Email, FullName: u.FullName}, nil
 }
 
@@ -231,6 +236,8 @@ func (s *Service) ChangeRole(ctx context.Context, p *authz.Principal, orgID, use
 	if err != nil {
 		return nil, fmt.Errorf("orgs: change role: %w", err)
 	}
+	audit.Or(s.Audit).Record(ctx, audit.Event{Type: audit.MemberRoleChanged, OrganizationID: orgID, Actor: audit.Actor(p),
+		Subject: audit.User(userID), Details: map[string]string{"from": current.Role, "role": r}})
 	current.Role = r
 	return &storage.Member{Membership: *current, Email: u.Email, FullName: u.FullName}, nil
 }
@@ -242,12 +249,15 @@ func (s *Service) RemoveMember(ctx context.Context, p *authz.Principal, orgID, u
 	if err != nil {
 		return err
 	}
-	if _, err := s.manageable(ctx, q, orgID, userID); err != nil {
+	m, err := s.manageable(ctx, q, orgID, userID)
+	if err != nil {
 		return err
 	}
 	if err := s.Store.RemoveMember(ctx, orgID, userID); err != nil {
 		return memberChangeError(err)
 	}
+	audit.Or(s.Audit).Record(ctx, audit.Event{Type: audit.MemberRemoved, OrganizationID: orgID, Actor: audit.Actor(p),
+		Subject: audit.User(userID), Details: map[string]string{"role": m.Role}})
 	return nil
 }
 

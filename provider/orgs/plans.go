@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 
+	"github.com/arsaka/puguh/provider/audit"
 	"github.com/arsaka/puguh/provider/authz"
 	"github.com/arsaka/puguh/provider/problem"
 	"github.com/arsaka/puguh/provider/ratelimit"
@@ -32,6 +34,8 @@ type Plans struct {
 	Store     PlanStore
 	Orgs      Store
 	Operators Operators
+	// Audit records plan changes; nil: nothing.
+	Audit audit.Recorder
 }
 
 // Set moves orgID to plan (with rateLimit requests a minute for enterprise)
@@ -73,5 +77,7 @@ func (p *Plans) Set(ctx context.Context, actor *authz.Principal, orgID string, p
 	if err != nil {
 		return nil, fmt.Errorf("orgs: set plan: %w", err)
 	}
+	audit.Or(p.Audit).Record(ctx, audit.Event{Type: audit.OrganizationPlanChanged, OrganizationID: orgID, Actor: audit.Actor(actor),
+		Subject: audit.Ref{Type: "organization", ID: orgID}, Details: map[string]string{"plan": name, "rate_limit": strconv.Itoa(limit)}})
 	return org, nil
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/gorilla/mux"
 
+	"github.com/arsaka/puguh/provider/audit"
 	"github.com/arsaka/puguh/provider/auth"
 	"github.com/arsaka/puguh/provider/httpapi"
 	"github.com/arsaka/puguh/provider/identity"
@@ -18,7 +19,7 @@ import (
 // rules (identity.Service).
 type UserAdmin interface {
 	MayManage(ctx context.Context, actor identity.Actor, target string) error
-	SetDisabled(ctx context.Context, userID string, disabled bool) (*storage.User, error)
+	SetDisabled(ctx context.Context, by audit.Ref, orgID, userID string, disabled bool) (*storage.User, error)
 }
 
 // UserAdminAPI serves POST /api/v1/iam/users/{id}/disable and /enable: platform
@@ -58,15 +59,10 @@ func (a *UserAdminAPI) set(w http.ResponseWriter, r *http.Request, disabled bool
 	if err := a.Users.MayManage(ctx, actor, id); err != nil {
 		return userAdminError(err)
 	}
-	u, err := a.Users.SetDisabled(ctx, id, disabled)
+	u, err := a.Users.SetDisabled(ctx, audit.Actor(p), p.OrganizationID, id, disabled)
 	if err != nil {
 		return userAdminError(err)
 	}
-	event := "user enabled"
-	if disabled {
-		event = "user disabled"
-	}
-	httpapi.Logger(ctx).Info(event, "user_id", u.ID, "by", p.ID, "by_type", p.Type)
 	httpapi.WriteJSON(w, http.StatusOK, userStateJSON{ID: u.ID, Email: u.Email, FullName: u.FullName, Disabled: u.Disabled, CreatedAt: u.CreatedAt})
 	return nil
 }

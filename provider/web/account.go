@@ -85,6 +85,9 @@ type AccountDeps struct {
 	Apps    Applications
 	// MFA is the second-factor rules; nil: no security tab.
 	MFA AccountMFA
+	// Audit reads the audit log (audit.Service); nil: the activity page
+	// shows nothing.
+	Audit AuditLog
 }
 
 // Account serves sign-up (/signup) and the account area (/account…): profile,
@@ -99,7 +102,7 @@ type Account struct {
 
 // accountTemplates are the page files of sign-up and the account area; each
 // is parsed with layout.html and, but for sign-up, account_nav.html.
-var accountTemplates = []string{"signup", "account", "account_apikeys", "account_members", "account_apps", "account_app", "account_confirm", "account_security"}
+var accountTemplates = []string{"signup", "account", "account_apikeys", "account_members", "account_apps", "account_app", "account_confirm", "account_security", "account_audit"}
 
 // NewAccount parses the account area's templates.
 func NewAccount(p *Pages, d AccountDeps) (*Account, error) {
@@ -144,6 +147,7 @@ func (a *Account) Mount(r *mux.Router) {
 	r.HandleFunc("/account/applications/{id}", a.updateApplication).Methods(http.MethodPost)
 	r.HandleFunc("/account/applications/{id}/secret", a.rotateSecret).Methods(http.MethodPost)
 	a.mountSecurity(r)
+	r.HandleFunc("/account/audit", a.auditLog).Methods(http.MethodGet)
 }
 
 // render writes an account page with the shared security headers. scripts

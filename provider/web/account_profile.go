@@ -6,6 +6,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/arsaka/puguh/provider/audit"
 	"github.com/arsaka/puguh/provider/httpapi"
 	"github.com/arsaka/puguh/provider/mfa"
 	"github.com/arsaka/puguh/provider/password"
@@ -115,7 +116,7 @@ func (a *Account) changePassword(w http.ResponseWriter, r *http.Request) {
 		data := profilePage{frame: a.frame(w, r, ac, "profile"), FullName: ac.user.FullName, Errors: map[string]string{field: msg}}
 		a.renderProfile(w, r, status, ac, data)
 	}
-	if _, err := a.p.passwords.CheckPassword(ctx, ac.user.Email, current); err != nil {
+	if _, err := a.p.passwords.Reauthenticate(ctx, ac.user.Email, current); err != nil {
 		he, ok := httpapi.AsError(err)
 		switch {
 		case ok && he.Status == http.StatusTooManyRequests:
@@ -157,7 +158,7 @@ func (a *Account) changePassword(w http.ResponseWriter, r *http.Request) {
 		a.p.unavailable(w, r, err)
 		return
 	}
-	httpapi.Logger(ctx).Info("password changed", "user_id", ac.user.ID)
+	a.p.audit.Record(ctx, audit.Event{Type: audit.UserPasswordChanged, Actor: audit.User(ac.user.ID), Subject: audit.User(ac.user.ID)})
 	a.afterPost(w, "/account", "password")
 }
 

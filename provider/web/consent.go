@@ -1,13 +1,16 @@
 package web
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 
 	"github.com/ory/fosite"
 
+	"github.com/arsaka/puguh/provider/audit"
 	"github.com/arsaka/puguh/provider/httpapi"
 	"github.com/arsaka/puguh/storage"
 )
@@ -107,6 +110,7 @@ func (p *Pages) consent(w http.ResponseWriter, r *http.Request) {
 		p.unavailable(w, r, err)
 		return
 	}
+	p.recordConsent(ctx, c, sess.UserID, r.PostForm.Get("remember") != "")
 	redirect(w, "/oauth/authorize?challenge="+url.QueryEscape(c.token))
 }
 
@@ -165,4 +169,16 @@ func describeScope(scope string, custom map[string]string) string {
 		}
 	}
 	return "Use the permission “" + scope + "”"
+}
+
+// recordConsent records consent.granted: the user allowed the application
+// the scopes it asked for, remembered or for this request only.
+func (p *Pages) recordConsent(ctx context.Context, c *challengeRef, userID string, remembered bool) {
+	q, _ := url.ParseQuery(c.Query)
+	e := audit.Event{Type: audit.ConsentGranted, Actor: audit.User(userID), Subject: audit.User(userID),
+		Details: map[string]string{"application_id": c.ClientID, "scopes": q.Get("scope"), "remembered": strconv.FormatBool(remembered)}}
+	if app, err := p.store.ApplicationByID(ctx, c.ClientID); err == nil {
+		e.OrganizationID, e.Details["name"] = app.OrganizationID, app.Name
+	}
+	p.audit.Record(ctx, e)
 }

@@ -25,6 +25,7 @@ import (
 	"github.com/gorilla/mux"
 
 	"github.com/arsaka/puguh/keys"
+	"github.com/arsaka/puguh/provider/audit"
 	"github.com/arsaka/puguh/provider/httpapi"
 	"github.com/arsaka/puguh/provider/oauth"
 	"github.com/arsaka/puguh/storage"
@@ -45,6 +46,9 @@ type Store interface {
 // timing-safe check, and the same throttling, as the REST login).
 type Passwords interface {
 	CheckPassword(ctx context.Context, email, password string) (*storage.User, error)
+	// Reauthenticate checks the password of a signed-in user confirming a
+	// sensitive change: a success is no sign-in.
+	Reauthenticate(ctx context.Context, email, password string) (*storage.User, error)
 }
 
 // TokenVerifier checks the signature of our JWTs (keys.Verifier).
@@ -70,6 +74,9 @@ type Config struct {
 	Secret  []byte // PUGUH_SECRET; the CSRF key is derived from it
 	MaxBody int64  // PUGUH_MAX_BODY_BYTES: a larger body is 413 on every page
 	Now     func() time.Time
+	// Audit records what the pages do themselves (consent given, a password
+	// changed); nil: nothing.
+	Audit audit.Recorder
 }
 
 // Pages is the browser-facing part of Puguh.
@@ -80,6 +87,7 @@ type Pages struct {
 	verifier  TokenVerifier
 	log       *slog.Logger
 	mfa       SecondFactor // nil: no second factors (UseMFA)
+	audit     audit.Recorder
 
 	issuer       *url.URL
 	secure       bool
@@ -109,7 +117,7 @@ func New(cfg Config, store Store, passwords Passwords, provider *oauth.Provider,
 		return nil, fmt.Errorf("web: derive challenge key: %w", err)
 	}
 	p := &Pages{
-		store: store, passwords: passwords, provider: provider, verifier: verifier, log: log,
+		store: store, passwords: passwords, provider: provider, verifier: verifier, log: log, audit: audit.Or(cfg.Audit),
 		issuer: iss, secure: iss.Scheme == "https", csrfKey: key, challengeKey: challengeKey, maxBody: cfg.MaxBody, now: cfg.Now, pages: map[string]*template.Template{},
 	}
 	if p.now == nil {

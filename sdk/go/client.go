@@ -44,6 +44,7 @@ type Client struct {
 	APIKeys         *APIKeysService
 	ServiceAccounts *ServiceAccountsService
 	Applications    *ApplicationsService
+	Audit           *AuditService
 
 	baseURL       string
 	http          *http.Client
@@ -122,6 +123,7 @@ func NewClient(opts ...Option) (*Client, error) {
 	c.APIKeys = &APIKeysService{c}
 	c.ServiceAccounts = &ServiceAccountsService{c}
 	c.Applications = &ApplicationsService{c: c, Grants: &GrantsService{c}}
+	c.Audit = &AuditService{c}
 	c.tokens.refresh = func(ctx context.Context, refreshToken string) (*TokenPair, error) {
 		return c.Auth.Refresh(ctx, refreshToken)
 	}
@@ -385,6 +387,9 @@ func list[T any](ctx context.Context, c *Client, k call, params PageParams) (*Pa
 		}
 		kk := k
 		kk.query = pageQuery(p)
+		for key, vs := range k.query { // the operation's own filters
+			kk.query[key] = vs
+		}
 		kk.out = &out
 		info, err := c.do(ctx, kk)
 		if err != nil {

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	puguh "github.com/arsaka/puguh/sdk/go"
 	"github.com/arsaka/puguh/sdk/go/internal/puguhtest"
@@ -269,6 +270,25 @@ func TestResources(t *testing.T) {
 	}
 	if _, err := c.Applications.Get(ctx, app.ID); !puguh.IsNotFound(err) {
 		t.Fatal(err)
+	}
+
+	// The audit log: the organization's events, newest first, filtered and paged.
+	events := must[*puguh.Page[puguh.AuditEvent]](t)(c.Audit.List(ctx, puguh.AuditEventParams{
+		Types: []string{"application.created", "application.deleted"}, Actor: reg.UserID, PageParams: puguh.PageParams{Limit: 1}}))
+	if len(events.Items) != 1 || events.Items[0].Type != "application.deleted" || events.Items[0].SubjectID != app.ID ||
+		events.Items[0].OrganizationID != reg.OrganizationID || events.NextCursor == "" {
+		t.Fatalf("audit events %+v", events)
+	}
+	var seen []string
+	for ev, err := range c.Audit.ListAutoPaging(ctx, puguh.AuditEventParams{Types: []string{"application.created", "application.deleted"},
+		Since: events.Items[0].OccurredAt.Add(-time.Hour), PageParams: puguh.PageParams{Limit: 1}}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		seen = append(seen, ev.Type)
+	}
+	if strings.Join(seen, " ") != "application.deleted application.created" {
+		t.Fatalf("audit events paged: %v", seen)
 	}
 
 	// The session: refresh rotates, logout ends it.

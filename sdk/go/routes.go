@@ -50,4 +50,5 @@ var routes = map[string]route{
 	"rotateApplicationSecret": {"POST", "/api/v1/applications/{id}/secret", false},
 	"listGrants":              {"GET", "/api/v1/applications/grants", false},
 	"revokeGrant":             {"DELETE", "/api/v1/applications/grants/{user_id}", false},
+	"listAuditEvents":         {"GET", "/api/v1/audit-events", false},
 }

@@ -51,6 +51,9 @@ func TestConformance(t *testing.T) {
 				{"MFAStore", func(t *testing.T) {
 					storagetest.TestMFAStore(t, func(t *testing.T) storagetest.MFAStores { return open(t) })
 				}},
+				{"AuditStore", func(t *testing.T) {
+					storagetest.TestAuditStore(t, func(t *testing.T) storage.AuditStore { return open(t) })
+				}},
 			} {
 				t.Run(suite.name, func(t *testing.T) {
 					t.Parallel()

@@ -86,6 +86,7 @@ var exportTables = []exportTable{
 	{name: "mfa_challenges", orderBy: "id"},
 	{name: "webauthn_credentials", orderBy: "id"},
 	{name: "organization_mfa_policies", orderBy: "organization_id"},
+	{name: "audit_events", orderBy: "occurred_at, id"},
 }
 
 // ExportTables names the exported tables in export order.

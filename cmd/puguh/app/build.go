@@ -7,7 +7,10 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/arsaka/puguh/keys"
+	"github.com/arsaka/puguh/provider/audit"
 	"github.com/arsaka/puguh/provider/auth"
 	"github.com/arsaka/puguh/provider/clients"
 	"github.com/arsaka/puguh/provider/credentials"
@@ -41,6 +44,9 @@ type services struct {
 	denylist   *revocation.Denylist
 	oauthStore *oauthstore.Store
 	provider   *oauth.Provider
+	// audit records every security event: a log line and a row (package audit).
+	audit    *audit.Stored
+	auditLog *audit.Service
 
 	// The domain: one set of rules for the REST API, the pages and the CLI.
 	signIn      *identity.SignIn
@@ -135,16 +141,24 @@ func (a *App) build(ctx context.Context, opts Options) error {
 		limits = ratelimit.NewFallback(ratelimit.NewRedis(a.redis, ns), limits, a.log, ratelimit.NewMetrics(a.registry), now)
 	}
 
+	// The audit log: every domain service records its security events here.
+	s.audit = audit.NewStored(a.sql, a.log, now)
+	a.registry.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Name: "puguh_audit_write_failures_total",
+		Help: "Audit events that could not be stored (each was still logged).",
+	}, func() float64 { return float64(s.audit.Failures()) }))
+	s.auditLog = &audit.Service{Store: a.sql}
+
 	// The domain.
 	s.accounts = &identity.Service{Users: s.store, Sessions: s.store, Grants: s.oauthStore, Tokens: s.provider,
-		AccessTokenLifetime: cfg.AccessTokenLifetime, Operators: cfg.PlatformOperators, Now: now}
+		AccessTokenLifetime: cfg.AccessTokenLifetime, Operators: cfg.PlatformOperators, Audit: s.audit, Now: now}
 	// One SignIn checks passwords for the REST login and the sign-in page, so
 	// both share the per-account throttle.
-	s.signIn = &identity.SignIn{Accounts: s.store, Hasher: hasher, Throttle: ratelimit.NewAccounts(limits, ratelimit.AccountLimit), Now: now}
-	s.orgs = &orgs.Service{Store: s.store, Now: now}
-	s.plans = &orgs.Plans{Store: s.store, Orgs: s.store, Operators: s.accounts}
-	s.credentials = &credentials.Service{Store: s.store, Now: now}
-	s.apps = &clients.Service{Store: s.store, Tokens: s.provider, Operators: s.accounts, Now: now}
+	s.signIn = &identity.SignIn{Accounts: s.store, Hasher: hasher, Throttle: ratelimit.NewAccounts(limits, ratelimit.AccountLimit), Audit: s.audit, Now: now}
+	s.orgs = &orgs.Service{Store: s.store, Audit: s.audit, Now: now}
+	s.plans = &orgs.Plans{Store: s.store, Orgs: s.store, Operators: s.accounts, Audit: s.audit}
+	s.credentials = &credentials.Service{Store: s.store, Audit: s.audit, Now: now}
+	s.apps = &clients.Service{Store: s.store, Tokens: s.provider, Operators: s.accounts, Audit: s.audit, Now: now}
 	s.apps.SigningAlgorithms = s.keys.Algorithms()
 
 	if s.mfa, err = a.buildMFA(now, limits); err != nil {
@@ -162,12 +176,12 @@ func (a *App) build(ctx context.Context, opts Options) error {
 	ipcfg.Now = now
 	s.ipLimits = httpapi.NewIPLimits(limits, httpapi.NewClientIP(cfg.TrustedProxies), ipcfg)
 	s.tokenLimits = a.tokenLimits(s.ipLimits)
-	if s.pages, err = web.New(web.Config{Issuer: cfg.Issuer, Secret: cfg.Secret, MaxBody: cfg.MaxBodyBytes},
+	if s.pages, err = web.New(web.Config{Issuer: cfg.Issuer, Secret: cfg.Secret, MaxBody: cfg.MaxBodyBytes, Audit: s.audit},
 		s.store, s.signIn, s.provider, s.keys.Verifier(), a.log); err != nil {
 		return err
 	}
 	if s.account, err = web.NewAccount(s.pages, web.AccountDeps{Store: s.store, SignIn: s.signIn, Hasher: hasher,
-		Grants: s.accounts, Members: s.orgs, APIKeys: s.credentials, Apps: s.apps, MFA: s.mfa}); err != nil {
+		Grants: s.accounts, Members: s.orgs, APIKeys: s.credentials, Apps: s.apps, MFA: s.mfa, Audit: s.auditLog}); err != nil {
 		return err
 	}
 	s.pages.UseMFA(s.mfa)
@@ -175,6 +189,7 @@ func (a *App) build(ctx context.Context, opts Options) error {
 		return fmt.Errorf("cursor key: %w", err)
 	}
 	a.background = append(a.background, func(ctx context.Context) { a.runBrowserJanitor(ctx, now) })
+	a.background = append(a.background, func(ctx context.Context) { a.runAuditJanitor(ctx, now) })
 	return nil
 }
 

@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/arsaka/puguh/keys"
-	"github.com/arsaka/puguh/provider/audit"
 	"github.com/arsaka/puguh/provider/mfa"
 	"github.com/arsaka/puguh/provider/ratelimit"
 )
@@ -14,7 +13,7 @@ import (
 // buildMFA makes the second-factor service: TOTP secrets sealed with a key
 // derived from PUGUH_SECRET (keys.Box, the signing keys' construction),
 // second-factor guesses on the sign-in throttle's budgets (keyed apart from
-// passwords), and audit events in the log.
+// passwords), and audit events in the audit log.
 func (a *App) buildMFA(now func() time.Time, limits ratelimit.Store) (*mfa.Service, error) {
 	box, err := keys.NewBox(a.cfg.Secret, "totp")
 	if err != nil {
@@ -27,6 +26,6 @@ func (a *App) buildMFA(now func() time.Time, limits ratelimit.Store) (*mfa.Servi
 	return &mfa.Service{
 		Store: a.s.store, Box: box, Passwords: a.s.signIn,
 		Throttle: ratelimit.NewAccounts(limits, ratelimit.AccountLimit),
-		Audit:    audit.NewLog(a.log, now), Issuer: issuer, Now: now,
+		Audit:    a.s.audit, Issuer: issuer, Now: now,
 	}, nil
 }

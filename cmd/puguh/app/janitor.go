@@ -51,3 +51,46 @@ func (a *App) runBrowserJanitor(ctx context.Context, now func() time.Time) {
 		}
 	}
 }
+
+// The audit log keeps events for PUGUH_AUDIT_RETENTION; this janitor deletes
+// older ones, in batches, every auditJanitorInterval (and once at start, so
+// a lowered retention applies without waiting).
+const (
+	auditJanitorInterval   = time.Hour
+	auditJanitorBatch      = 1000
+	auditJanitorMaxBatches = 1000
+)
+
+// sweepAuditEvents deletes the events older than the retention at now.
+func (a *App) sweepAuditEvents(ctx context.Context, now time.Time) (int, error) {
+	cutoff := now.Add(-a.cfg.AuditRetention)
+	total := 0
+	for range auditJanitorMaxBatches {
+		n, err := a.sql.DeleteAuditEventsBefore(ctx, cutoff, auditJanitorBatch)
+		total += n
+		if err != nil || n < auditJanitorBatch {
+			return total, err
+		}
+	}
+	return total, nil
+}
+
+// runAuditJanitor sweeps at start and every auditJanitorInterval until ctx
+// ends. Failures are logged and retried at the next tick.
+func (a *App) runAuditJanitor(ctx context.Context, now func() time.Time) {
+	t := time.NewTicker(auditJanitorInterval)
+	defer t.Stop()
+	for {
+		n, err := a.sweepAuditEvents(ctx, now())
+		if err != nil && ctx.Err() == nil {
+			a.log.Warn("audit janitor failed", "error", err, "deleted", n)
+		} else if n > 0 {
+			a.log.Info("audit janitor deleted events past their retention", "deleted", n, "retention", a.cfg.AuditRetention.String())
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}

@@ -42,7 +42,10 @@ type Config struct {
 	// refresh token.
 	RefreshTokenRotation bool
 	KeyRotationPeriod    time.Duration // PUGUH_KEY_ROTATION_PERIOD
-	KeySize              int           // PUGUH_KEY_SIZE (RSA bits)
+	// AuditRetention is PUGUH_AUDIT_RETENTION (default 90d): the janitor
+	// deletes audit events older than this.
+	AuditRetention time.Duration
+	KeySize        int // PUGUH_KEY_SIZE (RSA bits)
 	// SigningAlgorithms is PUGUH_SIGNING_ALGORITHMS (default "RS256,ES256"):
 	// the JWS algorithms kept keys for, published in the JWKS and offered to
 	// applications (id_token_signed_response_alg,
@@ -144,6 +147,7 @@ func Load(getenv func(string) string) (*Config, error) {
 		KeyRotationPeriod:    r.duration("PUGUH_KEY_ROTATION_PERIOD", 30*24*time.Hour),
 		KeySize:              r.integer("PUGUH_KEY_SIZE", 2048),
 		SigningAlgorithms:    splitList(r.str("PUGUH_SIGNING_ALGORITHMS", "RS256,ES256")),
+		AuditRetention:       r.duration("PUGUH_AUDIT_RETENTION", 90*24*time.Hour),
 		AdminAddr:            r.str("PUGUH_ADMIN_ADDR", DefaultAdminAddr),
 		AdminPprof:           r.boolean("PUGUH_ADMIN_PPROF"),
 		LogLevel:             strings.ToLower(r.str("PUGUH_LOG_LEVEL", "info")),
@@ -271,6 +275,7 @@ func (c *Config) validate() error {
 		{"PUGUH_ID_TOKEN_LIFETIME", c.IDTokenLifetime, time.Minute},
 		{"PUGUH_KEY_ROTATION_PERIOD", c.KeyRotationPeriod, time.Hour},
 		{"PUGUH_SHUTDOWN_TIMEOUT", c.ShutdownTimeout, time.Second},
+		{"PUGUH_AUDIT_RETENTION", c.AuditRetention, time.Hour},
 	} {
 		if d.v < d.min {
 			return &Error{d.name, fmt.Sprintf("must be at least %s", d.min)}

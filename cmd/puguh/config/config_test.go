@@ -268,3 +268,19 @@ func TestEnsureSecretRejectsTruncatedFile(t *testing.T) {
 		t.Fatalf("got %v", err)
 	}
 }
+
+func TestAuditRetention(t *testing.T) {
+	c, err := Load(env(nil))
+	if err != nil || c.AuditRetention != 90*24*time.Hour {
+		t.Fatalf("default: %v, %v; want 90 days", c, err)
+	}
+	c, err = Load(env(map[string]string{"PUGUH_AUDIT_RETENTION": "365d"}))
+	if err != nil || c.AuditRetention != 365*24*time.Hour {
+		t.Fatalf("365d: %v, %v", c, err)
+	}
+	for _, bad := range []string{"30m", "forever", "-1d"} {
+		if _, err := Load(env(map[string]string{"PUGUH_AUDIT_RETENTION": bad})); err == nil || !strings.Contains(err.Error(), "PUGUH_AUDIT_RETENTION") {
+			t.Errorf("%q: err = %v, want one naming PUGUH_AUDIT_RETENTION", bad, err)
+		}
+	}
+}

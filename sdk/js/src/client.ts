@@ -9,6 +9,7 @@ import { HealthResource } from './resources/health.js';
 import { IamResource } from './resources/iam.js';
 import { OrganizationsResource } from './resources/organizations.js';
 import { ServiceAccountsResource } from './resources/service-accounts.js';
+import { AuditResource } from './resources/audit.js';
 
 export interface PuguhClientOptions {
   /**
@@ -62,6 +63,7 @@ export class PuguhClient {
   readonly auth: AuthResource;
   readonly organizations: OrganizationsResource;
   readonly iam: IamResource;
+  readonly audit: AuditResource;
   readonly apiKeys: APIKeysResource;
   readonly serviceAccounts: ServiceAccountsResource;
   readonly applications: ApplicationsResource;
@@ -116,6 +118,7 @@ export class PuguhClient {
     this.auth = new AuthResource(this.#transport);
     this.organizations = new OrganizationsResource(this.#transport);
     this.iam = new IamResource(this.#transport);
+    this.audit = new AuditResource(this.#transport);
     this.apiKeys = new APIKeysResource(this.#transport);
     this.serviceAccounts = new ServiceAccountsResource(this.#transport);
     this.applications = new ApplicationsResource(this.#transport);

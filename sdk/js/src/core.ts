@@ -54,7 +54,8 @@ export interface TokenConfig {
 export interface Call {
   operationId: OperationId;
   path?: Record<string, string>;
-  query?: Record<string, string | number | undefined>;
+  /** An array value repeats the parameter (?type=a&type=b). */
+  query?: Record<string, string | number | readonly string[] | undefined>;
   body?: unknown;
   options?: RequestOptions | undefined;
   /** X-Application-ID is required (application-scoped operations). */
@@ -245,7 +246,10 @@ export class Transport {
       return encodeURIComponent(v);
     });
     const u = new URL(this.config.baseUrl + p);
-    for (const [k, v] of Object.entries(query ?? {})) if (v !== undefined) u.searchParams.set(k, String(v));
+    for (const [k, v] of Object.entries(query ?? {})) {
+      if (Array.isArray(v)) for (const item of v) u.searchParams.append(k, item);
+      else if (v !== undefined) u.searchParams.set(k, String(v));
+    }
     return u.toString();
   }
 

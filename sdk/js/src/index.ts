@@ -57,3 +57,4 @@ export type { IamResource, UsersResource } from './resources/iam.js';
 export type { APIKeysResource } from './resources/api-keys.js';
 export type { ServiceAccountsResource } from './resources/service-accounts.js';
 export type { ApplicationsResource, GrantsResource } from './resources/applications.js';
+export type { AuditResource, AuditEventParams } from './resources/audit.js';

@@ -64,6 +64,7 @@ export const ROUTES = {
   rotateApplicationSecret: route('POST', '/api/v1/applications/{id}/secret'),
   listGrants: route('GET', '/api/v1/applications/grants'),
   revokeGrant: route('DELETE', '/api/v1/applications/grants/{user_id}'),
+  listAuditEvents: route('GET', '/api/v1/audit-events'),
 } as const;
 
 export type OperationId = keyof typeof ROUTES;

@@ -22,6 +22,8 @@ export type CreateOrganizationRequest = S['CreateOrganizationRequest'];
 export type PlanRequest = S['PlanRequest'];
 export type OrganizationPlan = S['Plan'];
 export type Member = S['Member'];
+export type AuditEvent = S['AuditEvent'];
+export type AuditEventType = S['AuditEventType'];
 export type AddMemberRequest = S['AddMemberRequest'];
 export type UpdateMemberRequest = S['UpdateMemberRequest'];
 

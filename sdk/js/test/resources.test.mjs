@@ -297,6 +297,20 @@ test('applications.create, list, get, update, rotateSecret, grants, delete', asy
   await assert.rejects(owner.client.applications.get(app.id), NotFoundError);
 });
 
+test('audit.list: the events of the organization, filtered and paged', async () => {
+  const type = ['application.created', 'application.deleted'];
+  const first = await owner.client.audit.list({ type, actor: owner.userId, limit: 1 });
+  assert.equal(first.items.length, 1);
+  assert.equal(first.items[0].type, 'application.deleted');
+  assert.equal(first.items[0].actor_id, owner.userId);
+  assert.ok(first.hasNextPage());
+  const seen = [];
+  const since = new Date(Date.parse(first.items[0].occurred_at) - 3600_000);
+  for await (const e of owner.client.audit.list({ type, since, limit: 1 })) seen.push(e.type);
+  assert.deepEqual(seen, ['application.deleted', 'application.created']);
+  assert.deepEqual((await owner.client.audit.list({ type: ['member.removed'], until: since })).items, []);
+});
+
 test('auth.refresh rotates the stored refresh token; auth.logout ends the session', async () => {
   const c = owner.client;
   const before = { access: c.accessToken, refresh: c.refreshToken };

@@ -109,6 +109,8 @@ class Generator:
             return "None"
         if t == "array":
             return f"list[{self.type_of(schema['items'], prop)}]"
+        if t == "object" and "properties" not in schema and isinstance(schema.get("additionalProperties"), dict):
+            return f"dict[str, {self.type_of(schema['additionalProperties'], prop)}]"
         if t == "object" and "properties" in schema:
             name = camel(prop)
             if name in self.schemas or (name in self.nested and self.nested[name] is not schema):

@@ -104,6 +104,8 @@ def test_every_operation_through_the_async_client(server: Server) -> None:
         assert sorted(users) == sorted([email, members[0].email])
         assert (await c.iam.users.disable(members[0].user_id, organization_id=acme["id"]))["disabled"] is True
         assert (await c.iam.users.enable(members[0].user_id, organization_id=acme["id"]))["disabled"] is False
+        events = [e["type"] async for e in c.audit.list(type=["member.removed", "user.enabled"], organization_id=acme["id"], limit=1)]
+        assert events == ["user.enabled", "member.removed"]
 
         # API keys.
         key = await c.api_keys.create({"name": "async key", "role": "viewer"})

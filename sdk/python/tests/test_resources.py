@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import re
 import time
+from datetime import datetime, timedelta
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from puguh_sdk import ROUTES, AuthenticationError, MFARequiredError, NotFoundError, OAuthClient, Page, PuguhClient, ResponseInfo
+from puguh_sdk.types import AuditEventType
 from tests.support.browser import Browser
 from tests.support.mfa import enrol_totp, totp
 from tests.support.puguh import Server, User, new_user, start_puguh, unique_email
@@ -283,6 +285,18 @@ def test_applications_and_grants(server: Server) -> None:
     assert c.applications.delete(app["id"]) is None
     with pytest.raises(NotFoundError):
         c.applications.get(app["id"])
+
+
+def test_audit_list_filtered_and_paged(server: Server) -> None:
+    c: PuguhClient = state["owner_client"]
+    owner: User = state["owner"]
+    types: list[AuditEventType] = ["application.created", "application.deleted"]
+    first = c.audit.list(type=types, actor=owner.user_id, limit=1)
+    assert [(e["type"], e["actor_id"], e["organization_id"]) for e in first.items] == [("application.deleted", owner.user_id, owner.organization_id)]
+    assert first.has_next_page()
+    since = datetime.fromisoformat(first.items[0]["occurred_at"].replace("Z", "+00:00")) - timedelta(hours=1)
+    assert [e["type"] for e in c.audit.list(type=types, since=since, limit=1)] == ["application.deleted", "application.created"]
+    assert c.audit.list(type=["member.removed"], until=since).items == []
 
 
 def test_refresh_rotates_and_logout_ends_the_session(server: Server) -> None:

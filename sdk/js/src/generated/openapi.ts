@@ -463,6 +463,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/audit-events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The security events of the current organization, newest first (audit.read), a page at a time. */
+        get: operations["listAuditEvents"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -730,6 +747,32 @@ export interface components {
         };
         GrantList: {
             items: components["schemas"]["Grant"][];
+        };
+        /** @enum {string} */
+        AuditEventType: "sign_in.succeeded" | "sign_in.failed" | "sign_out" | "user.registered" | "user.password_changed" | "user.password_reset" | "user.email_changed" | "user.email_verified" | "user.disabled" | "user.enabled" | "user.deleted" | "api_key.created" | "api_key.rotated" | "api_key.revoked" | "service_account.created" | "service_account.secret_rotated" | "service_account.deleted" | "application.created" | "application.updated" | "application.secret_rotated" | "application.deleted" | "member.added" | "member.role_changed" | "member.removed" | "invitation.created" | "invitation.accepted" | "invitation.revoked" | "consent.granted" | "consent.revoked" | "organization.plan_changed";
+        AuditEvent: {
+            id: string;
+            type: components["schemas"]["AuditEventType"];
+            /** Format: date-time */
+            occurred_at: string;
+            /** @description Empty for an account's own events. */
+            organization_id: string;
+            /** @description user, api_key, service_account, operator, anonymous or system. */
+            actor_type: string;
+            actor_id: string;
+            /** @description What the event is about (user, api_key, application, …); empty if nothing. */
+            subject_type: string;
+            subject_id: string;
+            ip: string;
+            user_agent: string;
+            /** @description Short facts about the event (a role, a name); never a secret. */
+            details: {
+                [key: string]: string;
+            };
+        };
+        AuditEventList: {
+            items: components["schemas"]["AuditEvent"][];
+            next_cursor?: string;
         };
     };
     responses: {
@@ -1922,6 +1965,47 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
+            422: components["responses"]["ValidationError"];
+            429: components["responses"]["TooManyRequests"];
+        };
+    };
+    listAuditEvents: {
+        parameters: {
+            query?: {
+                /** @description Keep events of these types (repeat the parameter for several). */
+                type?: components["schemas"]["AuditEventType"][];
+                /** @description Keep events caused by this actor id (a user, API key or service account). */
+                actor?: string;
+                /** @description Keep events at or after this time (RFC 3339). */
+                since?: string;
+                /** @description Keep events before this time (RFC 3339); after since. */
+                until?: string;
+                limit?: components["parameters"]["Limit"];
+                /** @description The next_cursor of the previous page (opaque, signed). */
+                cursor?: components["parameters"]["Cursor"];
+            };
+            header?: {
+                /** @description The organization to act in; required with X-API-Key, optional with a Bearer token. */
+                "X-Organization-ID"?: components["parameters"]["OrganizationHeader"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of events. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuditEventList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
             422: components["responses"]["ValidationError"];
             429: components["responses"]["TooManyRequests"];
         };

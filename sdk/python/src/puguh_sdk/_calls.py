@@ -13,7 +13,7 @@ decorators' overloads give type checkers the exact result of each.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Coroutine, Mapping
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Concatenate, Generic, Literal, ParamSpec, Protocol, TypedDict, TypeVar, overload
 
@@ -56,7 +56,8 @@ class Call(Generic[T]):
     operation_id: str
     options: RequestOptions = field(default_factory=lambda: RequestOptions())
     path: Mapping[str, str] = field(default_factory=dict)
-    query: Mapping[str, str | int | None] = field(default_factory=dict)
+    query: Mapping[str, str | int | Sequence[str] | None] = field(default_factory=dict)
+    """A sequence value repeats the parameter (``?type=a&type=b``)."""
     body: Any = None
     """The JSON body; None sends none."""
     application: bool = False

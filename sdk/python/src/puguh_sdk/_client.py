@@ -15,7 +15,7 @@ from ._pagination import AsyncPage, AsyncPaginator, Page
 from ._response import ResponseInfo
 from ._tokens import AsyncTokenExpiredCallback, AsyncTokens, SyncTokens, TokenExpiredCallback, TokensCallback
 from ._transport import AsyncTransport, SyncTransport, TransportConfig
-from .resources import IAM, APIKeys, Applications, Auth, Health, Organizations, ServiceAccounts
+from .resources import IAM, APIKeys, Applications, Audit, Auth, Health, Organizations, ServiceAccounts
 
 
 class Resources(Generic[M]):
@@ -28,6 +28,7 @@ class Resources(Generic[M]):
     api_keys: APIKeys[M]
     service_accounts: ServiceAccounts[M]
     applications: Applications[M]
+    audit: Audit[M]
 
     def _mount(self, runner: Runner) -> None:
         self.health = Health(runner)
@@ -37,6 +38,7 @@ class Resources(Generic[M]):
         self.api_keys = APIKeys(runner)
         self.service_accounts = ServiceAccounts(runner)
         self.applications = Applications(runner)
+        self.audit = Audit(runner)
 
 
 class _WithResponse(Resources[M]):

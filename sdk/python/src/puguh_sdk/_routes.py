@@ -56,4 +56,5 @@ ROUTES: dict[str, Route] = {
     "rotateApplicationSecret": Route("POST", "/api/v1/applications/{id}/secret"),
     "listGrants": Route("GET", "/api/v1/applications/grants"),
     "revokeGrant": Route("DELETE", "/api/v1/applications/grants/{user_id}"),
+    "listAuditEvents": Route("GET", "/api/v1/audit-events"),
 }

@@ -94,7 +94,7 @@ class _TransportBase:
                 raise ValueError(f"{call.operation_id}: missing path parameter {name}")
             path = path.replace("{" + name + "}", quote(str(value), safe=""))
         url = httpx.URL(self.config.base_url + path)
-        query = {k: str(v) for k, v in call.query.items() if v is not None}
+        query = {k: v if isinstance(v, (list, tuple)) else str(v) for k, v in call.query.items() if v is not None}
         if query:
             url = url.copy_merge_params(query)
         return str(url)

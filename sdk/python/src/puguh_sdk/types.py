@@ -258,6 +258,28 @@ class GrantList(TypedDict):
     items: list[Grant]
 
 
+AuditEventType = Literal["sign_in.succeeded", "sign_in.failed", "sign_out", "user.registered", "user.password_changed", "user.password_reset", "user.email_changed", "user.email_verified", "user.disabled", "user.enabled", "user.deleted", "api_key.created", "api_key.rotated", "api_key.revoked", "service_account.created", "service_account.secret_rotated", "service_account.deleted", "application.created", "application.updated", "application.secret_rotated", "application.deleted", "member.added", "member.role_changed", "member.removed", "invitation.created", "invitation.accepted", "invitation.revoked", "consent.granted", "consent.revoked", "organization.plan_changed"]
+
+
+class AuditEvent(TypedDict):
+    id: str
+    type: AuditEventType
+    occurred_at: str
+    organization_id: str  # Empty for an account's own events.
+    actor_type: str  # user, api_key, service_account, operator, anonymous or system.
+    actor_id: str
+    subject_type: str  # What the event is about (user, api_key, application, …); empty if nothing.
+    subject_id: str
+    ip: str
+    user_agent: str
+    details: dict[str, str]  # Short facts about the event (a role, a name); never a secret.
+
+
+class AuditEventList(TypedDict):
+    items: list[AuditEvent]
+    next_cursor: NotRequired[str]
+
+
 class CreateApplicationRequest(TypedDict):
     """The body of applications.create: ApplicationFields with a name; omitted fields take defaults."""
 

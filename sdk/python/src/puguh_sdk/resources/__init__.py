@@ -3,6 +3,7 @@ provider/rest/openapi.yaml (its operationId in the docstring)."""
 
 from .api_keys import APIKeys
 from .applications import Applications, Grants
+from .audit import Audit
 from .auth import Auth
 from .health import Health
 from .iam import IAM, Users
@@ -12,6 +13,7 @@ from .service_accounts import ServiceAccounts
 __all__ = [
     "APIKeys",
     "Applications",
+    "Audit",
     "Auth",
     "Grants",
     "Health",
