@@ -84,7 +84,7 @@ func TestBrowserTOTPEnrolAndSignIn(t *testing.T) {
 	}
 	fill := func(id, value string) chromedp.Action[chromedp.Void] {
 		return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
-			if _, err := chromedp.Evaluate[chromedp.Void](`document.getElementById(` + strconv.Quote(id) + `).value = ""`)(ctx, tg); err != nil {
+			if _, err := chromedp.Evaluate[chromedp.Void](`document.getElementById(`+strconv.Quote(id)+`).value = ""`)(ctx, tg); err != nil {
 				return err
 			}
 			_, err := chromedp.SendKeys(chromedp.ID(id), value)(ctx, tg)
