@@ -104,8 +104,11 @@ func TestAccessLog(t *testing.T) {
 			t.Errorf("log %s = %v, want %v", k, e[k], v)
 		}
 	}
-	if _, ok := e["duration"]; !ok {
-		t.Errorf("log has no duration: %v", e)
+	if d, ok := e["duration_ms"].(float64); !ok || d < 0 || d > 10_000 {
+		t.Errorf("log has no duration_ms in milliseconds: %v", e)
+	}
+	if _, ok := e["duration"]; ok {
+		t.Errorf("log still has a duration in nanoseconds: %v", e)
 	}
 }
 

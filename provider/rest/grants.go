@@ -79,11 +79,9 @@ func (a *GrantsAPI) revoke(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	userID := mux.Vars(r)["user_id"]
-	n, err := a.Apps.RevokeGrant(r.Context(), p, appID, userID)
-	if err != nil {
+	if _, err := a.Apps.RevokeGrant(r.Context(), p, appID, userID); err != nil {
 		return err
 	}
-	httpapi.Logger(r.Context()).Info("grant revoked", "application_id", appID, "user_id", userID, "families", n)
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }

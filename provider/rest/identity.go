@@ -70,7 +70,6 @@ func (a *IdentityAPI) register(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	httpapi.Logger(r.Context()).Info("user registered", "user_id", reg.UserID)
 	httpapi.WriteJSON(w, http.StatusCreated, registerResponse{UserID: reg.UserID, Email: reg.Email, OrganizationID: reg.OrganizationID})
 	return nil
 }
@@ -120,7 +119,6 @@ func (a *IdentityAPI) login(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	httpapi.Logger(ctx).Info("user logged in", "user_id", u.ID)
 	writeTokens(w, pair)
 	return nil
 }

@@ -56,8 +56,6 @@ func (a *PlanAPI) update(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	httpapi.Logger(r.Context()).Info("organization plan changed", "organization_id", orgID, "plan", org.Plan,
-		"rate_limit", org.RateLimit, "by", p.ID)
 	httpapi.WriteJSON(w, http.StatusOK, planResponse{OrganizationID: org.ID, Plan: org.Plan, RateLimit: org.RateLimit,
 		RequestsPerMinute: ratelimit.PlanLimit(org)})
 	return nil

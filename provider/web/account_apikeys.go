@@ -10,7 +10,6 @@ import (
 
 	"github.com/arsaka/puguh/provider/authz"
 	"github.com/arsaka/puguh/provider/credentials"
-	"github.com/arsaka/puguh/provider/httpapi"
 	"github.com/arsaka/puguh/storage"
 )
 
@@ -132,7 +131,6 @@ func (a *Account) createAPIKey(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// Log the key's id and display prefix, never the key.
-	httpapi.Logger(r.Context()).Info("api key created", "user_id", ac.user.ID, "organization_id", ac.org.ID, "key_id", created.ID)
 	data.NewKey = created
 	data.Form = keyForm{Expiry: "90", Role: data.Form.Role}
 	a.renderAPIKeys(w, r, http.StatusCreated, ac, data)

@@ -93,7 +93,6 @@ func (p *Pages) login(w http.ResponseWriter, r *http.Request) {
 		p.RenderError(w, r, http.StatusServiceUnavailable, "Try again", "Puguh could not sign you in right now. Try again in a moment.", "", "")
 		return
 	}
-	httpapi.Logger(ctx).Info("user signed in", "user_id", user.ID)
 	p.Headers(w, formTargets...)
 	if c != nil {
 		redirect(w, "/oauth/authorize?challenge="+url.QueryEscape(c.token))

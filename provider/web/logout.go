@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"slices"
 
+	"github.com/arsaka/puguh/provider/audit"
 	"github.com/arsaka/puguh/provider/httpapi"
 	"github.com/arsaka/puguh/storage"
 )
@@ -62,7 +63,7 @@ func (p *Pages) endBrowserSession(w http.ResponseWriter, r *http.Request) bool {
 		p.unavailable(w, r, err)
 		return false
 	}
-	httpapi.Logger(r.Context()).Info("user signed out", "user_id", sess.UserID)
+	p.audit.Record(r.Context(), audit.Event{Type: audit.SignedOut, Actor: audit.User(sess.UserID), Subject: audit.User(sess.UserID)})
 	return true
 }
 

@@ -62,7 +62,6 @@ func (a *Account) signup(w http.ResponseWriter, r *http.Request) {
 		a.p.unavailable(w, r, err)
 		return
 	}
-	httpapi.Logger(ctx).Info("user registered", "user_id", user.ID, "via", "signup page")
 	a.p.setCookie(w, orgCookie, "", -1)
 	a.afterPost(w, "/account", "")
 }
