@@ -48,6 +48,8 @@ func (a *App) routes() http.Handler {
 		&rest.ServiceAccountAPI{Credentials: s.credentials, Auth: s.authn, MaxBody: body},
 		// /api/v1/applications…
 		&rest.ApplicationAPI{Apps: s.apps, Auth: s.authn, MaxBody: body},
+		// GET /api/v1/openapi.json
+		s.openapi,
 		// GET|POST /oauth/authorize, /login, /consent, /logout, /oauth/logout, /static/…
 		s.pages,
 		// /signup, /account…
@@ -60,6 +62,7 @@ func (a *App) routes() http.Handler {
 	for _, area := range areas {
 		area.Mount(r)
 	}
+	a.router = r
 	// /metrics and the probes are on the admin listener only (admin.go).
 	h := httpapi.Middleware(a.log, httpapi.NewMetrics(a.registry), s.ipLimits.Wrap(r))
 	if strings.HasPrefix(a.cfg.Issuer, "https://") {

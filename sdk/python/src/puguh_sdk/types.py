@@ -172,7 +172,19 @@ class APIKey(TypedDict):
     expires_at: str | None
 
 
-class CreatedAPIKey(APIKey):
+class CreatedAPIKey(TypedDict):
+    """An APIKey with its secret, which only this response shows."""
+
+    id: str
+    name: str
+    prefix: str
+    permissions: list[str]
+    role: Role | None
+    created_by: str
+    service_account_id: str | None
+    created_at: str
+    last_used_at: str | None
+    expires_at: str | None
     key: str  # The secret (pgh_…), shown only in this response.
 
 
@@ -194,7 +206,15 @@ class ServiceAccount(TypedDict):
     created_at: str
 
 
-class CreatedServiceAccount(ServiceAccount):
+class CreatedServiceAccount(TypedDict):
+    """A ServiceAccount with its client secret, which only this response shows."""
+
+    id: str
+    name: str
+    role: Role
+    client_id: str
+    created_by: str
+    created_at: str
     client_secret: str  # The secret (pghs_…), shown only in this response.
 
 
