@@ -362,6 +362,30 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/api-keys/{id}/rotate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["IDPath"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Replace a key by a new one with the same name, role and permissions; the old one works until the overlap ends.
+         * @description The new key is shown once, in this response. The old key keeps working for `overlap` (default 24h, at
+         *     most 168h; "0s" stops it at once, for a compromised key), then stops. Takes api_keys.create and what
+         *     revoking the key takes; a key may rotate itself. A key is rotated once (409 after): rotate its replacement.
+         */
+        post: operations["rotateAPIKey"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/service-accounts": {
         parameters: {
             query?: never;
@@ -412,6 +436,31 @@ export interface paths {
         put?: never;
         /** Create an API key that acts as the service account (users only). */
         post: operations["createServiceAccountAPIKey"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/service-accounts/{id}/rotate-secret": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["IDPath"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Give a service account a new client secret; the previous one works until the overlap ends.
+         * @description The new secret is shown once, in this response. The previous secret keeps working at the token
+         *     endpoint for `overlap` (default 24h, at most 168h; "0s" stops it at once); a secret rotated earlier
+         *     and still in its window stops now (one previous secret at a time). Tokens already issued stay valid
+         *     until they expire. Takes what deleting the account takes.
+         */
+        post: operations["rotateServiceAccountSecret"];
         delete?: never;
         options?: never;
         head?: never;
@@ -683,6 +732,17 @@ export interface components {
             last_used_at: string | null;
             /** Format: date-time */
             expires_at: string | null;
+            /** @description The key that replaced this one in a rotation. */
+            replaced_by: string | null;
+            /**
+             * Format: date-time
+             * @description When this rotated key stops working.
+             */
+            rotation_ends_at: string | null;
+            /** @description Whole days since the key was made. */
+            age_days: number;
+            /** @description The key is 90 days old or more: rotate it. */
+            rotation_due: boolean;
         };
         /** @description An APIKey with its secret, which only this response shows. */
         CreatedAPIKey: {
@@ -700,6 +760,17 @@ export interface components {
             last_used_at: string | null;
             /** Format: date-time */
             expires_at: string | null;
+            /** @description The key that replaced this one in a rotation. */
+            replaced_by: string | null;
+            /**
+             * Format: date-time
+             * @description When this rotated key stops working.
+             */
+            rotation_ends_at: string | null;
+            /** @description Whole days since the key was made. */
+            age_days: number;
+            /** @description The key is 90 days old or more: rotate it. */
+            rotation_due: boolean;
             /** @description The secret (pgh_…), shown only in this response. */
             key: string;
         };
@@ -719,6 +790,18 @@ export interface components {
             created_by: string;
             /** Format: date-time */
             created_at: string;
+            /**
+             * Format: date-time
+             * @description When the current client secret was made.
+             */
+            secret_created_at: string;
+            /**
+             * Format: date-time
+             * @description Until when the previous secret still works (null: it does not).
+             */
+            previous_secret_ends_at: string | null;
+            /** @description The current secret is 90 days old or more: rotate it. */
+            rotation_due: boolean;
         };
         /** @description A ServiceAccount with its client secret, which only this response shows. */
         CreatedServiceAccount: {
@@ -730,11 +813,74 @@ export interface components {
             created_by: string;
             /** Format: date-time */
             created_at: string;
+            /**
+             * Format: date-time
+             * @description When the current client secret was made.
+             */
+            secret_created_at: string;
+            /**
+             * Format: date-time
+             * @description Until when the previous secret still works (null: it does not).
+             */
+            previous_secret_ends_at: string | null;
+            /** @description The current secret is 90 days old or more: rotate it. */
+            rotation_due: boolean;
             /** @description The secret (pghs_…), shown only in this response. */
             client_secret: string;
         };
         ServiceAccountList: {
             items: components["schemas"]["ServiceAccount"][];
+        };
+        RotateRequest: {
+            /** @description How long the old credential keeps working, as a Go duration ("24h", "90m"); 24h when left out, at most 168h, "0s" for at once. */
+            overlap?: string;
+        };
+        /** @description The new key (as CreatedAPIKey) and when the key it replaces stops working. */
+        RotatedAPIKey: {
+            /** Format: uuid */
+            id: string;
+            name: string;
+            prefix: string;
+            permissions: string[];
+            role: components["schemas"]["Role"] | null;
+            created_by: string;
+            service_account_id: string | null;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            last_used_at: string | null;
+            /** Format: date-time */
+            expires_at: string | null;
+            /** @description The key that replaced this one in a rotation. */
+            replaced_by: string | null;
+            /**
+             * Format: date-time
+             * @description When this rotated key stops working.
+             */
+            rotation_ends_at: string | null;
+            /** @description Whole days since the key was made. */
+            age_days: number;
+            /** @description The key is 90 days old or more: rotate it. */
+            rotation_due: boolean;
+            /** @description The new secret (pgh_…), shown only in this response. */
+            key: string;
+            /**
+             * Format: uuid
+             * @description The id of the key this one replaces.
+             */
+            replaces: string;
+            /**
+             * Format: date-time
+             * @description When the replaced key stops working.
+             */
+            replaced_key_ends_at: string;
+        };
+        RotatedServiceAccountSecret: {
+            client_id: string;
+            /** @description The new secret (pghs_…), shown only in this response. */
+            client_secret: string;
+            /** Format: date-time */
+            previous_secret_ends_at: string;
         };
         /** @description On create, omitted fields take defaults; on PATCH, omitted fields are unchanged. */
         ApplicationFields: {
@@ -1687,6 +1833,46 @@ export interface operations {
             429: components["responses"]["TooManyRequests"];
         };
     };
+    rotateAPIKey: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization to act in; required with X-API-Key, optional with a Bearer token. */
+                "X-Organization-ID"?: components["parameters"]["OrganizationHeader"];
+            };
+            path: {
+                id: components["parameters"]["IDPath"];
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["RotateRequest"];
+            };
+        };
+        responses: {
+            /** @description The new key, with its secret, and when the old one stops working. */
+            201: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                    "X-RateLimit-Remaining": components["headers"]["RateLimitRemaining"];
+                    "X-RateLimit-Reset": components["headers"]["RateLimitReset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RotatedAPIKey"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["ValidationError"];
+            429: components["responses"]["TooManyRequests"];
+        };
+    };
     listServiceAccounts: {
         parameters: {
             query?: never;
@@ -1847,6 +2033,45 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["CreatedAPIKey"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["ValidationError"];
+            429: components["responses"]["TooManyRequests"];
+        };
+    };
+    rotateServiceAccountSecret: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization to act in; required with X-API-Key, optional with a Bearer token. */
+                "X-Organization-ID"?: components["parameters"]["OrganizationHeader"];
+            };
+            path: {
+                id: components["parameters"]["IDPath"];
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["RotateRequest"];
+            };
+        };
+        responses: {
+            /** @description The new secret and when the previous one stops working. */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                    "X-RateLimit-Remaining": components["headers"]["RateLimitRemaining"];
+                    "X-RateLimit-Reset": components["headers"]["RateLimitReset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RotatedServiceAccountSecret"];
                 };
             };
             401: components["responses"]["Unauthorized"];
