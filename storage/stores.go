@@ -52,6 +52,10 @@ type APIKeyStore interface {
 	RevokeAPIKey(ctx context.Context, orgID, id string, at time.Time) error
 	// TouchAPIKeys records last use for many keys at once (batched by the caller).
 	TouchAPIKeys(ctx context.Context, lastUsed map[string]time.Time) error
+	// RotateAPIKey stores next as the successor of the organization's key
+	// oldID, which keeps working until endsAt, in one transaction.
+	// ErrNotFound if oldID is not a live key that was never rotated.
+	RotateAPIKey(ctx context.Context, orgID, oldID string, next *APIKey, endsAt time.Time) error
 }
 
 // ServiceAccountStore keeps service accounts.
@@ -62,6 +66,9 @@ type ServiceAccountStore interface {
 	ListServiceAccounts(ctx context.Context, orgID string) ([]ServiceAccount, error)
 	// DeleteServiceAccount deletes the account and revokes its API keys in one transaction.
 	DeleteServiceAccount(ctx context.Context, orgID, id string, at time.Time) error
+	// RotateServiceAccountSecret makes newHash the account's secret at at and
+	// keeps the current one as the previous secret until endsAt.
+	RotateServiceAccountSecret(ctx context.Context, orgID, id string, newHash []byte, at, endsAt time.Time) error
 }
 
 // ApplicationStore keeps OAuth clients.

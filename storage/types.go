@@ -82,6 +82,10 @@ type APIKey struct {
 	LastUsedAt       *time.Time `db:"last_used_at"`
 	ExpiresAt        *time.Time `db:"expires_at"`
 	RevokedAt        *time.Time `db:"revoked_at"`
+	// ReplacedBy is the key that replaced this one in a rotation, and
+	// RotationEndsAt when this one stops working; both nil until rotated.
+	ReplacedBy     *string    `db:"replaced_by"`
+	RotationEndsAt *time.Time `db:"rotation_ends_at"`
 }
 
 // ServiceAccount is a non-human principal of an organization with a role like a
@@ -95,6 +99,12 @@ type ServiceAccount struct {
 	SecretHash     []byte    `db:"secret_hash"`
 	CreatedBy      string    `db:"created_by"`
 	CreatedAt      time.Time `db:"created_at"`
+	// PreviousSecretHash is the secret a rotation replaced, accepted until
+	// PreviousSecretEndsAt; SecretRotatedAt is when the current secret was
+	// made (nil: at CreatedAt).
+	PreviousSecretHash   []byte     `db:"previous_secret_hash"`
+	PreviousSecretEndsAt *time.Time `db:"previous_secret_ends_at"`
+	SecretRotatedAt      *time.Time `db:"secret_rotated_at"`
 }
 
 // Application is an OAuth 2.0 client registered by an organization.

@@ -30,6 +30,9 @@ type Store interface {
 	ListServiceAccounts(ctx context.Context, orgID string) ([]storage.ServiceAccount, error)
 	// DeleteServiceAccount deletes the account and revokes its API keys.
 	DeleteServiceAccount(ctx context.Context, orgID, id string, at time.Time) error
+
+	RotateAPIKey(ctx context.Context, orgID, oldID string, next *storage.APIKey, endsAt time.Time) error
+	RotateServiceAccountSecret(ctx context.Context, orgID, id string, newHash []byte, at, endsAt time.Time) error
 }
 
 // Service applies the rules of API keys and service accounts: who may create,
@@ -208,7 +211,15 @@ func (s *Service) ListKeys(ctx context.Context, p *authz.Principal) ([]storage.A
 	if err != nil {
 		return nil, fmt.Errorf("credentials: list keys: %w", err)
 	}
-	return keys, nil
+	// A rotated key whose overlap has ended works no more: not listed.
+	now := s.now()
+	live := keys[:0]
+	for _, k := range keys {
+		if k.RotationEndsAt == nil || now.Before(*k.RotationEndsAt) {
+			live = append(live, k)
+		}
+	}
+	return live, nil
 }
 
 // ErrNoKey is the answer for a key that does not exist, is revoked, or is
@@ -234,17 +245,7 @@ func (s *Service) RevokeKey(ctx context.Context, p *authz.Principal, id string) 
 	if err != nil {
 		return fmt.Errorf("credentials: revoke key: %w", err)
 	}
-	switch {
-	case k.ID == p.ID && p.Type == authz.TypeAPIKey:
-	case k.ServiceAccountID != nil:
-		err = p.Require(authz.ServiceAccountsDelete)
-	case !p.IsUser() || k.CreatedBy != p.ID:
-		err = p.Require(authz.MembersDelete)
-		if err == nil && k.Role != "" && !p.MayGrant(k.Role) {
-			err = problem.CannotManageRole(k.Role)
-		}
-	}
-	if err != nil {
+	if err := mayRevoke(p, k); err != nil {
 		return err
 	}
 	if err := s.Store.RevokeAPIKey(ctx, p.OrganizationID, id, s.now()); err != nil {
@@ -263,6 +264,25 @@ func keyRef(id string) audit.Ref { return audit.Ref{Type: authz.TypeAPIKey, ID: 
 
 // accountRef names a service account in an audit event.
 func accountRef(id string) audit.Ref { return audit.Ref{Type: authz.TypeServiceAccount, ID: id} }
+
+// mayRevoke is whether p may end key k (RevokeKey's rules; rotation ends a
+// key too).
+func mayRevoke(p *authz.Principal, k *storage.APIKey) error {
+	switch {
+	case k.ID == p.ID && p.Type == authz.TypeAPIKey:
+		return nil
+	case k.ServiceAccountID != nil:
+		return p.Require(authz.ServiceAccountsDelete)
+	case !p.IsUser() || k.CreatedBy != p.ID:
+		if err := p.Require(authz.MembersDelete); err != nil {
+			return err
+		}
+		if k.Role != "" && !p.MayGrant(k.Role) {
+			return problem.CannotManageRole(k.Role)
+		}
+	}
+	return nil
+}
 
 // CreatedServiceAccount is a new service account with its client secret,
 // shown this once.

@@ -124,6 +124,8 @@ func (v *Verifier) Authenticate(ctx context.Context, key, orgID string) (*authz.
 		return nil, bad("revoked")
 	case k.ExpiresAt != nil && !now.Before(*k.ExpiresAt):
 		return nil, bad("expired")
+	case k.RotationEndsAt != nil && !now.Before(*k.RotationEndsAt):
+		return nil, bad("rotated, overlap ended")
 	}
 	ownerRole, err := v.ownerRole(ctx, k)
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"crypto/subtle"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/ory/fosite"
 
@@ -117,14 +118,21 @@ func applicationClient(a *storage.Application) *Client {
 }
 
 func serviceAccountClient(sa *storage.ServiceAccount, apiAudience string) *Client {
+	// A rotated secret works beside the new one until its window ends:
+	// fosite tries RotatedSecrets after Secret (fosite.ClientWithSecretRotation).
+	var rotated [][]byte
+	if credentials.PreviousSecretEndsAt(sa, time.Now()) != nil {
+		rotated = [][]byte{sa.PreviousSecretHash}
+	}
 	return &Client{
 		DefaultOpenIDConnectClient: fosite.DefaultOpenIDConnectClient{
 			DefaultClient: &fosite.DefaultClient{
-				ID:         sa.ClientID,
-				Secret:     sa.SecretHash,
-				GrantTypes: []string{"client_credentials"},
-				Scopes:     []string{},
-				Audience:   []string{apiAudience},
+				ID:             sa.ClientID,
+				Secret:         sa.SecretHash,
+				RotatedSecrets: rotated,
+				GrantTypes:     []string{"client_credentials"},
+				Scopes:         []string{},
+				Audience:       []string{apiAudience},
 			},
 			TokenEndpointAuthMethod: "client_secret_basic",
 		},

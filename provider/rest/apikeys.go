@@ -24,6 +24,8 @@ type Credentials interface {
 	ServiceAccount(ctx context.Context, p *authz.Principal, id string) (*storage.ServiceAccount, error)
 	DeleteServiceAccount(ctx context.Context, p *authz.Principal, id string) error
 	CreateServiceAccountKey(ctx context.Context, p *authz.Principal, accountID string, req credentials.KeyRequest) (*credentials.CreatedKey, error)
+	RotateKey(ctx context.Context, p *authz.Principal, id string, overlap *string) (*credentials.RotatedKey, error)
+	RotateServiceAccountSecret(ctx context.Context, p *authz.Principal, id string, overlap *string) (*credentials.RotatedSecret, error)
 }
 
 // APIKeyAPI serves /api/v1/api-keys.
@@ -39,6 +41,7 @@ func (a *APIKeyAPI) Mount(r *mux.Router) {
 	r.Handle("/api/v1/api-keys", h(a.create)).Methods(http.MethodPost)
 	r.Handle("/api/v1/api-keys", h(a.list)).Methods(http.MethodGet)
 	r.Handle("/api/v1/api-keys/{id}", h(a.revoke)).Methods(http.MethodDelete)
+	r.Handle("/api/v1/api-keys/{id}/rotate", h(a.rotate)).Methods(http.MethodPost)
 }
 
 // apiKeyJSON is a key as listed: never its secret or hash.
@@ -53,6 +56,12 @@ type apiKeyJSON struct {
 	CreatedAt        time.Time  `json:"created_at"`
 	LastUsedAt       *time.Time `json:"last_used_at"`
 	ExpiresAt        *time.Time `json:"expires_at"`
+	// Rotation: the key that replaced this one and when this one stops
+	// working (both null until rotated); whether it is old enough to rotate.
+	ReplacedBy     *string    `json:"replaced_by"`
+	RotationEndsAt *time.Time `json:"rotation_ends_at"`
+	AgeDays        int        `json:"age_days"`
+	RotationDue    bool       `json:"rotation_due"`
 }
 
 // createdAPIKeyJSON is a new key with its secret, shown this once.
@@ -66,9 +75,42 @@ func keyJSON(k *storage.APIKey) apiKeyJSON {
 	if k.Role != "" {
 		role = &k.Role
 	}
+	now := time.Now()
 	return apiKeyJSON{ID: k.ID, Name: k.Name, Prefix: k.Prefix, Permissions: credentials.SortedPermissions(k), Role: role,
 		CreatedBy: k.CreatedBy, ServiceAccountID: k.ServiceAccountID, CreatedAt: k.CreatedAt, LastUsedAt: k.LastUsedAt,
-		ExpiresAt: k.ExpiresAt}
+		ExpiresAt: k.ExpiresAt, ReplacedBy: k.ReplacedBy, RotationEndsAt: k.RotationEndsAt,
+		AgeDays: int(now.Sub(k.CreatedAt) / (24 * time.Hour)), RotationDue: credentials.Due(k.CreatedAt, now)}
+}
+
+// rotatedAPIKeyJSON is a rotation's answer: the new key with its secret,
+// and when the key it replaces stops working.
+type rotatedAPIKeyJSON struct {
+	createdAPIKeyJSON
+	Replaces          string    `json:"replaces"`
+	ReplacedKeyEndsAt time.Time `json:"replaced_key_ends_at"`
+}
+
+// rotateRequest is the body of both rotations; it may be empty.
+type rotateRequest struct {
+	Overlap *string `json:"overlap"`
+}
+
+func (a *APIKeyAPI) rotate(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	var req rotateRequest
+	if err := decodeOptionalJSON(w, r, a.MaxBody, &req); err != nil {
+		return err
+	}
+	k, err := a.Credentials.RotateKey(r.Context(), principal(r), id, req.Overlap)
+	if err != nil {
+		return err
+	}
+	httpapi.WriteJSON(w, http.StatusCreated, rotatedAPIKeyJSON{createdAPIKeyJSON: createdKeyJSON(&k.CreatedKey),
+		Replaces: k.Replaces, ReplacedKeyEndsAt: k.ReplacedEndsAt})
+	return nil
 }
 
 func createdKeyJSON(k *credentials.CreatedKey) createdAPIKeyJSON {

@@ -25,6 +25,10 @@ func (k apiKey) headers() []string {
 	return []string{"X-API-Key", k.Key, "X-Organization-ID", k.OrgID}
 }
 
+// apiKeyFields are the keys of an API key's JSON.
+var apiKeyFields = []string{"id", "name", "prefix", "permissions", "role", "created_by", "service_account_id", "created_at",
+	"last_used_at", "expires_at", "replaced_by", "rotation_ends_at", "age_days", "rotation_due"}
+
 // newAPIKey has u create a key with body (a map or JSON string) and checks the 201.
 func newAPIKey(t *testing.T, e *apptest.Env, u *apptest.User, body any) apiKey {
 	t.Helper()
@@ -32,8 +36,7 @@ func newAPIKey(t *testing.T, e *apptest.Env, u *apptest.User, body any) apiKey {
 	if r.Status != http.StatusCreated {
 		t.Fatalf("create API key: %d %s", r.Status, r.Body)
 	}
-	m := object(t, r, "id", "name", "prefix", "permissions", "role", "created_by", "service_account_id", "created_at",
-		"last_used_at", "expires_at", "key")
+	m := object(t, r, append(apiKeyFields, "key")...)
 	key, _ := m["key"].(string)
 	if !strings.HasPrefix(key, "pgh_") || len(key) != 53 || m["prefix"] != key[:12] {
 		t.Fatalf("key %q, prefix %v: want pgh_ + 49 characters, prefix its first 12", key, m["prefix"])

@@ -90,22 +90,26 @@ func start(t *testing.T, opts apptest.Options) *apptest.Env {
 	}
 	opts.Env = env
 	e := apptest.Start(t, opts)
-	e.Client.Transport = spreadClientIPs{}
+	e.Client.Transport = spreadClientIPs{next: e.Client.Transport}
 	return e
 }
 
 // spreadClientIPs sends every request as if from a different client IP.
-type spreadClientIPs struct{}
+type spreadClientIPs struct{ next http.RoundTripper }
 
-func (spreadClientIPs) RoundTrip(r *http.Request) (*http.Response, error) {
+func (s spreadClientIPs) RoundTrip(r *http.Request) (*http.Response, error) {
+	next := s.next
+	if next == nil {
+		next = http.DefaultTransport
+	}
 	if r.Header.Get("X-Forwarded-For") != "" {
-		return http.DefaultTransport.RoundTrip(r)
+		return next.RoundTrip(r)
 	}
 	var b [3]byte
 	_, _ = rand.Read(b[:])
 	c := r.Clone(r.Context())
 	c.Header.Set("X-Forwarded-For", fmt.Sprintf("10.%d.%d.%d", b[0], b[1], b[2]))
-	return http.DefaultTransport.RoundTrip(c)
+	return next.RoundTrip(c)
 }
 
 // roomy moves an organization to the business plan (1000 requests a minute),

@@ -33,7 +33,7 @@ func guideRefreshBody(rt string) string {
 // Register, Login, Using JWT Tokens, Refreshing Tokens, Revoke on logout,
 // Test JWT Token, and the JWKS curl, checking exact statuses and JSON shapes.
 func TestGuideJWTSections(t *testing.T) {
-	apptest.ForEachBackend(t, func(t *testing.T, e *apptest.Env) {
+	forEachBackend(t, apptest.Options{}, func(t *testing.T, e *apptest.Env) {
 		// Register.
 		r := e.Do(http.MethodPost, "/api/v1/auth/register", guideRegisterBody, "Content-Type", "application/json")
 		if r.Status != http.StatusCreated {

@@ -29,6 +29,7 @@ func (a *ServiceAccountAPI) Mount(r *mux.Router) {
 	r.Handle("/api/v1/service-accounts/{id}", h(a.get)).Methods(http.MethodGet)
 	r.Handle("/api/v1/service-accounts/{id}", h(a.delete)).Methods(http.MethodDelete)
 	r.Handle("/api/v1/service-accounts/{id}/api-keys", h(a.createKey)).Methods(http.MethodPost)
+	r.Handle("/api/v1/service-accounts/{id}/rotate-secret", h(a.rotateSecret)).Methods(http.MethodPost)
 }
 
 type serviceAccountJSON struct {
@@ -38,6 +39,12 @@ type serviceAccountJSON struct {
 	ClientID  string    `json:"client_id"`
 	CreatedBy string    `json:"created_by"`
 	CreatedAt time.Time `json:"created_at"`
+	// The client secret's rotation: when the current one was made, until
+	// when the previous one still works (null: it does not), and whether the
+	// current one is old enough to rotate.
+	SecretCreatedAt      time.Time  `json:"secret_created_at"`
+	PreviousSecretEndsAt *time.Time `json:"previous_secret_ends_at"`
+	RotationDue          bool       `json:"rotation_due"`
 }
 
 type createdServiceAccountJSON struct {
@@ -46,7 +53,36 @@ type createdServiceAccountJSON struct {
 }
 
 func accountJSON(sa *storage.ServiceAccount) serviceAccountJSON {
-	return serviceAccountJSON{ID: sa.ID, Name: sa.Name, Role: sa.Role, ClientID: sa.ClientID, CreatedBy: sa.CreatedBy, CreatedAt: sa.CreatedAt}
+	now, made := time.Now(), credentials.SecretCreatedAt(sa)
+	return serviceAccountJSON{ID: sa.ID, Name: sa.Name, Role: sa.Role, ClientID: sa.ClientID, CreatedBy: sa.CreatedBy,
+		CreatedAt: sa.CreatedAt, SecretCreatedAt: made, PreviousSecretEndsAt: credentials.PreviousSecretEndsAt(sa, now),
+		RotationDue: credentials.Due(made, now)}
+}
+
+// rotatedAccountSecretJSON is a secret rotation's answer: the new secret,
+// shown this once, and when the previous one stops working.
+type rotatedAccountSecretJSON struct {
+	ClientID             string    `json:"client_id"`
+	ClientSecret         string    `json:"client_secret"`
+	PreviousSecretEndsAt time.Time `json:"previous_secret_ends_at"`
+}
+
+func (a *ServiceAccountAPI) rotateSecret(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	var req rotateRequest
+	if err := decodeOptionalJSON(w, r, a.MaxBody, &req); err != nil {
+		return err
+	}
+	s, err := a.Credentials.RotateServiceAccountSecret(r.Context(), principal(r), id, req.Overlap)
+	if err != nil {
+		return err
+	}
+	httpapi.WriteJSON(w, http.StatusOK, rotatedAccountSecretJSON{ClientID: s.ClientID, ClientSecret: s.ClientSecret,
+		PreviousSecretEndsAt: s.PreviousSecretEndsAt})
+	return nil
 }
 
 type createServiceAccountRequest struct {

@@ -63,6 +63,7 @@ type APIKeys interface {
 	CreateKey(ctx context.Context, p *authz.Principal, req credentials.KeyRequest) (*credentials.CreatedKey, error)
 	ListKeys(ctx context.Context, p *authz.Principal) ([]storage.APIKey, error)
 	RevokeKey(ctx context.Context, p *authz.Principal, id string) error
+	RotateKey(ctx context.Context, p *authz.Principal, id string, overlap *string) (*credentials.RotatedKey, error)
 }
 
 // Applications is the application rules (clients.Service).
@@ -136,6 +137,7 @@ func (a *Account) Mount(r *mux.Router) {
 	r.HandleFunc("/account/api-keys", a.createAPIKey).Methods(http.MethodPost)
 	r.HandleFunc("/account/api-keys/{id}/revoke", a.confirmRevokeAPIKey).Methods(http.MethodGet)
 	r.HandleFunc("/account/api-keys/{id}/revoke", a.revokeAPIKey).Methods(http.MethodPost)
+	r.HandleFunc("/account/api-keys/{id}/rotate", a.rotateAPIKey).Methods(http.MethodPost)
 	r.HandleFunc("/account/members", a.members).Methods(http.MethodGet)
 	r.HandleFunc("/account/members", a.inviteMember).Methods(http.MethodPost)
 	r.HandleFunc("/account/members/{user}/role", a.changeRole).Methods(http.MethodPost)

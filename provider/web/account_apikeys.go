@@ -16,12 +16,16 @@ import (
 // apiKeysPage is the data of account_apikeys.html.
 type apiKeysPage struct {
 	frame
-	Keys    []storage.APIKey
-	Roles   []string
-	NewKey  *credentials.CreatedKey // set only in the response to the creating POST
-	Form    keyForm
-	Errors  map[string]string
-	Expires []expiryChoice
+	Keys   []keyRow
+	Roles  []string
+	NewKey *credentials.CreatedKey // set only in the response to the creating POST
+	// Rotated is set in the response to a rotation: NewKey replaces the
+	// key it names, which works until its ReplacedEndsAt.
+	Rotated  *credentials.RotatedKey
+	Overlaps []overlapChoice
+	Form     keyForm
+	Errors   map[string]string
+	Expires  []expiryChoice
 }
 
 // keyForm is what the user typed into "Create New Key".
@@ -71,11 +75,14 @@ func (a *Account) renderAPIKeys(w http.ResponseWriter, r *http.Request, status i
 		a.p.unavailable(w, r, err)
 		return
 	}
+	now := a.p.now()
 	for _, k := range keys {
 		if k.ServiceAccountID == nil {
-			data.Keys = append(data.Keys, k)
+			data.Keys = append(data.Keys, keyRow{APIKey: k, AgeDays: int(now.Sub(k.CreatedAt) / (24 * time.Hour)),
+				Due: credentials.Due(k.CreatedAt, now)})
 		}
 	}
+	data.Overlaps = overlapChoices
 	a.render(w, r, status, "account_apikeys", data, data.NewKey != nil)
 }
 

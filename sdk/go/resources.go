@@ -198,6 +198,13 @@ func (s *APIKeysService) Revoke(ctx context.Context, apiKeyID string, opts ...Re
 	return err
 }
 
+// Rotate (rotateAPIKey): a new key with the same name, role and
+// permissions (its secret in this answer only); the old one works until
+// ReplacedKeyEndsAt (body.Overlap: default 24h, at most 168h, "0s" at once).
+func (s *APIKeysService) Rotate(ctx context.Context, apiKeyID string, body RotateRequest, opts ...RequestOption) (*RotatedAPIKey, error) {
+	return one[RotatedAPIKey](ctx, s.c, call{op: "rotateAPIKey", path: []string{apiKeyID}, body: body, opts: opts})
+}
+
 // ServiceAccountsService is /api/v1/service-accounts. Their tokens come from
 // the oauth package's client credentials.
 type ServiceAccountsService struct{ c *Client }
@@ -232,6 +239,13 @@ func (s *ServiceAccountsService) Delete(ctx context.Context, serviceAccountID st
 // (users only); the same body as APIKeys.Create.
 func (s *ServiceAccountsService) CreateAPIKey(ctx context.Context, serviceAccountID string, body APIKeyRequest, opts ...RequestOption) (*CreatedAPIKey, error) {
 	return one[CreatedAPIKey](ctx, s.c, call{op: "createServiceAccountAPIKey", path: []string{serviceAccountID}, body: body, opts: opts})
+}
+
+// RotateSecret (rotateServiceAccountSecret): a new client secret (in this
+// answer only); the previous one works until PreviousSecretEndsAt
+// (body.Overlap: default 24h, at most 168h, "0s" at once).
+func (s *ServiceAccountsService) RotateSecret(ctx context.Context, serviceAccountID string, body RotateRequest, opts ...RequestOption) (*RotatedServiceAccountSecret, error) {
+	return one[RotatedServiceAccountSecret](ctx, s.c, call{op: "rotateServiceAccountSecret", path: []string{serviceAccountID}, body: body, opts: opts})
 }
 
 // ApplicationsService is /api/v1/applications: the organization's OAuth clients.

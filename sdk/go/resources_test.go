@@ -185,6 +185,18 @@ func TestResources(t *testing.T) {
 	if h := must[*puguh.Health](t)(keyClient.Health.Check(ctx)); h.Principal == nil || h.Principal.Type != "api_key" || h.Principal.ID != created.ID {
 		t.Fatalf("the key's principal %+v", h.Principal)
 	}
+	rotating := must[*puguh.CreatedAPIKey](t)(c.APIKeys.Create(ctx, puguh.APIKeyRequest{Name: "quarterly", Role: puguh.RoleViewer}))
+	rotatedKey := must[*puguh.RotatedAPIKey](t)(c.APIKeys.Rotate(ctx, rotating.ID, puguh.RotateRequest{Overlap: "1h"}))
+	if rotatedKey.Replaces != rotating.ID || rotatedKey.Name != "quarterly" || *rotatedKey.Role != puguh.RoleViewer || rotatedKey.Key == rotating.Key ||
+		time.Until(rotatedKey.ReplacedKeyEndsAt) > time.Hour || time.Until(rotatedKey.ReplacedKeyEndsAt) < 59*time.Minute {
+		t.Fatalf("rotated key %+v", rotatedKey)
+	}
+	keys = must[*puguh.Page[puguh.APIKey]](t)(c.APIKeys.List(ctx))
+	if !slices.ContainsFunc(keys.Items, func(k puguh.APIKey) bool {
+		return k.ID == rotating.ID && k.ReplacedBy != nil && *k.ReplacedBy == rotatedKey.ID && k.RotationEndsAt != nil
+	}) {
+		t.Fatalf("the rotated key is not listed with its successor: %+v", keys.Items)
+	}
 	if err := c.APIKeys.Revoke(ctx, created.ID); err != nil {
 		t.Fatal(err)
 	}
@@ -202,6 +214,13 @@ func TestResources(t *testing.T) {
 	}
 	if g := must[*puguh.ServiceAccount](t)(c.ServiceAccounts.Get(ctx, sa.ID)); g.Name != "deployer" {
 		t.Fatal(g)
+	}
+	newSecret := must[*puguh.RotatedServiceAccountSecret](t)(c.ServiceAccounts.RotateSecret(ctx, sa.ID, puguh.RotateRequest{}))
+	if newSecret.ClientID != sa.ClientID || newSecret.ClientSecret == sa.ClientSecret || time.Until(newSecret.PreviousSecretEndsAt) < 23*time.Hour {
+		t.Fatalf("rotated secret %+v", newSecret)
+	}
+	if g := must[*puguh.ServiceAccount](t)(c.ServiceAccounts.Get(ctx, sa.ID)); g.PreviousSecretEndsAt == nil || g.RotationDue {
+		t.Fatalf("after rotation %+v", g)
 	}
 	saKey := must[*puguh.CreatedAPIKey](t)(c.ServiceAccounts.CreateAPIKey(ctx, sa.ID, puguh.APIKeyRequest{Name: "deployer key"}))
 	if saKey.ServiceAccountID == nil || *saKey.ServiceAccountID != sa.ID {

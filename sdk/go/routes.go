@@ -35,12 +35,14 @@ var routes = map[string]route{
 	"listAPIKeys":  {"GET", "/api/v1/api-keys", false},
 	"createAPIKey": {"POST", "/api/v1/api-keys", false},
 	"revokeAPIKey": {"DELETE", "/api/v1/api-keys/{id}", false},
+	"rotateAPIKey": {"POST", "/api/v1/api-keys/{id}/rotate", false},
 
 	"listServiceAccounts":        {"GET", "/api/v1/service-accounts", false},
 	"createServiceAccount":       {"POST", "/api/v1/service-accounts", false},
 	"getServiceAccount":          {"GET", "/api/v1/service-accounts/{id}", false},
 	"deleteServiceAccount":       {"DELETE", "/api/v1/service-accounts/{id}", false},
 	"createServiceAccountAPIKey": {"POST", "/api/v1/service-accounts/{id}/api-keys", false},
+	"rotateServiceAccountSecret": {"POST", "/api/v1/service-accounts/{id}/rotate-secret", false},
 
 	"listApplications":        {"GET", "/api/v1/applications", false},
 	"createApplication":       {"POST", "/api/v1/applications", false},

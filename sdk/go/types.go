@@ -164,6 +164,12 @@ type APIKey struct {
 	CreatedAt        time.Time  `json:"created_at"`
 	LastUsedAt       *time.Time `json:"last_used_at"`
 	ExpiresAt        *time.Time `json:"expires_at"`
+	// ReplacedBy and RotationEndsAt are set once the key is rotated: its
+	// successor, and when this key stops working.
+	ReplacedBy     *string    `json:"replaced_by"`
+	RotationEndsAt *time.Time `json:"rotation_ends_at"`
+	AgeDays        int        `json:"age_days"`
+	RotationDue    bool       `json:"rotation_due"` // 90 days old or more: rotate it
 }
 
 // CreatedAPIKey is a new key with its secret (pgh_…), shown in this answer only.
@@ -186,6 +192,11 @@ type ServiceAccount struct {
 	ClientID  string    `json:"client_id"`
 	CreatedBy string    `json:"created_by"`
 	CreatedAt time.Time `json:"created_at"`
+	// SecretCreatedAt is when the current client secret was made;
+	// PreviousSecretEndsAt until when the one it replaced still works.
+	SecretCreatedAt      time.Time  `json:"secret_created_at"`
+	PreviousSecretEndsAt *time.Time `json:"previous_secret_ends_at"`
+	RotationDue          bool       `json:"rotation_due"`
 }
 
 // CreatedServiceAccount is a new service account with its client secret
@@ -256,4 +267,28 @@ type Grant struct {
 type PageParams struct {
 	Limit  int
 	Cursor string
+}
+
+// RotateRequest is the body of POST /api/v1/api-keys/{id}/rotate and
+// POST /api/v1/service-accounts/{id}/rotate-secret: how long the old
+// credential keeps working, as a duration ("24h", the default when empty;
+// at most "168h"; "0s" for a compromised one).
+type RotateRequest struct {
+	Overlap string `json:"overlap,omitempty"`
+}
+
+// RotatedAPIKey is a rotation's answer: the new key with its secret (shown
+// in this answer only), and when the key it replaces stops working.
+type RotatedAPIKey struct {
+	CreatedAPIKey
+	Replaces          string    `json:"replaces"`
+	ReplacedKeyEndsAt time.Time `json:"replaced_key_ends_at"`
+}
+
+// RotatedServiceAccountSecret is a service account's new client secret
+// (shown in this answer only) and when the previous one stops working.
+type RotatedServiceAccountSecret struct {
+	ClientID             string    `json:"client_id"`
+	ClientSecret         string    `json:"client_secret"`
+	PreviousSecretEndsAt time.Time `json:"previous_secret_ends_at"`
 }

@@ -300,3 +300,28 @@ func (s *Store) RevokeAPIKey(ctx context.Context, orgID, id string, at time.Time
 	defer s.apiKeys.Invalidate(ctx, hex.EncodeToString(k.Hash))
 	return s.Store.RevokeAPIKey(ctx, orgID, id, at)
 }
+
+// RotateAPIKey rotates, then invalidates the old key (its record now names
+// its successor and when it stops working).
+func (s *Store) RotateAPIKey(ctx context.Context, orgID, oldID string, next *storage.APIKey, endsAt time.Time) error {
+	k, err := s.Store.APIKeyByID(ctx, orgID, oldID)
+	if err != nil {
+		return err
+	}
+	defer s.apiKeys.Invalidate(ctx, hex.EncodeToString(k.Hash))
+	return s.Store.RotateAPIKey(ctx, orgID, oldID, next, endsAt)
+}
+
+// RotateServiceAccountSecret rotates, then invalidates the account by id and
+// by client id.
+func (s *Store) RotateServiceAccountSecret(ctx context.Context, orgID, id string, newHash []byte, at, endsAt time.Time) error {
+	sa, err := s.Store.ServiceAccountByID(ctx, orgID, id)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		s.accountsByID.Invalidate(ctx, pair(orgID, id))
+		s.accountsByCID.Invalidate(ctx, sa.ClientID)
+	}()
+	return s.Store.RotateServiceAccountSecret(ctx, orgID, id, newHash, at, endsAt)
+}

@@ -183,6 +183,32 @@ var cachedWrites = []struct {
 			k, err := w.s.APIKeyByHash(ctx, w.key.Hash)
 			return err == nil && k.RevokedAt != nil, err
 		}},
+	{"RotateAPIKey", func(ctx context.Context, w *world) error { _, err := w.s.APIKeyByHash(ctx, w.key.Hash); return err },
+		func(ctx context.Context, w *world) error {
+			next := *w.key
+			next.ID, next.Hash, next.CreatedAt = uuid.NewString(), []byte(uuid.NewString()), time.Now()
+			return w.s.RotateAPIKey(ctx, w.org.ID, w.key.ID, &next, time.Now().Add(time.Hour))
+		},
+		func(ctx context.Context, w *world) (bool, error) {
+			k, err := w.s.APIKeyByHash(ctx, w.key.Hash)
+			return err == nil && k.RotationEndsAt != nil && k.ReplacedBy != nil, err
+		}},
+	{"RotateServiceAccountSecret", func(ctx context.Context, w *world) error {
+		if _, err := w.s.ServiceAccountByID(ctx, w.org.ID, w.sa.ID); err != nil {
+			return err
+		}
+		_, err := w.s.ServiceAccountByClientID(ctx, w.sa.ClientID)
+		return err
+	}, func(ctx context.Context, w *world) error {
+		return w.s.RotateServiceAccountSecret(ctx, w.org.ID, w.sa.ID, []byte("new"), time.Now(), time.Now().Add(time.Hour))
+	}, func(ctx context.Context, w *world) (bool, error) {
+		a, err1 := w.s.ServiceAccountByID(ctx, w.org.ID, w.sa.ID)
+		b, err2 := w.s.ServiceAccountByClientID(ctx, w.sa.ClientID)
+		if err := errors.Join(err1, err2); err != nil {
+			return false, err
+		}
+		return string(a.SecretHash) == "new" && string(b.SecretHash) == "new" && string(b.PreviousSecretHash) == "h", nil
+	}},
 }
 
 func readUser(ctx context.Context, w *world) error {

@@ -14,7 +14,7 @@ import (
 var _ storage.APIKeyStore = (*Store)(nil)
 
 const apiKeyColumns = `id, organization_id, name, prefix, hash, permissions, role, created_by, service_account_id,
-	created_at, last_used_at, expires_at, revoked_at`
+	created_at, last_used_at, expires_at, revoked_at, replaced_by, rotation_ends_at`
 
 // apiKeyRow is an api_keys row: the key with its permissions still as JSON text.
 type apiKeyRow struct {
@@ -41,9 +41,10 @@ func (s *Store) CreateAPIKey(ctx context.Context, k *storage.APIKey) error {
 		return fmt.Errorf("create api key: permissions: %w", err)
 	}
 	if _, err := s.db.ExecContext(ctx, s.rebind(`INSERT INTO api_keys (`+apiKeyColumns+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
 		k.ID, k.OrganizationID, k.Name, k.Prefix, k.Hash, perms, k.Role, k.CreatedBy, k.ServiceAccountID,
-		utc(k.CreatedAt), utcPtr(k.LastUsedAt), utcPtr(k.ExpiresAt), utcPtr(k.RevokedAt)); err != nil {
+		utc(k.CreatedAt), utcPtr(k.LastUsedAt), utcPtr(k.ExpiresAt), utcPtr(k.RevokedAt), k.ReplacedBy,
+		utcPtr(k.RotationEndsAt)); err != nil {
 		return fmt.Errorf("create api key: %w", mapError(err))
 	}
 	return nil

@@ -33,6 +33,9 @@ func TestConformance(t *testing.T) {
 				{"ServiceAccountStore", func(t *testing.T) {
 					storagetest.TestServiceAccountStore(t, func(t *testing.T) storagetest.ServiceAccountStores { return open(t) })
 				}},
+				{"CredentialRotation", func(t *testing.T) {
+					storagetest.TestCredentialRotation(t, func(t *testing.T) storagetest.ServiceAccountStores { return open(t) })
+				}},
 				{"ApplicationStore", func(t *testing.T) {
 					storagetest.TestApplicationStore(t, func(t *testing.T) storagetest.ApplicationStores { return open(t) })
 				}},

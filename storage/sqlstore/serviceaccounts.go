@@ -12,13 +12,17 @@ import (
 
 var _ storage.ServiceAccountStore = (*Store)(nil)
 
-const serviceAccountColumns = `id, organization_id, name, role, client_id, secret_hash, created_by, created_at`
+const serviceAccountColumns = `id, organization_id, name, role, client_id, secret_hash, created_by, created_at,
+	previous_secret_hash, previous_secret_ends_at, secret_rotated_at`
+
+// serviceAccountInsertColumns are what a new account has: no rotation yet.
+const serviceAccountInsertColumns = `id, organization_id, name, role, client_id, secret_hash, created_by, created_at`
 
 // CreateServiceAccount stores sa. ErrConflict if the id or the client id exists;
 // ErrNotFound if its organization does not.
 func (s *Store) CreateServiceAccount(ctx context.Context, sa *storage.ServiceAccount) error {
 	stamp(time.Now(), &sa.CreatedAt)
-	if _, err := s.db.ExecContext(ctx, s.rebind(`INSERT INTO service_accounts (`+serviceAccountColumns+`)
+	if _, err := s.db.ExecContext(ctx, s.rebind(`INSERT INTO service_accounts (`+serviceAccountInsertColumns+`)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`),
 		sa.ID, sa.OrganizationID, sa.Name, sa.Role, sa.ClientID, sa.SecretHash, sa.CreatedBy, utc(sa.CreatedAt)); err != nil {
 		return fmt.Errorf("create service account: %w", mapError(err))

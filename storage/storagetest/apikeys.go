@@ -13,6 +13,7 @@ func normAPIKey(k *storage.APIKey) {
 	k.LastUsedAt = microPtr(k.LastUsedAt)
 	k.ExpiresAt = microPtr(k.ExpiresAt)
 	k.RevokedAt = microPtr(k.RevokedAt)
+	k.RotationEndsAt = microPtr(k.RotationEndsAt)
 }
 
 func normAPIKeys(ks *[]storage.APIKey) {

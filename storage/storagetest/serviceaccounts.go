@@ -8,7 +8,11 @@ import (
 	"github.com/arsaka/puguh/storage"
 )
 
-func normServiceAccount(sa *storage.ServiceAccount) { sa.CreatedAt = micro(sa.CreatedAt) }
+func normServiceAccount(sa *storage.ServiceAccount) {
+	sa.CreatedAt = micro(sa.CreatedAt)
+	sa.PreviousSecretEndsAt = microPtr(sa.PreviousSecretEndsAt)
+	sa.SecretRotatedAt = microPtr(sa.SecretRotatedAt)
+}
 
 func normServiceAccounts(sas *[]storage.ServiceAccount) {
 	for i := range *sas {

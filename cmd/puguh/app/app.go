@@ -14,6 +14,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/gorilla/mux"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/redis/go-redis/v9"
@@ -36,6 +37,7 @@ type App struct {
 	registry *prometheus.Registry
 	s        services     // what build made (build.go)
 	handler  http.Handler // the public listener's (routes.go)
+	router   *mux.Router  // the route table inside handler (routes.go)
 	admin    http.Handler // the admin listener's (admin.go)
 	// draining is set once a graceful shutdown has begun; /readyz then
 	// answers 503.
@@ -106,6 +108,10 @@ func NewWithOptions(ctx context.Context, cfg *config.Config, log *slog.Logger, o
 
 // Handler is the HTTP handler of the whole API.
 func (a *App) Handler() http.Handler { return a.handler }
+
+// Router returns the public route table, for tests that walk it (every
+// /api/v1 route must be in the OpenAPI document).
+func (a *App) Router() *mux.Router { return a.router }
 
 // Store is the store every component uses (the SQL store with its caches),
 // for the commands.

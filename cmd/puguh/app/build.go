@@ -21,6 +21,7 @@ import (
 	"github.com/arsaka/puguh/provider/orgs"
 	"github.com/arsaka/puguh/provider/password"
 	"github.com/arsaka/puguh/provider/ratelimit"
+	"github.com/arsaka/puguh/provider/rest"
 	"github.com/arsaka/puguh/provider/web"
 	"github.com/arsaka/puguh/storage/cache"
 	"github.com/arsaka/puguh/storage/cached"
@@ -65,6 +66,7 @@ type services struct {
 	pages       *web.Pages
 	account     *web.Account
 	cursors     []byte // the key of the REST API's pagination cursors
+	openapi     *rest.OpenAPIAPI
 }
 
 // build constructs every dependency once, in dependency order, and records
@@ -190,6 +192,9 @@ func (a *App) build(ctx context.Context, opts Options) error {
 	}
 	a.background = append(a.background, func(ctx context.Context) { a.runBrowserJanitor(ctx, now) })
 	a.background = append(a.background, func(ctx context.Context) { a.runAuditJanitor(ctx, now) })
+	if s.openapi, err = rest.NewOpenAPIAPI(); err != nil {
+		return err
+	}
 	return nil
 }
 

@@ -50,6 +50,8 @@ func (a *App) routes() http.Handler {
 		&rest.ApplicationAPI{Apps: s.apps, Auth: s.authn, MaxBody: body},
 		// GET /api/v1/audit-events
 		&rest.AuditAPI{Log: s.auditLog, Auth: s.authn, Cursors: &rest.Cursors{Key: s.cursors}},
+		// GET /api/v1/openapi.json
+		s.openapi,
 		// GET|POST /oauth/authorize, /login, /consent, /logout, /oauth/logout, /static/…
 		s.pages,
 		// /signup, /account…
@@ -62,6 +64,7 @@ func (a *App) routes() http.Handler {
 	for _, area := range areas {
 		area.Mount(r)
 	}
+	a.router = r
 	// /metrics and the probes are on the admin listener only (admin.go).
 	h := httpapi.Middleware(a.log, httpapi.NewMetrics(a.registry), s.ipLimits.Wrap(r))
 	if strings.HasPrefix(a.cfg.Issuer, "https://") {

@@ -49,12 +49,14 @@ export const ROUTES = {
   listAPIKeys: route('GET', '/api/v1/api-keys'),
   createAPIKey: route('POST', '/api/v1/api-keys'),
   revokeAPIKey: route('DELETE', '/api/v1/api-keys/{id}'),
+  rotateAPIKey: route('POST', '/api/v1/api-keys/{id}/rotate'),
 
   listServiceAccounts: route('GET', '/api/v1/service-accounts'),
   createServiceAccount: route('POST', '/api/v1/service-accounts'),
   getServiceAccount: route('GET', '/api/v1/service-accounts/{id}'),
   deleteServiceAccount: route('DELETE', '/api/v1/service-accounts/{id}'),
   createServiceAccountAPIKey: route('POST', '/api/v1/service-accounts/{id}/api-keys'),
+  rotateServiceAccountSecret: route('POST', '/api/v1/service-accounts/{id}/rotate-secret'),
 
   listApplications: route('GET', '/api/v1/applications'),
   createApplication: route('POST', '/api/v1/applications'),

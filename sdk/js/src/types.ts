@@ -33,6 +33,10 @@ export type UserState = S['UserState'];
 export type APIKey = S['APIKey'];
 export type CreatedAPIKey = S['CreatedAPIKey'];
 export type APIKeyRequest = S['APIKeyRequest'];
+/** The body of both rotations: how long the old credential keeps working ("24h" by default, at most "168h", "0s" at once). */
+export type RotateRequest = S['RotateRequest'];
+export type RotatedAPIKey = S['RotatedAPIKey'];
+export type RotatedServiceAccountSecret = S['RotatedServiceAccountSecret'];
 
 export type ServiceAccount = S['ServiceAccount'];
 export type CreatedServiceAccount = S['CreatedServiceAccount'];

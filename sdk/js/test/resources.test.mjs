@@ -226,6 +226,18 @@ test('apiKeys.create, list, use, revoke', async () => {
   const me = await keyClient.iam.users.me();
   assert.equal(me.type, 'api_key');
 
+  const rotating = await owner.client.apiKeys.create({ name: 'quarterly', role: 'viewer' });
+  const rotated = await owner.client.apiKeys.rotate(rotating.id, { overlap: '1h' });
+  assert.equal(rotated.replaces, rotating.id);
+  assert.equal(rotated.name, 'quarterly');
+  assert.equal(rotated.role, 'viewer');
+  assert.notEqual(rotated.key, rotating.key);
+  const ends = Date.parse(rotated.replaced_key_ends_at) - Date.now();
+  assert.ok(ends > 59 * 60_000 && ends <= 3_600_000, `replaced_key_ends_at ${rotated.replaced_key_ends_at}`);
+  const old = (await owner.client.apiKeys.list()).items.find((k) => k.id === rotating.id);
+  assert.equal(old.replaced_by, rotated.id);
+  assert.equal(old.rotation_due, false);
+
   assert.equal(await owner.client.apiKeys.revoke(created.id), undefined);
   await assert.rejects(keyClient.iam.users.me(), (e) => e instanceof AuthenticationError && e.detail === 'Invalid API key');
 });
@@ -239,6 +251,12 @@ test('serviceAccounts.create, list, get, createApiKey, client credentials, delet
   assert.ok(listed.items.some((s) => s.id === sa.id && !('client_secret' in s)));
   const got = await owner.client.serviceAccounts.get(sa.id);
   assert.equal(got.name, 'deployer');
+
+  const secret = await owner.client.serviceAccounts.rotateSecret(sa.id);
+  assert.equal(secret.client_id, sa.client_id);
+  assert.notEqual(secret.client_secret, sa.client_secret);
+  assert.ok(Date.parse(secret.previous_secret_ends_at) - Date.now() > 23 * 3_600_000);
+  assert.ok((await owner.client.serviceAccounts.get(sa.id)).previous_secret_ends_at);
 
   const key = await owner.client.serviceAccounts.createApiKey(sa.id, { name: 'deployer key' });
   assert.equal(key.service_account_id, sa.id);

@@ -112,6 +112,9 @@ def test_every_operation_through_the_async_client(server: Server) -> None:
         assert any(k["id"] == key["id"] for k in (await c.api_keys.list()).items)
         key_client = client(api_key=key["key"], organization_id=reg["organization_id"])
         assert (await key_client.iam.users.me())["type"] == "api_key"
+        rotated_key = await c.api_keys.rotate(key["id"], {"overlap": "0s"})
+        assert rotated_key["replaces"] == key["id"] and rotated_key["name"] == "async key"
+        key = rotated_key
         assert await c.api_keys.revoke(key["id"]) is None  # type: ignore[func-returns-value]  # 204: None
 
         # Service accounts, and their client-credentials token.
@@ -119,6 +122,7 @@ def test_every_operation_through_the_async_client(server: Server) -> None:
         assert sa["id"] in [s["id"] async for s in c.service_accounts.list()]
         assert (await c.service_accounts.get(sa["id"]))["client_id"] == sa["client_id"]
         assert (await c.service_accounts.create_api_key(sa["id"], {"name": "sa key"}))["service_account_id"] == sa["id"]
+        assert (await c.service_accounts.rotate_secret(sa["id"], {"overlap": "1h"}))["client_id"] == sa["client_id"]
         async with AsyncOAuthClient(
             issuer=server.issuer, client_id=sa["client_id"], client_secret=sa["client_secret"], token_endpoint_auth_method="client_secret_basic"
         ) as sa_oauth:

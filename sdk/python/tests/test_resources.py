@@ -222,6 +222,13 @@ def test_api_keys_create_list_use_revoke(server: Server) -> None:
     assert key_client.health.check().get("principal") == {"type": "api_key", "id": created["id"], "organization_id": owner.organization_id}
     assert key_client.iam.users.me()["type"] == "api_key"
 
+    rotating = c.api_keys.create({"name": "quarterly", "role": "viewer"})
+    rotated = c.api_keys.rotate(rotating["id"], {"overlap": "1h"})
+    assert (rotated["replaces"], rotated["name"], rotated["role"]) == (rotating["id"], "quarterly", "viewer")
+    assert rotated["key"] != rotating["key"]
+    old = next(k for k in c.api_keys.list().items if k["id"] == rotating["id"])
+    assert old["replaced_by"] == rotated["id"] and old["rotation_ends_at"] is not None and old["rotation_due"] is False
+
     assert c.api_keys.revoke(created["id"]) is None
     with pytest.raises(AuthenticationError) as refused:
         key_client.iam.users.me()
@@ -235,6 +242,10 @@ def test_service_accounts_and_client_credentials(server: Server) -> None:
     assert sa["client_secret"].startswith("pghs_")
     assert any(s["id"] == sa["id"] and "client_secret" not in s for s in c.service_accounts.list())
     assert c.service_accounts.get(sa["id"])["name"] == "deployer"
+
+    secret = c.service_accounts.rotate_secret(sa["id"])
+    assert secret["client_id"] == sa["client_id"] and secret["client_secret"] != sa["client_secret"]
+    assert c.service_accounts.get(sa["id"])["previous_secret_ends_at"] is not None
 
     key = c.service_accounts.create_api_key(sa["id"], {"name": "deployer key"})
     assert (key["service_account_id"], key["role"]) == (sa["id"], "member")

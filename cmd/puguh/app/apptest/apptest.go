@@ -70,6 +70,11 @@ type Options struct {
 	DatabaseURL string
 	// RealPasswordCost keeps argon2id at OWASP cost; by default tests use a cheap one.
 	RealPasswordCost bool
+	// NoContract turns off the contract check. By default every /api/v1
+	// response the Env's client receives is checked against the server's
+	// OpenAPI document (GET /api/v1/openapi.json): an undocumented status, a
+	// missing or mistyped header, or a body off its schema fails the test.
+	NoContract bool
 }
 
 // Start starts Puguh and stops it when the test ends.
@@ -144,6 +149,9 @@ func Start(t testing.TB, opts Options) *Env {
 			t.Logf("server logs:\n%s", tail(logs.String(), 8000))
 		}
 	})
+	if !opts.NoContract {
+		e.checkContract()
+	}
 	return e
 }
 

@@ -1,7 +1,7 @@
 import type { APIPromise } from '../api-promise.js';
 import type { RequestOptions, Transport } from '../core.js';
 import type { PagePromise } from '../pagination.js';
-import type { APIKey, APIKeyRequest, CreatedAPIKey } from '../types.js';
+import type { APIKey, APIKeyRequest, CreatedAPIKey, RotateRequest, RotatedAPIKey } from '../types.js';
 
 /** /api/v1/api-keys. */
 export class APIKeysResource {
@@ -23,5 +23,13 @@ export class APIKeysResource {
   /** revokeAPIKey: it stops working at once. */
   revoke(apiKeyId: string, options?: RequestOptions): APIPromise<void> {
     return this.#t.request({ operationId: 'revokeAPIKey', path: { id: apiKeyId }, options });
+  }
+
+  /**
+   * rotateAPIKey: a new key with the same name, role and permissions (`key` in this answer only); the old one
+   * works until `replaced_key_ends_at` (`overlap`: "24h" by default, at most "168h", "0s" at once).
+   */
+  rotate(apiKeyId: string, body: RotateRequest = {}, options?: RequestOptions): APIPromise<RotatedAPIKey> {
+    return this.#t.request({ operationId: 'rotateAPIKey', path: { id: apiKeyId }, body, options });
   }
 }

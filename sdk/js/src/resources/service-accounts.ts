@@ -1,7 +1,15 @@
 import type { APIPromise } from '../api-promise.js';
 import type { RequestOptions, Transport } from '../core.js';
 import type { PagePromise } from '../pagination.js';
-import type { APIKeyRequest, CreatedAPIKey, CreatedServiceAccount, CreateServiceAccountRequest, ServiceAccount } from '../types.js';
+import type {
+  APIKeyRequest,
+  CreatedAPIKey,
+  CreatedServiceAccount,
+  CreateServiceAccountRequest,
+  RotatedServiceAccountSecret,
+  RotateRequest,
+  ServiceAccount,
+} from '../types.js';
 
 /** /api/v1/service-accounts. Their tokens come from OAuthClient.clientCredentials. */
 export class ServiceAccountsResource {
@@ -33,5 +41,13 @@ export class ServiceAccountsResource {
   /** createServiceAccountAPIKey: a key that acts as the account (users only); same body as apiKeys.create. */
   createApiKey(serviceAccountId: string, body: APIKeyRequest, options?: RequestOptions): APIPromise<CreatedAPIKey> {
     return this.#t.request({ operationId: 'createServiceAccountAPIKey', path: { id: serviceAccountId }, body, options });
+  }
+
+  /**
+   * rotateServiceAccountSecret: a new client secret (in this answer only); the previous one works until
+   * `previous_secret_ends_at` (`overlap`: "24h" by default, at most "168h", "0s" at once).
+   */
+  rotateSecret(serviceAccountId: string, body: RotateRequest = {}, options?: RequestOptions): APIPromise<RotatedServiceAccountSecret> {
+    return this.#t.request({ operationId: 'rotateServiceAccountSecret', path: { id: serviceAccountId }, body, options });
   }
 }

@@ -170,9 +170,29 @@ class APIKey(TypedDict):
     created_at: str
     last_used_at: str | None
     expires_at: str | None
+    replaced_by: str | None  # The key that replaced this one in a rotation.
+    rotation_ends_at: str | None  # When this rotated key stops working.
+    age_days: int  # Whole days since the key was made.
+    rotation_due: bool  # The key is 90 days old or more: rotate it.
 
 
-class CreatedAPIKey(APIKey):
+class CreatedAPIKey(TypedDict):
+    """An APIKey with its secret, which only this response shows."""
+
+    id: str
+    name: str
+    prefix: str
+    permissions: list[str]
+    role: Role | None
+    created_by: str
+    service_account_id: str | None
+    created_at: str
+    last_used_at: str | None
+    expires_at: str | None
+    replaced_by: str | None  # The key that replaced this one in a rotation.
+    rotation_ends_at: str | None  # When this rotated key stops working.
+    age_days: int  # Whole days since the key was made.
+    rotation_due: bool  # The key is 90 days old or more: rotate it.
     key: str  # The secret (pgh_…), shown only in this response.
 
 
@@ -192,14 +212,60 @@ class ServiceAccount(TypedDict):
     client_id: str
     created_by: str
     created_at: str
+    secret_created_at: str  # When the current client secret was made.
+    previous_secret_ends_at: str | None  # Until when the previous secret still works (null: it does not).
+    rotation_due: bool  # The current secret is 90 days old or more: rotate it.
 
 
-class CreatedServiceAccount(ServiceAccount):
+class CreatedServiceAccount(TypedDict):
+    """A ServiceAccount with its client secret, which only this response shows."""
+
+    id: str
+    name: str
+    role: Role
+    client_id: str
+    created_by: str
+    created_at: str
+    secret_created_at: str  # When the current client secret was made.
+    previous_secret_ends_at: str | None  # Until when the previous secret still works (null: it does not).
+    rotation_due: bool  # The current secret is 90 days old or more: rotate it.
     client_secret: str  # The secret (pghs_…), shown only in this response.
 
 
 class ServiceAccountList(TypedDict):
     items: list[ServiceAccount]
+
+
+class RotateRequest(TypedDict):
+    overlap: NotRequired[str]  # How long the old credential keeps working, as a Go duration ("24h", "90m"); 24h when left out, at most 168h, "0s" for at once.
+
+
+class RotatedAPIKey(TypedDict):
+    """The new key (as CreatedAPIKey) and when the key it replaces stops working."""
+
+    id: str
+    name: str
+    prefix: str
+    permissions: list[str]
+    role: Role | None
+    created_by: str
+    service_account_id: str | None
+    created_at: str
+    last_used_at: str | None
+    expires_at: str | None
+    replaced_by: str | None  # The key that replaced this one in a rotation.
+    rotation_ends_at: str | None  # When this rotated key stops working.
+    age_days: int  # Whole days since the key was made.
+    rotation_due: bool  # The key is 90 days old or more: rotate it.
+    key: str  # The new secret (pgh_…), shown only in this response.
+    replaces: str  # The id of the key this one replaces.
+    replaced_key_ends_at: str  # When the replaced key stops working.
+
+
+class RotatedServiceAccountSecret(TypedDict):
+    client_id: str
+    client_secret: str  # The new secret (pghs_…), shown only in this response.
+    previous_secret_ends_at: str
 
 
 class ApplicationFields(TypedDict):

@@ -3,7 +3,15 @@ from __future__ import annotations
 from typing import Unpack
 
 from .._calls import Call, ListCall, M, RequestOptions, Resource, list_operation, operation
-from ..types import APIKeyRequest, CreatedAPIKey, CreatedServiceAccount, CreateServiceAccountRequest, ServiceAccount
+from ..types import (
+    APIKeyRequest,
+    CreatedAPIKey,
+    CreatedServiceAccount,
+    CreateServiceAccountRequest,
+    RotatedServiceAccountSecret,
+    RotateRequest,
+    ServiceAccount,
+)
 
 
 class ServiceAccounts(Resource[M]):
@@ -33,3 +41,11 @@ class ServiceAccounts(Resource[M]):
     def create_api_key(self, service_account_id: str, body: APIKeyRequest, /, **options: Unpack[RequestOptions]) -> Call[CreatedAPIKey]:
         """createServiceAccountAPIKey: a key that acts as the account (users only); same body as api_keys.create."""
         return Call("createServiceAccountAPIKey", options, path={"id": service_account_id}, body=body)
+
+    @operation
+    def rotate_secret(
+        self, service_account_id: str, body: RotateRequest | None = None, /, **options: Unpack[RequestOptions]
+    ) -> Call[RotatedServiceAccountSecret]:
+        """rotateServiceAccountSecret: a new client secret (in this answer only); the previous one works until
+        ``previous_secret_ends_at`` (``overlap``: "24h" by default, at most "168h", "0s" at once)."""
+        return Call("rotateServiceAccountSecret", options, path={"id": service_account_id}, body=body if body is not None else {})

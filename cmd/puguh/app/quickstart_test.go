@@ -1,0 +1,81 @@
+package app_test
+
+import (
+	"bytes"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/arsaka/puguh/cmd/puguh/app/apptest"
+)
+
+// TestQuickstart runs docs/quickstart.md: every ```sh block, in order, as
+// written, in one bash session against a real server (PUGUH points at it,
+// as the page's first block allows), then checks what the steps left behind:
+// a logged-out API session and a revoked refresh family.
+func TestQuickstart(t *testing.T) {
+	for _, tool := range []string{"bash", "curl", "jq", "openssl"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("%s is not installed", tool)
+		}
+	}
+	if err := exec.Command("python3", "-c", "import jwt").Run(); err != nil {
+		if exec.Command("/usr/bin/python3", "-c", "import jwt").Run() != nil {
+			t.Skip("no python3 with PyJWT")
+		}
+	}
+	doc, err := os.ReadFile("../../../docs/quickstart.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	blocks := regexp.MustCompile("(?s)```sh\n(.*?)```").FindAllStringSubmatch(string(doc), -1)
+	if len(blocks) < 10 {
+		t.Fatalf("docs/quickstart.md has %d sh blocks, want one per step", len(blocks))
+	}
+	var script strings.Builder
+	for _, b := range blocks {
+		script.WriteString(b[1])
+		script.WriteString("\n")
+	}
+	// What the test reads back after the page's own commands.
+	script.WriteString(`printf 'REFRESH=%s\nTOKEN=%s\nCLIENT_ID=%s\nCLIENT_SECRET=%s\n' "$REFRESH" "$TOKEN" "$CLIENT_ID" "$CLIENT_SECRET" > state.env` + "\n")
+
+	e := apptest.Start(t, apptest.Options{})
+	dir := t.TempDir()
+	cmd := exec.Command("bash", "-euo", "pipefail", "-c", script.String())
+	cmd.Dir = dir
+	// Debian's python3 (with PyJWT) first, as on the machines this page targets.
+	cmd.Env = append(os.Environ(), "PUGUH="+e.URL, "PATH=/usr/bin:"+os.Getenv("PATH"), "HOME="+dir)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Run(); err != nil {
+		si, _ := os.ReadFile(dir + "/signin.html")
+		t.Fatalf("the quick start failed: %v\n%s\n%.2000s", err, out.String(), si)
+	}
+	for _, want := range []string{"verified", `"token_type": "Bearer"`, "204"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("output lacks %q:\n%s", want, out.String())
+		}
+	}
+	raw, err := os.ReadFile(dir + "/state.env")
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := map[string]string{}
+	for _, line := range strings.Split(strings.TrimSpace(string(raw)), "\n") {
+		k, v, _ := strings.Cut(line, "=")
+		st[k] = v
+	}
+	if r := e.Do(http.MethodGet, "/api/v1/iam/users/me", nil, "Authorization", "Bearer "+st["TOKEN"]); r.Status != http.StatusUnauthorized {
+		t.Errorf("the logged-out API token: %d, want 401", r.Status)
+	}
+	form := url.Values{"grant_type": {"refresh_token"}, "refresh_token": {st["REFRESH"]},
+		"client_id": {st["CLIENT_ID"]}, "client_secret": {st["CLIENT_SECRET"]}}
+	if r := tokenRequest(e, form); r.Status != http.StatusBadRequest && r.Status != http.StatusUnauthorized {
+		t.Errorf("the revoked refresh token: %d %s, want refused", r.Status, r.Body)
+	}
+}
