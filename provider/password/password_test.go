@@ -109,3 +109,40 @@ func TestParamsMemoryBytes(t *testing.T) {
 		t.Fatal("DefaultConcurrency is not GOMAXPROCS")
 	}
 }
+
+// ReclaimAfterEachHash switches on for hashes of at least minBytes only, and
+// a reclaiming Hasher's hashes verify as before. Each hash frees its buffer
+// before the next starts: after sequential OWASP hashes the heap holds no
+// dead 19 MiB buffer.
+func TestReclaimAfterEachHash(t *testing.T) {
+	small := Params{MemoryKiB: 64, Iterations: 1, Parallelism: 1, SaltLen: 16, KeyLen: 32}
+	h, err := NewHasher(small, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.ReclaimAfterEachHash(8 << 20)
+	if h.reclaim {
+		t.Fatal("reclaim on for 64 KiB hashes")
+	}
+	h, err = NewHasher(OWASP, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.ReclaimAfterEachHash(8 << 20)
+	if !h.reclaim {
+		t.Fatal("reclaim off for OWASP hashes")
+	}
+	ctx := context.Background()
+	phc, err := h.Hash(ctx, "correct horse battery")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.Verify(ctx, phc, "correct horse battery"); err != nil {
+		t.Fatal(err)
+	}
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	if ms.HeapAlloc > uint64(OWASP.MemoryBytes()) {
+		t.Fatalf("heap holds %d bytes after the hashes returned; want less than one buffer (%d)", ms.HeapAlloc, OWASP.MemoryBytes())
+	}
+}
