@@ -22,7 +22,7 @@ func TestKeysRotateAlgorithm(t *testing.T) {
 	if code != 0 || rotated == nil || !regexp.MustCompile(regexp.QuoteMeta(rotated[1])+`\s+active\s+ES256`).MatchString(out) {
 		t.Fatalf("rotate ES256: %d %q %q", code, out, errOut)
 	}
-	if activeRS == nil || !regexp.MustCompile(regexp.QuoteMeta(activeRS[1]) + `\s+active\s+RS256`).MatchString(out) {
+	if activeRS == nil || !regexp.MustCompile(regexp.QuoteMeta(activeRS[1])+`\s+active\s+RS256`).MatchString(out) {
 		t.Fatalf("rotating ES256 moved the RS256 key %v:\n%s", activeRS, out)
 	}
 	code, _, errOut = runCmd(t, env, "keys", "rotate", "--algorithm", "EdDSA")
