@@ -45,6 +45,11 @@ type result struct {
 	// the scenario ended: with other work on the machine, the numbers are
 	// only comparable with runs at a similar load.
 	LoadAvg float64 `json:"load_avg,omitempty"`
+	// DBXactsPerReq and RedisCmdsPerReq are the PostgreSQL transactions and
+	// Redis commands per request during the scenario (-count), the
+	// harness's own background included (none but the server's).
+	DBXactsPerReq   float64 `json:"db_xacts_per_req,omitempty"`
+	RedisCmdsPerReq float64 `json:"redis_cmds_per_req,omitempty"`
 	// ServerCPUms is the server's CPU time (user + system) per request.
 	ServerCPUms float64    `json:"server_cpu_ms,omitempty"`
 	RawArgon2   *rawArgon2 `json:"raw_argon2,omitempty"`

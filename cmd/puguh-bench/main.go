@@ -35,6 +35,7 @@ type options struct {
 	users       int
 	serverEnv   string
 	tokenAlg    string
+	count       bool
 }
 
 func main() {
@@ -52,6 +53,7 @@ func main() {
 	flag.IntVar(&o.users, "users", 160, "users to prepare (logins are throttled per account: 10 at once, then 1/min)")
 	flag.StringVar(&o.serverEnv, "server-env", "", "comma-separated KEY=VALUE pairs for the started server only (e.g. GOGC=50,PUGUH_MEMORY_LIMIT=off)")
 	flag.StringVar(&o.tokenAlg, "token-alg", "", "client_credentials as an application whose access tokens use this algorithm (RS256, ES256, EdDSA) instead of the service account (RS256)")
+	flag.BoolVar(&o.count, "count", false, "count PostgreSQL transactions and Redis commands per request (psql and redis-cli; waits for PostgreSQL's statistics after each scenario)")
 	flag.Parse()
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
@@ -108,9 +110,17 @@ func run(ctx context.Context, o options, stdout io.Writer) error {
 			raw.PerSec, raw.CPUms = measureRawArgon2(hashConcurrency, rawDuration)
 		}
 		var cpu0 time.Duration
+		counters := backendCounters{databaseURL: o.databaseURL, redisURL: o.redisURL}
+		var x0, r0 int64
+		if o.count {
+			time.Sleep(pgStatsFlush) // the preparation's and the last scenario's statistics
+		}
 		res := runScenario(ctx, srv.base, sc, o.duration, o.concurrency, func() {
 			srv.resetPeakRSS()
 			cpu0 = srv.cpu()
+			if o.count {
+				x0, r0, _ = counters.read(ctx)
+			}
 		})
 		res.PeakRSSMB = srv.peakRSSMB()
 		if cpu := srv.cpu() - cpu0; cpu > 0 && res.Requests > 0 {
@@ -123,6 +133,17 @@ func run(ctx context.Context, o options, stdout io.Writer) error {
 			res.Note = raw.note(res.RPS, res.ServerCPUms)
 		}
 		res.LoadAvg = loadAvg()
+		if o.count && res.Requests > 0 {
+			time.Sleep(pgStatsFlush)
+			if x1, r1, err := counters.read(ctx); err == nil {
+				res.DBXactsPerReq = float64(x1-x0) / float64(res.Requests)
+				res.RedisCmdsPerReq = float64(r1-r0) / float64(res.Requests)
+				fmt.Fprintf(stdout, "%-24s PostgreSQL transactions per request %.2f, Redis commands per request %.2f\n",
+					res.Name, res.DBXactsPerReq, res.RedisCmdsPerReq)
+			} else {
+				fmt.Fprintf(stdout, "%-24s counting failed: %v\n", res.Name, err)
+			}
+		}
 		if sc.extra != nil {
 			sc.extra(&res)
 		}

@@ -32,15 +32,17 @@ var keysCommand = &command{
 		{
 			name:    "rotate",
 			summary: "promote the next signing key, then list the keys",
-			usage:   "[--force]",
+			usage:   "[--force] [--algorithm RS256|ES256|EdDSA]",
 			about: `Refused while resource servers may not have fetched the next key yet (it has been published for less
 than the JWKS cache lifetime), unless --force: for a compromised key, at the price of tokens that some
-verifiers reject until they refetch the JWKS.`,
+verifiers reject until they refetch the JWKS. Every algorithm in PUGUH_SIGNING_ALGORITHMS has a chain of its own;
+--algorithm picks the chain (default RS256; docs/signing-algorithms.md).`,
 			setup: func(fs *flag.FlagSet) action {
 				force := fs.Bool("force", false, "rotate now even if resource servers may not have the next key yet (a compromised key)")
+				alg := fs.String("algorithm", keys.AlgRS256, "the chain of keys to rotate: RS256, ES256 or EdDSA (an enabled one)")
 				return func(ctx context.Context, in *invocation, _ []string) error {
 					return withKeys(ctx, in, func(m *keys.Manager) error {
-						rot, err := m.Rotate(ctx, *force)
+						rot, err := m.RotateAlgorithm(ctx, *alg, *force)
 						if err != nil {
 							return err
 						}

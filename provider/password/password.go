@@ -51,6 +51,22 @@ type Hasher struct {
 	params Params
 	slots  chan struct{}
 	dummy  string // a real hash of a random password, verified for unknown users
+	// reclaim collects a hash's buffer before its slot takes the next hash
+	// (ReclaimAfterEachHash).
+	reclaim bool
+}
+
+// ReclaimAfterEachHash makes every hash of at least minBytes of memory
+// collect its garbage (runtime.GC) before its slot takes the next one, so
+// the heap never holds more argon2id buffers than there are slots: each hash
+// allocates its buffer (x/crypto/argon2 has no way to reuse one) and drops it
+// when it returns, and left to the pacer the dropped buffers pile up while
+// new ones are allocated (under saturating sign-ins at OWASP's 19 MiB: a
+// 114–118 MB peak RSS without, 76 MB with). The price is a second collection
+// per hash, about a tenth more CPU per sign-in in docs/performance.md's
+// measurements. Call it before the Hasher is used.
+func (h *Hasher) ReclaimAfterEachHash(minBytes int64) {
+	h.reclaim = h.params.MemoryBytes() >= minBytes
 }
 
 // NewHasher returns a Hasher with params, running at most concurrency hashes at
@@ -126,7 +142,11 @@ func (h *Hasher) derive(ctx context.Context, password string, salt []byte, p Par
 		return nil, fmt.Errorf("password: waiting for a hashing slot: %w", ctx.Err())
 	}
 	defer func() { <-h.slots }()
-	return argon2.IDKey([]byte(password), salt, p.Iterations, p.MemoryKiB, p.Parallelism, p.KeyLen), nil
+	key := argon2.IDKey([]byte(password), salt, p.Iterations, p.MemoryKiB, p.Parallelism, p.KeyLen)
+	if h.reclaim {
+		runtime.GC() // the buffer is garbage now: free it while this slot is still taken
+	}
+	return key, nil
 }
 
 // parsePHC reads $argon2id$v=19$m=M,t=T,p=P$salt$hash.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"runtime"
+	"runtime/metrics"
 	"strings"
 	"testing"
 )
@@ -107,5 +108,47 @@ func TestParamsMemoryBytes(t *testing.T) {
 	}
 	if DefaultConcurrency() != runtime.GOMAXPROCS(0) {
 		t.Fatal("DefaultConcurrency is not GOMAXPROCS")
+	}
+}
+
+// ReclaimAfterEachHash switches on for hashes of at least minBytes only, and
+// a reclaiming Hasher's hashes verify as before, each followed by the
+// collection that frees its buffer.
+func TestReclaimAfterEachHash(t *testing.T) {
+	small := Params{MemoryKiB: 64, Iterations: 1, Parallelism: 1, SaltLen: 16, KeyLen: 32}
+	h, err := NewHasher(small, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.ReclaimAfterEachHash(8 << 20)
+	if h.reclaim {
+		t.Fatal("reclaim on for 64 KiB hashes")
+	}
+	h, err = NewHasher(OWASP, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.ReclaimAfterEachHash(8 << 20)
+	if !h.reclaim {
+		t.Fatal("reclaim off for OWASP hashes")
+	}
+	ctx := context.Background()
+	phc, err := h.Hash(ctx, "correct horse battery")
+	if err != nil {
+		t.Fatal(err)
+	}
+	forced := func() uint64 {
+		s := []metrics.Sample{{Name: "/gc/cycles/forced:gc-cycles"}}
+		metrics.Read(s)
+		return s[0].Value.Uint64()
+	}
+	before := forced()
+	for range 4 {
+		if _, err := h.Verify(ctx, phc, "correct horse battery"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := forced() - before; n < 4 {
+		t.Fatalf("%d collections after 4 hashes, want 4", n)
 	}
 }

@@ -60,21 +60,28 @@ func TestMemoryGCRA(t *testing.T) {
 	}
 }
 
-// The sweep drops keys whose budget is whole, and only those.
+// The sweep drops keys whose budget is whole, and only those, shard by shard.
 func TestMemorySweep(t *testing.T) {
 	c := newClock()
 	m := NewMemory(c.Now)
 	ctx := context.Background()
 	_, _ = m.Allow(ctx, "busy", PerMinute(1))
-	for i := range sweepEvery {
+	for i := range 4096 {
 		_, _ = m.Allow(ctx, strconv.Itoa(i), PerMinute(1000))
 	}
 	c.Advance(time.Second)
-	for range sweepEvery {
-		_, _ = m.Allow(ctx, "x", PerMinute(1_000_000))
+	// Enough decisions on long-lived keys for every shard to sweep at least once.
+	for i := range 8 * 4096 {
+		_, _ = m.Allow(ctx, "x"+strconv.Itoa(i%1024), PerMinute(1_000_000))
 	}
-	if n := len(m.tats); n != 2 {
-		t.Fatalf("%d keys kept, want 2 (busy and x)", n)
+	n, busy := 0, false
+	for i := range m.shards {
+		n += len(m.shards[i].tats)
+		_, ok := m.shards[i].tats["busy"]
+		busy = busy || ok
+	}
+	if n != 1+1024 || !busy {
+		t.Fatalf("%d keys kept (busy kept: %v), want 1025: busy and the x keys", n, busy)
 	}
 }
 
@@ -269,7 +276,7 @@ func TestMemoryRefund(t *testing.T) {
 	for range 10 {
 		_ = m.Refund(ctx, "k", l)
 	}
-	if _, ok := m.tats["k"]; ok {
+	if _, ok := m.shard("k").tats["k"]; ok {
 		t.Fatal("a whole budget is still held in memory")
 	}
 	for i := range 60 {

@@ -138,6 +138,9 @@ func (a *App) build(ctx context.Context, opts Options) error {
 	if err != nil {
 		return err
 	}
+	if cfg.Argon2Reclaim {
+		hasher.ReclaimAfterEachHash(8 << 20) // OWASP's 19 MiB, not the tests' small parameters
+	}
 	limits := ratelimit.Store(ratelimit.NewMemory(now))
 	if a.redis != nil {
 		limits = ratelimit.NewFallback(ratelimit.NewRedis(a.redis, ns), limits, a.log, ratelimit.NewMetrics(a.registry), now)

@@ -52,6 +52,10 @@ type Config struct {
 	// access_token_signed_response_alg). RS256 is always on and the default;
 	// EdDSA (Ed25519) is opt-in.
 	SigningAlgorithms []string
+	// Argon2Reclaim is PUGUH_ARGON2_RECLAIM (default true): every password
+	// hash frees its 19 MiB buffer before its slot hashes again, which keeps
+	// the sign-in peak near the buffers in use (docs/performance.md).
+	Argon2Reclaim bool
 
 	// AdminAddr is PUGUH_ADMIN_ADDR, the operator's listener: /metrics,
 	// /livez, /readyz and, with AdminPprof, /debug/pprof/. Default
@@ -148,6 +152,7 @@ func Load(getenv func(string) string) (*Config, error) {
 		KeySize:              r.integer("PUGUH_KEY_SIZE", 2048),
 		SigningAlgorithms:    splitList(r.str("PUGUH_SIGNING_ALGORITHMS", "RS256,ES256")),
 		AuditRetention:       r.duration("PUGUH_AUDIT_RETENTION", 90*24*time.Hour),
+		Argon2Reclaim:        r.booleanOr("PUGUH_ARGON2_RECLAIM", true),
 		AdminAddr:            r.str("PUGUH_ADMIN_ADDR", DefaultAdminAddr),
 		AdminPprof:           r.boolean("PUGUH_ADMIN_PPROF"),
 		LogLevel:             strings.ToLower(r.str("PUGUH_LOG_LEVEL", "info")),

@@ -28,6 +28,9 @@ func TestLoadDefaults(t *testing.T) {
 	if !c.RefreshTokenRotation {
 		t.Fatal("refresh tokens must rotate by default")
 	}
+	if !c.Argon2Reclaim {
+		t.Fatal("argon2id buffers must be reclaimed by default")
+	}
 	if strings.Join(c.SigningAlgorithms, ",") != "RS256,ES256" {
 		t.Fatalf("signing algorithms %v, want RS256,ES256", c.SigningAlgorithms)
 	}
@@ -54,6 +57,7 @@ func TestLoadValues(t *testing.T) {
 		"PUGUH_RATE_LIMIT_TOKEN_PER_CLIENT": "20000",
 		"PUGUH_RATE_LIMIT_ANONYMOUS_PER_IP": "1000000",
 		"PUGUH_SIGNING_ALGORITHMS":          " RS256, EdDSA,ES256,EdDSA ",
+		"PUGUH_ARGON2_RECLAIM":              "false",
 	}))
 	if err != nil {
 		t.Fatal(err)
@@ -61,7 +65,7 @@ func TestLoadValues(t *testing.T) {
 	if c.Issuer != "https://id.example.com" || c.Embedded() || c.RefreshTokenLifetime != 7*24*time.Hour ||
 		c.RefreshGracePeriod != 1500*time.Millisecond || c.RefreshTokenRotation ||
 		c.RateLimits != (RateLimits{SignInPerIP: 30, RegisterPerIP: 10, TokenPerIP: 5000, TokenPerClient: 20000, AnonymousPerIP: 1_000_000}) ||
-		strings.Join(c.SigningAlgorithms, ",") != "RS256,EdDSA,ES256" {
+		strings.Join(c.SigningAlgorithms, ",") != "RS256,EdDSA,ES256" || c.Argon2Reclaim {
 		t.Fatalf("got %+v", c)
 	}
 }
