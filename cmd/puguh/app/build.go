@@ -13,6 +13,7 @@ import (
 	"github.com/arsaka/puguh/provider/credentials"
 	"github.com/arsaka/puguh/provider/httpapi"
 	"github.com/arsaka/puguh/provider/identity"
+	"github.com/arsaka/puguh/provider/mail"
 	"github.com/arsaka/puguh/provider/oauth"
 	"github.com/arsaka/puguh/provider/orgs"
 	"github.com/arsaka/puguh/provider/password"
@@ -57,6 +58,9 @@ type services struct {
 	pages       *web.Pages
 	account     *web.Account
 	cursors     []byte // the key of the REST API's pagination cursors
+
+	// Outgoing mail (build_mail.go).
+	mailer *mail.Mailer
 }
 
 // build constructs every dependency once, in dependency order, and records
@@ -129,6 +133,10 @@ func (a *App) build(ctx context.Context, opts Options) error {
 	limits := ratelimit.Store(ratelimit.NewMemory(now))
 	if a.redis != nil {
 		limits = ratelimit.NewFallback(ratelimit.NewRedis(a.redis, ns), limits, a.log, ratelimit.NewMetrics(a.registry), now)
+	}
+
+	if s.mailer, err = a.buildMail(now); err != nil {
+		return err
 	}
 
 	// The domain.
