@@ -41,6 +41,12 @@ type SignIn struct {
 	// Throttle limits password attempts per account; nil: none.
 	Throttle Throttle
 	Now      func() time.Time
+	// Emails, when set, mails a confirmation link to every new account.
+	Emails *Emails
+	// RequireVerifiedEmail refuses the sign-in of an account whose address
+	// is not confirmed (PUGUH_REQUIRE_VERIFIED_EMAIL), after its password
+	// was checked.
+	RequireVerifiedEmail bool
 }
 
 func (s *SignIn) now() time.Time {
@@ -86,6 +92,9 @@ func (s *SignIn) Register(ctx context.Context, email, pw, fullName *string) (*Re
 			return nil, problem.Conflictf("Email already registered")
 		}
 		return nil, fmt.Errorf("identity: register: %w", err)
+	}
+	if s.Emails != nil {
+		s.Emails.SendVerification(ctx, u)
 	}
 	return &Registration{UserID: u.ID, Email: u.Email, OrganizationID: org.ID}, nil
 }
@@ -147,6 +156,10 @@ func (s *SignIn) CheckPassword(ctx context.Context, email, pw string) (*storage.
 		if h, err := s.Hasher.Hash(ctx, pw); err == nil {
 			_ = s.Accounts.UpdateUserPassword(ctx, u.ID, h)
 		}
+	}
+	if s.RequireVerifiedEmail && u.EmailVerifiedAt == nil {
+		// Only the account's owner, who knows the password, learns this.
+		return nil, problem.Forbid(EmailNotVerified)
 	}
 	return u, nil
 }

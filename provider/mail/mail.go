@@ -71,6 +71,26 @@ func (m *Mailer) Send(ctx context.Context, to, name string, data any) {
 	m.queue.Enqueue(ctx, msg)
 }
 
+// Compose is work a worker does before sending, off the request's path: it
+// stores what the message carries (a link's token) and names the recipient,
+// the template and its data. An error sends nothing.
+type Compose func(ctx context.Context) (to, template string, data any, err error)
+
+// SendComposed queues compose; a worker runs it, renders the message and
+// sends it. The request that queued it spends the same short time whatever
+// compose will do, so its timing tells nothing about it.
+func (m *Mailer) SendComposed(ctx context.Context, compose func(ctx context.Context) (to, template string, data any, err error)) {
+	m.queue.enqueue(ctx, item{compose: func(ctx context.Context) (Message, error) {
+		to, name, data, err := compose(ctx)
+		if err != nil {
+			return Message{}, err
+		}
+		msg, err := m.templates.Render(name, data)
+		msg.To = to
+		return msg, err
+	}})
+}
+
 // build makes the RFC 5322 message both senders write.
 func build(from string, m Message, now time.Time) (*gomail.Msg, error) {
 	msg := gomail.NewMsg()

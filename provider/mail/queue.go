@@ -52,7 +52,13 @@ type Queue struct {
 	cfg     QueueConfig
 	log     *slog.Logger
 	metrics *Metrics
-	ch      chan Message
+	ch      chan item
+}
+
+// item is a message, or the work that makes one.
+type item struct {
+	msg     Message
+	compose func(ctx context.Context) (Message, error)
 }
 
 // NewQueue returns a queue sending through sender. metrics may be nil.
@@ -61,18 +67,20 @@ func NewQueue(sender Sender, cfg QueueConfig, log *slog.Logger, metrics *Metrics
 	if metrics == nil {
 		metrics = NewMetrics(nil)
 	}
-	q := &Queue{sender: sender, cfg: cfg, log: log, metrics: metrics, ch: make(chan Message, cfg.Size)}
+	q := &Queue{sender: sender, cfg: cfg, log: log, metrics: metrics, ch: make(chan item, cfg.Size)}
 	metrics.depth = func() float64 { return float64(len(q.ch)) }
 	return q
 }
 
 // Enqueue queues m without blocking; a full queue drops it, logged and counted.
-func (q *Queue) Enqueue(ctx context.Context, m Message) {
+func (q *Queue) Enqueue(ctx context.Context, m Message) { q.enqueue(ctx, item{msg: m}) }
+
+func (q *Queue) enqueue(ctx context.Context, it item) {
 	select {
-	case q.ch <- m:
+	case q.ch <- it:
 	default:
 		q.metrics.result("dropped")
-		q.log.ErrorContext(ctx, "mail: queue full, message dropped", "subject", m.Subject, "queue_size", q.cfg.Size)
+		q.log.ErrorContext(ctx, "mail: queue full, message dropped", "subject", it.msg.Subject, "queue_size", q.cfg.Size)
 	}
 }
 
@@ -85,8 +93,8 @@ func (q *Queue) Run(ctx context.Context) {
 			defer func() { done <- struct{}{} }()
 			for {
 				select {
-				case m := <-q.ch:
-					q.deliver(ctx, m)
+				case it := <-q.ch:
+					q.deliver(ctx, it)
 				case <-ctx.Done():
 					return
 				}
@@ -106,8 +114,8 @@ func (q *Queue) drain() {
 	defer cancel()
 	for {
 		select {
-		case m := <-q.ch:
-			q.deliver(ctx, m)
+		case it := <-q.ch:
+			q.deliver(ctx, it)
 		default:
 			return
 		}
@@ -116,7 +124,19 @@ func (q *Queue) drain() {
 
 // deliver tries m up to Attempts times, waiting between attempts; a
 // cancelled ctx ends the waiting, not the attempt under way.
-func (q *Queue) deliver(ctx context.Context, m Message) {
+func (q *Queue) deliver(ctx context.Context, it item) {
+	m := it.msg
+	if it.compose != nil {
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), q.cfg.SendTimeout)
+		var err error
+		m, err = it.compose(cctx)
+		cancel()
+		if err != nil {
+			q.metrics.result("failed")
+			q.log.Error("mail: could not compose the message", "error", err)
+			return
+		}
+	}
 	wait := q.cfg.Backoff
 	for attempt := 1; ; attempt++ {
 		actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), q.cfg.SendTimeout)

@@ -83,6 +83,9 @@ type AccountDeps struct {
 	Members Members
 	APIKeys APIKeys
 	Apps    Applications
+	// RequireVerifiedEmail (PUGUH_REQUIRE_VERIFIED_EMAIL): sign-up does not
+	// sign in; it asks the new user to open the confirmation link first.
+	RequireVerifiedEmail bool
 }
 
 // Account serves sign-up (/signup) and the account area (/account…): profile,

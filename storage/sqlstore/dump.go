@@ -81,6 +81,7 @@ var exportTables = []exportTable{
 	{name: "oauth_oidc_requests", orderBy: "signature"},
 	{name: "oauth_jtis", orderBy: "jti"},
 	{name: "denylist", orderBy: "seq", skip: []string{"seq"}},
+	{name: "email_tokens", orderBy: "token_hash"},
 }
 
 // ExportTables names the exported tables in export order.

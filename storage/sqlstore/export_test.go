@@ -59,6 +59,7 @@ func fillEveryTable(t *testing.T, s *sqlstore.Store) {
 		"oauth_refresh_families": {"rotated_at"},
 		"oauth_refresh_tokens":   {"used_at", "expires_at"},
 		"login_challenges":       {"consented_at"},
+		"users":                  {"email_verified_at"},
 	}
 	stamps := [2]time.Time{
 		time.Date(2025, 5, 6, 7, 8, 9, 123456000, time.UTC),
@@ -275,7 +276,7 @@ func TestImportTarget(t *testing.T) {
 		_, err := importString(dst, good, sqlstore.ImportOptions{})
 		want := "the database is not empty: users, organizations, memberships, service_accounts, api_keys, applications, signing_keys, " +
 			"consent_grants, oauth_scopes, sessions, session_families, login_challenges, oauth_refresh_families, oauth_refresh_tokens, " +
-			"oauth_authorize_codes, oauth_pkce_requests, oauth_oidc_requests, oauth_jtis, denylist hold rows"
+			"oauth_authorize_codes, oauth_pkce_requests, oauth_oidc_requests, oauth_jtis, denylist, email_tokens hold rows"
 		if !errors.Is(err, sqlstore.ErrNotEmpty) || err.Error() != want {
 			t.Fatalf("second import = %v\nwant %s", err, want)
 		}

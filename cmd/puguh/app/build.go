@@ -59,8 +59,10 @@ type services struct {
 	account     *web.Account
 	cursors     []byte // the key of the REST API's pagination cursors
 
-	// Outgoing mail (build_mail.go).
-	mailer *mail.Mailer
+	// Outgoing mail and the flows that mail links (build_mail.go).
+	mailer     *mail.Mailer
+	emails     *identity.Emails
+	emailPages *web.EmailPages
 }
 
 // build constructs every dependency once, in dependency order, and records
@@ -145,6 +147,7 @@ func (a *App) build(ctx context.Context, opts Options) error {
 	// One SignIn checks passwords for the REST login and the sign-in page, so
 	// both share the per-account throttle.
 	s.signIn = &identity.SignIn{Accounts: s.store, Hasher: hasher, Throttle: ratelimit.NewAccounts(limits, ratelimit.AccountLimit), Now: now}
+	a.buildEmails(limits, now)
 	s.orgs = &orgs.Service{Store: s.store, Now: now}
 	s.plans = &orgs.Plans{Store: s.store, Orgs: s.store, Operators: s.accounts}
 	s.credentials = &credentials.Service{Store: s.store, Now: now}
@@ -158,6 +161,7 @@ func (a *App) build(ctx context.Context, opts Options) error {
 		Limiter: ratelimit.NewOrganizations(limits, ratelimit.NewPlans(s.store)),
 	})
 	ipcfg := a.ipLimitsConfig()
+	a.addMailIPRoutes(&ipcfg)
 	ipcfg.Now = now
 	s.ipLimits = httpapi.NewIPLimits(limits, httpapi.NewClientIP(cfg.TrustedProxies), ipcfg)
 	s.tokenLimits = a.tokenLimits(s.ipLimits)
@@ -166,7 +170,11 @@ func (a *App) build(ctx context.Context, opts Options) error {
 		return err
 	}
 	if s.account, err = web.NewAccount(s.pages, web.AccountDeps{Store: s.store, SignIn: s.signIn, Hasher: hasher,
-		Grants: s.accounts, Members: s.orgs, APIKeys: s.credentials, Apps: s.apps}); err != nil {
+		Grants: s.accounts, Members: s.orgs, APIKeys: s.credentials, Apps: s.apps,
+		RequireVerifiedEmail: a.cfg.RequireVerifiedEmail}); err != nil {
+		return err
+	}
+	if s.emailPages, err = web.NewEmailPages(s.pages, s.emails); err != nil {
 		return err
 	}
 	if s.cursors, err = hkdf.Key(sha256.New, cfg.Secret, nil, "puguh pagination cursors v1", 32); err != nil {

@@ -1,10 +1,15 @@
 package app
 
 import (
+	"context"
 	"fmt"
 	"time"
 
+	"github.com/arsaka/puguh/provider/audit"
+	"github.com/arsaka/puguh/provider/httpapi"
+	"github.com/arsaka/puguh/provider/identity"
 	"github.com/arsaka/puguh/provider/mail"
+	"github.com/arsaka/puguh/provider/ratelimit"
 	"github.com/arsaka/puguh/templates"
 )
 
@@ -22,17 +27,62 @@ func (a *App) buildMail(now func() time.Time) (*mail.Mailer, error) {
 		if err != nil {
 			return nil, fmt.Errorf("config: %w", err)
 		}
-		a.log.Info("mail: sending through SMTP", "server", smtp.Server(), "from", a.cfg.MailFrom)
+		a.log.Debug("mail: sending through SMTP", "server", smtp.Server(), "from", a.cfg.MailFrom)
 		sender = smtp
 	} else {
 		ob, err := mail.NewOutbox(a.cfg.OutboxDir(), a.cfg.MailFrom, a.log, now)
 		if err != nil {
 			return nil, err
 		}
-		a.log.Info("mail: no PUGUH_SMTP_URL; messages are written to the outbox", "dir", ob.Dir())
+		a.log.Debug("mail: no PUGUH_SMTP_URL; messages are written to the outbox", "dir", ob.Dir())
 		sender = ob
 	}
 	q := mail.NewQueue(sender, mail.QueueConfig{}, a.log, mail.NewMetrics(a.registry))
 	a.background = append(a.background, q.Run)
 	return mail.NewMailer(tpl, q, a.log), nil
+}
+
+// The budgets of the flows that mail a link: per address (over it, nothing
+// is sent and the answer is the same) and per client IP (over it, 429).
+var (
+	mailPerEmail = ratelimit.Limit{Rate: 5, Burst: 5, Period: time.Hour}
+	mailPerIP    = ratelimit.Limit{Rate: 30, Burst: 30, Period: time.Hour}
+)
+
+// buildEmails makes the email-link flows, hooks them into sign-up and
+// sign-in, and schedules the removal of expired links.
+func (a *App) buildEmails(limits ratelimit.Store, now func() time.Time) {
+	s := &a.s
+	s.emails = &identity.Emails{Store: s.store, Mailer: s.mailer, Audit: audit.NewLog(a.log, now), BaseURL: a.cfg.Issuer,
+		ResendLimit: ratelimit.NewEmails(limits, "verify", mailPerEmail, mailPerIP), Now: now}
+	s.signIn.Emails = s.emails
+	s.signIn.RequireVerifiedEmail = a.cfg.RequireVerifiedEmail
+	a.background = append(a.background, func(ctx context.Context) {
+		t := time.NewTicker(10 * time.Minute)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				if n, err := a.s.store.DeleteExpiredEmailTokens(ctx, now()); err != nil {
+					a.log.Warn("janitor: delete expired email links", "error", err)
+				} else if n > 0 {
+					a.log.Debug("janitor: deleted expired email links", "count", n)
+				}
+			}
+		}
+	})
+}
+
+// addMailIPRoutes puts the routes of the email-link flows under the
+// anonymous per-IP budget, which also gives their handlers the client IP
+// that the flows' own per-IP budgets are keyed by.
+func (a *App) addMailIPRoutes(cfg *httpapi.IPLimitsConfig) {
+	for _, route := range []string{
+		"POST /api/v1/auth/verify-email", "POST /api/v1/auth/verify-email/resend",
+		"POST /verify-email", "POST /verify-email/resend",
+	} {
+		cfg.Routes[route] = cfg.Anonymous
+	}
 }

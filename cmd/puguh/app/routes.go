@@ -52,6 +52,10 @@ func (a *App) routes() http.Handler {
 		s.pages,
 		// /signup, /account…
 		s.account,
+		// POST /api/v1/auth/verify-email, /api/v1/auth/verify-email/resend
+		&rest.EmailAPI{Flows: s.emails, MaxBody: body},
+		// GET|POST /verify-email, POST /verify-email/resend
+		s.emailPages,
 	}
 	r := mux.NewRouter()
 	r.NotFoundHandler = httpapi.NotFoundHandler()

@@ -86,6 +86,9 @@ type Config struct {
 	// MailFrom is PUGUH_MAIL_FROM, the From of every message; default
 	// "Puguh <noreply@ISSUER-HOST>".
 	MailFrom string
+	// RequireVerifiedEmail is PUGUH_REQUIRE_VERIFIED_EMAIL: refuse sign-in
+	// (pages, REST login) until the account's address is confirmed.
+	RequireVerifiedEmail bool
 }
 
 // OutboxDir is where messages go without PUGUH_SMTP_URL.
@@ -174,6 +177,7 @@ func Load(getenv func(string) string) (*Config, error) {
 	c.DatabaseURL = r.str("PUGUH_DATABASE_URL", "sqlite:"+filepath.Join(c.DataDir, "puguh.db"))
 	c.SMTPURL = r.str("PUGUH_SMTP_URL", "")
 	c.MailFrom = r.str("PUGUH_MAIL_FROM", "")
+	c.RequireVerifiedEmail = r.boolean("PUGUH_REQUIRE_VERIFIED_EMAIL")
 	if s := getenv("PUGUH_SECRET"); s != "" {
 		c.Secret = []byte(s)
 	}

@@ -13,11 +13,15 @@ func TestLoadMail(t *testing.T) {
 	if c.SMTPURL != "" || c.MailFrom != "Puguh <noreply@id.example.com>" || c.OutboxDir() != "data/outbox" {
 		t.Fatalf("mail defaults: %q %q %q", c.SMTPURL, c.MailFrom, c.OutboxDir())
 	}
-	c, err = Load(env(map[string]string{"PUGUH_SMTP_URL": "smtps://u:p@mail.example.com", "PUGUH_MAIL_FROM": "Acme IdP <id@acme.example>"}))
+	if c.RequireVerifiedEmail {
+		t.Fatal("PUGUH_REQUIRE_VERIFIED_EMAIL is off by default")
+	}
+	c, err = Load(env(map[string]string{"PUGUH_SMTP_URL": "smtps://u:p@mail.example.com", "PUGUH_MAIL_FROM": "Acme IdP <id@acme.example>",
+		"PUGUH_REQUIRE_VERIFIED_EMAIL": "true"}))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.SMTPURL != "smtps://u:p@mail.example.com" || c.MailFrom != "Acme IdP <id@acme.example>" {
+	if c.SMTPURL != "smtps://u:p@mail.example.com" || c.MailFrom != "Acme IdP <id@acme.example>" || !c.RequireVerifiedEmail {
 		t.Fatalf("mail values: %q %q", c.SMTPURL, c.MailFrom)
 	}
 	for _, tc := range []struct {
