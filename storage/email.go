@@ -29,6 +29,9 @@ type EmailTokenStore interface {
 	// ConsumeEmailToken deletes the token of purpose with hash and returns it;
 	// ErrNotFound if there is none or it expired before now.
 	ConsumeEmailToken(ctx context.Context, purpose string, hash []byte, now time.Time) (*EmailToken, error)
+	// EmailToken returns the unexpired token of purpose with hash without
+	// using it; ErrNotFound if there is none.
+	EmailToken(ctx context.Context, purpose string, hash []byte, now time.Time) (*EmailToken, error)
 	// DeleteEmailTokens deletes every token of the user for purpose.
 	DeleteEmailTokens(ctx context.Context, userID, purpose string) error
 	// DeleteExpiredEmailTokens deletes tokens expired before now and counts them.

@@ -81,3 +81,55 @@ func (a *EmailAPI) resend(w http.ResponseWriter, r *http.Request) error {
 	httpapi.WriteJSON(w, http.StatusAccepted, acceptedResponse{Detail: ResendAccepted})
 	return nil
 }
+
+// PasswordResets are the password-reset flow (identity.PasswordReset).
+type PasswordResets interface {
+	Request(ctx context.Context, email *string) error
+	Confirm(ctx context.Context, token, newPassword *string) error
+}
+
+// PasswordResetAPI serves POST /api/v1/auth/password-reset and its
+// /confirm, without credentials: whoever forgot a password has none.
+type PasswordResetAPI struct {
+	Resets  PasswordResets
+	MaxBody int64
+}
+
+// Mount registers the routes.
+func (a *PasswordResetAPI) Mount(r *mux.Router) {
+	r.Handle("/api/v1/auth/password-reset", httpapi.HandlerFunc(a.request)).Methods(http.MethodPost)
+	r.Handle("/api/v1/auth/password-reset/confirm", httpapi.HandlerFunc(a.confirm)).Methods(http.MethodPost)
+}
+
+// ResetAccepted is the answer to POST /api/v1/auth/password-reset, the same
+// whether or not the address has an account.
+const ResetAccepted = "If the address belongs to an account, a link to reset its password is on its way"
+
+func (a *PasswordResetAPI) request(w http.ResponseWriter, r *http.Request) error {
+	var req resendRequest
+	if err := httpapi.DecodeJSON(w, r, a.MaxBody, &req); err != nil {
+		return err
+	}
+	if err := a.Resets.Request(r.Context(), req.Email); err != nil {
+		return err
+	}
+	httpapi.WriteJSON(w, http.StatusAccepted, acceptedResponse{Detail: ResetAccepted})
+	return nil
+}
+
+type resetConfirmRequest struct {
+	Token    *string `json:"token"`
+	Password *string `json:"password"`
+}
+
+func (a *PasswordResetAPI) confirm(w http.ResponseWriter, r *http.Request) error {
+	var req resetConfirmRequest
+	if err := httpapi.DecodeJSON(w, r, a.MaxBody, &req); err != nil {
+		return err
+	}
+	if err := a.Resets.Confirm(r.Context(), req.Token, req.Password); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}

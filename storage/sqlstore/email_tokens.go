@@ -47,6 +47,17 @@ func (s *Store) ConsumeEmailToken(ctx context.Context, purpose string, hash []by
 	return &t, nil
 }
 
+// EmailToken returns the unexpired token of purpose with hash without using
+// it; ErrNotFound if there is none.
+func (s *Store) EmailToken(ctx context.Context, purpose string, hash []byte, now time.Time) (*storage.EmailToken, error) {
+	var t storage.EmailToken
+	if err := s.get(ctx, &t, s.rebind(`SELECT token_hash, purpose, user_id, email, created_at, expires_at
+		FROM email_tokens WHERE token_hash = ? AND purpose = ? AND expires_at > ?`), hash, purpose, utc(now)); err != nil {
+		return nil, fmt.Errorf("email token: %w", mapError(err))
+	}
+	return &t, nil
+}
+
 // DeleteEmailTokens deletes the user's tokens for purpose.
 func (s *Store) DeleteEmailTokens(ctx context.Context, userID, purpose string) error {
 	if _, err := s.db.ExecContext(ctx, s.rebind(`DELETE FROM email_tokens WHERE user_id = ? AND purpose = ?`), userID, purpose); err != nil {

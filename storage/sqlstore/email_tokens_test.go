@@ -32,6 +32,12 @@ func TestEmailTokens(t *testing.T) {
 			return hash
 		}
 		verify := tok(1, storage.EmailTokenVerify, now.Add(time.Hour))
+		if got, err := s.EmailToken(ctx, storage.EmailTokenVerify, verify, now); err != nil || got.UserID != u.ID {
+			t.Fatalf("peek: %+v %v", got, err)
+		}
+		if _, err := s.EmailToken(ctx, storage.EmailTokenVerify, verify, now.Add(time.Hour)); !errors.Is(err, storage.ErrNotFound) {
+			t.Fatalf("peek expired: %v", err)
+		}
 		if _, err := s.ConsumeEmailToken(ctx, storage.EmailTokenReset, verify, now); !errors.Is(err, storage.ErrNotFound) {
 			t.Fatalf("another purpose: %v", err)
 		}

@@ -62,6 +62,7 @@ type services struct {
 	// Outgoing mail and the flows that mail links (build_mail.go).
 	mailer     *mail.Mailer
 	emails     *identity.Emails
+	resets     *identity.PasswordReset
 	emailPages *web.EmailPages
 }
 
@@ -147,7 +148,7 @@ func (a *App) build(ctx context.Context, opts Options) error {
 	// One SignIn checks passwords for the REST login and the sign-in page, so
 	// both share the per-account throttle.
 	s.signIn = &identity.SignIn{Accounts: s.store, Hasher: hasher, Throttle: ratelimit.NewAccounts(limits, ratelimit.AccountLimit), Now: now}
-	a.buildEmails(limits, now)
+	a.buildEmails(limits, hasher, now)
 	s.orgs = &orgs.Service{Store: s.store, Now: now}
 	s.plans = &orgs.Plans{Store: s.store, Orgs: s.store, Operators: s.accounts}
 	s.credentials = &credentials.Service{Store: s.store, Now: now}
@@ -174,7 +175,7 @@ func (a *App) build(ctx context.Context, opts Options) error {
 		RequireVerifiedEmail: a.cfg.RequireVerifiedEmail}); err != nil {
 		return err
 	}
-	if s.emailPages, err = web.NewEmailPages(s.pages, s.emails); err != nil {
+	if s.emailPages, err = web.NewEmailPages(s.pages, s.emails, s.resets); err != nil {
 		return err
 	}
 	if s.cursors, err = hkdf.Key(sha256.New, cfg.Secret, nil, "puguh pagination cursors v1", 32); err != nil {

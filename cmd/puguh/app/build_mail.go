@@ -9,6 +9,7 @@ import (
 	"github.com/arsaka/puguh/provider/httpapi"
 	"github.com/arsaka/puguh/provider/identity"
 	"github.com/arsaka/puguh/provider/mail"
+	"github.com/arsaka/puguh/provider/password"
 	"github.com/arsaka/puguh/provider/ratelimit"
 	"github.com/arsaka/puguh/templates"
 )
@@ -51,11 +52,13 @@ var (
 
 // buildEmails makes the email-link flows, hooks them into sign-up and
 // sign-in, and schedules the removal of expired links.
-func (a *App) buildEmails(limits ratelimit.Store, now func() time.Time) {
+func (a *App) buildEmails(limits ratelimit.Store, hasher *password.Hasher, now func() time.Time) {
 	s := &a.s
 	s.emails = &identity.Emails{Store: s.store, Mailer: s.mailer, Audit: audit.NewLog(a.log, now), BaseURL: a.cfg.Issuer,
 		ResendLimit: ratelimit.NewEmails(limits, "verify", mailPerEmail, mailPerIP), Now: now}
 	s.signIn.Emails = s.emails
+	s.resets = &identity.PasswordReset{Emails: s.emails, Store: s.store, Hasher: hasher, Grants: s.accounts,
+		Limit: ratelimit.NewEmails(limits, "reset", mailPerEmail, mailPerIP)}
 	s.signIn.RequireVerifiedEmail = a.cfg.RequireVerifiedEmail
 	a.background = append(a.background, func(ctx context.Context) {
 		t := time.NewTicker(10 * time.Minute)
@@ -82,6 +85,8 @@ func (a *App) addMailIPRoutes(cfg *httpapi.IPLimitsConfig) {
 	for _, route := range []string{
 		"POST /api/v1/auth/verify-email", "POST /api/v1/auth/verify-email/resend",
 		"POST /verify-email", "POST /verify-email/resend",
+		"POST /api/v1/auth/password-reset", "POST /api/v1/auth/password-reset/confirm",
+		"POST /password-reset", "POST /password-reset/confirm",
 	} {
 		cfg.Routes[route] = cfg.Anonymous
 	}

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -161,6 +162,58 @@ func TestBrowserVerifyEmail(t *testing.T) {
 		chromedp.Navigate(e.URL+"/login"),
 		chromedp.WaitVisible(chromedp.ID("sign-in")),
 		fillField("email", email), fillField("password", pw),
+		chromedp.Click(chromedp.ID("sign-in")),
+		chromedp.WaitVisible(chromedp.ID("save-profile")),
+	)
+}
+
+// TestBrowserPasswordReset walks "Forgot password?" in Chromium: the request
+// page, the mailed link, a weak password refused by the policy on the same
+// form, the new password set, the old session ended, sign-in with the new
+// one. Every page at both widths.
+func TestBrowserPasswordReset(t *testing.T) {
+	b := newMailBrowser(t)
+	e := apptest.Start(t, apptest.Options{})
+	u := e.NewUser()
+	const newPw = "a brand new passphrase"
+	var weak, done string
+	b.run("request",
+		chromedp.Navigate(e.URL+"/login"),
+		chromedp.WaitVisible(chromedp.ID("forgot-password")),
+		chromedp.Click(chromedp.ID("forgot-password")),
+		chromedp.WaitVisible(chromedp.ID("send-reset")),
+		b.shot("password-reset-request"),
+		fillField("email", u.Email),
+		chromedp.Click(chromedp.ID("send-reset")),
+		chromedp.WaitVisible(chromedp.ID("sent")),
+		b.shot("password-reset-sent"),
+	)
+	link := e.LinkIn(e.WaitMail(u.Email, "Reset your password", 0), identity.ResetPath)
+	b.run("set a new password",
+		chromedp.Navigate(link),
+		chromedp.WaitVisible(chromedp.ID("set-password")),
+		b.shot("password-reset-confirm"),
+		fillField("password", "short"),
+		chromedp.Click(chromedp.ID("set-password")),
+		chromedp.WaitVisible(chromedp.ID("password-error")),
+		textOf(&weak, "password-error"),
+		b.shot("password-reset-weak"),
+		fillField("password", newPw),
+		chromedp.Click(chromedp.ID("set-password")),
+		chromedp.WaitVisible(chromedp.ID("reset-done")),
+		textOf(&done, "reset-done"),
+		b.shot("password-reset-done"),
+		chromedp.Navigate(link),
+		chromedp.WaitVisible(chromedp.ID("error")),
+		b.shot("password-reset-invalid"),
+	)
+	if weak != "ensure this value has at least 8 characters" || !strings.Contains(done, "signed out") {
+		t.Fatalf("weak %q, done %q", weak, done)
+	}
+	b.run("sign in with the new password",
+		chromedp.Navigate(e.URL+"/login"),
+		chromedp.WaitVisible(chromedp.ID("sign-in")),
+		fillField("email", u.Email), fillField("password", newPw),
 		chromedp.Click(chromedp.ID("sign-in")),
 		chromedp.WaitVisible(chromedp.ID("save-profile")),
 	)
