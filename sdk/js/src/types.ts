@@ -14,6 +14,11 @@ export type RegisterRequest = S['RegisterRequest'];
 export type Registration = S['Registration'];
 export type LoginRequest = S['LoginRequest'];
 export type TokenPair = S['TokenPair'];
+export type VerifyEmailRequest = S['VerifyEmailRequest'];
+export type EmailVerification = S['EmailVerification'];
+export type EmailRequest = S['EmailRequest'];
+export type Accepted = S['Accepted'];
+export type PasswordResetRequest = S['PasswordResetRequest'];
 
 export type Organization = S['Organization'];
 export type CreateOrganizationRequest = S['CreateOrganizationRequest'];

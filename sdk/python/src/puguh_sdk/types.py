@@ -123,6 +123,7 @@ class Me(TypedDict):
     type: Literal["user", "service_account", "api_key"]
     email: NotRequired[str]
     full_name: NotRequired[str]
+    email_verified: NotRequired[bool]  # Users only: whether the address is confirmed.
     organization_id: str
     role: NotRequired[Role]
     permissions: list[str]
@@ -239,6 +240,29 @@ class Grant(TypedDict):
 
 class GrantList(TypedDict):
     items: list[Grant]
+
+
+class VerifyEmailRequest(TypedDict):
+    token: str
+
+
+class EmailVerification(TypedDict):
+    user_id: str
+    email: str
+    email_verified: bool
+
+
+class EmailRequest(TypedDict):
+    email: str
+
+
+class Accepted(TypedDict):
+    detail: str
+
+
+class PasswordResetRequest(TypedDict):
+    token: str
+    password: str
 
 
 class CreateApplicationRequest(TypedDict):
