@@ -28,6 +28,8 @@ type User struct {
 	Disabled     bool      `db:"disabled"`
 	CreatedAt    time.Time `db:"created_at"`
 	UpdatedAt    time.Time `db:"updated_at"`
+	// EmailVerifiedAt is when the current Email was confirmed; nil: not yet.
+	EmailVerifiedAt *time.Time `db:"email_verified_at"`
 }
 
 // Organization is a tenant. Every user has a personal one; RateLimit is the

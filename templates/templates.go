@@ -7,7 +7,8 @@ package templates
 
 import "embed"
 
-// FS holds layout.html, the page templates and static/ (served at /static/).
+// FS holds layout.html, the page templates, static/ (served at /static/) and
+// mail/, the outgoing messages (package provider/mail).
 //
-//go:embed *.html static
+//go:embed *.html static mail
 var FS embed.FS

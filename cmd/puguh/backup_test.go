@@ -17,13 +17,14 @@ import (
 // exit 1, with the target's rows unchanged.
 func TestExportImportCommands(t *testing.T) {
 	e := apptest.Start(t, apptest.Options{})
-	e.NewUser()
+	u := e.NewUser()
+	e.WaitMail(u.Email, "Confirm your email address", 0) // its link is stored by now
 	dir := t.TempDir()
 	source := map[string]string{"PUGUH_DATABASE_URL": e.DatabaseURL, "PUGUH_DATA_DIR": filepath.Join(dir, "source")}
 	file := filepath.Join(dir, "puguh.jsonl")
 
 	code, out, errOut := runCmd(t, source, "export", "-o", file)
-	if m := regexp.MustCompile(`^exported \d+ rows to ` + regexp.QuoteMeta(file) + `: users 1, organizations 1, memberships 1, signing_keys 4, oauth_refresh_families 1, oauth_refresh_tokens 1, audit_events \d+\n$`); code != 0 || errOut != "" || !m.MatchString(out) {
+	if m := regexp.MustCompile(`^exported \d+ rows to ` + regexp.QuoteMeta(file) + `: users 1, organizations 1, memberships 1, signing_keys 4, oauth_refresh_families 1, oauth_refresh_tokens 1, audit_events \d+, email_tokens 1\n$`); code != 0 || errOut != "" || !m.MatchString(out) {
 		t.Fatalf("export -o: %d %q %q", code, out, errOut)
 	}
 	fi, err := os.Stat(file)
@@ -46,7 +47,7 @@ func TestExportImportCommands(t *testing.T) {
 	targetDir := filepath.Join(dir, "target")
 	target := map[string]string{"PUGUH_DATA_DIR": targetDir, "PUGUH_SECRET": apptest.Secret}
 	code, out, errOut = runCmd(t, target, "import", file)
-	if want := "imported " + fmt.Sprint(n-2) + " rows into sqlite: users 1, organizations 1, memberships 1, signing_keys 4, oauth_refresh_families 1, oauth_refresh_tokens 1, audit_events 2\n"; code != 0 || errOut != "" || out != want {
+	if want := "imported " + fmt.Sprint(n-2) + " rows into sqlite: users 1, organizations 1, memberships 1, signing_keys 4, oauth_refresh_families 1, oauth_refresh_tokens 1, audit_events 2, email_tokens 1\n"; code != 0 || errOut != "" || out != want {
 		t.Fatalf("import: %d %q %q\nwant %q", code, out, errOut, want)
 	}
 	// The import exports as the source did, but for its header.
@@ -85,7 +86,7 @@ func TestExportImportCommands(t *testing.T) {
 		{"another secret", map[string]string{"PUGUH_DATA_DIR": targetDir, "PUGUH_SECRET": "another-secret-0123456789-abcdefghij"}, string(good), []string{"import", "--force"},
 			""}, // checked below: names the key
 		{"not empty", target, string(good), []string{"import"}, "puguh: import: the database is not empty: users, organizations, memberships, signing_keys, " +
-			"oauth_refresh_families, oauth_refresh_tokens, audit_events hold rows; import into an empty database, or pass --force to replace everything in it"},
+			"oauth_refresh_families, oauth_refresh_tokens, audit_events, email_tokens hold rows; import into an empty database, or pass --force to replace everything in it"},
 		{"no such file", target, "", []string{"import", filepath.Join(dir, "missing.jsonl")},
 			"puguh: import: open " + filepath.Join(dir, "missing.jsonl") + ": no such file or directory"},
 	} {

@@ -44,6 +44,12 @@ type SignIn struct {
 	// Audit records sign-ins, failed ones and registrations; nil: nothing.
 	Audit audit.Recorder
 	Now   func() time.Time
+	// Emails, when set, mails a confirmation link to every new account.
+	Emails *Emails
+	// RequireVerifiedEmail refuses the sign-in of an account whose address
+	// is not confirmed (PUGUH_REQUIRE_VERIFIED_EMAIL), after its password
+	// was checked.
+	RequireVerifiedEmail bool
 }
 
 func (s *SignIn) now() time.Time {
@@ -91,6 +97,9 @@ func (s *SignIn) Register(ctx context.Context, email, pw, fullName *string) (*Re
 		return nil, fmt.Errorf("identity: register: %w", err)
 	}
 	audit.Or(s.Audit).Record(ctx, audit.Event{Type: audit.UserRegistered, Actor: audit.User(u.ID), Subject: audit.User(u.ID)})
+	if s.Emails != nil {
+		s.Emails.SendVerification(ctx, u)
+	}
 	return &Registration{UserID: u.ID, Email: u.Email, OrganizationID: org.ID}, nil
 }
 
@@ -137,10 +146,11 @@ func (s *SignIn) Reauthenticate(ctx context.Context, email, pw string) (*storage
 
 // Reasons of a failed sign-in, in the event's details.
 const (
-	reasonUnknownUser   = "unknown_user"
-	reasonWrongPassword = "wrong_password"
-	reasonDisabled      = "disabled"
-	reasonThrottled     = "throttled"
+	reasonUnknownUser      = "unknown_user"
+	reasonWrongPassword    = "wrong_password"
+	reasonDisabled         = "disabled"
+	reasonThrottled        = "throttled"
+	reasonEmailNotVerified = "email_not_verified"
 )
 
 // recordSignIn records the outcome of a password check; an internal error
@@ -214,6 +224,10 @@ func (s *SignIn) checkPassword(ctx context.Context, email, pw string) (*storage.
 		if h, err := s.Hasher.Hash(ctx, pw); err == nil {
 			_ = s.Accounts.UpdateUserPassword(ctx, u.ID, h)
 		}
+	}
+	if s.RequireVerifiedEmail && u.EmailVerifiedAt == nil {
+		// Only the account's owner, who knows the password, learns this.
+		return u, reasonEmailNotVerified, problem.Forbid(EmailNotVerified)
 	}
 	return u, "", nil
 }

@@ -120,13 +120,13 @@ func (s *Session) Clone() fosite.Session {
 
 // UserClaims are the OpenID Connect standard claims of u that the granted
 // scopes release (OIDC Core §5.4): email and email_verified for "email", name
-// for "profile". Puguh does not verify email addresses, so email_verified is
-// false rather than a claim we cannot back.
+// for "profile". email_verified is true once the user confirmed the current
+// address through the link Puguh mailed (docs/mail.md).
 func UserClaims(u *storage.User, scopes fosite.Arguments) map[string]any {
 	out := map[string]any{}
 	if scopes.Has("email") {
 		out["email"] = u.Email
-		out["email_verified"] = false
+		out["email_verified"] = u.EmailVerifiedAt != nil
 	}
 	if scopes.Has("profile") {
 		out["name"] = u.FullName

@@ -27,6 +27,7 @@ type meResponse struct {
 	Type           string    `json:"type"`
 	Email          string    `json:"email,omitempty"`
 	FullName       string    `json:"full_name,omitempty"`
+	EmailVerified  *bool     `json:"email_verified,omitempty"`
 	OrganizationID string    `json:"organization_id"`
 	Role           string    `json:"role,omitempty"`
 	Permissions    []string  `json:"permissions"`
@@ -43,6 +44,8 @@ func (a *OrganizationAPI) me(w http.ResponseWriter, r *http.Request) error {
 			return notFoundAs(err, "User not found")
 		}
 		resp.Email, resp.FullName, resp.CreatedAt = u.Email, u.FullName, u.CreatedAt
+		verified := u.EmailVerifiedAt != nil
+		resp.EmailVerified = &verified
 	}
 	httpapi.WriteJSON(w, http.StatusOK, resp)
 	return nil

@@ -89,6 +89,9 @@ type AccountDeps struct {
 	// Audit reads the audit log (audit.Service); nil: the activity page
 	// shows nothing.
 	Audit AuditLog
+	// RequireVerifiedEmail (PUGUH_REQUIRE_VERIFIED_EMAIL): sign-up does not
+	// sign in; it asks the new user to open the confirmation link first.
+	RequireVerifiedEmail bool
 }
 
 // Account serves sign-up (/signup) and the account area (/account…): profile,

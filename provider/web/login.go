@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/arsaka/puguh/provider/httpapi"
+	"github.com/arsaka/puguh/provider/identity"
 )
 
 // loginPage is the data of login.html.
@@ -17,6 +18,9 @@ type loginPage struct {
 	Application string
 	Email       string
 	Error       string
+	// Unverified: the password was right but the address is not confirmed
+	// (PUGUH_REQUIRE_VERIFIED_EMAIL); the page offers a new link.
+	Unverified bool
 }
 
 // defaultReturnTo is where a sign-in without an authorization request lands.
@@ -78,6 +82,7 @@ func (p *Pages) login(w http.ResponseWriter, r *http.Request) {
 		if data.Error == "" {
 			data.Error = "Sign-in failed (" + strconv.Itoa(he.Status) + ")."
 		}
+		data.Unverified = data.Error == identity.EmailNotVerified
 		p.Render(w, r, he.Status, "login", data, formTargets...)
 		return
 	}

@@ -49,6 +49,11 @@ func (a *Account) signup(w http.ResponseWriter, r *http.Request) {
 		a.render(w, r, status, "signup", data, false)
 		return
 	}
+	if a.d.RequireVerifiedEmail {
+		httpapi.Logger(ctx).Info("user registered", "user_id", reg.UserID, "via", "signup page")
+		a.p.Render(w, r, http.StatusOK, "verify_email", verifyPage{CSRF: data.CSRF, State: "sent", Email: reg.Email})
+		return
+	}
 	user, err := a.d.Store.UserByID(ctx, reg.UserID)
 	if err != nil {
 		a.p.unavailable(w, r, err)

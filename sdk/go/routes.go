@@ -4,7 +4,7 @@ package puguh
 type route struct {
 	method    string
 	path      string
-	anonymous bool // never sends a credential or X-Organization-ID (register, login, refresh)
+	anonymous bool // never sends a credential or X-Organization-ID (register, login, refresh, the email links)
 }
 
 // routes holds every operation the SDK calls, by operationId. TestRoutesMatchOpenAPI
@@ -17,6 +17,11 @@ var routes = map[string]route{
 	"completeLogin": {"POST", "/api/v1/auth/mfa", true},
 	"refresh":       {"POST", "/api/v1/auth/refresh", true},
 	"logout":        {"POST", "/api/v1/auth/logout", false},
+
+	"verifyEmail":          {"POST", "/api/v1/auth/verify-email", true},
+	"resendVerification":   {"POST", "/api/v1/auth/verify-email/resend", true},
+	"requestPasswordReset": {"POST", "/api/v1/auth/password-reset", true},
+	"confirmPasswordReset": {"POST", "/api/v1/auth/password-reset/confirm", true},
 
 	"listOrganizations":   {"GET", "/api/v1/organizations", false},
 	"createOrganization":  {"POST", "/api/v1/organizations", false},

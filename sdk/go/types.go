@@ -127,6 +127,7 @@ type Me struct {
 	Type           string     `json:"type"` // user, service_account, api_key
 	Email          string     `json:"email,omitempty"`
 	FullName       string     `json:"full_name,omitempty"`
+	EmailVerified  *bool      `json:"email_verified,omitempty"` // users only
 	OrganizationID string     `json:"organization_id"`
 	Role           Role       `json:"role,omitempty"`
 	Permissions    []string   `json:"permissions"`

@@ -135,6 +135,12 @@ func (s *Store) UpdateUserPassword(ctx context.Context, id, passwordHash string)
 	return s.Store.UpdateUserPassword(ctx, id, passwordHash)
 }
 
+// SetEmailVerified writes, then invalidates the user.
+func (s *Store) SetEmailVerified(ctx context.Context, userID, email string, at time.Time) error {
+	defer s.users.Invalidate(ctx, userID)
+	return s.Store.SetEmailVerified(ctx, userID, email, at)
+}
+
 // SetUserDisabled writes, then invalidates the user.
 func (s *Store) SetUserDisabled(ctx context.Context, id string, disabled bool) error {
 	defer s.users.Invalidate(ctx, id)

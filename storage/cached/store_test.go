@@ -85,6 +85,13 @@ var cachedWrites = []struct {
 			u, err := w.s.UserByID(ctx, w.user.ID)
 			return err == nil && u.PasswordHash == "new-hash", err
 		}},
+	{"SetEmailVerified", readUser, func(ctx context.Context, w *world) error {
+		return w.s.SetEmailVerified(ctx, w.user.ID, w.user.Email, time.Now())
+	},
+		func(ctx context.Context, w *world) (bool, error) {
+			u, err := w.s.UserByID(ctx, w.user.ID)
+			return err == nil && u.EmailVerifiedAt != nil, err
+		}},
 	{"SetUserDisabled", readUser, func(ctx context.Context, w *world) error { return w.s.SetUserDisabled(ctx, w.user.ID, true) },
 		func(ctx context.Context, w *world) (bool, error) {
 			u, err := w.s.UserByID(ctx, w.user.ID)

@@ -87,6 +87,7 @@ var exportTables = []exportTable{
 	{name: "webauthn_credentials", orderBy: "id"},
 	{name: "organization_mfa_policies", orderBy: "organization_id"},
 	{name: "audit_events", orderBy: "occurred_at, id"},
+	{name: "email_tokens", orderBy: "token_hash"},
 }
 
 // ExportTables names the exported tables in export order.

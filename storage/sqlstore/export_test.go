@@ -59,6 +59,7 @@ func fillEveryTable(t *testing.T, s *sqlstore.Store) {
 		"oauth_refresh_families": {"rotated_at"},
 		"oauth_refresh_tokens":   {"used_at", "expires_at"},
 		"login_challenges":       {"consented_at"},
+		"users":                  {"email_verified_at"},
 	}
 	stamps := [2]time.Time{
 		time.Date(2025, 5, 6, 7, 8, 9, 123456000, time.UTC),

@@ -12,7 +12,7 @@ import (
 
 var _ storage.UserStore = (*Store)(nil)
 
-const userColumns = `id, email, full_name, password_hash, disabled, created_at, updated_at`
+const userColumns = `id, email, full_name, password_hash, disabled, created_at, updated_at, email_verified_at`
 
 // Register creates u, its personal organization and u's owner membership in one
 // transaction, so a user never exists without an organization to act in.
@@ -23,8 +23,8 @@ func (s *Store) Register(ctx context.Context, u *storage.User, personal *storage
 	stamp(now, &u.CreatedAt, &u.UpdatedAt, &personal.CreatedAt, &personal.UpdatedAt)
 	return s.inTx(ctx, func(tx *sqlx.Tx) error {
 		if _, err := tx.ExecContext(ctx, s.rebind(`INSERT INTO users (`+userColumns+`)
-			VALUES (?, ?, ?, ?, ?, ?, ?)`),
-			u.ID, u.Email, u.FullName, u.PasswordHash, u.Disabled, utc(u.CreatedAt), utc(u.UpdatedAt)); err != nil {
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`),
+			u.ID, u.Email, u.FullName, u.PasswordHash, u.Disabled, utc(u.CreatedAt), utc(u.UpdatedAt), utcPtr(u.EmailVerifiedAt)); err != nil {
 			return fmt.Errorf("register user: %w", mapError(err))
 		}
 		if err := s.insertOrganization(ctx, tx, personal); err != nil {

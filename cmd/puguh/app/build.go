@@ -17,6 +17,7 @@ import (
 	"github.com/arsaka/puguh/provider/httpapi"
 	"github.com/arsaka/puguh/provider/identity"
 	"github.com/arsaka/puguh/provider/mfa"
+	"github.com/arsaka/puguh/provider/mail"
 	"github.com/arsaka/puguh/provider/oauth"
 	"github.com/arsaka/puguh/provider/orgs"
 	"github.com/arsaka/puguh/provider/password"
@@ -67,6 +68,12 @@ type services struct {
 	account     *web.Account
 	cursors     []byte // the key of the REST API's pagination cursors
 	openapi     *rest.OpenAPIAPI
+
+	// Outgoing mail and the flows that mail links (build_mail.go).
+	mailer     *mail.Mailer
+	emails     *identity.Emails
+	resets     *identity.PasswordReset
+	emailPages *web.EmailPages
 }
 
 // build constructs every dependency once, in dependency order, and records
@@ -153,6 +160,9 @@ func (a *App) build(ctx context.Context, opts Options) error {
 		Help: "Audit events that could not be stored (each was still logged).",
 	}, func() float64 { return float64(s.audit.Failures()) }))
 	s.auditLog = &audit.Service{Store: a.sql}
+	if s.mailer, err = a.buildMail(now); err != nil {
+		return err
+	}
 
 	// The domain.
 	s.accounts = &identity.Service{Users: s.store, Sessions: s.store, Grants: s.oauthStore, Tokens: s.provider,
@@ -160,6 +170,7 @@ func (a *App) build(ctx context.Context, opts Options) error {
 	// One SignIn checks passwords for the REST login and the sign-in page, so
 	// both share the per-account throttle.
 	s.signIn = &identity.SignIn{Accounts: s.store, Hasher: hasher, Throttle: ratelimit.NewAccounts(limits, ratelimit.AccountLimit), Audit: s.audit, Now: now}
+	a.buildEmails(limits, hasher, now)
 	s.orgs = &orgs.Service{Store: s.store, Audit: s.audit, Now: now}
 	s.plans = &orgs.Plans{Store: s.store, Orgs: s.store, Operators: s.accounts, Audit: s.audit}
 	s.credentials = &credentials.Service{Store: s.store, Audit: s.audit, Now: now}
@@ -178,6 +189,7 @@ func (a *App) build(ctx context.Context, opts Options) error {
 		Limiter: ratelimit.NewOrganizations(limits, ratelimit.NewPlans(s.store)),
 	})
 	ipcfg := a.ipLimitsConfig()
+	a.addMailIPRoutes(&ipcfg)
 	ipcfg.Now = now
 	s.ipLimits = httpapi.NewIPLimits(limits, httpapi.NewClientIP(cfg.TrustedProxies), ipcfg)
 	s.tokenLimits = a.tokenLimits(s.ipLimits)
@@ -186,7 +198,11 @@ func (a *App) build(ctx context.Context, opts Options) error {
 		return err
 	}
 	if s.account, err = web.NewAccount(s.pages, web.AccountDeps{Store: s.store, SignIn: s.signIn, Hasher: hasher,
-		Grants: s.accounts, Members: s.orgs, APIKeys: s.credentials, Apps: s.apps, MFA: s.mfa, Audit: s.auditLog}); err != nil {
+		Grants: s.accounts, Members: s.orgs, APIKeys: s.credentials, Apps: s.apps, MFA: s.mfa, Audit: s.auditLog,
+		RequireVerifiedEmail: a.cfg.RequireVerifiedEmail}); err != nil {
+		return err
+	}
+	if s.emailPages, err = web.NewEmailPages(s.pages, s.emails, s.resets); err != nil {
 		return err
 	}
 	s.pages.UseMFA(s.mfa)

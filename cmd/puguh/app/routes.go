@@ -56,6 +56,12 @@ func (a *App) routes() http.Handler {
 		s.pages,
 		// /signup, /account…
 		s.account,
+		// POST /api/v1/auth/verify-email, /api/v1/auth/verify-email/resend
+		&rest.EmailAPI{Flows: s.emails, MaxBody: body},
+		// POST /api/v1/auth/password-reset, /api/v1/auth/password-reset/confirm
+		&rest.PasswordResetAPI{Resets: s.resets, MaxBody: body},
+		// GET|POST /verify-email, POST /verify-email/resend, GET|POST /password-reset, /password-reset/confirm
+		s.emailPages,
 	}
 	r := mux.NewRouter()
 	r.NotFoundHandler = httpapi.NotFoundHandler()

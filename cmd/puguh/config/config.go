@@ -92,7 +92,21 @@ type Config struct {
 	// (rate limits, cache invalidations, revocations; default "puguh:").
 	// Deployments or tests sharing one Redis use different ones.
 	RedisNamespace string
+
+	// SMTPURL is PUGUH_SMTP_URL: smtp://user:pass@host:587 (STARTTLS) or
+	// smtps://user:pass@host:465 (implicit TLS). Empty: every message is
+	// written to OutboxDir instead (docs/mail.md).
+	SMTPURL string
+	// MailFrom is PUGUH_MAIL_FROM, the From of every message; default
+	// "Puguh <noreply@ISSUER-HOST>".
+	MailFrom string
+	// RequireVerifiedEmail is PUGUH_REQUIRE_VERIFIED_EMAIL: refuse sign-in
+	// (pages, REST login) until the account's address is confirmed.
+	RequireVerifiedEmail bool
 }
+
+// OutboxDir is where messages go without PUGUH_SMTP_URL.
+func (c *Config) OutboxDir() string { return filepath.Join(c.DataDir, "outbox") }
 
 // RateLimits are the per-IP and per-client budgets, in requests a minute;
 // organizations' budgets come from their plans instead.
@@ -178,6 +192,9 @@ func Load(getenv func(string) string) (*Config, error) {
 		r.fail("PUGUH_PPROF_ADDR", "is no longer supported; set PUGUH_ADMIN_PPROF=true to serve /debug/pprof/ on the admin listener (PUGUH_ADMIN_ADDR, default "+DefaultAdminAddr+")")
 	}
 	c.DatabaseURL = r.str("PUGUH_DATABASE_URL", "sqlite:"+filepath.Join(c.DataDir, "puguh.db"))
+	c.SMTPURL = r.str("PUGUH_SMTP_URL", "")
+	c.MailFrom = r.str("PUGUH_MAIL_FROM", "")
+	c.RequireVerifiedEmail = r.boolean("PUGUH_REQUIRE_VERIFIED_EMAIL")
 	if s := getenv("PUGUH_SECRET"); s != "" {
 		c.Secret = []byte(s)
 	}
@@ -319,6 +336,9 @@ func (c *Config) validate() error {
 	}
 	if c.MemoryLimit > 0 && c.MemoryLimit < MinMemoryLimit {
 		return &Error{"PUGUH_MEMORY_LIMIT", fmt.Sprintf("must be off or at least %dMiB", MinMemoryLimit>>20)}
+	}
+	if err := c.validateMail(); err != nil {
+		return err
 	}
 	if strings.ContainsAny(c.RedisNamespace, " \t\r\n*?[]") {
 		return &Error{"PUGUH_REDIS_NAMESPACE", "must not contain spaces or glob characters"}

@@ -31,6 +31,10 @@ export const ROUTES = {
   completeLogin: route('POST', '/api/v1/auth/mfa', 'none'),
   refresh: route('POST', '/api/v1/auth/refresh', 'none'),
   logout: route('POST', '/api/v1/auth/logout'),
+  verifyEmail: route('POST', '/api/v1/auth/verify-email', 'none'),
+  resendVerification: route('POST', '/api/v1/auth/verify-email/resend', 'none'),
+  requestPasswordReset: route('POST', '/api/v1/auth/password-reset', 'none'),
+  confirmPasswordReset: route('POST', '/api/v1/auth/password-reset/confirm', 'none'),
 
   listOrganizations: route('GET', '/api/v1/organizations'),
   createOrganization: route('POST', '/api/v1/organizations'),

@@ -16,6 +16,11 @@ export type LoginRequest = S['LoginRequest'];
 export type TokenPair = S['TokenPair'];
 export type MFARequest = S['MFARequest'];
 export type MFARequired = S['MFARequired'];
+export type VerifyEmailRequest = S['VerifyEmailRequest'];
+export type EmailVerification = S['EmailVerification'];
+export type EmailRequest = S['EmailRequest'];
+export type Accepted = S['Accepted'];
+export type PasswordResetRequest = S['PasswordResetRequest'];
 
 export type Organization = S['Organization'];
 export type CreateOrganizationRequest = S['CreateOrganizationRequest'];

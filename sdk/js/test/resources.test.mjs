@@ -14,6 +14,7 @@ import {
 } from '../dist/index.js';
 import { Browser } from './support/browser.mjs';
 import { enrolTOTP, totp } from './support/mfa.mjs';
+import { mailLink } from './support/mail.mjs';
 import { newUser, startPuguh, uniqueEmail } from './support/puguh.mjs';
 import { validatingFetch } from './support/schema.mjs';
 
@@ -342,6 +343,26 @@ test('auth.refresh rotates the stored refresh token; auth.logout ends the sessio
   assert.equal(c.refreshToken, undefined);
   const stale = client({ accessToken: pair.access_token });
   await assert.rejects(stale.iam.users.me(), (e) => e instanceof AuthenticationError && e.invalidToken);
+});
+
+test('auth: confirm an address and reset a password with the mailed links', async () => {
+  const c = client();
+  const email = uniqueEmail('mail');
+  await c.auth.register({ email, password: 'mail password 123', full_name: 'Mia Mail' });
+  const accepted = await c.auth.resendVerification({ email });
+  assert.match(accepted.detail, /^If the address belongs to an account/);
+  let link = await mailLink(server, email, '/verify-email?token=', 1);
+  const token = new URL(link).searchParams.get('token');
+  const v = await c.auth.verifyEmail({ token });
+  assert.deepEqual({ email: v.email, email_verified: v.email_verified }, { email, email_verified: true });
+  await assert.rejects(c.auth.verifyEmail({ token }), (e) => e.status === 400 && e.detail === 'Invalid or expired verification link');
+
+  await c.auth.requestPasswordReset({ email });
+  link = await mailLink(server, email, '/password-reset/confirm?token=');
+  await c.auth.confirmPasswordReset({ token: new URL(link).searchParams.get('token'), password: 'a new mail password' });
+  await c.auth.login({ email, password: 'a new mail password' });
+  const me = await c.iam.users.me();
+  assert.equal(me.email_verified, true);
 });
 
 test('every operation of the OpenAPI document answered 2xx through the SDK', () => {

@@ -25,6 +25,7 @@ from puguh_sdk import (
 )
 from tests.support.browser import Browser
 from tests.support.mfa import enrol_totp, totp
+from tests.support.mail import mail_link
 from tests.support.puguh import Server, new_user, start_puguh, unique_email
 from tests.support.schema import SchemaChecker
 
@@ -57,6 +58,13 @@ def test_every_operation_through_the_async_client(server: Server) -> None:
         assert (await c.health.check())["status"] == "ok"
         email, password = unique_email("async-owner"), "owner password 123"
         reg = await c.auth.register({"email": email, "password": password, "full_name": "Ann Async"})
+        await c.auth.resend_verification({"email": email})
+        link = mail_link(server, email, "/verify-email?token=", 1)
+        assert (await c.auth.verify_email({"token": link.split("token=", 1)[1]}))["email_verified"] is True
+        await c.auth.request_password_reset({"email": email})
+        link = mail_link(server, email, "/password-reset/confirm?token=")
+        password = "owner password 456"
+        await c.auth.confirm_password_reset({"token": link.split("token=", 1)[1], "password": password})
         pair = await c.auth.login({"email": email, "password": password})
         assert c.access_token == pair["access_token"]
         server.cli("orgs", "set-plan", reg["organization_id"], "business")

@@ -17,6 +17,7 @@ from puguh_sdk import ROUTES, AuthenticationError, MFARequiredError, NotFoundErr
 from puguh_sdk.types import AuditEventType
 from tests.support.browser import Browser
 from tests.support.mfa import enrol_totp, totp
+from tests.support.mail import mail_link
 from tests.support.puguh import Server, User, new_user, start_puguh, unique_email
 from tests.support.schema import SchemaChecker
 
@@ -322,6 +323,27 @@ def test_refresh_rotates_and_logout_ends_the_session(server: Server) -> None:
     with pytest.raises(AuthenticationError) as refused:
         client(server, access_token=pair["access_token"]).iam.users.me()
     assert refused.value.invalid_token
+
+
+def test_email_links_confirm_and_reset(server: Server) -> None:
+    c = client(server)
+    email = unique_email("mail")
+    c.auth.register({"email": email, "password": "mail password 123", "full_name": "Mia Mail"})
+    accepted = c.auth.resend_verification({"email": email})
+    assert accepted["detail"].startswith("If the address belongs to an account")
+    link = mail_link(server, email, "/verify-email?token=", 1)
+    token = link.split("token=", 1)[1]
+    v = c.auth.verify_email({"token": token})
+    assert (v["email"], v["email_verified"]) == (email, True)
+    with pytest.raises(Exception) as e:
+        c.auth.verify_email({"token": token})
+    assert getattr(e.value, "status", None) == 400
+
+    c.auth.request_password_reset({"email": email})
+    link = mail_link(server, email, "/password-reset/confirm?token=")
+    c.auth.confirm_password_reset({"token": link.split("token=", 1)[1], "password": "a new mail password"})
+    c.auth.login({"email": email, "password": "a new mail password"})
+    assert c.iam.users.me().get("email_verified") is True
 
 
 def test_every_operation_answered_2xx_through_the_sdk() -> None:

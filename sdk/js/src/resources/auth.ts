@@ -1,7 +1,18 @@
 import { APIPromise } from '../api-promise.js';
 import { AuthenticationError } from '../errors.js';
 import type { RequestOptions, Transport } from '../core.js';
-import type { LoginRequest, MFARequest, RegisterRequest, Registration, TokenPair } from '../types.js';
+import type {
+  Accepted,
+  EmailRequest,
+  EmailVerification,
+  LoginRequest,
+  MFARequest,
+  PasswordResetRequest,
+  RegisterRequest,
+  Registration,
+  TokenPair,
+  VerifyEmailRequest,
+} from '../types.js';
 
 /**
  * The REST sign-in flow, with the client as the session: login stores the token pair, every
@@ -65,6 +76,29 @@ export class AuthResource {
         },
       ),
     );
+  }
+
+  /** POST /api/v1/auth/verify-email: confirm an address with the token of the link mailed to it (works once). */
+  verifyEmail(body: VerifyEmailRequest, options?: RequestOptions): APIPromise<EmailVerification> {
+    return this.#t.request({ operationId: 'verifyEmail', body, options });
+  }
+
+  /** POST /api/v1/auth/verify-email/resend: a new confirmation link; the same answer for every address. */
+  resendVerification(body: EmailRequest, options?: RequestOptions): APIPromise<Accepted> {
+    return this.#t.request({ operationId: 'resendVerification', body, options });
+  }
+
+  /** POST /api/v1/auth/password-reset: mail a reset link; the same answer for every address. */
+  requestPasswordReset(body: EmailRequest, options?: RequestOptions): APIPromise<Accepted> {
+    return this.#t.request({ operationId: 'requestPasswordReset', body, options });
+  }
+
+  /**
+   * POST /api/v1/auth/password-reset/confirm: set a new password with a reset link's token. Every
+   * session and refresh family of the user ends.
+   */
+  confirmPasswordReset(body: PasswordResetRequest, options?: RequestOptions): APIPromise<void> {
+    return this.#t.request<void>({ operationId: 'confirmPasswordReset', body, options });
   }
 
   #storing(p: APIPromise<TokenPair>): APIPromise<TokenPair> {

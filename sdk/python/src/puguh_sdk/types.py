@@ -136,6 +136,7 @@ class Me(TypedDict):
     type: Literal["user", "service_account", "api_key"]
     email: NotRequired[str]
     full_name: NotRequired[str]
+    email_verified: NotRequired[bool]  # Users only: whether the address is confirmed.
     organization_id: str
     role: NotRequired[Role]
     permissions: list[str]
@@ -344,6 +345,29 @@ class AuditEvent(TypedDict):
 class AuditEventList(TypedDict):
     items: list[AuditEvent]
     next_cursor: NotRequired[str]
+
+
+class VerifyEmailRequest(TypedDict):
+    token: str
+
+
+class EmailVerification(TypedDict):
+    user_id: str
+    email: str
+    email_verified: bool
+
+
+class EmailRequest(TypedDict):
+    email: str
+
+
+class Accepted(TypedDict):
+    detail: str
+
+
+class PasswordResetRequest(TypedDict):
+    token: str
+    password: str
 
 
 class CreateApplicationRequest(TypedDict):

@@ -3,7 +3,18 @@ from __future__ import annotations
 from typing import Unpack
 
 from .._calls import Call, M, RequestOptions, Resource, operation
-from ..types import LoginRequest, MFARequest, RegisterRequest, Registration, TokenPair
+from ..types import (
+    Accepted,
+    EmailRequest,
+    EmailVerification,
+    LoginRequest,
+    MFARequest,
+    PasswordResetRequest,
+    RegisterRequest,
+    Registration,
+    TokenPair,
+    VerifyEmailRequest,
+)
 
 
 class Auth(Resource[M]):
@@ -43,3 +54,24 @@ class Auth(Resource[M]):
         """logout: the access token and its whole refresh family stop working. The client forgets its
         tokens once the server has answered (also when it answers 401: the token was dead already)."""
         return Call("logout", options, effect="logout")
+
+    @operation
+    def verify_email(self, body: VerifyEmailRequest, /, **options: Unpack[RequestOptions]) -> Call[EmailVerification]:
+        """verifyEmail: confirm an address with the token of the link mailed to it (works once)."""
+        return Call("verifyEmail", options, body=body)
+
+    @operation
+    def resend_verification(self, body: EmailRequest, /, **options: Unpack[RequestOptions]) -> Call[Accepted]:
+        """resendVerification: a new confirmation link; the same answer for every address."""
+        return Call("resendVerification", options, body=body)
+
+    @operation
+    def request_password_reset(self, body: EmailRequest, /, **options: Unpack[RequestOptions]) -> Call[Accepted]:
+        """requestPasswordReset: mail a reset link; the same answer for every address."""
+        return Call("requestPasswordReset", options, body=body)
+
+    @operation
+    def confirm_password_reset(self, body: PasswordResetRequest, /, **options: Unpack[RequestOptions]) -> Call[None]:
+        """confirmPasswordReset: set a new password with a reset link's token. Every session and
+        refresh family of the user ends."""
+        return Call("confirmPasswordReset", options, body=body)
