@@ -32,16 +32,26 @@ const (
 	aadPrefix = "puguh/signing-key/v1/"
 )
 
-// sealer encrypts private keys at rest with AES-256-GCM.
-type sealer struct{ aead cipher.AEAD }
+// sealer encrypts private keys at rest with AES-256-GCM. aad prefixes the
+// id a blob is sealed for in the GCM additional data.
+type sealer struct {
+	aead cipher.AEAD
+	aad  string
+}
 
 // newSealer derives the encryption key from the master secret with HKDF-SHA256.
 func newSealer(secret []byte) (*sealer, error) {
+	return newSealerFor(secret, hkdfInfo, aadPrefix)
+}
+
+// newSealerFor derives a key for one use of the master secret: info separates
+// it from every other use (RFC 5869 §3.2), aad binds each blob to its id.
+func newSealerFor(secret []byte, info, aad string) (*sealer, error) {
 	if len(secret) < MinSecretLen {
 		return nil, fmt.Errorf("keys: master secret is %d bytes; at least %d are required", len(secret), MinSecretLen)
 	}
 	key := make([]byte, 32)
-	if _, err := io.ReadFull(hkdf.New(sha256.New, secret, nil, []byte(hkdfInfo)), key); err != nil {
+	if _, err := io.ReadFull(hkdf.New(sha256.New, secret, nil, []byte(info)), key); err != nil {
 		return nil, fmt.Errorf("keys: derive encryption key: %w", err)
 	}
 	block, err := aes.NewCipher(key)
@@ -52,7 +62,7 @@ func newSealer(secret []byte) (*sealer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("keys: %w", err)
 	}
-	return &sealer{aead: aead}, nil
+	return &sealer{aead: aead, aad: aad}, nil
 }
 
 // seal returns version || nonce || ciphertext. Nonces are random: 96 bits is
@@ -63,7 +73,7 @@ func (s *sealer) seal(kid string, plaintext []byte) ([]byte, error) {
 	if _, err := rand.Read(out[1:]); err != nil {
 		return nil, fmt.Errorf("keys: nonce: %w", err)
 	}
-	return s.aead.Seal(out, out[1:], plaintext, []byte(aadPrefix+kid)), nil
+	return s.aead.Seal(out, out[1:], plaintext, []byte(s.aad+kid)), nil
 }
 
 // open reverses seal; any failure is ErrWrongSecret.
@@ -72,7 +82,7 @@ func (s *sealer) open(kid string, sealed []byte) ([]byte, error) {
 	if len(sealed) < 1+n+s.aead.Overhead() || sealed[0] != sealVersion {
 		return nil, fmt.Errorf("key %s: unknown sealed format: %w", kid, ErrWrongSecret)
 	}
-	plain, err := s.aead.Open(nil, sealed[1:1+n], sealed[1+n:], []byte(aadPrefix+kid))
+	plain, err := s.aead.Open(nil, sealed[1:1+n], sealed[1+n:], []byte(s.aad+kid))
 	if err != nil {
 		return nil, fmt.Errorf("key %s: %w", kid, ErrWrongSecret)
 	}

@@ -81,6 +81,10 @@ var exportTables = []exportTable{
 	{name: "oauth_oidc_requests", orderBy: "signature"},
 	{name: "oauth_jtis", orderBy: "jti"},
 	{name: "denylist", orderBy: "seq", skip: []string{"seq"}},
+	{name: "federation_connections", orderBy: "id"},
+	{name: "federation_domains", orderBy: "domain"},
+	{name: "federation_identities", orderBy: "connection_id, subject"},
+	{name: "federation_sessions", orderBy: "session_id"},
 }
 
 // ExportTables names the exported tables in export order.
