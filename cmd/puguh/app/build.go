@@ -11,6 +11,7 @@ import (
 	"github.com/arsaka/puguh/provider/auth"
 	"github.com/arsaka/puguh/provider/clients"
 	"github.com/arsaka/puguh/provider/credentials"
+	"github.com/arsaka/puguh/provider/federation"
 	"github.com/arsaka/puguh/provider/httpapi"
 	"github.com/arsaka/puguh/provider/identity"
 	"github.com/arsaka/puguh/provider/oauth"
@@ -48,6 +49,7 @@ type services struct {
 	plans       *orgs.Plans
 	credentials *credentials.Service
 	apps        *clients.Service
+	federation  *federation.Service
 
 	// HTTP: authentication, rate limits, pages.
 	verifier    *credentials.Verifier
@@ -141,6 +143,11 @@ func (a *App) build(ctx context.Context, opts Options) error {
 	s.plans = &orgs.Plans{Store: s.store, Orgs: s.store, Operators: s.accounts}
 	s.credentials = &credentials.Service{Store: s.store, Now: now}
 	s.apps = &clients.Service{Store: s.store, Tokens: s.provider, Operators: s.accounts, Now: now}
+	fedSecrets, err := keys.NewBox(cfg.Secret, "federation-client-secret")
+	if err != nil {
+		return fmt.Errorf("federation secrets: %w", err)
+	}
+	s.federation = &federation.Service{Store: s.store, Roles: s.orgs, Secrets: fedSecrets, Hasher: hasher, Now: now}
 
 	// HTTP.
 	s.verifier = credentials.NewVerifier(s.store, s.orgs, credentials.Config{Now: now, Logger: a.log})
