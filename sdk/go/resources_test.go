@@ -270,6 +270,8 @@ func TestResources(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	exerciseConnections(t, c, acme.ID)
+
 	// The session: refresh rotates, logout ends it.
 	before := c.RefreshToken()
 	next := must[*puguh.TokenPair](t)(c.Auth.Refresh(ctx, ""))

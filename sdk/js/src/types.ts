@@ -22,6 +22,9 @@ export type OrganizationPlan = S['Plan'];
 export type Member = S['Member'];
 export type AddMemberRequest = S['AddMemberRequest'];
 export type UpdateMemberRequest = S['UpdateMemberRequest'];
+export type Connection = S['Connection'];
+export type CreateConnectionRequest = S['CreateConnectionRequest'];
+export type UpdateConnectionRequest = S['UpdateConnectionRequest'];
 
 export type Me = S['Me'];
 export type UserState = S['UserState'];

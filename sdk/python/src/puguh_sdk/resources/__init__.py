@@ -4,6 +4,7 @@ provider/rest/openapi.yaml (its operationId in the docstring)."""
 from .api_keys import APIKeys
 from .applications import Applications, Grants
 from .auth import Auth
+from .connections import Connections
 from .health import Health
 from .iam import IAM, Users
 from .organizations import Members, Organizations
@@ -13,6 +14,7 @@ __all__ = [
     "APIKeys",
     "Applications",
     "Auth",
+    "Connections",
     "Grants",
     "Health",
     "IAM",
