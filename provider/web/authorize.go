@@ -142,6 +142,11 @@ func (p *Pages) authorize(w http.ResponseWriter, r *http.Request) {
 	}
 	ar.GrantAudience(client.GetID())
 	osess := oauth.NewUserSession(user, client, ar.GetGrantedScopes(), sess.AuthTime, requestedAt, ar.GetID())
+	if fs := p.federatedSession(ctx, sess.ID); fs != nil {
+		// How the user signed in (RFC 8176 "fed"), and where (docs/federation.md).
+		osess.Claims.AuthenticationMethodsReferences = []string{"fed"}
+		osess.Claims.Add("idp", fs.IDP)
+	}
 	resp, err := public.NewAuthorizeResponse(ctx, ar, osess)
 	if err != nil {
 		p.authorizeError(w, r, ar, err)

@@ -88,6 +88,7 @@ type Pages struct {
 	now          func() time.Time
 	pages        map[string]*template.Template
 	static       http.Handler
+	federation   *federationDeps // nil until EnableFederation
 }
 
 // New parses the templates and derives the CSRF key.
@@ -139,6 +140,7 @@ func (p *Pages) Mount(r *mux.Router) {
 	r.HandleFunc("/consent", p.consent).Methods(http.MethodPost)
 	r.HandleFunc("/logout", p.logoutForm).Methods(http.MethodGet)
 	r.HandleFunc("/logout", p.logout).Methods(http.MethodPost)
+	p.mountFederation(r)
 	r.HandleFunc("/oauth/logout", p.endSessionForm).Methods(http.MethodGet)
 	r.HandleFunc("/oauth/logout", p.endSession).Methods(http.MethodPost)
 	r.PathPrefix("/static/").Handler(http.HandlerFunc(p.serveStatic)).Methods(http.MethodGet, http.MethodHead)

@@ -164,6 +164,9 @@ func (a *App) build(ctx context.Context, opts Options) error {
 		s.store, s.signIn, s.provider, s.keys.Verifier(), a.log); err != nil {
 		return err
 	}
+	if err := s.pages.EnableFederation(s.federation, s.store, cfg.Secret, nil); err != nil {
+		return fmt.Errorf("federation: %w", err)
+	}
 	if s.account, err = web.NewAccount(s.pages, web.AccountDeps{Store: s.store, SignIn: s.signIn, Hasher: hasher,
 		Grants: s.accounts, Members: s.orgs, APIKeys: s.credentials, Apps: s.apps}); err != nil {
 		return err
