@@ -128,11 +128,22 @@ func (p *Pages) startFederation(w http.ResponseWriter, r *http.Request, connecti
 		opts = append(opts, oauth2.SetAuthURLParam("login_hint", loginHint))
 	}
 	target := cfg.AuthCodeURL(st.State, opts...)
-	u, _ := url.Parse(target)
 	httpapi.Logger(ctx).Info("federation: sign-in sent upstream", "connection_id", lc.ID)
-	// form-action governs the redirect that follows a form post (POST /login).
-	p.Headers(w, origin(u))
+	if r.Method == http.MethodPost {
+		// CSP form-action of the sign-in page (its own origin) governs the
+		// redirects that follow its form post, so the answer to the post is
+		// a page that moves on to the provider by itself (and a link).
+		p.Render(w, r, http.StatusOK, "federation", federationPage{Email: loginHint, Target: target})
+		return
+	}
+	p.Headers(w)
 	redirect(w, target)
+}
+
+// federationPage is the data of federation.html.
+type federationPage struct {
+	Email  string
+	Target string
 }
 
 // upstream loads a connection and its provider's discovery document. On

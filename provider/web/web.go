@@ -115,7 +115,7 @@ func New(cfg Config, store Store, passwords Passwords, provider *oauth.Provider,
 	if p.now == nil {
 		p.now = time.Now
 	}
-	for _, name := range []string{"login", "consent", "logout", "error"} {
+	for _, name := range []string{"login", "consent", "logout", "error", "federation"} {
 		t, err := template.ParseFS(templates.FS, "layout.html", name+".html")
 		if err != nil {
 			return nil, fmt.Errorf("web: parse %s: %w", name, err)
