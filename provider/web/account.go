@@ -83,6 +83,9 @@ type AccountDeps struct {
 	Members Members
 	APIKeys APIKeys
 	Apps    Applications
+	// Connections is the federation rules (federation.Service); nil: no
+	// single sign-on tab.
+	Connections Connections
 }
 
 // Account serves sign-up (/signup) and the account area (/account…): profile,
@@ -97,7 +100,7 @@ type Account struct {
 
 // accountTemplates are the page files of sign-up and the account area; each
 // is parsed with layout.html and, but for sign-up, account_nav.html.
-var accountTemplates = []string{"signup", "account", "account_apikeys", "account_members", "account_apps", "account_app", "account_confirm"}
+var accountTemplates = []string{"signup", "account", "account_apikeys", "account_members", "account_apps", "account_app", "account_confirm", "account_sso"}
 
 // NewAccount parses the account area's templates.
 func NewAccount(p *Pages, d AccountDeps) (*Account, error) {
@@ -136,6 +139,10 @@ func (a *Account) Mount(r *mux.Router) {
 	r.HandleFunc("/account/members/{user}/role", a.changeRole).Methods(http.MethodPost)
 	r.HandleFunc("/account/members/{user}/remove", a.confirmRemoveMember).Methods(http.MethodGet)
 	r.HandleFunc("/account/members/{user}/remove", a.removeMember).Methods(http.MethodPost)
+	r.HandleFunc("/account/sso", a.sso).Methods(http.MethodGet)
+	r.HandleFunc("/account/sso", a.createConnection).Methods(http.MethodPost)
+	r.HandleFunc("/account/sso/{id}/delete", a.confirmDeleteConnection).Methods(http.MethodGet)
+	r.HandleFunc("/account/sso/{id}/delete", a.deleteConnection).Methods(http.MethodPost)
 	r.HandleFunc("/account/applications", a.applications).Methods(http.MethodGet)
 	r.HandleFunc("/account/applications", a.createApplication).Methods(http.MethodPost)
 	r.HandleFunc("/account/applications/{id}", a.application).Methods(http.MethodGet)
@@ -177,6 +184,7 @@ type frame struct {
 	Error  string
 
 	CanKeys, CanMembers, CanApps bool
+	CanSSO                       bool
 }
 
 // accountContext is the signed-in user as one request sees them.
@@ -201,6 +209,7 @@ func (a *Account) frame(w http.ResponseWriter, r *http.Request, ac *accountConte
 	return frame{
 		CSRF: a.p.CSRFToken(w, r), Tab: tab, User: ac.user, Orgs: ac.orgs, Org: ac.org,
 		CanKeys: ac.perms.Has(permKeysPage), CanMembers: ac.perms.Has(permMembersPage), CanApps: ac.perms.Has(permAppsPage),
+		CanSSO: a.d.Connections != nil && ac.perms.Has(permSSOPage),
 	}
 }
 
@@ -321,15 +330,17 @@ func (a *Account) afterPost(w http.ResponseWriter, target, notice string) {
 
 // notices are the messages a redirect may ask a page to show.
 var notices = map[string]string{
-	"profile":  "Your profile was saved.",
-	"password": "Your password was changed. Your other sessions were signed out.",
-	"org":      "Organization switched.",
-	"session":  "The session was signed out.",
-	"revoked":  "The API key was revoked. It no longer works.",
-	"invited":  "The member was added.",
-	"role":     "The role was changed.",
-	"removed":  "The member was removed.",
-	"saved":    "The application was saved.",
+	"profile":      "Your profile was saved.",
+	"password":     "Your password was changed. Your other sessions were signed out.",
+	"org":          "Organization switched.",
+	"session":      "The session was signed out.",
+	"revoked":      "The API key was revoked. It no longer works.",
+	"invited":      "The member was added.",
+	"role":         "The role was changed.",
+	"removed":      "The member was removed.",
+	"saved":        "The application was saved.",
+	"connected":    "The identity provider was connected. Register the redirect URI shown below with it.",
+	"disconnected": "The identity provider was disconnected. Its domains sign in with passwords again.",
 }
 
 func noticeOf(r *http.Request) string { return notices[r.URL.Query().Get("done")] }

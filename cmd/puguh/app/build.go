@@ -168,7 +168,7 @@ func (a *App) build(ctx context.Context, opts Options) error {
 		return fmt.Errorf("federation: %w", err)
 	}
 	if s.account, err = web.NewAccount(s.pages, web.AccountDeps{Store: s.store, SignIn: s.signIn, Hasher: hasher,
-		Grants: s.accounts, Members: s.orgs, APIKeys: s.credentials, Apps: s.apps}); err != nil {
+		Grants: s.accounts, Members: s.orgs, APIKeys: s.credentials, Apps: s.apps, Connections: s.federation}); err != nil {
 		return err
 	}
 	if s.cursors, err = hkdf.Key(sha256.New, cfg.Secret, nil, "puguh pagination cursors v1", 32); err != nil {

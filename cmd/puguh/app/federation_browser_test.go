@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/arsaka/puguh/cmd/puguh/app/apptest"
 )
 
 // TestBrowserFederatedSignIn drives headless Chromium through a federated
@@ -166,4 +168,82 @@ func TestBrowserFederatedSignIn(t *testing.T) {
 		t.Error("Mallory was added to Acme")
 	}
 	_ = idpLocation
+}
+
+// TestBrowserAccountSingleSignOn: an owner connects an identity provider on
+// the single sign-on tab in Chromium; the page is saved at desktop and phone
+// width.
+func TestBrowserAccountSingleSignOn(t *testing.T) {
+	if _, err := os.Stat(chromiumPath); err != nil {
+		t.Skipf("headless browser test skipped: %s not found (apt-get install chromium)", chromiumPath)
+	}
+	artifacts, err := filepath.Abs("../test-artifacts")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := apptest.Start(t, apptest.Options{})
+	owner := e.NewUser()
+	opts := []chromedp.ExecAllocatorOption{
+		chromedp.ExecPath(chromiumPath), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
+		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true), chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(1280, 800),
+	}
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	defer cancelAlloc()
+	ctx, cancel := chromedp.NewContext(actx)
+	defer cancel()
+	ctx, cancelTimeout := context.WithTimeout(ctx, 60*time.Second)
+	defer cancelTimeout()
+	shot := func(name string) chromedp.Action[chromedp.Void] {
+		return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+			for _, v := range []struct {
+				suffix string
+				w, h   int64
+				opts   []chromedp.EmulateViewportOption
+			}{
+				{"desktop", 1280, 800, nil},
+				{"phone", 375, 812, []chromedp.EmulateViewportOption{chromedp.EmulatePortrait, chromedp.EmulateMobile}},
+			} {
+				if _, err := chromedp.EmulateViewport(v.w, v.h, v.opts...)(ctx, tg); err != nil {
+					return err
+				}
+				png, err := chromedp.FullScreenshot(100)(ctx, tg)
+				if err != nil {
+					return err
+				}
+				if err := os.WriteFile(filepath.Join(artifacts, name+"-"+v.suffix+".png"), png, 0o644); err != nil {
+					return err
+				}
+			}
+			_, err := chromedp.EmulateViewport(1280, 800)(ctx, tg)
+			return err
+		})
+	}
+	var table string
+	err = chromedp.Do(ctx,
+		chromedp.Navigate(e.URL+"/login?return_to=/account/sso"),
+		chromedp.WaitVisible(chromedp.ID("email")),
+		chromedp.SendKeys(chromedp.ID("email"), owner.Email),
+		chromedp.SendKeys(chromedp.ID("password"), owner.Password),
+		chromedp.Click(chromedp.ID("sign-in")),
+		chromedp.WaitVisible(chromedp.ID("sso-name")),
+		chromedp.SendKeys(chromedp.ID("sso-name"), "Acme corporate IdP"),
+		chromedp.SendKeys(chromedp.ID("sso-issuer"), "https://login.acme.example"),
+		chromedp.SendKeys(chromedp.ID("sso-client-id"), "puguh"),
+		chromedp.SendKeys(chromedp.ID("sso-client-secret"), "browser-secret"),
+		chromedp.SendKeys(chromedp.ID("sso-domains"), "acme.example, corp.acme.example"),
+		chromedp.Click(chromedp.ID("connect")),
+		chromedp.WaitVisible(chromedp.ID("connections")),
+		chromedp.Func(func(ctx context.Context, tg *chromedp.Target) (err error) {
+			table, err = chromedp.Text(chromedp.ID("connections"))(ctx, tg)
+			return err
+		}),
+		shot("account-sso"),
+	)
+	if err != nil {
+		t.Fatalf("browser: %v", err)
+	}
+	if !strings.Contains(table, "Acme corporate IdP") || !strings.Contains(table, "/federation/") || strings.Contains(table, "browser-secret") {
+		t.Errorf("connections table:\n%s", table)
+	}
 }
