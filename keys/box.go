@@ -3,28 +3,25 @@ package keys
 import (
 	"errors"
 	"fmt"
-	"regexp"
+	"strings"
 )
 
-// Box encrypts other secrets Puguh must read back (an organization's client
-// secret at its identity provider) exactly as signing keys are encrypted at
-// rest: AES-256-GCM under a key derived from the master secret with
-// HKDF-SHA256, a random nonce per blob, and the blob bound to the id of the
-// row it belongs to through the GCM additional data. Each purpose derives its
-// own key, so a blob of one purpose never opens as another.
+// Box seals small secrets other than signing keys at rest (such as TOTP
+// secrets), with the same AES-256-GCM construction as the signing keys
+// under a key of its own, derived from the master secret for its purpose.
+// A blob opens only in a Box of the same purpose and only under the id it
+// was sealed for, so rows cannot swap secrets.
 type Box struct{ s *sealer }
 
-// ErrSealed is what Open answers for any blob that does not open: sealed
-// under another master secret, for another id, or altered.
-var ErrSealed = errors.New("keys: sealed secret cannot be decrypted: PUGUH_SECRET differs from the secret it was encrypted with, or the row was altered")
+// ErrBoxOpen means a sealed secret did not open: PUGUH_SECRET differs from
+// the one it was sealed under, or the row was altered.
+var ErrBoxOpen = errors.New("keys: secret cannot be decrypted: PUGUH_SECRET differs from the secret it was encrypted with, or the row was altered")
 
-var purposeName = regexp.MustCompile(`^[a-z][a-z0-9-]{0,62}$`)
-
-// NewBox derives the box of purpose (lower-case letters, digits and dashes,
-// such as "federation-client-secret") from the master secret.
+// NewBox returns the Box of purpose (a short lowercase name, such as
+// "totp"), keyed from secret.
 func NewBox(secret []byte, purpose string) (*Box, error) {
-	if !purposeName.MatchString(purpose) {
-		return nil, fmt.Errorf("keys: box purpose %q is not a lower-case name", purpose)
+	if purpose == "" || strings.ContainsAny(purpose, "/ \x00") {
+		return nil, fmt.Errorf("keys: box purpose %q is not a plain name", purpose)
 	}
 	s, err := newSealerFor(secret, "puguh "+purpose+" encryption v1", "puguh/"+purpose+"/v1/")
 	if err != nil {
@@ -33,14 +30,16 @@ func NewBox(secret []byte, purpose string) (*Box, error) {
 	return &Box{s: s}, nil
 }
 
-// Seal encrypts plaintext for the row id.
-func (b *Box) Seal(id string, plaintext []byte) ([]byte, error) { return b.s.seal(id, plaintext) }
+// Seal encrypts plaintext for id.
+func (b *Box) Seal(id string, plaintext []byte) ([]byte, error) {
+	return b.s.seal(id, plaintext)
+}
 
-// Open decrypts a blob sealed for id; any failure is ErrSealed.
+// Open decrypts what Seal returned for id; ErrBoxOpen on any failure.
 func (b *Box) Open(id string, sealed []byte) ([]byte, error) {
-	plain, err := b.s.open(id, sealed)
+	p, err := b.s.open(id, sealed)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", id, ErrSealed)
+		return nil, fmt.Errorf("%s: %w", id, ErrBoxOpen)
 	}
-	return plain, nil
+	return p, nil
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 )
 
@@ -48,6 +49,10 @@ type Config struct {
 	Leeway time.Duration
 	// KeySize is the RSA modulus size in bits, MinKeySize..MaxKeySize.
 	KeySize int
+	// Algorithms are the algorithms kept ready to sign, each with its own
+	// chain of keys rotated on this schedule and published in the JWKS. It
+	// must include RS256, the default; nil means RS256 only.
+	Algorithms []string
 	// RefreshInterval is how often each replica reloads the keys from the
 	// database. It bounds how long a replica keeps signing with a key that
 	// another replica retired (one interval, plus a database round trip).
@@ -74,6 +79,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.KeySize == 0 {
 		c.KeySize = DefaultKeySize
+	}
+	if len(c.Algorithms) == 0 {
+		c.Algorithms = []string{AlgRS256}
 	}
 	if c.RefreshInterval == 0 {
 		c.RefreshInterval = DefaultRefreshInterval
@@ -106,6 +114,9 @@ func (c Config) Validate() error {
 		return fmt.Errorf("keys: RotationPeriod (%s) must exceed PrePublish (%s)", c.RotationPeriod, c.PrePublish)
 	case c.KeySize < MinKeySize || c.KeySize > MaxKeySize:
 		return fmt.Errorf("keys: KeySize %d is outside %d..%d bits", c.KeySize, MinKeySize, MaxKeySize)
+	}
+	if _, err := ParseAlgorithms(strings.Join(c.Algorithms, ",")); err != nil {
+		return fmt.Errorf("keys: Algorithms: %w", err)
 	}
 	return nil
 }

@@ -5,9 +5,6 @@ package keys
 
 import (
 	"context"
-	"crypto"
-	"crypto/rand"
-	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -45,14 +42,17 @@ func (m *Manager) fositePrivateKey(context.Context) (any, error) {
 // §7.1): header {"alg":"RS256","kid":…,"typ":"JWT"} overlaid with the
 // caller's header (fosite sets typ at+jwt on access tokens), except "kid" and
 // "alg", which the key decides (a stale kid would point verifiers at the
-// wrong key). The SHA-256 digest is signed by the key's crypto.Signer:
+// wrong key). An RS256 digest is signed by the key's crypto.Signer:
 // crypto/rsa, or OpenSSL in a -tags openssl build.
-func (s *fositeSigner) Generate(_ context.Context, claims fositejwt.MapClaims, header fositejwt.Mapper) (string, string, error) {
+//
+// The algorithm is RS256 unless the context says otherwise (WithAlgorithms,
+// from the client's registration): the access token's for "typ" at+jwt, the
+// ID token's for the rest.
+func (s *fositeSigner) Generate(ctx context.Context, claims fositejwt.MapClaims, header fositejwt.Mapper) (string, string, error) {
 	if claims == nil {
 		return "", "", errors.New("keys: no claims to sign")
 	}
-	k := s.m.set.Load().active
-	h := map[string]any{"alg": algRS256, "kid": k.kid, "typ": "JWT"}
+	h := map[string]any{"typ": "JWT"}
 	if header != nil {
 		for name, v := range header.ToMap() {
 			if name != "kid" && name != "alg" {
@@ -60,6 +60,13 @@ func (s *fositeSigner) Generate(_ context.Context, claims fositejwt.MapClaims, h
 			}
 		}
 	}
+	typ, _ := h["typ"].(string)
+	alg := algorithmFor(ctx, typ)
+	k := s.m.set.Load().byAlg[alg]
+	if k == nil {
+		return "", "", fmt.Errorf("keys: no active %s key (is it in PUGUH_SIGNING_ALGORITHMS?)", alg)
+	}
+	h["alg"], h["kid"] = k.alg, k.kid
 	hb, err := json.Marshal(h)
 	if err != nil {
 		return "", "", fmt.Errorf("keys: encode header: %w", err)
@@ -69,12 +76,11 @@ func (s *fositeSigner) Generate(_ context.Context, claims fositejwt.MapClaims, h
 		return "", "", fmt.Errorf("keys: encode claims: %w", err)
 	}
 	enc := base64.RawURLEncoding
-	input := make([]byte, 0, enc.EncodedLen(len(hb))+1+enc.EncodedLen(len(cb))+1+enc.EncodedLen(k.pub.Size()))
+	input := make([]byte, 0, enc.EncodedLen(len(hb))+1+enc.EncodedLen(len(cb))+1+enc.EncodedLen(signatureSize(k.pub)))
 	input = enc.AppendEncode(input, hb)
 	input = append(input, '.')
 	input = enc.AppendEncode(input, cb)
-	digest := sha256.Sum256(input)
-	sig, err := k.signer.Sign(rand.Reader, digest[:], crypto.SHA256)
+	sig, err := signJWS(k, input)
 	if err != nil {
 		return "", "", fmt.Errorf("keys: sign: %w", err)
 	}
@@ -103,13 +109,10 @@ func (s *fositeSigner) Decode(ctx context.Context, token string) (*fositejwt.Tok
 	return fositejwt.ParseWithClaims(token, fositejwt.MapClaims{}, s.keyFunc)
 }
 
-// keyFunc picks the verification key by kid, for RS256 only (RFC 8725 §3.1):
-// returning an RSA public key for an HS256 or "none" token would be the
-// classic algorithm-confusion hole.
+// keyFunc picks the verification key by kid, and only for the algorithm of
+// that key (RFC 8725 §3.1): returning an RSA public key for an HS256 or
+// "none" token would be the classic algorithm-confusion hole.
 func (s *fositeSigner) keyFunc(t *fositejwt.Token) (any, error) {
-	if t.Method != josev3.RS256 {
-		return nil, fmt.Errorf("%w: algorithm is not RS256", ErrInvalidToken)
-	}
 	kid, _ := t.Header["kid"].(string)
 	if !validKID(kid) {
 		return nil, fmt.Errorf("%w: missing or malformed kid", ErrInvalidToken)
@@ -118,12 +121,20 @@ func (s *fositeSigner) keyFunc(t *fositejwt.Token) (any, error) {
 	if !ok {
 		return nil, fmt.Errorf("%w: unknown kid", ErrInvalidToken)
 	}
-	return k.pub, nil
+	if string(t.Method) != k.alg {
+		return nil, fmt.Errorf("%w: algorithm is not the key's", ErrInvalidToken)
+	}
+	// A JWK, not the bare key: fosite takes a pointer to a key that is not
+	// one, and go-jose knows no *ed25519.PublicKey.
+	return &josev3.JSONWebKey{Key: k.pub, KeyID: k.kid, Algorithm: k.alg, Use: "sig"}, nil
 }
 
-// Hash is fosite's SHA-256 (used for at_hash and c_hash).
+// Hash is the hash of at_hash and c_hash for the ID token's algorithm under
+// ctx: SHA-256, or SHA-512 for EdDSA.
 func (s *fositeSigner) Hash(ctx context.Context, in []byte) ([]byte, error) {
-	return s.def.Hash(ctx, in)
+	h := tokenHash(algorithmFor(ctx, ""))
+	h.Write(in)
+	return h.Sum(nil), nil
 }
 
 // GetSignature returns the third part of a compact JWS.
@@ -131,7 +142,7 @@ func (s *fositeSigner) GetSignature(ctx context.Context, token string) (string, 
 	return s.def.GetSignature(ctx, token)
 }
 
-// GetSigningMethodLength is the SHA-256 size, matching RS256.
+// GetSigningMethodLength is the size of Hash's output under ctx.
 func (s *fositeSigner) GetSigningMethodLength(ctx context.Context) int {
-	return s.def.GetSigningMethodLength(ctx)
+	return tokenHash(algorithmFor(ctx, "")).Size()
 }

@@ -164,7 +164,7 @@ func (s *memStore) InsertSigningKey(_ context.Context, k *storage.SigningKey) er
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, r := range s.rows {
-		if r.KID == k.KID || (r.State == k.State && k.State != storage.KeyStateRetired) {
+		if r.KID == k.KID || (r.State == k.State && r.Algorithm == k.Algorithm && k.State != storage.KeyStateRetired) {
 			return storage.ErrConflict
 		}
 	}
@@ -177,12 +177,12 @@ func (s *memStore) PromoteSigningKey(_ context.Context, nextKID, activeKID strin
 	defer s.mu.Unlock()
 	ni, ai := -1, -1
 	for i, r := range s.rows {
-		switch r.State {
-		case storage.KeyStateNext:
-			if r.KID == nextKID {
-				ni = i
-			}
-		case storage.KeyStateActive:
+		if r.KID == nextKID && r.State == storage.KeyStateNext {
+			ni = i
+		}
+	}
+	for i, r := range s.rows {
+		if ni >= 0 && r.State == storage.KeyStateActive && r.Algorithm == s.rows[ni].Algorithm {
 			ai = i
 		}
 	}

@@ -8,7 +8,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"math/big"
 	"strconv"
 	"strings"
 	"time"
@@ -16,21 +15,24 @@ import (
 	"github.com/arsaka/puguh/storage"
 )
 
-// key is one published key, decoded. priv is set for the active and next keys
-// only: retired keys never sign again, so their private halves stay sealed.
+// key is one published key, decoded. signer is set for the active and next
+// keys only: retired keys never sign again, so their private halves stay sealed.
 type key struct {
 	kid   string
+	alg   string
 	state string
-	pub   *rsa.PublicKey
-	priv  *rsa.PrivateKey
-	// signer signs with priv: crypto/rsa by default, OpenSSL with -tags openssl.
+	pub   crypto.PublicKey
+	priv  crypto.Signer // the private key itself (*rsa.PrivateKey, …)
+	// signer signs with the private key: crypto/rsa by default, OpenSSL with
+	// -tags openssl for RS256; crypto/ecdsa and crypto/ed25519 otherwise.
 	signer crypto.Signer
 }
 
 // keySet is an immutable snapshot of the keys, swapped atomically on reload so
 // signing, verification and JWKS requests never touch the database or decrypt.
 type keySet struct {
-	active    *key
+	active    *key            // the RS256 key that signs
+	byAlg     map[string]*key // the active key of every algorithm
 	published map[string]*key // next, active and retired keys still within their grace
 	rows      []storage.SigningKey
 	// fingerprint names the published keys and their states; an equal
@@ -39,18 +41,6 @@ type keySet struct {
 	jwks         []byte
 	etag         string
 	cacheControl string
-}
-
-// publicJWK has exactly the public members of an RSA JWK (RFC 7517 §4,
-// RFC 7518 §6.3.1). Being a struct, not a map or a go-jose key, it cannot
-// leak d, p, q, dp, dq or qi by construction.
-type publicJWK struct {
-	Kty string `json:"kty"`
-	Use string `json:"use"`
-	Alg string `json:"alg"`
-	Kid string `json:"kid"`
-	N   string `json:"n"`
-	E   string `json:"e"`
 }
 
 // isPublished reports whether a row belongs in the JWKS at now. A retired
@@ -77,7 +67,7 @@ func buildKeySet(rows []storage.SigningKey, now time.Time, prev *keySet, s *seal
 		return &next, nil
 	}
 
-	set := &keySet{published: make(map[string]*key), rows: rows, fingerprint: fp.String()}
+	set := &keySet{published: make(map[string]*key), byAlg: make(map[string]*key), rows: rows, fingerprint: fp.String()}
 	jwks := struct {
 		Keys []publicJWK `json:"keys"`
 	}{Keys: []publicJWK{}}
@@ -92,16 +82,15 @@ func buildKeySet(rows []storage.SigningKey, now time.Time, prev *keySet, s *seal
 		}
 		set.published[k.kid] = k
 		if k.state == storage.KeyStateActive {
-			set.active = k
+			set.byAlg[k.alg] = k
 		}
-		jwks.Keys = append(jwks.Keys, publicJWK{
-			Kty: "RSA", Use: "sig", Alg: algRS256, Kid: k.kid,
-			N: base64.RawURLEncoding.EncodeToString(k.pub.N.Bytes()),
-			E: base64.RawURLEncoding.EncodeToString(big.NewInt(int64(k.pub.E)).Bytes()),
-		})
+		j := jwkOf(k.pub)
+		j.Use, j.Kid = "sig", k.kid
+		jwks.Keys = append(jwks.Keys, j)
 	}
+	set.active = set.byAlg[AlgRS256]
 	if set.active == nil {
-		return nil, fmt.Errorf("keys: no active signing key in the database")
+		return nil, fmt.Errorf("keys: no active RS256 signing key in the database")
 	}
 	body, err := json.Marshal(jwks)
 	if err != nil {
@@ -119,27 +108,26 @@ func buildKeySet(rows []storage.SigningKey, now time.Time, prev *keySet, s *seal
 func decodeKey(r *storage.SigningKey, prev *keySet, s *sealer) (*key, error) {
 	needPriv := r.State == storage.KeyStateActive || r.State == storage.KeyStateNext
 	if prev != nil {
-		if old, ok := prev.published[r.KID]; ok && (old.priv != nil || !needPriv) {
-			return &key{kid: old.kid, state: r.State, pub: old.pub, priv: old.priv, signer: old.signer}, nil
+		if old, ok := prev.published[r.KID]; ok && (old.signer != nil || !needPriv) {
+			return &key{kid: old.kid, alg: old.alg, state: r.State, pub: old.pub, priv: old.priv, signer: old.signer}, nil
 		}
 	}
-	if r.Algorithm != algRS256 {
-		return nil, fmt.Errorf("keys: key %s has algorithm %q; only %s is supported", r.KID, r.Algorithm, algRS256)
+	if !ValidAlgorithm(r.Algorithm) {
+		return nil, fmt.Errorf("keys: key %s has algorithm %q; supported: %v", r.KID, r.Algorithm, SupportedAlgorithms())
 	}
-	parsed, err := x509.ParsePKIXPublicKey(r.PublicKeyDER)
+	pub, err := x509.ParsePKIXPublicKey(r.PublicKeyDER)
 	if err != nil {
 		return nil, fmt.Errorf("keys: key %s: parse public key: %w", r.KID, err)
 	}
-	pub, ok := parsed.(*rsa.PublicKey)
-	if !ok {
-		return nil, fmt.Errorf("keys: key %s: public key is %T, not RSA", r.KID, parsed)
+	if err := checkPublicKey(r.Algorithm, pub); err != nil {
+		return nil, fmt.Errorf("keys: key %s: %w", r.KID, err)
 	}
 	// The kid is the key's RFC 7638 thumbprint, so a row whose public key was
 	// replaced is caught here rather than published under a trusted kid.
 	if thumbprint(pub) != r.KID {
 		return nil, fmt.Errorf("keys: key %s: kid does not match its public key", r.KID)
 	}
-	k := &key{kid: r.KID, state: r.State, pub: pub}
+	k := &key{kid: r.KID, alg: r.Algorithm, state: r.State, pub: pub}
 	if !needPriv {
 		return k, nil
 	}
@@ -151,23 +139,21 @@ func decodeKey(r *storage.SigningKey, prev *keySet, s *sealer) (*key, error) {
 	if err != nil {
 		return nil, fmt.Errorf("keys: key %s: parse private key: %w", r.KID, err)
 	}
-	priv, ok := parsedPriv.(*rsa.PrivateKey)
-	if !ok || !priv.PublicKey.Equal(pub) {
+	priv, ok := parsedPriv.(crypto.Signer)
+	if !ok || !publicEqual(priv.Public(), pub) {
 		return nil, fmt.Errorf("keys: key %s: private key does not match public key: %w", r.KID, ErrWrongSecret)
 	}
-	k.priv = priv
-	if k.signer, err = newRSASigner(priv); err != nil {
-		return nil, fmt.Errorf("keys: key %s: %w", r.KID, err)
+	k.priv, k.signer = priv, priv
+	if rsaPriv, ok := priv.(*rsa.PrivateKey); ok {
+		if k.signer, err = newRSASigner(rsaPriv); err != nil {
+			return nil, fmt.Errorf("keys: key %s: %w", r.KID, err)
+		}
 	}
 	return k, nil
 }
 
-// thumbprint is the RFC 7638 JWK thumbprint (SHA-256, base64url): a kid that
-// is derived from the key itself, unique and safe to put in a header.
-func thumbprint(pub *rsa.PublicKey) string {
-	// RFC 7638 §3.2: required members only, lexicographic order, no whitespace.
-	canon := `{"e":"` + base64.RawURLEncoding.EncodeToString(big.NewInt(int64(pub.E)).Bytes()) +
-		`","kty":"RSA","n":"` + base64.RawURLEncoding.EncodeToString(pub.N.Bytes()) + `"}`
-	sum := sha256.Sum256([]byte(canon))
-	return base64.RawURLEncoding.EncodeToString(sum[:])
+// publicEqual compares two public keys of any of our types.
+func publicEqual(a, b crypto.PublicKey) bool {
+	ea, ok := a.(interface{ Equal(crypto.PublicKey) bool })
+	return ok && ea.Equal(b)
 }

@@ -1,4 +1,5 @@
-// Package keys owns Puguh's token signing keys: it generates RS256 keys, keeps
+// Package keys owns Puguh's token signing keys: it generates RS256 keys (and
+// ES256 and EdDSA keys where enabled, each algorithm a chain of its own), keeps
 // them sealed in the database, rotates them on schedule and on demand without
 // breaking resource servers that cache our JWKS, and signs and verifies JWTs.
 //
@@ -24,9 +25,6 @@ import (
 
 	"github.com/arsaka/puguh/storage"
 )
-
-// algRS256 is the only algorithm we sign with or accept (RFC 7518 §3.3).
-const algRS256 = "RS256"
 
 // Store is the persistence the Manager needs; storage/sqlstore implements it.
 type Store interface {
@@ -108,8 +106,9 @@ func (m *Manager) Refresh(ctx context.Context) error {
 
 func (m *Manager) refreshLocked(ctx context.Context) error {
 	// Each pass does at most one write and then reloads; the longest chain
-	// (activate, create next, rotate, create next, delete) takes five.
-	for range 6 {
+	// (activate, create next, rotate, create next, delete) takes five per
+	// algorithm.
+	for range 5*len(m.cfg.Algorithms) + 1 {
 		rows, err := m.store.SigningKeys(ctx)
 		if err != nil {
 			return fmt.Errorf("keys: load: %w", err)
@@ -140,7 +139,25 @@ func (m *Manager) install(rows []storage.SigningKey, now time.Time) error {
 // replica (ErrConflict, ErrPrecondition) counts as a write: the other replica
 // did the work, and the caller reloads to see it.
 func (m *Manager) maintainStep(ctx context.Context, rows []storage.SigningKey, now time.Time) (bool, error) {
-	active, next := findActiveNext(rows)
+	// Every enabled algorithm has its own chain; the first one with work due
+	// gets this step.
+	for _, alg := range m.cfg.Algorithms {
+		if wrote, err := m.maintainChain(ctx, rows, alg, now); wrote || err != nil {
+			return wrote, err
+		}
+	}
+	if !hasRemovable(rows, now) {
+		return false, nil
+	}
+	if _, err := m.store.DeleteSigningKeysRemovableBefore(ctx, now); err != nil && !lostRace(err) {
+		return false, err
+	}
+	return true, nil
+}
+
+// maintainChain performs the first due write of alg's chain, if any.
+func (m *Manager) maintainChain(ctx context.Context, rows []storage.SigningKey, alg string, now time.Time) (bool, error) {
+	active, next := findActiveNext(rows, alg)
 	var err error
 	switch {
 	case active == nil && next != nil:
@@ -149,17 +166,15 @@ func (m *Manager) maintainStep(ctx context.Context, rows []storage.SigningKey, n
 		m.cfg.Logger.Warn("signing keys: no active key; promoting the next key now", "kid", next.KID)
 		err = m.store.PromoteSigningKey(ctx, next.KID, "", now, time.Time{})
 	case active == nil:
-		err = m.insertNewKey(ctx, storage.KeyStateActive, now)
+		err = m.insertNewKey(ctx, alg, storage.KeyStateActive, now)
 	case next == nil:
-		err = m.insertNewKey(ctx, storage.KeyStateNext, now)
+		err = m.insertNewKey(ctx, alg, storage.KeyStateNext, now)
 	case active.ActivatedAt != nil && !now.Before(active.ActivatedAt.Add(m.cfg.RotationPeriod)) &&
 		!now.Before(next.CreatedAt.Add(m.cfg.PrePublish)):
 		err = m.store.PromoteSigningKey(ctx, next.KID, active.KID, now, now.Add(m.cfg.retireGrace()))
 		if err == nil {
-			m.cfg.Logger.Info("signing keys: rotated", "active", next.KID, "retired", active.KID)
+			m.cfg.Logger.Info("signing keys: rotated", "algorithm", alg, "active", next.KID, "retired", active.KID)
 		}
-	case hasRemovable(rows, now):
-		_, err = m.store.DeleteSigningKeysRemovableBefore(ctx, now)
 	default:
 		return false, nil
 	}
@@ -174,8 +189,12 @@ func lostRace(err error) bool {
 	return errors.Is(err, storage.ErrConflict) || errors.Is(err, storage.ErrPrecondition)
 }
 
-func findActiveNext(rows []storage.SigningKey) (active, next *storage.SigningKey) {
+// findActiveNext finds the active and next keys of alg's chain.
+func findActiveNext(rows []storage.SigningKey, alg string) (active, next *storage.SigningKey) {
 	for i := range rows {
+		if rows[i].Algorithm != alg {
+			continue
+		}
 		switch rows[i].State {
 		case storage.KeyStateActive:
 			active = &rows[i]
@@ -195,13 +214,13 @@ func hasRemovable(rows []storage.SigningKey, now time.Time) bool {
 	return false
 }
 
-// insertNewKey generates, seals and stores a key in state.
-func (m *Manager) insertNewKey(ctx context.Context, state string, now time.Time) error {
-	priv, err := m.generate(m.cfg.KeySize)
+// insertNewKey generates, seals and stores a key of alg in state.
+func (m *Manager) insertNewKey(ctx context.Context, alg, state string, now time.Time) error {
+	priv, err := generateKey(alg, m.cfg.KeySize, m.generate)
 	if err != nil {
-		return fmt.Errorf("keys: generate RSA key: %w", err)
+		return fmt.Errorf("keys: generate %s key: %w", alg, err)
 	}
-	pubDER, err := x509.MarshalPKIXPublicKey(&priv.PublicKey)
+	pubDER, err := x509.MarshalPKIXPublicKey(priv.Public())
 	if err != nil {
 		return fmt.Errorf("keys: encode public key: %w", err)
 	}
@@ -209,20 +228,20 @@ func (m *Manager) insertNewKey(ctx context.Context, state string, now time.Time)
 	if err != nil {
 		return fmt.Errorf("keys: encode private key: %w", err)
 	}
-	kid := thumbprint(&priv.PublicKey)
+	kid := thumbprint(priv.Public())
 	sealed, err := m.sealer.seal(kid, privDER)
 	if err != nil {
 		return err
 	}
 	row := &storage.SigningKey{
-		KID: kid, Algorithm: algRS256, State: state,
+		KID: kid, Algorithm: alg, State: state,
 		PrivateKeySealed: sealed, PublicKeyDER: pubDER, CreatedAt: now,
 	}
 	if state == storage.KeyStateActive {
 		row.ActivatedAt = &now
 	}
 	if err := m.store.InsertSigningKey(ctx, row); err != nil {
-		return fmt.Errorf("keys: store new %s key: %w", state, err)
+		return fmt.Errorf("keys: store new %s %s key: %w", state, alg, err)
 	}
 	return nil
 }

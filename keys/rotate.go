@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/arsaka/puguh/storage"
@@ -60,12 +61,21 @@ type Rotation struct {
 // If another replica rotates at the same moment, one of the two wins and the
 // other returns an error wrapping storage.ErrPrecondition or ErrConflict.
 func (m *Manager) Rotate(ctx context.Context, force bool) (Rotation, error) {
+	return m.RotateAlgorithm(ctx, AlgRS256, force)
+}
+
+// RotateAlgorithm is Rotate for the chain of keys of alg (one of
+// Config.Algorithms); Rotate rotates the RS256 chain.
+func (m *Manager) RotateAlgorithm(ctx context.Context, alg string, force bool) (Rotation, error) {
+	if !slices.Contains(m.cfg.Algorithms, alg) {
+		return Rotation{}, fmt.Errorf("keys: %q is not an enabled signing algorithm (enabled: %v)", alg, m.cfg.Algorithms)
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if err := m.refreshLocked(ctx); err != nil {
 		return Rotation{}, err
 	}
-	active, next := findActiveNext(m.set.Load().rows)
+	active, next := findActiveNext(m.set.Load().rows, alg)
 	if active == nil || next == nil {
 		return Rotation{}, errors.New("keys: no active or next key after refresh")
 	}
@@ -85,13 +95,13 @@ func (m *Manager) Rotate(ctx context.Context, force bool) (Rotation, error) {
 		}
 		return Rotation{}, fmt.Errorf("keys: rotate: %w", err)
 	}
-	m.cfg.Logger.Info("signing keys: rotated on demand", "active", next.KID, "retired", active.KID, "force", force)
+	m.cfg.Logger.Info("signing keys: rotated on demand", "algorithm", alg, "active", next.KID, "retired", active.KID, "force", force)
 	// Reload so this replica signs with the new key now, and create the next key.
 	if err := m.refreshLocked(ctx); err != nil {
 		return Rotation{}, err
 	}
 	r := Rotation{ActiveKID: next.KID, RetiredKID: active.KID, RetiredRemoveAfter: removeAfter}
-	if _, n := findActiveNext(m.set.Load().rows); n != nil {
+	if _, n := findActiveNext(m.set.Load().rows, alg); n != nil {
 		r.NextKID = n.KID
 	}
 	return r, nil
@@ -124,8 +134,11 @@ func (m *Manager) List(ctx context.Context) ([]KeyInfo, error) {
 	return out, nil
 }
 
-// ActiveKID is the kid this replica signs with.
+// ActiveKID is the kid this replica signs with by default (RS256).
 func (m *Manager) ActiveKID() string { return m.set.Load().active.kid }
+
+// Algorithms are the algorithms this Manager keeps keys for and signs with.
+func (m *Manager) Algorithms() []string { return slices.Clone(m.cfg.Algorithms) }
 
 // The storage interface must keep satisfying ours: a change there fails this build.
 var _ Store = (storage.SigningKeyStore)(nil)

@@ -33,7 +33,7 @@ const (
 )
 
 // sealer encrypts private keys at rest with AES-256-GCM. aad prefixes the
-// id a blob is sealed for in the GCM additional data.
+// GCM additional data (the id of what is sealed follows it).
 type sealer struct {
 	aead cipher.AEAD
 	aad  string
@@ -44,8 +44,9 @@ func newSealer(secret []byte) (*sealer, error) {
 	return newSealerFor(secret, hkdfInfo, aadPrefix)
 }
 
-// newSealerFor derives a key for one use of the master secret: info separates
-// it from every other use (RFC 5869 §3.2), aad binds each blob to its id.
+// newSealerFor is newSealer for another use of the master secret: info
+// separates the derived key from every other (RFC 5869 §3.2), aad binds each
+// blob to its use and id.
 func newSealerFor(secret []byte, info, aad string) (*sealer, error) {
 	if len(secret) < MinSecretLen {
 		return nil, fmt.Errorf("keys: master secret is %d bytes; at least %d are required", len(secret), MinSecretLen)

@@ -23,8 +23,9 @@ const (
 	maxKIDLen = 64
 )
 
-// Verifier checks JWTs signed by this issuer: exactly RS256 (RFC 8725 §3.1,
-// which also rules out "none" and HS256 keyed with our public key), exactly the
+// Verifier checks JWTs signed by this issuer: RS256, ES256 or EdDSA, and
+// exactly the algorithm of the key the kid names (RFC 8725 §3.1, which also
+// rules out "none" and HS256 keyed with our public key), exactly the
 // published keys looked up by kid. The jku, x5u, jwk and x5c headers are never
 // used to find a key and never fetched (RFC 8725 §3.10). It reads the
 // in-memory snapshot, so it follows rotations and never touches the database.
@@ -49,8 +50,9 @@ func (v *Verifier) Verify(token string) (*VerifiedToken, error) {
 	if len(token) > MaxTokenSize {
 		return nil, fmt.Errorf("%w: longer than %d bytes", ErrInvalidToken, MaxTokenSize)
 	}
-	// RFC 8725 §3.1: the allowed algorithm list is fixed by us, not the token.
-	jws, err := jose.ParseSignedCompact(token, []jose.SignatureAlgorithm{jose.RS256})
+	// RFC 8725 §3.1: the allowed algorithm list is fixed by us, not the
+	// token, and the key found by kid must be of the token's algorithm.
+	jws, err := jose.ParseSignedCompact(token, []jose.SignatureAlgorithm{jose.RS256, jose.ES256, jose.EdDSA})
 	if err != nil {
 		return nil, fmt.Errorf("%w: malformed or disallowed algorithm", ErrInvalidToken)
 	}
@@ -58,15 +60,15 @@ func (v *Verifier) Verify(token string) (*VerifiedToken, error) {
 		return nil, fmt.Errorf("%w: want exactly one signature", ErrInvalidToken)
 	}
 	h := jws.Signatures[0].Protected
-	if h.Algorithm != algRS256 {
-		return nil, fmt.Errorf("%w: algorithm is not RS256", ErrInvalidToken)
-	}
 	if !validKID(h.KeyID) {
 		return nil, fmt.Errorf("%w: missing or malformed kid", ErrInvalidToken)
 	}
 	k, ok := v.m.set.Load().published[h.KeyID]
 	if !ok {
 		return nil, fmt.Errorf("%w: unknown kid", ErrInvalidToken)
+	}
+	if h.Algorithm != k.alg {
+		return nil, fmt.Errorf("%w: algorithm is not the key's", ErrInvalidToken)
 	}
 	payload, err := jws.Verify(k.pub)
 	if err != nil {

@@ -18,6 +18,9 @@ type BrowserSession struct {
 	ExpiresAt  time.Time `db:"expires_at"`
 	LastSeenAt time.Time `db:"last_seen_at"`
 	UserAgent  string    `db:"user_agent"`
+	// AMR is how the user authenticated (space-separated RFC 8176 values,
+	// "pwd otp mfa"); empty means a password, as before MFA existed.
+	AMR string `db:"amr"`
 }
 
 // LoginChallenge is an authorization request waiting for the user to sign in
@@ -83,8 +86,8 @@ type SessionStore interface {
 	// (a user signing in again replaces their session). Nothing to move is not
 	// an error.
 	MoveSessionFamilies(ctx context.Context, from, to string) error
-	// DeleteExpiredSessions removes expired sessions, login challenges and
-	// family records, at most limit (> 0) of each kind, and returns how many
+	// DeleteExpiredSessions removes expired sessions, login challenges,
+	// family records and MFA challenges, at most limit (> 0) of each kind, and returns how many
 	// rows it removed in all: a call that returns less than limit left no
 	// expired row behind.
 	DeleteExpiredSessions(ctx context.Context, now time.Time, limit int) (int, error)

@@ -86,12 +86,12 @@ type SigningKeyStore interface {
 	// publishes, the keys in the same order.
 	SigningKeys(ctx context.Context) ([]SigningKey, error)
 	// InsertSigningKey stores a new key as given. ErrConflict if the kid
-	// exists, or if the key is "active" or "next" and a key in that state
-	// exists already: of replicas creating the first key, or the next one, at
+	// exists, or if the key is "active" or "next" and a key of its algorithm
+	// in that state exists already: of replicas creating the first key, or the next one, at
 	// the same time, one succeeds and the others get ErrConflict.
 	InsertSigningKey(ctx context.Context, k *SigningKey) error
 	// PromoteSigningKey makes nextKID active (ActivatedAt = at) and retires the
-	// current active key, if any (RetiredAt = at, RemoveAfter =
+	// current active key of its algorithm, if any (RetiredAt = at, RemoveAfter =
 	// retiredRemoveAfter), in one transaction. It is a compare-and-swap: only if
 	// nextKID is still "next" and the active key is still activeKID (empty:
 	// there is none); otherwise it changes nothing and returns ErrPrecondition,

@@ -100,20 +100,25 @@ type ServiceAccount struct {
 // Application is an OAuth 2.0 client registered by an organization.
 // Its ID is the client_id. Public clients have no secret.
 type Application struct {
-	ID                      string    `db:"id"`
-	OrganizationID          string    `db:"organization_id"`
-	Name                    string    `db:"name"`
-	SecretHash              []byte    `db:"secret_hash"`
-	RedirectURIs            []string  `db:"-"`
-	PostLogoutRedirectURIs  []string  `db:"-"`
-	GrantTypes              []string  `db:"-"`
-	ResponseTypes           []string  `db:"-"`
-	Scopes                  []string  `db:"-"`
-	TokenEndpointAuthMethod string    `db:"token_endpoint_auth_method"`
-	Public                  bool      `db:"public"`
-	Trusted                 bool      `db:"trusted"`
-	CreatedAt               time.Time `db:"created_at"`
-	UpdatedAt               time.Time `db:"updated_at"`
+	ID                      string   `db:"id"`
+	OrganizationID          string   `db:"organization_id"`
+	Name                    string   `db:"name"`
+	SecretHash              []byte   `db:"secret_hash"`
+	RedirectURIs            []string `db:"-"`
+	PostLogoutRedirectURIs  []string `db:"-"`
+	GrantTypes              []string `db:"-"`
+	ResponseTypes           []string `db:"-"`
+	Scopes                  []string `db:"-"`
+	TokenEndpointAuthMethod string   `db:"token_endpoint_auth_method"`
+	// IDTokenSignedResponseAlg and AccessTokenSignedResponseAlg are the JWS
+	// algorithms of the application's ID tokens and access tokens: RS256
+	// (the default, also for an empty value), ES256 or EdDSA.
+	IDTokenSignedResponseAlg     string    `db:"id_token_signed_response_alg"`
+	AccessTokenSignedResponseAlg string    `db:"access_token_signed_response_alg"`
+	Public                       bool      `db:"public"`
+	Trusted                      bool      `db:"trusted"`
+	CreatedAt                    time.Time `db:"created_at"`
+	UpdatedAt                    time.Time `db:"updated_at"`
 	// Version is raised by every update; an update applies only to the
 	// version it was read at (storage.ApplicationStore.UpdateApplication).
 	Version int `db:"version"`
@@ -126,7 +131,7 @@ const (
 	KeyStateRetired = "retired"
 )
 
-// SigningKey is one RS256 key pair. The private key is stored only encrypted
+// SigningKey is one key pair (RS256, ES256 or EdDSA: Algorithm). The private key is stored only encrypted
 // (AES-GCM under a key derived from PUGUH_SECRET); package keys owns the format.
 type SigningKey struct {
 	KID              string     `db:"kid"`

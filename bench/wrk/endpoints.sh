@@ -37,13 +37,19 @@ sleep 6 # plan changes reach the limiter within 5 s
 run() {
   local name=$1; shift
   printf '%-28s' "$name"
-  wrk -t"$threads" -c"$conns" -d"$dur" --latency "$@" |
-    awk '/99%/{p99=$2} /Requests\/sec/{rps=$2} /Non-2xx/{bad=$5} END{printf "%10s req/s  p99 %-9s %s\n", rps, p99, bad ? "NON-2XX: " bad : ""}'
+  wrk -t"$threads" -c"$conns" -d"$dur" "$@" | awk '
+    /^LATENCY/ { for (i = 2; i <= NF; i++) { split($i, kv, "="); lat[kv[1]] = kv[2] / 1000 } }
+    /Requests\/sec/ { rps = $2 }
+    /Non-2xx/ { bad = $5 }
+    END { printf "%10s req/s  p50 %6.2f ms  p99 %6.2f ms  p99.9 %6.2f ms  max %7.2f ms  %s\n",
+      rps, lat["p50"], lat["p99"], lat["p99.9"], lat["max"], bad ? "NON-2XX: " bad : "" }'
 }
-run "GET jwks" "http://127.0.0.1:$port/.well-known/jwks.json"
-run "GET discovery" "http://127.0.0.1:$port/.well-known/openid-configuration"
-run "GET health (API key)" -H "X-API-Key: $key" -H "X-Organization-ID: $org" "$api/health"
-run "GET users/me (Bearer)" -H "Authorization: Bearer $token" "$api/iam/users/me"
+echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
+get=(-s "$here/get.lua")
+run "GET jwks" "${get[@]}" "http://127.0.0.1:$port/.well-known/jwks.json"
+run "GET discovery" "${get[@]}" "http://127.0.0.1:$port/.well-known/openid-configuration"
+run "GET health (API key)" "${get[@]}" -H "X-API-Key: $key" -H "X-Organization-ID: $org" "$api/health"
+run "GET users/me (Bearer)" "${get[@]}" -H "Authorization: Bearer $token" "$api/iam/users/me"
 BODY=$cc run "POST token (client_cred.)" -s "$here/post.lua" "http://127.0.0.1:$port/oauth/token"
 BODY="token=$cctoken" run "POST introspect" -H "Authorization: Basic $(printf '%s:%s' "$id" "$secret" | base64 -w0)" \
   -s "$here/post.lua" "http://127.0.0.1:$port/oauth/introspect"

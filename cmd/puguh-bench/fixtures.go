@@ -21,6 +21,9 @@ type fixtures struct {
 	apiKey, apiKeyOrg    string
 	saClientID, saSecret string
 	skipAPIKey, skipCC   string
+	// ccClientID and ccSecret ask for client_credentials tokens: the
+	// service account, or an application (-token-alg).
+	ccClientID, ccSecret string
 	appID, appSecret     string
 	appRedirect, skipApp string
 	operatorAccess       string // a platform operator's access token
@@ -117,6 +120,7 @@ func prepare(ctx context.Context, base string, users, concurrency int) (*fixture
 		}
 		_ = json.Unmarshal(b, &sa)
 		fx.saClientID, fx.saSecret = sa.ClientID, sa.ClientSecret
+		fx.ccClientID, fx.ccSecret = sa.ClientID, sa.ClientSecret
 	}
 	fx.appRedirect = "http://127.0.0.1:9/callback"
 	if b, err := postJSON(ctx, c, base+"/api/v1/applications", map[string]any{

@@ -5,10 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"math/rand/v2"
 	"net/http"
 	"runtime"
-	"sort"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -37,7 +38,13 @@ type result struct {
 	P50ms     float64 `json:"p50_ms"`
 	P90ms     float64 `json:"p90_ms"`
 	P99ms     float64 `json:"p99_ms"`
+	P999ms    float64 `json:"p999_ms"`
+	MaxMS     float64 `json:"max_ms"`
 	PeakRSSMB float64 `json:"peak_rss_mb"`
+	// LoadAvg is the machine's one-minute load average (/proc/loadavg) when
+	// the scenario ended: with other work on the machine, the numbers are
+	// only comparable with runs at a similar load.
+	LoadAvg float64 `json:"load_avg,omitempty"`
 	// ServerCPUms is the server's CPU time (user + system) per request.
 	ServerCPUms float64    `json:"server_cpu_ms,omitempty"`
 	RawArgon2   *rawArgon2 `json:"raw_argon2,omitempty"`
@@ -143,20 +150,29 @@ func runScenario(ctx context.Context, base string, sc scenario, d time.Duration,
 	}
 	wg.Wait()
 	elapsed := time.Since(start)
-	sort.Slice(latencies, func(i, j int) bool { return latencies[i] < latencies[j] })
-	pct := func(p float64) float64 {
-		if len(latencies) == 0 {
-			return 0
-		}
-		i := int(p * float64(len(latencies)-1))
-		return float64(latencies[i].Microseconds()) / 1000
-	}
+	slices.Sort(latencies)
+	pct := func(p float64) float64 { return ms(percentile(latencies, p)) }
 	return result{
 		Name: sc.name, Requests: len(latencies), Errors: errs,
 		RPS:   float64(len(latencies)) / elapsed.Seconds(),
-		P50ms: pct(0.50), P90ms: pct(0.90), P99ms: pct(0.99), FirstErr: firstErr,
+		P50ms: pct(50), P90ms: pct(90), P99ms: pct(99), P999ms: pct(99.9), MaxMS: pct(100),
+		FirstErr: firstErr,
 	}
 }
+
+// percentile is the nearest-rank percentile (p in 0..100) of sorted
+// latencies: the smallest value that at least p% of the samples do not
+// exceed. Zero samples give zero.
+func percentile(sorted []time.Duration, p float64) time.Duration {
+	n := len(sorted)
+	if n == 0 {
+		return 0
+	}
+	rank := int(math.Ceil(p*float64(n)/100 - 1e-9)) // 1e-9: 99.9 is not exact in binary
+	return sorted[min(max(rank, 1), n)-1]
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
 // expect sends req and checks the status, draining the body so the
 // connection is reused.
@@ -205,10 +221,11 @@ func (r Report) Markdown() string {
 	fmt.Fprintf(&b, "Puguh load run %s on %s; database %s, Redis %v; %s per scenario at %d connections; "+
 		"idle RSS %.1f MB (%.1f MB after preparing data); cold start %.0f ms.\n\n", r.Date, r.Machine, r.Database, r.Redis, r.Duration, r.Concurrency,
 		r.IdleRSSMB, r.PreparedIdleRSSMB, r.ColdStartMS)
-	b.WriteString("| scenario | req/s | p50 ms | p90 ms | p99 ms | errors | peak RSS MB | note |\n")
-	b.WriteString("|---|---:|---:|---:|---:|---:|---:|---|\n")
+	b.WriteString("| scenario | req/s | p50 ms | p90 ms | p99 ms | p99.9 ms | max ms | errors | peak RSS MB | load | note |\n")
+	b.WriteString("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n")
 	for _, x := range r.Results {
-		fmt.Fprintf(&b, "| %s | %.0f | %.2f | %.2f | %.2f | %d | %.1f | %s |\n", x.Name, x.RPS, x.P50ms, x.P90ms, x.P99ms, x.Errors, x.PeakRSSMB, x.Note)
+		fmt.Fprintf(&b, "| %s | %.0f | %.2f | %.2f | %.2f | %.2f | %.2f | %d | %.1f | %.2f | %s |\n", x.Name, x.RPS, x.P50ms, x.P90ms, x.P99ms,
+			x.P999ms, x.MaxMS, x.Errors, x.PeakRSSMB, x.LoadAvg, x.Note)
 	}
 	return b.String()
 }

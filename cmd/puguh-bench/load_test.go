@@ -32,3 +32,33 @@ func TestRunScenarioExcludesSetup(t *testing.T) {
 		t.Fatalf("%d requests, %d errors: the setup ate the scenario's time", res.Requests, res.Errors)
 	}
 }
+
+// Nearest rank: p99.9 of 1,000 samples is the 999th, not the maximum; of 10
+// samples it is the maximum.
+func TestPercentile(t *testing.T) {
+	samples := func(n int) []time.Duration {
+		s := make([]time.Duration, n)
+		for i := range s {
+			s[i] = time.Duration(i+1) * time.Millisecond
+		}
+		return s
+	}
+	for _, tc := range []struct {
+		n    int
+		p    float64
+		want time.Duration
+	}{
+		{1000, 50, 500 * time.Millisecond},
+		{1000, 99, 990 * time.Millisecond},
+		{1000, 99.9, 999 * time.Millisecond},
+		{1000, 100, 1000 * time.Millisecond},
+		{10, 99.9, 10 * time.Millisecond},
+		{10, 50, 5 * time.Millisecond},
+		{1, 99.9, time.Millisecond},
+		{0, 99, 0},
+	} {
+		if got := percentile(samples(tc.n), tc.p); got != tc.want {
+			t.Errorf("percentile(%d samples, %v) = %v, want %v", tc.n, tc.p, got, tc.want)
+		}
+	}
+}

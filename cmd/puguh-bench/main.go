@@ -34,6 +34,7 @@ type options struct {
 	mdOut       string
 	users       int
 	serverEnv   string
+	tokenAlg    string
 }
 
 func main() {
@@ -50,6 +51,7 @@ func main() {
 	flag.StringVar(&o.mdOut, "markdown", "", "write the Markdown table to this file")
 	flag.IntVar(&o.users, "users", 160, "users to prepare (logins are throttled per account: 10 at once, then 1/min)")
 	flag.StringVar(&o.serverEnv, "server-env", "", "comma-separated KEY=VALUE pairs for the started server only (e.g. GOGC=50,PUGUH_MEMORY_LIMIT=off)")
+	flag.StringVar(&o.tokenAlg, "token-alg", "", "client_credentials as an application whose access tokens use this algorithm (RS256, ES256, EdDSA) instead of the service account (RS256)")
 	flag.Parse()
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
@@ -74,6 +76,11 @@ func run(ctx context.Context, o options, stdout io.Writer) error {
 	fx, err := prepare(ctx, srv.base, o.users, o.concurrency)
 	if err != nil {
 		return fmt.Errorf("prepare: %w", err)
+	}
+	if o.tokenAlg != "" {
+		if err := fx.useTokenAlgorithm(ctx, o.tokenAlg); err != nil {
+			return err
+		}
 	}
 	// Idle after preparation: registrations and sign-ins hashed hundreds of
 	// passwords; what the server keeps of that once quiet is what an idle
@@ -115,11 +122,12 @@ func run(ctx context.Context, o options, stdout io.Writer) error {
 			res.RawArgon2 = &raw
 			res.Note = raw.note(res.RPS, res.ServerCPUms)
 		}
+		res.LoadAvg = loadAvg()
 		if sc.extra != nil {
 			sc.extra(&res)
 		}
-		fmt.Fprintf(stdout, "%-24s %9.0f req/s  p50 %7.2f ms  p90 %7.2f ms  p99 %7.2f ms  errors %d  peak RSS %.1f MB%s\n",
-			res.Name, res.RPS, res.P50ms, res.P90ms, res.P99ms, res.Errors, res.PeakRSSMB, res.noteSuffix())
+		fmt.Fprintf(stdout, "%-24s %9.0f req/s  p50 %7.2f ms  p90 %7.2f ms  p99 %7.2f ms  p99.9 %7.2f ms  max %7.2f ms  errors %d  peak RSS %.1f MB  load %.2f%s\n",
+			res.Name, res.RPS, res.P50ms, res.P90ms, res.P99ms, res.P999ms, res.MaxMS, res.Errors, res.PeakRSSMB, res.LoadAvg, res.noteSuffix())
 		results = append(results, res)
 		if ctx.Err() != nil {
 			break

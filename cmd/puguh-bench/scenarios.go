@@ -55,7 +55,7 @@ func form(ctx context.Context, base, path string, v url.Values, user, pass strin
 func (fx *fixtures) clientCredentials() scenario {
 	return scenario{name: "client_credentials", skip: fx.skipCC, newWorker: func(int) func(context.Context, *http.Client) error {
 		return func(ctx context.Context, c *http.Client) error {
-			req := form(ctx, fx.base, "/oauth/token", url.Values{"grant_type": {"client_credentials"}}, fx.saClientID, fx.saSecret)
+			req := form(ctx, fx.base, "/oauth/token", url.Values{"grant_type": {"client_credentials"}}, fx.ccClientID, fx.ccSecret)
 			_, _, err := expect(c, req, http.StatusOK)
 			return err
 		}

@@ -56,6 +56,15 @@ const (
 	ConsentRevoked Type = "consent.revoked"
 
 	OrganizationPlanChanged Type = "organization.plan_changed"
+
+	// Second factors (provider/mfa). Details name the factor ("totp",
+	// "recovery_code", "passkey") and, for passkeys, the credential.
+	MFAFactorAdded               Type = "mfa.factor_added"
+	MFAFactorRemoved             Type = "mfa.factor_removed"
+	MFAFactorUsed                Type = "mfa.factor_used"
+	MFAFailed                    Type = "mfa.failed"
+	MFARecoveryCodesRegenerated  Type = "mfa.recovery_codes_regenerated"
+	OrganizationMFAPolicyChanged Type = "organization.mfa_policy_changed"
 )
 
 // Actor types besides authz's principal types.

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/arsaka/puguh/provider/authz"
@@ -48,6 +50,10 @@ type Service struct {
 	Tokens    Tokens
 	Operators Operators
 	Now       func() time.Time
+	// SigningAlgorithms are the algorithms this server has keys for
+	// (PUGUH_SIGNING_ALGORITHMS); an application may choose only these. Nil
+	// means RS256 only.
+	SigningAlgorithms []string
 }
 
 // ErrNoApplication is the answer for an application that does not exist or
@@ -94,6 +100,9 @@ func (s *Service) Create(ctx context.Context, p *authz.Principal, f ApplicationF
 	if err != nil {
 		return nil, "", err
 	}
+	if err := s.checkAlgorithms(app); err != nil {
+		return nil, "", err
+	}
 	if err := s.Store.CreateApplication(ctx, app); err != nil {
 		return nil, "", fmt.Errorf("clients: create: %w", err)
 	}
@@ -128,13 +137,35 @@ func (s *Service) Update(ctx context.Context, p *authz.Principal, id string, f A
 	err := s.readModifyWrite(ctx, p, id, authz.ApplicationsUpdate, func(a *storage.Application) error {
 		var err error
 		app = a
-		secret, err = UpdateApplication(a, f, s.now())
-		return err
+		if secret, err = UpdateApplication(a, f, s.now()); err != nil {
+			return err
+		}
+		return s.checkAlgorithms(a)
 	})
 	if err != nil {
 		return nil, "", err
 	}
 	return app, secret, nil
+}
+
+// checkAlgorithms refuses signing algorithms this server has no keys for
+// (validation has already refused the ones Puguh does not know).
+func (s *Service) checkAlgorithms(a *storage.Application) error {
+	enabled := s.SigningAlgorithms
+	if len(enabled) == 0 {
+		enabled = allowedSigningAlgs[:1]
+	}
+	var v problem.Validator
+	for _, f := range [...]struct{ field, alg string }{
+		{"id_token_signed_response_alg", a.IDTokenSignedResponseAlg},
+		{"access_token_signed_response_alg", a.AccessTokenSignedResponseAlg},
+	} {
+		if f.alg != "" && !slices.Contains(enabled, f.alg) {
+			v.Add(fmt.Sprintf("this server does not sign with %s; enabled: %s (PUGUH_SIGNING_ALGORITHMS)", f.alg, strings.Join(enabled, ", ")),
+				"value_error.signing_alg", f.field)
+		}
+	}
+	return v.Err()
 }
 
 // ErrConcurrentChange answers an update that lost two races in a row.

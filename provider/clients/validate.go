@@ -28,6 +28,10 @@ var (
 	allowedGrantTypes    = []string{"authorization_code", "refresh_token", "client_credentials"}
 	allowedResponseTypes = []string{"code"}
 	allowedAuthMethods   = []string{"client_secret_basic", "client_secret_post", "none"}
+	// allowedSigningAlgs are the JWS algorithms Puguh can sign an
+	// application's tokens with; which of them this server has keys for is
+	// Service.SigningAlgorithms. RS256 is the default.
+	allowedSigningAlgs = []string{"RS256", "ES256", "EdDSA"}
 	// scopePattern admits the OIDC scopes (openid profile email offline_access)
 	// and organization-defined ones such as read:user.
 	scopePattern = regexp.MustCompile(`^[a-z][a-z0-9_.:-]{0,63}$`)
@@ -52,6 +56,9 @@ type ApplicationFields struct {
 	TokenEndpointAuthMethod *string   `json:"token_endpoint_auth_method"`
 	Public                  *bool     `json:"public"`
 	Trusted                 *bool     `json:"trusted"`
+	// The JWS algorithms of the application's ID tokens and access tokens.
+	IDTokenSignedResponseAlg     *string `json:"id_token_signed_response_alg"`
+	AccessTokenSignedResponseAlg *string `json:"access_token_signed_response_alg"`
 }
 
 // NewApplication validates f for a new application of orgID and returns it
@@ -68,6 +75,7 @@ func NewApplication(orgID string, f ApplicationFields, now time.Time) (*storage.
 	defaults := ApplicationFields{
 		Name: f.Name, RedirectURIs: &[]string{}, PostLogoutRedirectURIs: &[]string{}, GrantTypes: &grants,
 		ResponseTypes: &[]string{}, Scopes: &[]string{}, Trusted: new(bool),
+		IDTokenSignedResponseAlg: &allowedSigningAlgs[0], AccessTokenSignedResponseAlg: &allowedSigningAlgs[0],
 	}
 	if slices.Contains(grants, "authorization_code") {
 		defaults.ResponseTypes = &[]string{"code"}
@@ -97,6 +105,7 @@ func UpdateApplication(a *storage.Application, f ApplicationFields, now time.Tim
 		Name: &a.Name, RedirectURIs: &a.RedirectURIs, PostLogoutRedirectURIs: &a.PostLogoutRedirectURIs,
 		GrantTypes: &a.GrantTypes, ResponseTypes: &a.ResponseTypes, Scopes: &a.Scopes,
 		TokenEndpointAuthMethod: &a.TokenEndpointAuthMethod, Public: &a.Public, Trusted: &a.Trusted,
+		IDTokenSignedResponseAlg: orDefaultAlg(a.IDTokenSignedResponseAlg), AccessTokenSignedResponseAlg: orDefaultAlg(a.AccessTokenSignedResponseAlg),
 	}
 	merged := cur.overlay(f)
 	// Changing one side of the public ⇔ none pair moves the other with it.
@@ -142,7 +151,22 @@ func (c ApplicationFields) overlay(f ApplicationFields) ApplicationFields {
 	if f.Trusted != nil {
 		out.Trusted = f.Trusted
 	}
+	if f.IDTokenSignedResponseAlg != nil {
+		out.IDTokenSignedResponseAlg = f.IDTokenSignedResponseAlg
+	}
+	if f.AccessTokenSignedResponseAlg != nil {
+		out.AccessTokenSignedResponseAlg = f.AccessTokenSignedResponseAlg
+	}
 	return out
+}
+
+// orDefaultAlg reads a stored algorithm; rows from before migration 0016
+// (or written without one) sign with RS256.
+func orDefaultAlg(alg string) *string {
+	if alg == "" {
+		alg = allowedSigningAlgs[0]
+	}
+	return &alg
 }
 
 // applyApplication validates m (every field set, except that one of Public
@@ -166,6 +190,14 @@ func applyApplication(a *storage.Application, m, given ApplicationFields, creati
 	}
 	if len(*m.GrantTypes) == 0 {
 		v.Add("ensure this value has at least 1 items", "value_error.list.min_items", "grant_types")
+	}
+	for _, f := range [...]struct{ field, alg string }{
+		{"id_token_signed_response_alg", *m.IDTokenSignedResponseAlg},
+		{"access_token_signed_response_alg", *m.AccessTokenSignedResponseAlg},
+	} {
+		if !slices.Contains(allowedSigningAlgs, f.alg) {
+			v.Add("value is not a valid enumeration member; permitted: 'RS256', 'ES256', 'EdDSA'", "type_error.enum", f.field)
+		}
 	}
 
 	method, public := "", false
@@ -217,6 +249,7 @@ func applyApplication(a *storage.Application, m, given ApplicationFields, creati
 	a.Name, a.RedirectURIs, a.PostLogoutRedirectURIs = name, redirects, postLogout
 	a.GrantTypes, a.ResponseTypes, a.Scopes = grants, responses, scopes
 	a.TokenEndpointAuthMethod, a.Public, a.Trusted = method, public, *m.Trusted
+	a.IDTokenSignedResponseAlg, a.AccessTokenSignedResponseAlg = *m.IDTokenSignedResponseAlg, *m.AccessTokenSignedResponseAlg
 	switch {
 	case public:
 		a.SecretHash = nil

@@ -8,6 +8,7 @@ import (
 
 	"github.com/ory/fosite"
 
+	"github.com/arsaka/puguh/keys"
 	"github.com/arsaka/puguh/provider/credentials"
 	"github.com/arsaka/puguh/storage"
 )
@@ -27,6 +28,15 @@ type Client struct {
 	ServiceAccountID       string
 	Role                   string // a service account's role
 	Name                   string
+	// IDTokenAlg and AccessTokenAlg are the JWS algorithms of the client's
+	// ID tokens and access tokens; empty means RS256.
+	IDTokenAlg     string
+	AccessTokenAlg string
+}
+
+// signingAlgorithms is the client's choice of algorithms, for keys.WithAlgorithms.
+func (c *Client) signingAlgorithms() keys.AlgorithmChoice {
+	return keys.AlgorithmChoice{IDToken: c.IDTokenAlg, AccessToken: c.AccessTokenAlg}
 }
 
 // Client kinds.
@@ -100,6 +110,8 @@ func applicationClient(a *storage.Application) *Client {
 		Trusted:                a.Trusted,
 		PostLogoutRedirectURIs: a.PostLogoutRedirectURIs,
 		Name:                   a.Name,
+		IDTokenAlg:             a.IDTokenSignedResponseAlg,
+		AccessTokenAlg:         a.AccessTokenSignedResponseAlg,
 	}
 	return c
 }

@@ -30,6 +30,7 @@ type Discovery struct {
 	CodeChallengeMethodsSupported              []string `json:"code_challenge_methods_supported"`
 	ClaimsSupported                            []string `json:"claims_supported"`
 	PromptValuesSupported                      []string `json:"prompt_values_supported"`
+	ACRValuesSupported                         []string `json:"acr_values_supported"`
 	ClaimsParameterSupported                   bool     `json:"claims_parameter_supported"`
 	RequestParameterSupported                  bool     `json:"request_parameter_supported"`
 	RequestURIParameterSupported               bool     `json:"request_uri_parameter_supported"`
@@ -58,7 +59,7 @@ func (p *Provider) Discovery() Discovery {
 		ResponseModesSupported:                 []string{"query"},
 		GrantTypesSupported:                    []string{"authorization_code", "refresh_token", "client_credentials"},
 		SubjectTypesSupported:                  []string{"public"},
-		IDTokenSigningAlgValuesSupported:       []string{"RS256"},
+		IDTokenSigningAlgValuesSupported:       p.signingAlgorithms(),
 		UserinfoSigningAlgValuesSupported:      []string{"none"},
 		TokenEndpointAuthMethodsSupported:      clientAuthMethods,
 		RevocationEndpointAuthMethodsSupported: clientAuthMethods,
@@ -66,10 +67,20 @@ func (p *Provider) Discovery() Discovery {
 		IntrospectionEndpointAuthMethodsSupported: []string{"client_secret_basic"},
 		CodeChallengeMethodsSupported:             []string{"S256"},
 		ClaimsSupported: []string{"iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "at_hash",
-			"email", "email_verified", "name"},
-		PromptValuesSupported:                      []string{"none", "login", "consent"},
+			"email", "email_verified", "name", "amr", "acr"},
+		PromptValuesSupported: []string{"none", "login", "consent"},
+		// provider/mfa: one factor, two factors (docs/mfa.md).
+		ACRValuesSupported:                         []string{"urn:puguh:acr:pwd", "urn:puguh:acr:mfa"},
 		AuthorizationResponseIssParameterSupported: true,
 	}
+}
+
+// signingAlgorithms are the algorithms ID tokens may be signed with.
+func (p *Provider) signingAlgorithms() []string {
+	if len(p.cfg.SigningAlgorithms) == 0 {
+		return []string{"RS256"}
+	}
+	return p.cfg.SigningAlgorithms
 }
 
 // discovery serves /.well-known/openid-configuration. The document changes only

@@ -10,6 +10,7 @@ import (
 	"github.com/gorilla/mux"
 	"github.com/ory/fosite"
 
+	"github.com/arsaka/puguh/keys"
 	"github.com/arsaka/puguh/provider/httpapi"
 	"github.com/arsaka/puguh/storage"
 )
@@ -112,6 +113,12 @@ func (e *Endpoints) token(w http.ResponseWriter, r *http.Request) {
 		p.WriteAccessError(ctx, w, ar, tokenError(w, err))
 		return
 	}
+	// The tokens are signed with the algorithms the client registered
+	// (RS256 unless it chose ES256 or EdDSA).
+	if c, ok := ar.GetClient().(*Client); ok {
+		ctx = keys.WithAlgorithms(ctx, c.signingAlgorithms())
+		atHashFor(ar, c.IDTokenAlg)
+	}
 	resp, err := p.NewAccessResponse(ctx, ar)
 	if err != nil {
 		e.logError(r, err)
@@ -124,6 +131,14 @@ func (e *Endpoints) token(w http.ResponseWriter, r *http.Request) {
 	// everywhere.
 	resp.SetTokenType(TokenTypeBearer)
 	p.WriteAccessResponse(ctx, w, ar, resp)
+}
+
+// atHashFor tells the session the algorithm of the ID token it will carry,
+// for at_hash (Session.IDTokenHeaders).
+func atHashFor(ar fosite.AccessRequester, idTokenAlg string) {
+	if sess, ok := ar.GetSession().(*Session); ok {
+		sess.idTokenAlg = idTokenAlg
+	}
 }
 
 // TokenTypeBearer is the token_type of every token response Puguh writes.

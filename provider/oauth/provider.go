@@ -50,6 +50,9 @@ type Config struct {
 	// (PUGUH_REFRESH_TOKEN_ROTATION=false): a refresh answers the presented
 	// refresh token again (refresh.go).
 	KeepRefreshTokens bool
+	// SigningAlgorithms are the JWS algorithms the signer has keys for
+	// (keys.Manager.Algorithms), listed in discovery; nil means RS256.
+	SigningAlgorithms []string
 }
 
 // APIAudience is the audience of tokens meant for Puguh's own REST API. Tokens

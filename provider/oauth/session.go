@@ -1,6 +1,7 @@
 package oauth
 
 import (
+	"maps"
 	"time"
 
 	"github.com/ory/fosite"
@@ -8,6 +9,7 @@ import (
 	"github.com/ory/fosite/handler/openid"
 	"github.com/ory/fosite/token/jwt"
 
+	"github.com/arsaka/puguh/keys"
 	"github.com/arsaka/puguh/storage"
 )
 
@@ -43,6 +45,25 @@ type Session struct {
 	// keeps the request id across refreshes). Access tokens carry it as "sid",
 	// so revoking the family denies all of them at once.
 	FamilyID string `json:"sid,omitempty"`
+	// idTokenAlg is the algorithm of the ID token issued with this request
+	// (the token endpoint sets it from the client); never stored.
+	idTokenAlg string
+}
+
+// IDTokenHeaders are the ID token's header entries. fosite also reads the
+// hash of at_hash from the digits of their "alg" (RS256 → SHA-256, xx512 →
+// SHA-512) and knows no EdDSA, whose hash for Ed25519 is SHA-512 (what
+// go-oidc and other relying parties check): for an EdDSA ID token the copy
+// returned says "Ed512". The signer writes the real "alg" and "kid" itself
+// and never copies this entry into a token.
+func (s *Session) IDTokenHeaders() *jwt.Headers {
+	h := s.DefaultSession.IDTokenHeaders()
+	if s.idTokenAlg != keys.AlgEdDSA {
+		return h
+	}
+	c := &jwt.Headers{Extra: maps.Clone(h.Extra)}
+	c.Add("alg", "Ed512")
+	return c
 }
 
 // NewSession returns an empty session, for fosite and the storage adapter.

@@ -60,7 +60,9 @@ type applicationJSON struct {
 	CreatedAt               time.Time `json:"created_at"`
 	UpdatedAt               time.Time `json:"updated_at"`
 	// ClientSecret is present only in the response that created it.
-	ClientSecret string `json:"client_secret,omitempty"`
+	ClientSecret                 string `json:"client_secret,omitempty"`
+	IDTokenSignedResponseAlg     string `json:"id_token_signed_response_alg"`
+	AccessTokenSignedResponseAlg string `json:"access_token_signed_response_alg"`
 }
 
 func appJSON(a *storage.Application, secret string) applicationJSON {
@@ -73,7 +75,16 @@ func appJSON(a *storage.Application, secret string) applicationJSON {
 	return applicationJSON{ID: a.ID, ClientID: a.ID, Name: a.Name, RedirectURIs: orEmpty(a.RedirectURIs),
 		PostLogoutRedirectURIs: orEmpty(a.PostLogoutRedirectURIs), GrantTypes: orEmpty(a.GrantTypes),
 		ResponseTypes: orEmpty(a.ResponseTypes), Scopes: orEmpty(a.Scopes), TokenEndpointAuthMethod: a.TokenEndpointAuthMethod,
-		Public: a.Public, Trusted: a.Trusted, CreatedAt: a.CreatedAt, UpdatedAt: a.UpdatedAt, ClientSecret: secret}
+		Public: a.Public, Trusted: a.Trusted, CreatedAt: a.CreatedAt, UpdatedAt: a.UpdatedAt, ClientSecret: secret,
+		IDTokenSignedResponseAlg: orRS256(a.IDTokenSignedResponseAlg), AccessTokenSignedResponseAlg: orRS256(a.AccessTokenSignedResponseAlg)}
+}
+
+// orRS256 reports an application stored without an algorithm as RS256, what it signs with.
+func orRS256(alg string) string {
+	if alg == "" {
+		return "RS256"
+	}
+	return alg
 }
 
 func (a *ApplicationAPI) create(w http.ResponseWriter, r *http.Request) error {

@@ -12,7 +12,8 @@ import (
 )
 
 var applicationKeys = []string{"id", "client_id", "name", "redirect_uris", "post_logout_redirect_uris", "grant_types",
-	"response_types", "scopes", "token_endpoint_auth_method", "public", "trusted", "created_at", "updated_at"}
+	"response_types", "scopes", "token_endpoint_auth_method", "public", "trusted", "created_at", "updated_at",
+	"id_token_signed_response_alg", "access_token_signed_response_alg"}
 
 // TestApplicationLifecycle: create (secret once), read, list, patch, rotate
 // (the old secret stops at /oauth/token at once), delete.

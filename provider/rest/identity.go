@@ -36,12 +36,15 @@ type IdentityAPI struct {
 	Tokens  Tokens
 	Auth    *auth.Authenticator
 	MaxBody int64
+	// MFA is the second step of sign-in (mfa.Service); nil: none.
+	MFA SecondFactor
 }
 
 // Mount registers the routes.
 func (a *IdentityAPI) Mount(r *mux.Router) {
 	r.Handle("/api/v1/auth/register", httpapi.HandlerFunc(a.register)).Methods(http.MethodPost)
 	r.Handle("/api/v1/auth/login", httpapi.HandlerFunc(a.login)).Methods(http.MethodPost)
+	r.Handle("/api/v1/auth/mfa", httpapi.HandlerFunc(a.completeMFA)).Methods(http.MethodPost)
 	r.Handle("/api/v1/auth/refresh", httpapi.HandlerFunc(a.refresh)).Methods(http.MethodPost)
 	r.Handle("/api/v1/auth/logout", a.Auth.Required(httpapi.HandlerFunc(a.logout))).Methods(http.MethodPost)
 }
@@ -103,6 +106,11 @@ func (a *IdentityAPI) login(w http.ResponseWriter, r *http.Request) error {
 	u, err := a.SignIn.CheckPassword(ctx, *req.Email, *req.Password)
 	if err != nil {
 		return err
+	}
+	if a.MFA != nil {
+		if asked, err := a.askSecondFactor(w, ctx, u); asked || err != nil {
+			return err
+		}
 	}
 	orgID, err := a.SignIn.PersonalOrganization(ctx, u)
 	if err != nil {

@@ -86,6 +86,8 @@ type AccountDeps struct {
 	// Connections is the federation rules (federation.Service); nil: no
 	// single sign-on tab.
 	Connections Connections
+	// MFA is the second-factor rules; nil: no security tab.
+	MFA AccountMFA
 }
 
 // Account serves sign-up (/signup) and the account area (/account…): profile,
@@ -100,7 +102,7 @@ type Account struct {
 
 // accountTemplates are the page files of sign-up and the account area; each
 // is parsed with layout.html and, but for sign-up, account_nav.html.
-var accountTemplates = []string{"signup", "account", "account_apikeys", "account_members", "account_apps", "account_app", "account_confirm", "account_sso"}
+var accountTemplates = []string{"signup", "account", "account_apikeys", "account_members", "account_apps", "account_app", "account_confirm", "account_security", "account_sso"}
 
 // NewAccount parses the account area's templates.
 func NewAccount(p *Pages, d AccountDeps) (*Account, error) {
@@ -148,6 +150,7 @@ func (a *Account) Mount(r *mux.Router) {
 	r.HandleFunc("/account/applications/{id}", a.application).Methods(http.MethodGet)
 	r.HandleFunc("/account/applications/{id}", a.updateApplication).Methods(http.MethodPost)
 	r.HandleFunc("/account/applications/{id}/secret", a.rotateSecret).Methods(http.MethodPost)
+	a.mountSecurity(r)
 }
 
 // render writes an account page with the shared security headers. scripts
@@ -185,6 +188,8 @@ type frame struct {
 
 	CanKeys, CanMembers, CanApps bool
 	CanSSO                       bool
+	// CanSecurity shows the security tab (second factors).
+	CanSecurity bool
 }
 
 // accountContext is the signed-in user as one request sees them.
@@ -209,7 +214,8 @@ func (a *Account) frame(w http.ResponseWriter, r *http.Request, ac *accountConte
 	return frame{
 		CSRF: a.p.CSRFToken(w, r), Tab: tab, User: ac.user, Orgs: ac.orgs, Org: ac.org,
 		CanKeys: ac.perms.Has(permKeysPage), CanMembers: ac.perms.Has(permMembersPage), CanApps: ac.perms.Has(permAppsPage),
-		CanSSO: a.d.Connections != nil && ac.perms.Has(permSSOPage),
+		CanSSO:      a.d.Connections != nil && ac.perms.Has(permSSOPage),
+		CanSecurity: a.d.MFA != nil,
 	}
 }
 
@@ -341,6 +347,7 @@ var notices = map[string]string{
 	"saved":        "The application was saved.",
 	"connected":    "The identity provider was connected. Register the redirect URI shown below with it.",
 	"disconnected": "The identity provider was disconnected. Its domains sign in with passwords again.",
+	"totp-removed": "The authenticator app was removed. Sign-ins no longer ask for a code.",
 }
 
 func noticeOf(r *http.Request) string { return notices[r.URL.Query().Get("done")] }

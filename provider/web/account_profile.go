@@ -7,6 +7,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/arsaka/puguh/provider/httpapi"
+	"github.com/arsaka/puguh/provider/mfa"
 	"github.com/arsaka/puguh/provider/password"
 	"github.com/arsaka/puguh/storage"
 )
@@ -151,7 +152,8 @@ func (a *Account) changePassword(w http.ResponseWriter, r *http.Request) {
 		a.p.unavailable(w, r, err)
 		return
 	}
-	if _, err := a.p.startSession(w, r, ac.user, ac.sess); err != nil {
+	// The fresh session keeps how the user signed in (a second factor stays proven).
+	if _, err := a.p.startSessionAMR(w, r, ac.user, ac.sess, mfa.SplitAMR(ac.sess.AMR)); err != nil {
 		a.p.unavailable(w, r, err)
 		return
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/ory/fosite"
 
 	"github.com/arsaka/puguh/provider/httpapi"
+	"github.com/arsaka/puguh/provider/mfa"
 	"github.com/arsaka/puguh/provider/oauth"
 	"github.com/arsaka/puguh/storage"
 )
@@ -77,7 +78,8 @@ func (p *Pages) authorize(w http.ResponseWriter, r *http.Request) {
 	signedInForThis := sess != nil && challenge != nil &&
 		!sess.AuthTime.Truncate(time.Second).Before(challenge.RequestedAt.Truncate(time.Second))
 	needLogin := sess == nil || (!signedInForThis &&
-		(fosite.Arguments(prompts).Has("login") || (maxAge >= 0 && now.Sub(sess.AuthTime) > time.Duration(maxAge)*time.Second)))
+		(fosite.Arguments(prompts).Has("login") || (maxAge >= 0 && now.Sub(sess.AuthTime) > time.Duration(maxAge)*time.Second) ||
+			needsStepUp(ar.GetRequestForm().Get("acr_values"), sess)))
 	if needLogin {
 		if promptNone {
 			// OIDC Core §3.1.2.6: prompt=none must not show a page.
@@ -142,9 +144,11 @@ func (p *Pages) authorize(w http.ResponseWriter, r *http.Request) {
 	}
 	ar.GrantAudience(client.GetID())
 	osess := oauth.NewUserSession(user, client, ar.GetGrantedScopes(), sess.AuthTime, requestedAt, ar.GetID())
+	amr := mfa.SplitAMR(sess.AMR)
+	osess.Claims.AuthenticationMethodsReferences = amr
+	osess.Claims.AuthenticationContextClassReference = mfa.ACROf(amr)
 	if fs := p.federatedSession(ctx, sess.ID); fs != nil {
-		// How the user signed in (RFC 8176 "fed"), and where (docs/federation.md).
-		osess.Claims.AuthenticationMethodsReferences = []string{"fed"}
+		// Where the user signed in (docs/federation.md); amr says how ("fed").
 		osess.Claims.Add("idp", fs.IDP)
 	}
 	resp, err := public.NewAuthorizeResponse(ctx, ar, osess)

@@ -260,7 +260,7 @@ func (p *Pages) federationCallback(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		httpapi.Logger(ctx).Warn("web: read previous session", "error", err)
 	}
-	sess, err := p.startSession(w, r, user, previous)
+	sess, err := p.startSessionAMR(w, r, user, previous, []string{"fed"})
 	if err != nil {
 		p.unavailable(w, r, err)
 		return

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/arsaka/puguh/provider/httpapi"
+	"github.com/arsaka/puguh/provider/mfa"
 	"github.com/arsaka/puguh/storage"
 )
 
@@ -45,6 +46,12 @@ func (p *Pages) CurrentSession(r *http.Request) (*storage.BrowserSession, error)
 // session of the same user move to the new one (still the same person);
 // those of another user's session are revoked with it.
 func (p *Pages) startSession(w http.ResponseWriter, r *http.Request, user *storage.User, previous *storage.BrowserSession) (*storage.BrowserSession, error) {
+	return p.startSessionAMR(w, r, user, previous, []string{mfa.AMRPassword})
+}
+
+// startSessionAMR is startSession recording how the user authenticated
+// (RFC 8176 amr values), which the ID tokens of the session carry.
+func (p *Pages) startSessionAMR(w http.ResponseWriter, r *http.Request, user *storage.User, previous *storage.BrowserSession, amr []string) (*storage.BrowserSession, error) {
 	now := p.now().UTC()
 	token := randomToken()
 	ua := r.UserAgent()
@@ -53,7 +60,7 @@ func (p *Pages) startSession(w http.ResponseWriter, r *http.Request, user *stora
 	}
 	s := &storage.BrowserSession{
 		ID: digest(token), UserID: user.ID, AuthTime: now, CreatedAt: now,
-		ExpiresAt: now.Add(SessionLifetime), LastSeenAt: now, UserAgent: ua,
+		ExpiresAt: now.Add(SessionLifetime), LastSeenAt: now, UserAgent: ua, AMR: mfa.JoinAMR(amr),
 	}
 	ctx := r.Context()
 	if err := p.store.CreateSession(ctx, s); err != nil {

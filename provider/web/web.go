@@ -79,6 +79,7 @@ type Pages struct {
 	provider  *oauth.Provider
 	verifier  TokenVerifier
 	log       *slog.Logger
+	mfa       SecondFactor // nil: no second factors (UseMFA)
 
 	issuer       *url.URL
 	secure       bool
@@ -115,7 +116,7 @@ func New(cfg Config, store Store, passwords Passwords, provider *oauth.Provider,
 	if p.now == nil {
 		p.now = time.Now
 	}
-	for _, name := range []string{"login", "consent", "logout", "error", "federation"} {
+	for _, name := range []string{"login", "consent", "logout", "error", "login_mfa", "federation"} {
 		t, err := template.ParseFS(templates.FS, "layout.html", name+".html")
 		if err != nil {
 			return nil, fmt.Errorf("web: parse %s: %w", name, err)
@@ -136,6 +137,7 @@ func (p *Pages) Mount(r *mux.Router) {
 	r.HandleFunc("/oauth/authorize", p.authorize).Methods(http.MethodGet, http.MethodPost)
 	r.HandleFunc("/login", p.loginForm).Methods(http.MethodGet)
 	r.HandleFunc("/login", p.login).Methods(http.MethodPost)
+	r.HandleFunc("/login/mfa", p.loginMFA).Methods(http.MethodPost)
 	r.HandleFunc("/consent", p.consentForm).Methods(http.MethodGet)
 	r.HandleFunc("/consent", p.consent).Methods(http.MethodPost)
 	r.HandleFunc("/logout", p.logoutForm).Methods(http.MethodGet)

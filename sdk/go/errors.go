@@ -53,7 +53,7 @@ type APIError struct {
 	// Body is the answer's body as sent.
 	Body      json.RawMessage
 	Header    http.Header
-	RateLimit *RateLimit // nil when the answer carried no rate-limit headers (a 401 does not)
+	RateLimit *RateLimit // nil when the answer carried no rate-limit headers
 	RequestID string     // X-Request-Id
 	Response  *ResponseInfo
 }
@@ -337,7 +337,7 @@ func errorFromResponse(info *ResponseInfo, body []byte) error {
 	case s == http.StatusBadRequest:
 		return &BadRequestError{base}
 	case s == http.StatusUnauthorized:
-		return &AuthenticationError{base}
+		return mfaRequiredOr(&AuthenticationError{base})
 	case s == http.StatusForbidden:
 		return &PermissionDeniedError{base}
 	case s == http.StatusNotFound:

@@ -30,11 +30,11 @@ func TestErrorAnswers(t *testing.T) {
 			t.Fatalf("%#v", err)
 		}
 	})
-	t.Run("401: no rate-limit headers", func(t *testing.T) {
+	t.Run("401: the per-IP budget in the rate-limit headers", func(t *testing.T) {
 		anonymous, _ := newClient(t)
 		_, err := anonymous.APIKeys.List(ctx)
 		var e *puguh.AuthenticationError
-		if !errors.As(err, &e) || e.Detail != "Invalid or expired token" || e.WWWAuthenticate() != `Bearer realm="puguh"` || e.RateLimit != nil || !puguh.IsUnauthorized(err) {
+		if !errors.As(err, &e) || e.Detail != "Invalid or expired token" || e.WWWAuthenticate() != `Bearer realm="puguh"` || e.RateLimit == nil || e.RateLimit.Limit != 600 || !puguh.IsUnauthorized(err) {
 			t.Fatalf("%v", err)
 		}
 	})

@@ -9,8 +9,9 @@ import (
 )
 
 // RateLimit is the rate-limit headers of an answer (docs/rate-limits.md).
-// Every answer to an authenticated request carries them, errors included; a
-// 401 does not (no budget was consulted).
+// Every /api/v1 answer carries them, errors included: an authenticated
+// request shows its organization's budget, an unauthenticated one (a 401
+// too) the per-IP budget it spent.
 type RateLimit struct {
 	Limit     int       // X-RateLimit-Limit: requests a quiet client may send at once in this budget
 	Remaining int       // X-RateLimit-Remaining: requests that would pass right now

@@ -12,10 +12,11 @@ type route struct {
 var routes = map[string]route{
 	"getHealth": {"GET", "/api/v1/health", false},
 
-	"register": {"POST", "/api/v1/auth/register", true},
-	"login":    {"POST", "/api/v1/auth/login", true},
-	"refresh":  {"POST", "/api/v1/auth/refresh", true},
-	"logout":   {"POST", "/api/v1/auth/logout", false},
+	"register":      {"POST", "/api/v1/auth/register", true},
+	"login":         {"POST", "/api/v1/auth/login", true},
+	"completeLogin": {"POST", "/api/v1/auth/mfa", true},
+	"refresh":       {"POST", "/api/v1/auth/refresh", true},
+	"logout":        {"POST", "/api/v1/auth/logout", false},
 
 	"listOrganizations":   {"GET", "/api/v1/organizations", false},
 	"createOrganization":  {"POST", "/api/v1/organizations", false},

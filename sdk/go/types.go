@@ -208,6 +208,10 @@ type ApplicationFields struct {
 	TokenEndpointAuthMethod string   `json:"token_endpoint_auth_method,omitempty"` // client_secret_basic, client_secret_post, none
 	Public                  *bool    `json:"public,omitempty"`
 	Trusted                 *bool    `json:"trusted,omitempty"`
+	// The JWS algorithms of the application's ID tokens and access tokens:
+	// RS256 (the default), ES256 or EdDSA, among the server's enabled ones.
+	IDTokenSignedResponseAlg     string `json:"id_token_signed_response_alg,omitempty"`
+	AccessTokenSignedResponseAlg string `json:"access_token_signed_response_alg,omitempty"`
 }
 
 // Application is an OAuth client of an organization. ClientSecret is set only
@@ -227,6 +231,9 @@ type Application struct {
 	CreatedAt               time.Time `json:"created_at"`
 	UpdatedAt               time.Time `json:"updated_at"`
 	ClientSecret            string    `json:"client_secret,omitempty"`
+	// IDTokenSignedResponseAlg and AccessTokenSignedResponseAlg: RS256, ES256 or EdDSA.
+	IDTokenSignedResponseAlg     string `json:"id_token_signed_response_alg,omitempty"`
+	AccessTokenSignedResponseAlg string `json:"access_token_signed_response_alg,omitempty"`
 }
 
 // RotatedSecret is an application's new client secret.

@@ -12,7 +12,8 @@ import (
 var _ storage.ApplicationStore = (*Store)(nil)
 
 const applicationColumns = `id, organization_id, name, secret_hash, redirect_uris, post_logout_redirect_uris,
-	grant_types, response_types, scopes, token_endpoint_auth_method, public, trusted, created_at, updated_at, version`
+	grant_types, response_types, scopes, token_endpoint_auth_method, public, trusted, created_at, updated_at, version,
+	id_token_signed_response_alg, access_token_signed_response_alg`
 
 // applicationRow is an applications row: the client with its lists still as JSON text.
 type applicationRow struct {
@@ -69,9 +70,10 @@ func (s *Store) CreateApplication(ctx context.Context, a *storage.Application) e
 		return fmt.Errorf("create application: %w", err)
 	}
 	args := append([]any{a.ID, a.OrganizationID, a.Name, a.SecretHash}, lists...)
-	args = append(args, a.TokenEndpointAuthMethod, a.Public, a.Trusted, utc(a.CreatedAt), utc(a.UpdatedAt), a.Version)
+	args = append(args, a.TokenEndpointAuthMethod, a.Public, a.Trusted, utc(a.CreatedAt), utc(a.UpdatedAt), a.Version,
+		a.IDTokenSignedResponseAlg, a.AccessTokenSignedResponseAlg)
 	if _, err := s.db.ExecContext(ctx, s.rebind(`INSERT INTO applications (`+applicationColumns+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`), args...); err != nil {
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`), args...); err != nil {
 		return fmt.Errorf("create application: %w", mapError(err))
 	}
 	return nil
@@ -119,10 +121,12 @@ func (s *Store) UpdateApplication(ctx context.Context, a *storage.Application) e
 		return fmt.Errorf("update application: %w", err)
 	}
 	args := append([]any{a.Name, a.SecretHash}, lists...)
-	args = append(args, a.TokenEndpointAuthMethod, a.Public, a.Trusted, utc(a.UpdatedAt), a.ID, a.OrganizationID, a.Version)
+	args = append(args, a.TokenEndpointAuthMethod, a.Public, a.Trusted, utc(a.UpdatedAt),
+		a.IDTokenSignedResponseAlg, a.AccessTokenSignedResponseAlg, a.ID, a.OrganizationID, a.Version)
 	res, err := s.db.ExecContext(ctx, s.rebind(`UPDATE applications SET
 		name = ?, secret_hash = ?, redirect_uris = ?, post_logout_redirect_uris = ?, grant_types = ?,
 		response_types = ?, scopes = ?, token_endpoint_auth_method = ?, public = ?, trusted = ?, updated_at = ?,
+		id_token_signed_response_alg = ?, access_token_signed_response_alg = ?,
 		version = version + 1
 		WHERE id = ? AND organization_id = ? AND version = ?`), args...)
 	if err != nil {

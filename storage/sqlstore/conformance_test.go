@@ -48,6 +48,9 @@ func TestConformance(t *testing.T) {
 				{"ConsentGrantStore", func(t *testing.T) {
 					storagetest.TestConsentGrantStore(t, func(t *testing.T) storagetest.ConsentGrantStores { return open(t) })
 				}},
+				{"MFAStore", func(t *testing.T) {
+					storagetest.TestMFAStore(t, func(t *testing.T) storagetest.MFAStores { return open(t) })
+				}},
 				{"FederationStore", func(t *testing.T) {
 					storagetest.TestFederationStore(t, func(t *testing.T) storagetest.FederationStores { return open(t) })
 				}},

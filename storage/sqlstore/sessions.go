@@ -16,12 +16,12 @@ var (
 	_ storage.LoginChallengeStore = (*Store)(nil)
 )
 
-const sessionColumns = `id, user_id, auth_time, created_at, expires_at, last_seen_at, user_agent`
+const sessionColumns = `id, user_id, auth_time, created_at, expires_at, last_seen_at, user_agent, amr`
 
 // CreateSession stores s. ErrNotFound if its user does not exist.
 func (s *Store) CreateSession(ctx context.Context, bs *storage.BrowserSession) error {
-	if _, err := s.db.ExecContext(ctx, s.rebind(`INSERT INTO sessions (`+sessionColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?)`),
-		bs.ID, bs.UserID, utc(bs.AuthTime), utc(bs.CreatedAt), utc(bs.ExpiresAt), utc(bs.LastSeenAt), storableText(bs.UserAgent)); err != nil {
+	if _, err := s.db.ExecContext(ctx, s.rebind(`INSERT INTO sessions (`+sessionColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`),
+		bs.ID, bs.UserID, utc(bs.AuthTime), utc(bs.CreatedAt), utc(bs.ExpiresAt), utc(bs.LastSeenAt), storableText(bs.UserAgent), bs.AMR); err != nil {
 		return fmt.Errorf("create session: %w", mapError(err))
 	}
 	return nil
@@ -110,7 +110,7 @@ func (s *Store) MoveSessionFamilies(ctx context.Context, from, to string) error 
 // one call never holds locks on a large part of a table.
 func (s *Store) DeleteExpiredSessions(ctx context.Context, now time.Time, limit int) (int, error) {
 	deleted := 0
-	for _, table := range []string{"sessions", "login_challenges", "session_families"} {
+	for _, table := range []string{"sessions", "login_challenges", "session_families", "mfa_challenges"} {
 		key := "id"
 		if table == "session_families" {
 			key = "family_id"

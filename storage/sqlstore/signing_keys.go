@@ -53,7 +53,8 @@ func (s *Store) PromoteSigningKey(ctx context.Context, nextKID, activeKID string
 	return s.inTx(ctx, func(tx *sqlx.Tx) error {
 		if activeKID == "" {
 			var n int
-			if err := tx.GetContext(ctx, &n, `SELECT COUNT(*) FROM signing_keys WHERE state = 'active'`); err != nil {
+			if err := tx.GetContext(ctx, &n, tx.Rebind(`SELECT COUNT(*) FROM signing_keys WHERE state = 'active'
+				AND algorithm = (SELECT algorithm FROM signing_keys WHERE kid = ?)`), nextKID); err != nil {
 				return mapError(fmt.Errorf("count active signing keys: %w", err))
 			}
 			if n != 0 {

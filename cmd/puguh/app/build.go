@@ -14,6 +14,7 @@ import (
 	"github.com/arsaka/puguh/provider/federation"
 	"github.com/arsaka/puguh/provider/httpapi"
 	"github.com/arsaka/puguh/provider/identity"
+	"github.com/arsaka/puguh/provider/mfa"
 	"github.com/arsaka/puguh/provider/oauth"
 	"github.com/arsaka/puguh/provider/orgs"
 	"github.com/arsaka/puguh/provider/password"
@@ -50,6 +51,7 @@ type services struct {
 	credentials *credentials.Service
 	apps        *clients.Service
 	federation  *federation.Service
+	mfa         *mfa.Service
 
 	// HTTP: authentication, rate limits, pages.
 	verifier    *credentials.Verifier
@@ -83,6 +85,7 @@ func (a *App) build(ctx context.Context, opts Options) error {
 		RotationPeriod:   cfg.KeyRotationPeriod,
 		MaxTokenLifetime: max(cfg.AccessTokenLifetime, cfg.IDTokenLifetime),
 		KeySize:          cfg.KeySize,
+		Algorithms:       cfg.SigningAlgorithms,
 		Now:              opts.Now,
 		Logger:           a.log,
 	})
@@ -105,6 +108,7 @@ func (a *App) build(ctx context.Context, opts Options) error {
 		Verifier:             s.keys.Verifier(),
 		Users:                s.store,
 		KeepRefreshTokens:    !cfg.RefreshTokenRotation,
+		SigningAlgorithms:    s.keys.Algorithms(),
 	}
 	s.oauthStore, err = oauthstore.New(a.sql, oauthstore.Config{
 		Clients:            oauth.NewClientLookup(s.store, ocfg),
@@ -148,6 +152,11 @@ func (a *App) build(ctx context.Context, opts Options) error {
 		return fmt.Errorf("federation secrets: %w", err)
 	}
 	s.federation = &federation.Service{Store: s.store, Roles: s.orgs, Secrets: fedSecrets, Hasher: hasher, Now: now}
+	s.apps.SigningAlgorithms = s.keys.Algorithms()
+
+	if s.mfa, err = a.buildMFA(now, limits); err != nil {
+		return err
+	}
 
 	// HTTP.
 	s.verifier = credentials.NewVerifier(s.store, s.orgs, credentials.Config{Now: now, Logger: a.log})
@@ -168,9 +177,10 @@ func (a *App) build(ctx context.Context, opts Options) error {
 		return fmt.Errorf("federation: %w", err)
 	}
 	if s.account, err = web.NewAccount(s.pages, web.AccountDeps{Store: s.store, SignIn: s.signIn, Hasher: hasher,
-		Grants: s.accounts, Members: s.orgs, APIKeys: s.credentials, Apps: s.apps, Connections: s.federation}); err != nil {
+		Grants: s.accounts, Members: s.orgs, APIKeys: s.credentials, Apps: s.apps, MFA: s.mfa, Connections: s.federation}); err != nil {
 		return err
 	}
+	s.pages.UseMFA(s.mfa)
 	if s.cursors, err = hkdf.Key(sha256.New, cfg.Secret, nil, "puguh pagination cursors v1", 32); err != nil {
 		return fmt.Errorf("cursor key: %w", err)
 	}

@@ -52,6 +52,8 @@ func (a *App) ipLimitsConfig() httpapi.IPLimitsConfig {
 			"POST /api/v1/auth/refresh":  anonymous,
 			"POST /api/v1/auth/login":    signIn,
 			"POST /login":                signIn,
+			"POST /api/v1/auth/mfa":      signIn,
+			"POST /login/mfa":            signIn,
 			"POST /api/v1/auth/register": register,
 			"POST /signup":               register,
 			"GET /oauth/authorize":       authorize,

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 )
@@ -42,6 +43,12 @@ type Config struct {
 	RefreshTokenRotation bool
 	KeyRotationPeriod    time.Duration // PUGUH_KEY_ROTATION_PERIOD
 	KeySize              int           // PUGUH_KEY_SIZE (RSA bits)
+	// SigningAlgorithms is PUGUH_SIGNING_ALGORITHMS (default "RS256,ES256"):
+	// the JWS algorithms kept keys for, published in the JWKS and offered to
+	// applications (id_token_signed_response_alg,
+	// access_token_signed_response_alg). RS256 is always on and the default;
+	// EdDSA (Ed25519) is opt-in.
+	SigningAlgorithms []string
 
 	// AdminAddr is PUGUH_ADMIN_ADDR, the operator's listener: /metrics,
 	// /livez, /readyz and, with AdminPprof, /debug/pprof/. Default
@@ -136,6 +143,7 @@ func Load(getenv func(string) string) (*Config, error) {
 		RefreshTokenRotation: r.booleanOr("PUGUH_REFRESH_TOKEN_ROTATION", true),
 		KeyRotationPeriod:    r.duration("PUGUH_KEY_ROTATION_PERIOD", 30*24*time.Hour),
 		KeySize:              r.integer("PUGUH_KEY_SIZE", 2048),
+		SigningAlgorithms:    splitList(r.str("PUGUH_SIGNING_ALGORITHMS", "RS256,ES256")),
 		AdminAddr:            r.str("PUGUH_ADMIN_ADDR", DefaultAdminAddr),
 		AdminPprof:           r.boolean("PUGUH_ADMIN_PPROF"),
 		LogLevel:             strings.ToLower(r.str("PUGUH_LOG_LEVEL", "info")),
@@ -280,6 +288,14 @@ func (c *Config) validate() error {
 	if c.KeySize < 2048 || c.KeySize > 8192 || c.KeySize%256 != 0 {
 		return &Error{"PUGUH_KEY_SIZE", "must be a multiple of 256 between 2048 and 8192"}
 	}
+	for _, alg := range c.SigningAlgorithms {
+		if !slices.Contains(signingAlgorithms, alg) {
+			return &Error{"PUGUH_SIGNING_ALGORITHMS", fmt.Sprintf("%q is not one of RS256, ES256, EdDSA", alg)}
+		}
+	}
+	if !slices.Contains(c.SigningAlgorithms, "RS256") {
+		return &Error{"PUGUH_SIGNING_ALGORITHMS", "must include RS256, the default algorithm"}
+	}
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":
 	default:
@@ -317,4 +333,19 @@ func (c *Config) AdminOnLoopback() bool {
 	}
 	ip, err := netip.ParseAddr(host)
 	return err == nil && ip.IsLoopback()
+}
+
+// signingAlgorithms are the values PUGUH_SIGNING_ALGORITHMS may list.
+var signingAlgorithms = []string{"RS256", "ES256", "EdDSA"}
+
+// splitList splits a comma-separated setting, trimming spaces and dropping
+// empty items and repeats.
+func splitList(s string) []string {
+	var out []string
+	for _, item := range strings.Split(s, ",") {
+		if item = strings.TrimSpace(item); item != "" && !slices.Contains(out, item) {
+			out = append(out, item)
+		}
+	}
+	return out
 }

@@ -28,6 +28,9 @@ func TestLoadDefaults(t *testing.T) {
 	if !c.RefreshTokenRotation {
 		t.Fatal("refresh tokens must rotate by default")
 	}
+	if strings.Join(c.SigningAlgorithms, ",") != "RS256,ES256" {
+		t.Fatalf("signing algorithms %v, want RS256,ES256", c.SigningAlgorithms)
+	}
 	if c.RateLimits != (RateLimits{SignInPerIP: 60, RegisterPerIP: 60, TokenPerIP: 600, TokenPerClient: 600, AnonymousPerIP: 600}) {
 		t.Fatalf("rate limits: %+v", c.RateLimits)
 	}
@@ -50,13 +53,15 @@ func TestLoadValues(t *testing.T) {
 		"PUGUH_RATE_LIMIT_TOKEN_PER_IP":     "5000",
 		"PUGUH_RATE_LIMIT_TOKEN_PER_CLIENT": "20000",
 		"PUGUH_RATE_LIMIT_ANONYMOUS_PER_IP": "1000000",
+		"PUGUH_SIGNING_ALGORITHMS":          " RS256, EdDSA,ES256,EdDSA ",
 	}))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if c.Issuer != "https://id.example.com" || c.Embedded() || c.RefreshTokenLifetime != 7*24*time.Hour ||
 		c.RefreshGracePeriod != 1500*time.Millisecond || c.RefreshTokenRotation ||
-		c.RateLimits != (RateLimits{SignInPerIP: 30, RegisterPerIP: 10, TokenPerIP: 5000, TokenPerClient: 20000, AnonymousPerIP: 1_000_000}) {
+		c.RateLimits != (RateLimits{SignInPerIP: 30, RegisterPerIP: 10, TokenPerIP: 5000, TokenPerClient: 20000, AnonymousPerIP: 1_000_000}) ||
+		strings.Join(c.SigningAlgorithms, ",") != "RS256,EdDSA,ES256" {
 		t.Fatalf("got %+v", c)
 	}
 }
@@ -124,6 +129,9 @@ func TestLoadRejects(t *testing.T) {
 		{"grace too long", map[string]string{"PUGUH_REFRESH_GRACE_PERIOD": "2m"}, "config: PUGUH_REFRESH_GRACE_PERIOD: must be at most 1m"},
 		{"key size", map[string]string{"PUGUH_KEY_SIZE": "1024"}, "config: PUGUH_KEY_SIZE: "},
 		{"key size nan", map[string]string{"PUGUH_KEY_SIZE": "big"}, `config: PUGUH_KEY_SIZE: "big" is not a whole number`},
+		{"unknown algorithm", map[string]string{"PUGUH_SIGNING_ALGORITHMS": "RS256,HS256"},
+			`config: PUGUH_SIGNING_ALGORITHMS: "HS256" is not one of RS256, ES256, EdDSA`},
+		{"no RS256", map[string]string{"PUGUH_SIGNING_ALGORITHMS": "ES256"}, "config: PUGUH_SIGNING_ALGORITHMS: must include RS256, the default algorithm"},
 		{"old pprof variable", map[string]string{"PUGUH_PPROF_ADDR": "127.0.0.1:6060"},
 			"config: PUGUH_PPROF_ADDR: is no longer supported; set PUGUH_ADMIN_PPROF=true to serve /debug/pprof/ on the admin listener (PUGUH_ADMIN_ADDR, default 127.0.0.1:9090)"},
 		{"admin no port", map[string]string{"PUGUH_ADMIN_ADDR": "127.0.0.1"}, `config: PUGUH_ADMIN_ADDR: "127.0.0.1" is not host:port or off`},

@@ -67,6 +67,32 @@ export class AuthenticationError extends PuguhAPIError {
   }
 }
 
+/**
+ * 401 from `auth.login` for a user with a second factor: the body has `mfa_required: true` and a
+ * single-use `challenge`. Answer with `auth.completeLogin(err.challenge, code)` within `expiresIn` seconds.
+ */
+export class MFARequiredError extends AuthenticationError {
+  /** Send it with the code to `auth.completeLogin`. */
+  readonly challenge: string;
+  /** The codes the user can answer with: "totp", "recovery_code". */
+  readonly methods: string[];
+  /** Seconds the challenge lives. */
+  readonly expiresIn: number;
+  constructor(response: ResponseInfo, body: unknown, detail: string) {
+    super(response, body, detail);
+    const b = body as { challenge: string; methods?: string[]; expires_in?: number };
+    this.challenge = b.challenge;
+    this.methods = b.methods ?? [];
+    this.expiresIn = b.expires_in ?? 0;
+  }
+}
+
+function isMFARequired(body: unknown): boolean {
+  if (typeof body !== 'object' || body === null) return false;
+  const b = body as Record<string, unknown>;
+  return b['mfa_required'] === true && typeof b['challenge'] === 'string';
+}
+
 /** 403: valid credentials lacking a permission or rank. */
 export class PermissionDeniedError extends PuguhAPIError {
   /** The permission named by `Missing permission: organization.members.create`, or null for other refusals. */
@@ -194,7 +220,7 @@ export function errorFromResponse(response: ResponseInfo, body: unknown): PuguhA
   else detail = '';
   const s = response.status;
   if (s === 400) return new BadRequestError(response, body, detail);
-  if (s === 401) return new AuthenticationError(response, body, detail);
+  if (s === 401) return isMFARequired(body) ? new MFARequiredError(response, body, detail) : new AuthenticationError(response, body, detail);
   if (s === 403) return new PermissionDeniedError(response, body, detail);
   if (s === 404) return new NotFoundError(response, body, detail);
   if (s === 409) return new ConflictError(response, body, detail);

@@ -14,6 +14,7 @@ export {
   PuguhAPIError,
   BadRequestError,
   AuthenticationError,
+  MFARequiredError,
   PermissionDeniedError,
   NotFoundError,
   ConflictError,

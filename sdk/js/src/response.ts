@@ -1,8 +1,9 @@
 // What the SDK reads off every HTTP response besides its body.
 
 /**
- * The rate-limit headers of a response (docs/rate-limits.md). Every answer to an authenticated
- * request carries them, errors included; a 401 does not (no budget was consulted).
+ * The rate-limit headers of a response (docs/rate-limits.md). Every /api/v1 answer carries them,
+ * errors included: an authenticated request shows its organization's budget, an unauthenticated
+ * one (a 401 too) the per-IP budget it spent.
  */
 export interface RateLimit {
   /** X-RateLimit-Limit: requests a quiet client may send at once in this budget. */

@@ -28,6 +28,7 @@ export const ROUTES = {
 
   register: route('POST', '/api/v1/auth/register', 'none'),
   login: route('POST', '/api/v1/auth/login', 'none'),
+  completeLogin: route('POST', '/api/v1/auth/mfa', 'none'),
   refresh: route('POST', '/api/v1/auth/refresh', 'none'),
   logout: route('POST', '/api/v1/auth/logout'),
 

@@ -14,6 +14,8 @@ export type RegisterRequest = S['RegisterRequest'];
 export type Registration = S['Registration'];
 export type LoginRequest = S['LoginRequest'];
 export type TokenPair = S['TokenPair'];
+export type MFARequest = S['MFARequest'];
+export type MFARequired = S['MFARequired'];
 
 export type Organization = S['Organization'];
 export type CreateOrganizationRequest = S['CreateOrganizationRequest'];

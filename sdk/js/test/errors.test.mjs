@@ -52,13 +52,15 @@ test('400: an invalid cursor', async () => {
   });
 });
 
-test('401: no rate-limit headers, WWW-Authenticate exposed', async () => {
+test('401: the per-IP budget in the rate-limit headers, WWW-Authenticate exposed', async () => {
   const anonymous = new PuguhClient({ baseUrl: server.baseUrl, fetch: checked });
   await assert.rejects(anonymous.apiKeys.list(), (e) => {
     assert.ok(e instanceof AuthenticationError);
     assert.equal(e.detail, 'Invalid or expired token');
     assert.equal(e.wwwAuthenticate, 'Bearer realm="puguh"');
-    assert.equal(e.rateLimit, null);
+    // An unauthenticated request spends the anonymous per-IP budget (600/min by default).
+    assert.equal(e.rateLimit.limit, 600);
+    assert.ok(e.rateLimit.remaining < 600);
     return true;
   });
 });

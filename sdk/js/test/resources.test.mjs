@@ -5,6 +5,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   AuthenticationError,
+  MFARequiredError,
   NotFoundError,
   OAuthClient,
   Page,
@@ -12,6 +13,7 @@ import {
   ROUTES,
 } from '../dist/index.js';
 import { Browser } from './support/browser.mjs';
+import { enrolTOTP, totp } from './support/mfa.mjs';
 import { newUser, startPuguh, uniqueEmail } from './support/puguh.mjs';
 import { validatingFetch } from './support/schema.mjs';
 
@@ -43,6 +45,44 @@ test('health.check without credentials', async () => {
   assert.equal(response.status, 200);
   assert.equal(response.operationId, 'getHealth');
   assert.match(response.requestId, /^[0-9a-f]+$/);
+});
+
+test('auth.login of a TOTP user throws MFARequiredError; auth.completeLogin answers it once', async () => {
+  const user = { email: uniqueEmail('mfa'), password: 'mfa password 1234' };
+  await client().auth.register({ ...user, full_name: 'Mo Factor' });
+  const { secret, codes } = await enrolTOTP(server.baseUrl, user);
+  const login = async (c) => {
+    const err = await c.auth.login(user).then(
+      () => assert.fail('login of a TOTP user succeeded'),
+      (e) => e,
+    );
+    assert.ok(err instanceof MFARequiredError && err instanceof AuthenticationError, String(err));
+    assert.equal(err.status, 401);
+    assert.equal(err.detail, 'A second factor is required');
+    assert.equal(err.challenge.length, 43);
+    assert.deepEqual(err.methods, ['totp', 'recovery_code']);
+    assert.equal(err.expiresIn, 300);
+    assert.equal(c.accessToken, undefined, 'no token before the second factor');
+    return err;
+  };
+  const c = client();
+  const { challenge } = await login(c);
+  await assert.rejects(c.auth.completeLogin(challenge, '000000'), (e) => e instanceof AuthenticationError && e.detail === 'Invalid authentication code');
+  await assert.rejects(
+    c.auth.completeLogin('not-a-challenge', totp(secret, Date.now() + 30_000)),
+    (e) => e instanceof AuthenticationError && e.detail === 'The sign-in challenge is invalid or has expired; sign in again',
+  );
+  const pair = await c.auth.completeLogin(challenge, totp(secret, Date.now() + 30_000));
+  assert.equal(c.accessToken, pair.access_token);
+  assert.equal((await c.iam.users.me()).type, 'user');
+  // A recovery code works once.
+  const c2 = client();
+  await c2.auth.completeLogin((await login(c2)).challenge, codes[0]);
+  const c3 = client();
+  await assert.rejects(
+    c3.auth.completeLogin((await login(c3)).challenge, codes[0]),
+    (e) => e instanceof AuthenticationError && e.detail === 'Invalid authentication code',
+  );
 });
 
 test('auth.register, auth.login: the client becomes the session', async () => {

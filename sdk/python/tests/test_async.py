@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import asyncio
 import re
+import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from puguh_sdk import (
+    MFARequiredError,
     ROUTES,
     AsyncOAuthClient,
     AsyncPage,
@@ -22,6 +24,7 @@ from puguh_sdk import (
     ResponseInfo,
 )
 from tests.support.browser import Browser
+from tests.support.mfa import enrol_totp, totp
 from tests.support.puguh import Server, new_user, start_puguh, unique_email
 from tests.support.schema import SchemaChecker
 
@@ -57,6 +60,15 @@ def test_every_operation_through_the_async_client(server: Server) -> None:
         pair = await c.auth.login({"email": email, "password": password})
         assert c.access_token == pair["access_token"]
         server.cli("orgs", "set-plan", reg["organization_id"], "business")
+        # A second factor: MFARequiredError, then complete_login.
+        mfa_email = unique_email("async-mfa")
+        await client().auth.register({"email": mfa_email, "password": password, "full_name": "Mo Async"})
+        secret, _ = enrol_totp(server.base_url, mfa_email, password)
+        mfa_client = client()
+        with pytest.raises(MFARequiredError) as required:
+            await mfa_client.auth.login({"email": mfa_email, "password": password})
+        await mfa_client.auth.complete_login(required.value.challenge, totp(secret, time.time() + 30))
+        assert mfa_client.access_token is not None
         me, info = await c.with_response.iam.users.me()
         assert me["id"] == reg["user_id"] and info.rate_limit is not None and info.rate_limit.limit == 1000
 

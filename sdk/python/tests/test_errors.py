@@ -70,14 +70,15 @@ def test_400_an_invalid_cursor(env: Env) -> None:
     assert e.response.url == f"{env.server.base_url}/api/v1/iam/users", "the URL without its query"
 
 
-def test_401_no_rate_limit_headers_and_the_challenge(env: Env) -> None:
+def test_401_the_per_ip_budget_and_the_challenge(env: Env) -> None:
     anonymous = PuguhClient(base_url=env.server.base_url, http_client=checked_http)
     with pytest.raises(AuthenticationError) as caught:
         anonymous.api_keys.list()
     e = caught.value
     assert e.detail == "Invalid or expired token"
     assert e.www_authenticate == 'Bearer realm="puguh"'
-    assert e.rate_limit is None
+    # An unauthenticated request spends the anonymous per-IP budget (600/min by default).
+    assert e.rate_limit is not None and e.rate_limit.limit == 600
 
 
 def test_403_missing_permission(env: Env) -> None:

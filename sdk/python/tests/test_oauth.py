@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -159,7 +159,8 @@ def test_either_secret_method_is_accepted_and_a_wrong_secret_is_invalid_client_4
     with pytest.raises(OAuthError) as grant:
         basic.refresh("ory_rt_whatever")
     assert grant.value.error == "invalid_grant"
-    for method in ("client_secret_basic", "client_secret_post"):
+    methods: list[Literal["client_secret_basic", "client_secret_post"]] = ["client_secret_basic", "client_secret_post"]
+    for method in methods:
         wrong = OAuthClient(
             issuer=env.server.issuer,
             client_id=env.app["client_id"],

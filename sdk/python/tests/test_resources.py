@@ -6,13 +6,15 @@ schema in the document. The tests run in order and share state."""
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from puguh_sdk import ROUTES, AuthenticationError, NotFoundError, OAuthClient, Page, PuguhAPIError, PuguhClient, ResponseInfo
+from puguh_sdk import ROUTES, AuthenticationError, MFARequiredError, NotFoundError, OAuthClient, Page, PuguhAPIError, PuguhClient, ResponseInfo
 from tests.support.browser import Browser
+from tests.support.mfa import enrol_totp, totp
 from tests.support.puguh import Server, User, new_user, start_puguh, unique_email
 from tests.support.schema import SchemaChecker
 
@@ -70,6 +72,41 @@ def test_register_and_login_make_the_client_the_session(server: Server) -> None:
 
     health = c.health.check()
     assert health.get("principal") == {"type": "user", "id": reg["user_id"], "organization_id": reg["organization_id"]}
+
+
+def test_login_of_a_totp_user_raises_mfa_required_and_complete_login_answers_once(server: Server) -> None:
+    email, password = unique_email("mfa"), "mfa password 1234"
+    client(server).auth.register({"email": email, "password": password, "full_name": "Mo Factor"})
+    secret, codes = enrol_totp(server.base_url, email, password)
+
+    def login(c: PuguhClient) -> MFARequiredError:
+        with pytest.raises(MFARequiredError) as caught:
+            c.auth.login({"email": email, "password": password})
+        err = caught.value
+        assert isinstance(err, AuthenticationError) and err.status == 401
+        assert err.detail == "A second factor is required"
+        assert len(err.challenge) == 43 and err.methods == ["totp", "recovery_code"] and err.expires_in == 300
+        assert c.access_token is None, "no token before the second factor"
+        return err
+
+    c = client(server)
+    challenge = login(c).challenge
+    with pytest.raises(AuthenticationError) as wrong:
+        c.auth.complete_login(challenge, "000000")
+    assert wrong.value.detail == "Invalid authentication code"
+    with pytest.raises(AuthenticationError) as unknown:
+        c.auth.complete_login("not-a-challenge", totp(secret, time.time() + 30))
+    assert unknown.value.detail == "The sign-in challenge is invalid or has expired; sign in again"
+    pair = c.auth.complete_login(challenge, totp(secret, time.time() + 30))
+    assert c.access_token == pair["access_token"]
+    assert c.iam.users.me()["type"] == "user"
+    # A recovery code works once.
+    c2 = client(server)
+    c2.auth.complete_login(login(c2).challenge, codes[0])
+    c3 = client(server)
+    with pytest.raises(AuthenticationError) as reused:
+        c3.auth.complete_login(login(c3).challenge, codes[0])
+    assert reused.value.detail == "Invalid authentication code"
 
 
 def test_iam_users_me(server: Server) -> None:

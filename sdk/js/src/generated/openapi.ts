@@ -55,6 +55,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/auth/mfa": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Answer a login's mfa_required challenge with a TOTP code or a recovery code, for the token pair.
+         * @description The challenge is single-use and lives five minutes; it takes five wrong codes, after which the login starts again. A TOTP code is accepted once (the step before and after the current one count too); each recovery code works once. Wrong codes count against the account's sign-in throttle.
+         */
+        post: operations["completeLogin"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/auth/refresh": {
         parameters: {
             query?: never;
@@ -534,6 +554,22 @@ export interface components {
             email: string;
             password: string;
         };
+        MFARequired: {
+            /** @constant */
+            detail: "A second factor is required";
+            /** @description Always true in this answer. */
+            mfa_required: boolean;
+            /** @description Single-use; send it to POST /api/v1/auth/mfa. */
+            challenge: string;
+            methods: ("totp" | "recovery_code")[];
+            /** @description Seconds the challenge lives. */
+            expires_in: number;
+        };
+        MFARequest: {
+            challenge: string;
+            /** @description A 6-digit TOTP code, or a recovery code (xxxx-xxxx-xxxx-xxxx). */
+            code: string;
+        };
         RefreshRequest: {
             refresh_token: string;
         };
@@ -683,6 +719,16 @@ export interface components {
             token_endpoint_auth_method?: "client_secret_basic" | "client_secret_post" | "none";
             public?: boolean;
             trusted?: boolean;
+            /**
+             * @description JWS algorithm of the application's ID tokens (default RS256). The server must have it enabled (PUGUH_SIGNING_ALGORITHMS).
+             * @enum {string}
+             */
+            id_token_signed_response_alg?: "RS256" | "ES256" | "EdDSA";
+            /**
+             * @description JWS algorithm of the application's access tokens (default RS256). The server must have it enabled (PUGUH_SIGNING_ALGORITHMS).
+             * @enum {string}
+             */
+            access_token_signed_response_alg?: "RS256" | "ES256" | "EdDSA";
         };
         Application: {
             /** Format: uuid */
@@ -703,6 +749,10 @@ export interface components {
             updated_at: string;
             /** @description Only in the response that created the secret. */
             client_secret?: string;
+            /** @enum {string} */
+            id_token_signed_response_alg?: "RS256" | "ES256" | "EdDSA";
+            /** @enum {string} */
+            access_token_signed_response_alg?: "RS256" | "ES256" | "EdDSA";
         };
         ApplicationList: {
             items: components["schemas"]["Application"][];
@@ -1010,7 +1060,53 @@ export interface operations {
                     "application/json": components["schemas"]["TokenPair"];
                 };
             };
-            401: components["responses"]["Unauthorized"];
+            /** @description Wrong credentials (`{"detail": "Invalid email or password"}`), or, for a user with a second factor, a correct password answered with `mfa_required`: send one of `methods` with the `challenge` to `POST /api/v1/auth/mfa` before `expires_in` seconds pass (docs/mfa.md). */
+            401: {
+                headers: {
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] | components["schemas"]["MFARequired"];
+                };
+            };
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["ValidationError"];
+            429: components["responses"]["TooManyRequests"];
+        };
+    };
+    completeLogin: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MFARequest"];
+            };
+        };
+        responses: {
+            /** @description The token pair, as the login returns it. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TokenPair"];
+                };
+            };
+            /** @description `{"detail": "Invalid authentication code"}` for a wrong, replayed or spent code; `{"detail": "The sign-in challenge is invalid or has expired; sign in again"}` for an unknown, expired, used or exhausted challenge. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["ValidationError"];

@@ -1,7 +1,7 @@
 import { APIPromise } from '../api-promise.js';
 import { AuthenticationError } from '../errors.js';
 import type { RequestOptions, Transport } from '../core.js';
-import type { LoginRequest, RegisterRequest, Registration, TokenPair } from '../types.js';
+import type { LoginRequest, MFARequest, RegisterRequest, Registration, TokenPair } from '../types.js';
 
 /**
  * The REST sign-in flow, with the client as the session: login stores the token pair, every
@@ -22,6 +22,16 @@ export class AuthResource {
   /** POST /api/v1/auth/login. The client keeps the pair and acts as the user from now on. */
   login(body: LoginRequest, options?: RequestOptions): APIPromise<TokenPair> {
     return this.#storing(this.#t.request<TokenPair>({ operationId: 'login', body, options }));
+  }
+
+  /**
+   * POST /api/v1/auth/mfa: answers a login's `MFARequiredError` with a TOTP code or a recovery code.
+   * Like login, the client keeps the pair and acts as the user from now on. A wrong or used code is an
+   * AuthenticationError ("Invalid authentication code"); an expired or used challenge one that says to sign in again.
+   */
+  completeLogin(challenge: string, code: string, options?: RequestOptions): APIPromise<TokenPair> {
+    const body: MFARequest = { challenge, code };
+    return this.#storing(this.#t.request<TokenPair>({ operationId: 'completeLogin', body, options }));
   }
 
   /**

@@ -12,6 +12,7 @@ from ._calls import RequestOptions
 from ._client import AsyncPuguhClient, PuguhClient, Resources
 from ._errors import (
     AuthenticationError,
+    MFARequiredError,
     BadRequestError,
     ConflictError,
     NotFoundError,
@@ -67,6 +68,7 @@ __all__ = [
     "AsyncPaginator",
     "AsyncPuguhClient",
     "AuthenticationError",
+    "MFARequiredError",
     "AuthorizationRequest",
     "BadRequestError",
     "ConflictError",

@@ -82,6 +82,26 @@ class AuthenticationError(PuguhAPIError):
 _MISSING_PERMISSION = re.compile(r"^Missing permission: (\S+)$")
 
 
+class MFARequiredError(AuthenticationError):
+    """401 from ``auth.login`` for a user with a second factor: the body has ``mfa_required: true`` and a
+    single-use ``challenge``. Answer with ``auth.complete_login(err.challenge, code)`` within ``expires_in``
+    seconds."""
+
+    challenge: str
+    methods: list[str]
+    expires_in: int
+
+    def __init__(self, response: ResponseInfo, body: Any, detail: str) -> None:
+        super().__init__(response, body, detail)
+        self.challenge = str(body["challenge"])
+        self.methods = [str(m) for m in body.get("methods") or []]
+        self.expires_in = int(body.get("expires_in") or 0)
+
+
+def _is_mfa_required(body: Any) -> bool:
+    return isinstance(body, dict) and body.get("mfa_required") is True and isinstance(body.get("challenge"), str)
+
+
 class PermissionDeniedError(PuguhAPIError):
     """403: valid credentials lacking a permission or rank."""
 
@@ -249,6 +269,8 @@ def error_from_response(response: ResponseInfo, body: Any) -> PuguhAPIError:
     if response.status == 422:
         return ValidationError(response, body, [], detail)
     cls = _BY_STATUS.get(response.status)
+    if response.status == 401 and _is_mfa_required(body):
+        cls = MFARequiredError
     if cls is None:
         cls = ServerError if response.status >= 500 else PuguhAPIError
     return cls(response, body, detail)

@@ -25,6 +25,7 @@ ROUTES: dict[str, Route] = {
     "getHealth": Route("GET", "/api/v1/health"),
     "register": Route("POST", "/api/v1/auth/register", "none"),
     "login": Route("POST", "/api/v1/auth/login", "none"),
+    "completeLogin": Route("POST", "/api/v1/auth/mfa", "none"),
     "refresh": Route("POST", "/api/v1/auth/refresh", "none"),
     "logout": Route("POST", "/api/v1/auth/logout"),
     "listOrganizations": Route("GET", "/api/v1/organizations"),

@@ -56,6 +56,19 @@ class LoginRequest(TypedDict):
     password: str
 
 
+class MFARequired(TypedDict):
+    detail: Literal["A second factor is required"]
+    mfa_required: bool  # Always true in this answer.
+    challenge: str  # Single-use; send it to POST /api/v1/auth/mfa.
+    methods: list[Literal["totp", "recovery_code"]]
+    expires_in: int  # Seconds the challenge lives.
+
+
+class MFARequest(TypedDict):
+    challenge: str
+    code: str  # A 6-digit TOTP code, or a recovery code (xxxx-xxxx-xxxx-xxxx).
+
+
 class RefreshRequest(TypedDict):
     refresh_token: str
 
@@ -201,6 +214,8 @@ class ApplicationFields(TypedDict):
     token_endpoint_auth_method: NotRequired[Literal["client_secret_basic", "client_secret_post", "none"]]
     public: NotRequired[bool]
     trusted: NotRequired[bool]
+    id_token_signed_response_alg: NotRequired[Literal["RS256", "ES256", "EdDSA"]]  # JWS algorithm of the application's ID tokens (default RS256). The server must have it enabled (PUGUH_SIGNING_ALGORITHMS).
+    access_token_signed_response_alg: NotRequired[Literal["RS256", "ES256", "EdDSA"]]  # JWS algorithm of the application's access tokens (default RS256). The server must have it enabled (PUGUH_SIGNING_ALGORITHMS).
 
 
 class Application(TypedDict):
@@ -218,6 +233,8 @@ class Application(TypedDict):
     created_at: str
     updated_at: str
     client_secret: NotRequired[str]  # Only in the response that created the secret.
+    id_token_signed_response_alg: NotRequired[Literal["RS256", "ES256", "EdDSA"]]
+    access_token_signed_response_alg: NotRequired[Literal["RS256", "ES256", "EdDSA"]]
 
 
 class ApplicationList(TypedDict):
@@ -304,6 +321,8 @@ class CreateApplicationRequest(TypedDict):
     token_endpoint_auth_method: NotRequired[Literal["client_secret_basic", "client_secret_post", "none"]]
     public: NotRequired[bool]
     trusted: NotRequired[bool]
+    id_token_signed_response_alg: NotRequired[Literal["RS256", "ES256", "EdDSA"]]  # JWS algorithm of the application's ID tokens (default RS256). The server must have it enabled (PUGUH_SIGNING_ALGORITHMS).
+    access_token_signed_response_alg: NotRequired[Literal["RS256", "ES256", "EdDSA"]]  # JWS algorithm of the application's access tokens (default RS256). The server must have it enabled (PUGUH_SIGNING_ALGORITHMS).
 
 
 # The body of applications.update: only the fields sent change.

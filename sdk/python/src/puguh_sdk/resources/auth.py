@@ -3,7 +3,7 @@ from __future__ import annotations
 from typing import Unpack
 
 from .._calls import Call, M, RequestOptions, Resource, operation
-from ..types import LoginRequest, RegisterRequest, Registration, TokenPair
+from ..types import LoginRequest, MFARequest, RegisterRequest, Registration, TokenPair
 
 
 class Auth(Resource[M]):
@@ -20,6 +20,14 @@ class Auth(Resource[M]):
     def login(self, body: LoginRequest, /, **options: Unpack[RequestOptions]) -> Call[TokenPair]:
         """login: the client keeps the pair and acts as the user from now on."""
         return Call("login", options, body=body, effect="store_tokens")
+
+    @operation
+    def complete_login(self, challenge: str, code: str, /, **options: Unpack[RequestOptions]) -> Call[TokenPair]:
+        """completeLogin: answers a login's ``MFARequiredError`` with a TOTP code or a recovery code; like
+        login, the client keeps the pair. A wrong or used code is an ``AuthenticationError`` ("Invalid
+        authentication code"); an expired or used challenge one that says to sign in again."""
+        body: MFARequest = {"challenge": challenge, "code": code}
+        return Call("completeLogin", options, body=body, effect="store_tokens")
 
     @operation
     def refresh(self, refresh_token: str | None = None, /, **options: Unpack[RequestOptions]) -> Call[TokenPair]:
