@@ -17,7 +17,7 @@ const module = "github.com/arsaka/puguh/"
 
 // belowHTTP are the packages that must not speak HTTP: the domain, keys and
 // storage (docs/architecture.md, "Layers").
-var belowHTTP = regexp.MustCompile(`^(keys|storage(/.*)?|provider/(problem|authz|password|ratelimit|identity|orgs|credentials|clients))$`)
+var belowHTTP = regexp.MustCompile(`^(keys|storage(/.*)?|provider/(problem|authz|password|ratelimit|identity|orgs|credentials|clients|federation))$`)
 
 // httpImports are what "speaking HTTP" means for a package's own imports.
 var httpImports = []string{"net/http", "github.com/gorilla/mux", module + "provider/httpapi"}

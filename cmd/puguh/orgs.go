@@ -30,6 +30,9 @@ running replica applies the new limit within 5 s, at once with Redis (docs/rate-
 				}
 			},
 		},
+		connectCommand,
+		connectionsCommand,
+		disconnectCommand,
 	},
 }
 

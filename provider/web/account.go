@@ -84,6 +84,9 @@ type AccountDeps struct {
 	Members Members
 	APIKeys APIKeys
 	Apps    Applications
+	// Connections is the federation rules (federation.Service); nil: no
+	// single sign-on tab.
+	Connections Connections
 	// MFA is the second-factor rules; nil: no security tab.
 	MFA AccountMFA
 	// Audit reads the audit log (audit.Service); nil: the activity page
@@ -106,7 +109,7 @@ type Account struct {
 
 // accountTemplates are the page files of sign-up and the account area; each
 // is parsed with layout.html and, but for sign-up, account_nav.html.
-var accountTemplates = []string{"signup", "account", "account_apikeys", "account_members", "account_apps", "account_app", "account_confirm", "account_security", "account_audit"}
+var accountTemplates = []string{"signup", "account", "account_apikeys", "account_members", "account_apps", "account_app", "account_confirm", "account_security", "account_audit", "account_sso"}
 
 // NewAccount parses the account area's templates.
 func NewAccount(p *Pages, d AccountDeps) (*Account, error) {
@@ -146,6 +149,10 @@ func (a *Account) Mount(r *mux.Router) {
 	r.HandleFunc("/account/members/{user}/role", a.changeRole).Methods(http.MethodPost)
 	r.HandleFunc("/account/members/{user}/remove", a.confirmRemoveMember).Methods(http.MethodGet)
 	r.HandleFunc("/account/members/{user}/remove", a.removeMember).Methods(http.MethodPost)
+	r.HandleFunc("/account/sso", a.sso).Methods(http.MethodGet)
+	r.HandleFunc("/account/sso", a.createConnection).Methods(http.MethodPost)
+	r.HandleFunc("/account/sso/{id}/delete", a.confirmDeleteConnection).Methods(http.MethodGet)
+	r.HandleFunc("/account/sso/{id}/delete", a.deleteConnection).Methods(http.MethodPost)
 	r.HandleFunc("/account/applications", a.applications).Methods(http.MethodGet)
 	r.HandleFunc("/account/applications", a.createApplication).Methods(http.MethodPost)
 	r.HandleFunc("/account/applications/{id}", a.application).Methods(http.MethodGet)
@@ -189,6 +196,7 @@ type frame struct {
 	Error  string
 
 	CanKeys, CanMembers, CanApps bool
+	CanSSO                       bool
 	// CanSecurity shows the security tab (second factors).
 	CanSecurity bool
 }
@@ -215,6 +223,7 @@ func (a *Account) frame(w http.ResponseWriter, r *http.Request, ac *accountConte
 	return frame{
 		CSRF: a.p.CSRFToken(w, r), Tab: tab, User: ac.user, Orgs: ac.orgs, Org: ac.org,
 		CanKeys: ac.perms.Has(permKeysPage), CanMembers: ac.perms.Has(permMembersPage), CanApps: ac.perms.Has(permAppsPage),
+		CanSSO:      a.d.Connections != nil && ac.perms.Has(permSSOPage),
 		CanSecurity: a.d.MFA != nil,
 	}
 }
@@ -345,6 +354,8 @@ var notices = map[string]string{
 	"role":         "The role was changed.",
 	"removed":      "The member was removed.",
 	"saved":        "The application was saved.",
+	"connected":    "The identity provider was connected. Register the redirect URI shown below with it.",
+	"disconnected": "The identity provider was disconnected. Its domains sign in with passwords again.",
 	"totp-removed": "The authenticator app was removed. Sign-ins no longer ask for a code.",
 }
 

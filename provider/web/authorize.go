@@ -147,6 +147,10 @@ func (p *Pages) authorize(w http.ResponseWriter, r *http.Request) {
 	amr := mfa.SplitAMR(sess.AMR)
 	osess.Claims.AuthenticationMethodsReferences = amr
 	osess.Claims.AuthenticationContextClassReference = mfa.ACROf(amr)
+	if fs := p.federatedSession(ctx, sess.ID); fs != nil {
+		// Where the user signed in (docs/federation.md); amr says how ("fed").
+		osess.Claims.Add("idp", fs.IDP)
+	}
 	resp, err := public.NewAuthorizeResponse(ctx, ar, osess)
 	if err != nil {
 		p.authorizeError(w, r, ar, err)

@@ -37,6 +37,25 @@ func (p *Pages) loginForm(w http.ResponseWriter, r *http.Request) {
 		}
 		data.Challenge = token
 		data.Application, formTargets = p.challengeApplication(r, c)
+		// Home-realm discovery from the authorization request: connection
+		// names the organization's identity provider, login_hint an email of
+		// a connected domain; either skips the question (docs/federation.md).
+		q, _ := url.ParseQuery(c.Query)
+		data.Email = strings.TrimSpace(q.Get("login_hint"))
+		if p.federation != nil && (q.Get("connection") != "" || data.Email != "") {
+			conn := q.Get("connection")
+			if conn == "" {
+				var err error
+				if conn, err = p.discover(r.Context(), data.Email); err != nil {
+					p.unavailable(w, r, err)
+					return
+				}
+			}
+			if conn != "" {
+				p.startFederation(w, r, conn, data.Email, token, "")
+				return
+			}
+		}
 	}
 	p.Render(w, r, http.StatusOK, "login", data, formTargets...)
 }
@@ -62,6 +81,19 @@ func (p *Pages) login(w http.ResponseWriter, r *http.Request) {
 		}
 		data.Challenge = token
 		data.Application, formTargets = p.challengeApplication(r, c)
+	}
+	// Home-realm discovery: an email of a connected domain signs in at its
+	// organization's identity provider, never with a password here.
+	if conn, err := p.discover(ctx, data.Email); err != nil {
+		p.unavailable(w, r, err)
+		return
+	} else if conn != "" {
+		challenge := ""
+		if c != nil {
+			challenge = c.token
+		}
+		p.startFederation(w, r, conn, data.Email, challenge, data.ReturnTo)
+		return
 	}
 	user, err := p.passwords.CheckPassword(ctx, data.Email, r.PostForm.Get("password"))
 	if err != nil {

@@ -41,7 +41,20 @@ func (p *Pages) logout(w http.ResponseWriter, r *http.Request) {
 	if !p.CheckForm(w, r) {
 		return
 	}
+	// A session that began at an organization's identity provider ends
+	// there too, where the provider supports RP-initiated logout.
+	var upstream string
+	if sess, err := p.CurrentSession(r); err == nil && sess != nil {
+		if fs := p.federatedSession(r.Context(), sess.ID); fs != nil {
+			upstream = fs.EndSessionURL
+		}
+	}
 	if !p.endBrowserSession(w, r) {
+		return
+	}
+	if u, err := url.Parse(upstream); upstream != "" && err == nil {
+		p.Headers(w, origin(u))
+		redirect(w, upstream)
 		return
 	}
 	p.Headers(w)

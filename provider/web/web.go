@@ -97,6 +97,7 @@ type Pages struct {
 	now          func() time.Time
 	pages        map[string]*template.Template
 	static       http.Handler
+	federation   *federationDeps // nil until EnableFederation
 }
 
 // New parses the templates and derives the CSRF key.
@@ -123,7 +124,7 @@ func New(cfg Config, store Store, passwords Passwords, provider *oauth.Provider,
 	if p.now == nil {
 		p.now = time.Now
 	}
-	for _, name := range []string{"login", "consent", "logout", "error", "login_mfa"} {
+	for _, name := range []string{"login", "consent", "logout", "error", "login_mfa", "federation"} {
 		t, err := template.ParseFS(templates.FS, "layout.html", name+".html")
 		if err != nil {
 			return nil, fmt.Errorf("web: parse %s: %w", name, err)
@@ -149,6 +150,7 @@ func (p *Pages) Mount(r *mux.Router) {
 	r.HandleFunc("/consent", p.consent).Methods(http.MethodPost)
 	r.HandleFunc("/logout", p.logoutForm).Methods(http.MethodGet)
 	r.HandleFunc("/logout", p.logout).Methods(http.MethodPost)
+	p.mountFederation(r)
 	r.HandleFunc("/oauth/logout", p.endSessionForm).Methods(http.MethodGet)
 	r.HandleFunc("/oauth/logout", p.endSession).Methods(http.MethodPost)
 	r.PathPrefix("/static/").Handler(http.HandlerFunc(p.serveStatic)).Methods(http.MethodGet, http.MethodHead)

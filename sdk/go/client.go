@@ -118,7 +118,7 @@ func NewClient(opts ...Option) (*Client, error) {
 	}
 	c.Health = &HealthService{c}
 	c.Auth = &AuthService{c}
-	c.Organizations = &OrganizationsService{c: c, Members: &MembersService{c}}
+	c.Organizations = &OrganizationsService{c: c, Members: &MembersService{c}, Connections: &ConnectionsService{c}}
 	c.IAM = &IAMService{Users: &UsersService{c}}
 	c.APIKeys = &APIKeysService{c}
 	c.ServiceAccounts = &ServiceAccountsService{c}

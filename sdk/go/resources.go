@@ -83,8 +83,9 @@ func (s *AuthService) Logout(ctx context.Context, opts ...RequestOption) error {
 
 // OrganizationsService is /api/v1/organizations.
 type OrganizationsService struct {
-	c       *Client
-	Members *MembersService
+	c           *Client
+	Members     *MembersService
+	Connections *ConnectionsService
 }
 
 // List (listOrganizations): every organization the user belongs to (with

@@ -309,6 +309,7 @@ func TestResources(t *testing.T) {
 	if strings.Join(seen, " ") != "application.deleted application.created" {
 		t.Fatalf("audit events paged: %v", seen)
 	}
+	exerciseConnections(t, c, acme.ID)
 
 	// The session: refresh rotates, logout ends it.
 	before := c.RefreshToken()

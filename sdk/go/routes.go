@@ -32,6 +32,12 @@ var routes = map[string]route{
 	"updateMember":        {"PATCH", "/api/v1/organizations/{id}/members/{user_id}", false},
 	"removeMember":        {"DELETE", "/api/v1/organizations/{id}/members/{user_id}", false},
 
+	"listConnections":  {"GET", "/api/v1/organizations/{id}/connections", false},
+	"createConnection": {"POST", "/api/v1/organizations/{id}/connections", false},
+	"getConnection":    {"GET", "/api/v1/organizations/{id}/connections/{connection_id}", false},
+	"updateConnection": {"PATCH", "/api/v1/organizations/{id}/connections/{connection_id}", false},
+	"deleteConnection": {"DELETE", "/api/v1/organizations/{id}/connections/{connection_id}", false},
+
 	"listUsers":   {"GET", "/api/v1/iam/users", false},
 	"getMe":       {"GET", "/api/v1/iam/users/me", false},
 	"disableUser": {"POST", "/api/v1/iam/users/{id}/disable", false},

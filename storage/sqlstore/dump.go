@@ -88,6 +88,10 @@ var exportTables = []exportTable{
 	{name: "organization_mfa_policies", orderBy: "organization_id"},
 	{name: "audit_events", orderBy: "occurred_at, id"},
 	{name: "email_tokens", orderBy: "token_hash"},
+	{name: "federation_connections", orderBy: "id"},
+	{name: "federation_domains", orderBy: "domain"},
+	{name: "federation_identities", orderBy: "connection_id, subject"},
+	{name: "federation_sessions", orderBy: "session_id"},
 }
 
 // ExportTables names the exported tables in export order.

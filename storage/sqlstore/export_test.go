@@ -47,10 +47,12 @@ func fillEveryTable(t *testing.T, s *sqlstore.Store) {
 	ref := map[string][2]string{
 		"organization_id": {"org-a", "org-b"}, "user_id": {"user-a", "user-b"},
 		"application_id": {"app-a", "app-b"}, "service_account_id": {"sa-a", "sa-b"},
+		"connection_id": {"conn-a", "conn-b"}, "session_id": {"sess-a", "sess-b"},
 	}
 	ids := map[string]map[string][2]string{ // the key column of a table others refer to
 		"users": {"id": ref["user_id"]}, "organizations": {"id": ref["organization_id"]},
 		"applications": {"id": ref["application_id"]}, "service_accounts": {"id": ref["service_account_id"]},
+		"federation_connections": {"id": ref["connection_id"]}, "sessions": {"id": ref["session_id"]},
 	}
 	nullInSecond := map[string][]string{
 		"api_keys":               {"expires_at", "revoked_at", "last_used_at", "service_account_id"},

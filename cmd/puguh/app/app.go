@@ -21,6 +21,7 @@ import (
 
 	"github.com/arsaka/puguh/cmd/puguh/config"
 	"github.com/arsaka/puguh/keys"
+	"github.com/arsaka/puguh/provider/federation"
 	"github.com/arsaka/puguh/provider/identity"
 	"github.com/arsaka/puguh/provider/oauth"
 	"github.com/arsaka/puguh/provider/password"
@@ -134,6 +135,9 @@ func (a *App) Start(ctx context.Context) {
 
 // Accounts applies the account rules, for `puguh users`.
 func (a *App) Accounts() *identity.Service { return a.s.accounts }
+
+// Federation applies the federation rules, for `puguh orgs connect`.
+func (a *App) Federation() *federation.Service { return a.s.federation }
 
 // Keys is the signing-key manager, for `puguh keys`.
 func (a *App) Keys() *keys.Manager { return a.s.keys }

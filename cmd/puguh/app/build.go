@@ -14,6 +14,7 @@ import (
 	"github.com/arsaka/puguh/provider/auth"
 	"github.com/arsaka/puguh/provider/clients"
 	"github.com/arsaka/puguh/provider/credentials"
+	"github.com/arsaka/puguh/provider/federation"
 	"github.com/arsaka/puguh/provider/httpapi"
 	"github.com/arsaka/puguh/provider/identity"
 	"github.com/arsaka/puguh/provider/mail"
@@ -57,6 +58,7 @@ type services struct {
 	plans       *orgs.Plans
 	credentials *credentials.Service
 	apps        *clients.Service
+	federation  *federation.Service
 	mfa         *mfa.Service
 
 	// HTTP: authentication, rate limits, pages.
@@ -175,6 +177,11 @@ func (a *App) build(ctx context.Context, opts Options) error {
 	s.plans = &orgs.Plans{Store: s.store, Orgs: s.store, Operators: s.accounts, Audit: s.audit}
 	s.credentials = &credentials.Service{Store: s.store, Audit: s.audit, Now: now}
 	s.apps = &clients.Service{Store: s.store, Tokens: s.provider, Operators: s.accounts, Audit: s.audit, Now: now}
+	fedSecrets, err := keys.NewBox(cfg.Secret, "federation-client-secret")
+	if err != nil {
+		return fmt.Errorf("federation secrets: %w", err)
+	}
+	s.federation = &federation.Service{Store: s.store, Roles: s.orgs, Secrets: fedSecrets, Hasher: hasher, Now: now}
 	s.apps.SigningAlgorithms = s.keys.Algorithms()
 
 	if s.mfa, err = a.buildMFA(now, limits); err != nil {
@@ -197,8 +204,11 @@ func (a *App) build(ctx context.Context, opts Options) error {
 		s.store, s.signIn, s.provider, s.keys.Verifier(), a.log); err != nil {
 		return err
 	}
+	if err := s.pages.EnableFederation(s.federation, s.store, cfg.Secret, nil); err != nil {
+		return fmt.Errorf("federation: %w", err)
+	}
 	if s.account, err = web.NewAccount(s.pages, web.AccountDeps{Store: s.store, SignIn: s.signIn, Hasher: hasher,
-		Grants: s.accounts, Members: s.orgs, APIKeys: s.credentials, Apps: s.apps, MFA: s.mfa, Audit: s.auditLog,
+		Grants: s.accounts, Members: s.orgs, APIKeys: s.credentials, Apps: s.apps, MFA: s.mfa, Audit: s.auditLog, Connections: s.federation,
 		RequireVerifiedEmail: a.cfg.RequireVerifiedEmail}); err != nil {
 		return err
 	}

@@ -44,6 +44,11 @@ export const ROUTES = {
   addMember: route('POST', '/api/v1/organizations/{id}/members'),
   updateMember: route('PATCH', '/api/v1/organizations/{id}/members/{user_id}'),
   removeMember: route('DELETE', '/api/v1/organizations/{id}/members/{user_id}'),
+  listConnections: route('GET', '/api/v1/organizations/{id}/connections'),
+  createConnection: route('POST', '/api/v1/organizations/{id}/connections'),
+  getConnection: route('GET', '/api/v1/organizations/{id}/connections/{connection_id}'),
+  updateConnection: route('PATCH', '/api/v1/organizations/{id}/connections/{connection_id}'),
+  deleteConnection: route('DELETE', '/api/v1/organizations/{id}/connections/{connection_id}'),
 
   listUsers: route('GET', '/api/v1/iam/users'),
   getMe: route('GET', '/api/v1/iam/users/me'),

@@ -31,6 +31,9 @@ export type AuditEvent = S['AuditEvent'];
 export type AuditEventType = S['AuditEventType'];
 export type AddMemberRequest = S['AddMemberRequest'];
 export type UpdateMemberRequest = S['UpdateMemberRequest'];
+export type Connection = S['Connection'];
+export type CreateConnectionRequest = S['CreateConnectionRequest'];
+export type UpdateConnectionRequest = S['UpdateConnectionRequest'];
 
 export type Me = S['Me'];
 export type UserState = S['UserState'];

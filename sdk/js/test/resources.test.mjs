@@ -186,6 +186,28 @@ test('organizations.members.add, list (paginated), update, remove', async () => 
   assert.ok(!left.includes(members[2].userId));
 });
 
+test('organizations.connections: create, list, get, update, delete; the secret never comes back', async () => {
+  const c = owner.client.organizations.connections;
+  const created = await c.create(acme.id, {
+    name: 'Acme IdP', issuer: 'https://idp.acme.example', client_id: 'puguh', client_secret: 'sdk-js-secret',
+    domains: ['sdk-js.acme.example'], role_mapping: { admins: 'admin' },
+  });
+  assert.equal(created.protocol, 'oidc');
+  assert.equal(created.default_role, 'member');
+  assert.deepEqual(created.role_mapping, { admins: 'admin' });
+  assert.ok(created.redirect_uri.endsWith(`/federation/${created.id}/callback`));
+  assert.ok(!JSON.stringify(created).includes('sdk-js-secret'));
+  const page = await c.list(acme.id);
+  assert.deepEqual(page.items.map((x) => x.id), [created.id]);
+  assert.equal((await c.get(acme.id, created.id)).name, 'Acme IdP');
+  const updated = await c.update(acme.id, created.id, { name: 'Renamed' });
+  assert.equal(updated.name, 'Renamed');
+  assert.deepEqual(updated.domains, ['sdk-js.acme.example']);
+  await assert.rejects(c.create(acme.id, { name: 'x' }), (e) => e.status === 422);
+  assert.equal(await c.delete(acme.id, created.id), undefined);
+  await assert.rejects(c.get(acme.id, created.id), (e) => e.status === 404 && e.detail === 'Connection not found');
+});
+
 test('iam.users.list in another organization (organizationId per call)', async () => {
   const emails = [];
   for await (const u of owner.client.iam.users.list({ limit: 1 }, { organizationId: acme.id })) emails.push(u.email);

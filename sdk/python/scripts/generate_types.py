@@ -117,6 +117,8 @@ class Generator:
                 raise SystemExit(f"nested object {prop}: the name {name} is taken")
             self.nested[name] = schema
             return name
+        if t == "object" and isinstance(schema.get("additionalProperties"), dict):
+            return f"dict[str, {self.type_of(schema['additionalProperties'], prop)}]"
         raise SystemExit(f"unsupported schema for {prop}: {schema}")
 
     def typed_dict(self, name: str, schema: dict[str, Any], base: str = "TypedDict", required_extra: tuple[str, ...] = ()) -> None:

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from puguh_sdk import ROUTES, AuthenticationError, MFARequiredError, NotFoundError, OAuthClient, Page, PuguhClient, ResponseInfo
+from puguh_sdk import ROUTES, AuthenticationError, MFARequiredError, NotFoundError, OAuthClient, Page, PuguhAPIError, PuguhClient, ResponseInfo
 from puguh_sdk.types import AuditEventType
 from tests.support.browser import Browser
 from tests.support.mfa import enrol_totp, totp
@@ -181,6 +181,37 @@ def test_members_add_list_paginated_update_remove(server: Server) -> None:
     assert c.organizations.members.remove(acme_id, members[2].user_id) is None
     left = [m["user_id"] for m in c.organizations.members.list(acme_id)]
     assert len(left) == 3 and members[2].user_id not in left
+
+
+def test_organizations_connections(server: Server) -> None:
+    c: PuguhClient = state["owner_client"]
+    acme_id = state["acme"]["id"]
+    conns = c.organizations.connections
+    created = conns.create(
+        acme_id,
+        {
+            "name": "Acme IdP",
+            "issuer": "https://idp.acme.example",
+            "client_id": "puguh",
+            "client_secret": "sdk-python-secret",
+            "domains": ["sdk-python.acme.example"],
+            "role_mapping": {"admins": "admin"},
+        },
+    )
+    assert (created["protocol"], created["default_role"], created["role_mapping"]) == ("oidc", "member", {"admins": "admin"})
+    assert created["redirect_uri"].endswith(f"/federation/{created['id']}/callback")
+    assert "sdk-python-secret" not in str(created)
+    assert [x["id"] for x in conns.list(acme_id).items] == [created["id"]]
+    assert conns.get(acme_id, created["id"])["name"] == "Acme IdP"
+    updated = conns.update(acme_id, created["id"], {"name": "Renamed"})
+    assert (updated["name"], updated["domains"]) == ("Renamed", ["sdk-python.acme.example"])
+    with pytest.raises(PuguhAPIError) as bad:
+        conns.create(acme_id, {"name": "x"})  # type: ignore[typeddict-item]
+    assert bad.value.status == 422
+    assert conns.delete(acme_id, created["id"]) is None
+    with pytest.raises(PuguhAPIError) as gone:
+        conns.get(acme_id, created["id"])
+    assert (gone.value.status, gone.value.detail) == (404, "Connection not found")
 
 
 def test_iam_users_list_in_another_organization(server: Server) -> None:

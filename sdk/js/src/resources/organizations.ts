@@ -1,6 +1,7 @@
 import type { APIPromise } from '../api-promise.js';
 import type { RequestOptions, Transport } from '../core.js';
 import type { PagePromise, PageParams } from '../pagination.js';
+import { ConnectionsResource } from './connections.js';
 import type {
   AddMemberRequest,
   CreateOrganizationRequest,
@@ -43,9 +44,11 @@ export class MembersResource {
 export class OrganizationsResource {
   readonly #t: Transport;
   readonly members: MembersResource;
+  readonly connections: ConnectionsResource;
   constructor(t: Transport) {
     this.#t = t;
     this.members = new MembersResource(t);
+    this.connections = new ConnectionsResource(t);
   }
 
   /** listOrganizations: every organization the user belongs to (with their role), or the credential's one. */

@@ -370,6 +370,57 @@ class PasswordResetRequest(TypedDict):
     password: str
 
 
+class Connection(TypedDict):
+    id: str
+    organization_id: str
+    name: str
+    protocol: Literal["oidc"]
+    issuer: str
+    client_id: str
+    scopes: list[str]
+    email_claim: str
+    name_claim: str
+    groups_claim: str
+    role_mapping: dict[str, Role]  # Upstream group → organization role; the most powerful mapped role wins.
+    default_role: Role
+    domains: list[str]
+    redirect_uri: str  # Register this at the identity provider.
+    created_at: str
+    updated_at: str
+
+
+class ConnectionList(TypedDict):
+    items: list[Connection]
+
+
+class CreateConnectionRequest(TypedDict):
+    name: str
+    issuer: str  # https (http only on localhost), no query or fragment.
+    client_id: str
+    client_secret: str
+    scopes: NotRequired[list[str]]  # Must include openid; default [openid, email, profile].
+    email_claim: NotRequired[str]  # default email
+    name_claim: NotRequired[str]  # default name
+    groups_claim: NotRequired[str]  # default groups
+    role_mapping: NotRequired[dict[str, Role]]
+    default_role: NotRequired[Role]
+    domains: list[str]
+
+
+class UpdateConnectionRequest(TypedDict):
+    name: NotRequired[str]
+    issuer: NotRequired[str]  # https (http only on localhost), no query or fragment.
+    client_id: NotRequired[str]
+    client_secret: NotRequired[str]
+    scopes: NotRequired[list[str]]  # Must include openid; default [openid, email, profile].
+    email_claim: NotRequired[str]  # default email
+    name_claim: NotRequired[str]  # default name
+    groups_claim: NotRequired[str]  # default groups
+    role_mapping: NotRequired[dict[str, Role]]
+    default_role: NotRequired[Role]
+    domains: NotRequired[list[str]]
+
+
 class CreateApplicationRequest(TypedDict):
     """The body of applications.create: ApplicationFields with a name; omitted fields take defaults."""
 

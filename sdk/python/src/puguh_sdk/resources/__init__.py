@@ -5,6 +5,7 @@ from .api_keys import APIKeys
 from .applications import Applications, Grants
 from .audit import Audit
 from .auth import Auth
+from .connections import Connections
 from .health import Health
 from .iam import IAM, Users
 from .organizations import Members, Organizations
@@ -15,6 +16,7 @@ __all__ = [
     "Applications",
     "Audit",
     "Auth",
+    "Connections",
     "Grants",
     "Health",
     "IAM",

@@ -3,6 +3,7 @@ from __future__ import annotations
 from typing import Unpack
 
 from .._calls import Call, ListCall, M, RequestOptions, Resource, Runner, list_operation, operation
+from .connections import Connections
 from ..types import AddMemberRequest, CreateOrganizationRequest, Member, Organization, Plan, PlanRequest, UpdateMemberRequest
 
 
@@ -38,10 +39,12 @@ class Organizations(Resource[M]):
     """/api/v1/organizations."""
 
     members: Members[M]
+    connections: Connections[M]
 
     def __init__(self, runner: Runner) -> None:
         super().__init__(runner)
         self.members = Members(runner)
+        self.connections = Connections(runner)
 
     @list_operation
     def list(self, /, **options: Unpack[RequestOptions]) -> ListCall[Organization]:
