@@ -8,6 +8,7 @@ import (
 
 	"github.com/gorilla/mux"
 
+	"github.com/arsaka/puguh/provider/audit"
 	"github.com/arsaka/puguh/provider/auth"
 	"github.com/arsaka/puguh/provider/httpapi"
 	"github.com/arsaka/puguh/provider/identity"
@@ -38,6 +39,8 @@ type IdentityAPI struct {
 	MaxBody int64
 	// MFA is the second step of sign-in (mfa.Service); nil: none.
 	MFA SecondFactor
+	// Audit records sign-outs (sign-ins are recorded by SignIn); nil: nothing.
+	Audit audit.Recorder
 }
 
 // Mount registers the routes.
@@ -172,6 +175,8 @@ func (a *IdentityAPI) logout(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	audit.Or(a.Audit).Record(ctx, audit.Event{Type: audit.SignedOut, Actor: audit.User(p.ID), Subject: audit.User(p.ID),
+		Details: map[string]string{"method": "token"}})
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }

@@ -221,6 +221,19 @@ func TestAuditLog(t *testing.T) {
 			t.Fatalf("account events = %+v", mine)
 		}
 
+		// A REST sign-out is recorded like a page's.
+		leaver := e.NewUser()
+		if r := e.Do(http.MethodPost, "/api/v1/auth/logout", nil, leaver.Bearer()...); r.Status != 204 {
+			t.Fatalf("logout: %d %s", r.Status, r.Body)
+		}
+		out, err := e.App.Store().AuditEvents(ctx, storage.AuditQuery{UserID: leaver.ID, Types: []string{"sign_out"}, Limit: 10})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(out) != 1 || out[0].ActorID != leaver.ID || out[0].SubjectID != leaver.ID || out[0].Details["method"] != "token" {
+			t.Fatalf("sign-out events = %+v", out)
+		}
+
 		// No event, stored or logged, holds a secret.
 		rows, err := e.App.Store().DB().QueryContext(ctx, `SELECT id, type, organization_id, actor_type, actor_id, subject_type, subject_id, ip, user_agent, details FROM audit_events`)
 		if err != nil {

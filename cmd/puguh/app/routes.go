@@ -32,7 +32,7 @@ func (a *App) routes() http.Handler {
 		// POST /oauth/token, /oauth/revoke, /oauth/introspect, GET|POST /oauth/userinfo
 		&oauth.Endpoints{P: s.provider, Users: s.store, JWKS: s.keys, MaxBody: body, Limits: s.tokenLimits},
 		// /api/v1/auth/{register,login,mfa,refresh,logout}
-		&rest.IdentityAPI{SignIn: s.signIn, Tokens: s.provider, Auth: s.authn, MaxBody: body, MFA: s.mfa},
+		&rest.IdentityAPI{SignIn: s.signIn, Tokens: s.provider, Auth: s.authn, MaxBody: body, MFA: s.mfa, Audit: s.audit},
 		// /api/v1/organizations…, /api/v1/iam/users, /api/v1/iam/users/me
 		&rest.OrganizationAPI{Orgs: s.orgs, Users: s.store, Auth: s.authn, Cursors: &rest.Cursors{Key: s.cursors}, MaxBody: body},
 		// PATCH /api/v1/organizations/{id}/plan
