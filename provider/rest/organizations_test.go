@@ -165,7 +165,7 @@ func TestOrganizations(t *testing.T) {
 			}
 			// The change applies at once on this replica.
 			r = e.Do(http.MethodGet, "/api/v1/iam/users/me", nil, append(member.Bearer(), orgHeader, org)...)
-			if m := object(t, r, "id", "type", "email", "full_name", "organization_id", "role", "permissions", "created_at"); m["role"] != "viewer" {
+			if m := object(t, r, "id", "type", "email", "full_name", "email_verified", "organization_id", "role", "permissions", "created_at"); m["role"] != "viewer" {
 				t.Fatalf("demoted member: %s", r.Body)
 			}
 			want(t, e.Do(http.MethodPatch, members+"/"+uuid.NewString(), `{"role":"viewer"}`, owner.Bearer()...), http.StatusNotFound, `{"detail":"Member not found"}`)
@@ -221,7 +221,7 @@ func TestOrganizations(t *testing.T) {
 						want(t, r, tc.status, tc.want)
 						return
 					}
-					m := object(t, r, "id", "type", "email", "full_name", "organization_id", "role", "permissions", "created_at")
+					m := object(t, r, "id", "type", "email", "full_name", "email_verified", "organization_id", "role", "permissions", "created_at")
 					wantRole := map[bool]string{true: "member", false: "owner"}[tc.want == org]
 					if r.Status != http.StatusOK || m["organization_id"] != tc.want || m["role"] != wantRole || m["id"] != u.ID || m["type"] != "user" {
 						t.Fatalf("%d %s", r.Status, r.Body)
@@ -238,7 +238,7 @@ func TestOrganizations(t *testing.T) {
 			login := func(u *apptest.User) map[string]any {
 				t.Helper()
 				e.Login(u)
-				return object(t, me(e, u.AccessToken), "id", "type", "email", "full_name", "organization_id", "role", "permissions", "created_at")
+				return object(t, me(e, u.AccessToken), "id", "type", "email", "full_name", "email_verified", "organization_id", "role", "permissions", "created_at")
 			}
 			// B joins A's personal organization, which is older than B's own:
 			// B still signs in to B's own.

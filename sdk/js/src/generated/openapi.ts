@@ -1464,6 +1464,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"] | components["schemas"]["MFARequired"];
                 };
             };
+            403: components["responses"]["Forbidden"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["ValidationError"];
