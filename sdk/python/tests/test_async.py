@@ -159,6 +159,19 @@ def test_every_operation_through_the_async_client(server: Server) -> None:
         with pytest.raises(NotFoundError):
             await c.applications.get(app["id"])
 
+        # The organization's own identity providers.
+        conns = c.organizations.connections
+        conn = await conns.create(
+            acme["id"],
+            {"name": "Acme IdP", "issuer": "https://idp.acme.example", "client_id": "puguh",
+             "client_secret": "sdk-async-secret", "domains": ["sdk-async.acme.example"]},
+        )
+        assert "sdk-async-secret" not in str(conn)
+        assert [x["id"] for x in (await conns.list(acme["id"])).items] == [conn["id"]]
+        assert (await conns.get(acme["id"], conn["id"]))["name"] == "Acme IdP"
+        assert (await conns.update(acme["id"], conn["id"], {"name": "Renamed"}))["name"] == "Renamed"
+        assert await conns.delete(acme["id"], conn["id"]) is None  # type: ignore[func-returns-value]  # 204: None
+
         # The session: refresh rotates, logout forgets.
         before = c.refresh_token
         assert (await c.auth.refresh())["refresh_token"] == c.refresh_token != before
