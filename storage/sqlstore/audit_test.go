@@ -40,7 +40,7 @@ func TestAuditQueriesUseIndexes(t *testing.T) {
 			}
 		}
 		for _, tc := range []struct {
-			name  string
+			name    string
 			q       storage.AuditQuery
 			indexes []string
 		}{
