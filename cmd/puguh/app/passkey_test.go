@@ -1,6 +1,7 @@
 package app_test
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"net/url"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/arsaka/puguh/cmd/puguh/app/apptest"
 	"github.com/arsaka/puguh/provider/mfa"
+	"github.com/arsaka/puguh/storage"
 )
 
 // TestPasskeyPagesOverHTTP holds the passkey endpoints of the pages to
@@ -36,8 +38,9 @@ func TestPasskeyPagesOverHTTP(t *testing.T) {
 	csrf := csrfOf(t, login.Body)
 
 	// Beginning needs the CSRF token; with it, the options and a cookie.
-	if p := b.post("/login/passkey/options", url.Values{}); p.Status != http.StatusForbidden {
-		t.Fatalf("options without CSRF: %d", p.Status)
+	if p := b.post("/login/passkey/options", url.Values{}); p.Status != http.StatusForbidden ||
+		!strings.Contains(p.Body, "Your session could not be verified") {
+		t.Fatalf("options without CSRF: %d %.500s", p.Status, p.Body)
 	}
 	p := b.post("/login/passkey/options", url.Values{"csrf_token": {csrf}})
 	var opts struct {
@@ -116,6 +119,28 @@ func TestPasskeyPagesOverHTTP(t *testing.T) {
 	if p.Status != http.StatusNotFound || !strings.Contains(p.Body, "Passkey not found") {
 		t.Fatalf("removal of an unknown passkey: %d %.800s", p.Status, p.Body)
 	}
+
+	// A user whose only second factor is a passkey: the password leads to
+	// the passkey step (no code form), and the REST login, which cannot
+	// answer with a passkey, offers no method.
+	if err := e.App.Store().CreateWebAuthnCredential(context.Background(), &storage.WebAuthnCredential{
+		ID: "cred-" + user.ID, UserID: user.ID, Name: "Key", PublicKey: []byte{1}, AttestationType: "none"}); err != nil {
+		t.Fatal(err)
+	}
+	b3 := newBrowser(t, e)
+	p = b3.post("/login", url.Values{"csrf_token": {csrfOf(t, b3.get("/login").Body)}, "email": {user.Email}, "password": {user.Password}})
+	if p.Status != http.StatusOK || !strings.Contains(p.Body, `id="passkey-verify"`) || strings.Contains(p.Body, `action="/login/mfa"`) {
+		t.Fatalf("password of a passkey user: %d %.1500s", p.Status, p.Body)
+	}
+	r := e.Do(http.MethodPost, "/api/v1/auth/login", map[string]string{"email": user.Email, "password": user.Password})
+	var body struct {
+		MFARequired bool     `json:"mfa_required"`
+		Methods     []string `json:"methods"`
+	}
+	r.JSON(t, &body)
+	if r.Status != http.StatusUnauthorized || !body.MFARequired || body.Methods == nil || len(body.Methods) != 0 {
+		t.Fatalf("REST login of a passkey user: %d %s", r.Status, r.Body)
+	}
 }
 
 // TestPasskeysOffOnAnIPIssuer: an issuer on an IP address cannot be a
@@ -128,8 +153,13 @@ func TestPasskeysOffOnAnIPIssuer(t *testing.T) {
 	if strings.Contains(login.Body, "passkey") || strings.Contains(login.Header.Get("Content-Security-Policy"), "script-src") {
 		t.Fatalf("sign-in page offers passkeys on %s:\n%.1500s", e.URL, login.Body)
 	}
-	if p := b.post("/login/passkey/options", url.Values{"csrf_token": {csrfOf(t, login.Body)}}); p.Status != http.StatusNotFound {
-		t.Fatalf("passkey options on an IP issuer: %d", p.Status)
+	if p := b.post("/login/passkey/options", url.Values{"csrf_token": {csrfOf(t, login.Body)}}); p.Status != http.StatusNotFound ||
+		strings.TrimSpace(p.Body) != `{"detail":"Not Found"}` {
+		t.Fatalf("passkey options on an IP issuer: %d %s", p.Status, p.Body)
+	}
+	if p := b.post("/login/passkey", url.Values{"csrf_token": {csrfOf(t, login.Body)}, "credential": {"{}"}}); p.Status != http.StatusNotFound ||
+		!strings.Contains(p.Body, "Passkeys are not enabled.") {
+		t.Fatalf("passkey sign-in on an IP issuer: %d %.500s", p.Status, p.Body)
 	}
 	signIn(t, b, user.Email, user.Password)
 	if sec := b.get("/account/security"); strings.Contains(sec.Body, "passkey") {
