@@ -89,6 +89,8 @@ type AccountDeps struct {
 	Connections Connections
 	// MFA is the second-factor rules; nil: no security tab.
 	MFA AccountMFA
+	// Passkeys is the passkey rules; nil: no passkeys on the security tab.
+	Passkeys AccountPasskeys
 	// Audit reads the audit log (audit.Service); nil: the activity page
 	// shows nothing.
 	Audit AuditLog
@@ -167,6 +169,7 @@ func (a *Account) Mount(r *mux.Router) {
 	r.HandleFunc("/account/service-accounts/{id}/delete", a.confirmDeleteServiceAccount).Methods(http.MethodGet)
 	r.HandleFunc("/account/service-accounts/{id}/delete", a.deleteServiceAccount).Methods(http.MethodPost)
 	a.mountSecurity(r)
+	a.mountPasskeys(r)
 	r.HandleFunc("/account/audit", a.auditLog).Methods(http.MethodGet)
 }
 
@@ -185,7 +188,7 @@ func (a *Account) render(w http.ResponseWriter, r *http.Request, status int, pag
 	if scripts {
 		h := w.Header()
 		h.Set("Content-Security-Policy", strings.Replace(h.Get("Content-Security-Policy"),
-			"default-src 'none';", "default-src 'none'; script-src 'self';", 1))
+			"default-src 'none';", "default-src 'none'; script-src 'self'; connect-src 'self';", 1))
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(status)
@@ -370,6 +373,8 @@ var notices = map[string]string{
 	"disconnected": "The identity provider was disconnected. Its domains sign in with passwords again.",
 	"totp-removed": "The authenticator app was removed. Sign-ins no longer ask for a code.",
 	"sa-deleted":   "The service account was deleted. Its secret, API keys and tokens no longer work.",
+	"passkey-new":  "The passkey was added. You can sign in with it.",
+	"passkey-gone": "The passkey was removed.",
 }
 
 func noticeOf(r *http.Request) string { return notices[r.URL.Query().Get("done")] }

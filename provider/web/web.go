@@ -89,6 +89,9 @@ type Pages struct {
 	mfa       SecondFactor // nil: no second factors (UseMFA)
 	audit     audit.Recorder
 
+	// passkeys signs in with passkeys; nil: none (UsePasskeys).
+	passkeys PasskeySignIn
+
 	issuer       *url.URL
 	secure       bool
 	csrfKey      []byte
@@ -153,6 +156,7 @@ func (p *Pages) Mount(r *mux.Router) {
 	r.HandleFunc("/login", p.loginForm).Methods(http.MethodGet)
 	r.HandleFunc("/login", p.login).Methods(http.MethodPost)
 	r.HandleFunc("/login/mfa", p.loginMFA).Methods(http.MethodPost)
+	p.mountPasskeys(r)
 	r.HandleFunc("/consent", p.consentForm).Methods(http.MethodGet)
 	r.HandleFunc("/consent", p.consent).Methods(http.MethodPost)
 	r.HandleFunc("/logout", p.logoutForm).Methods(http.MethodGet)
@@ -215,6 +219,7 @@ func (p *Pages) Headers(w http.ResponseWriter, formTargets ...string) {
 // buffer first so a template error becomes a clean 500, not half a page.
 func (p *Pages) Render(w http.ResponseWriter, r *http.Request, status int, page string, data any, formTargets ...string) {
 	var buf bytes.Buffer
+	data = p.passkeyData(data)
 	if err := p.pages[page].ExecuteTemplate(&buf, "layout", data); err != nil {
 		httpapi.Logger(r.Context()).Error("web: render page", "page", page, "error", err)
 		p.Headers(w)
@@ -222,6 +227,7 @@ func (p *Pages) Render(w http.ResponseWriter, r *http.Request, status int, page 
 		return
 	}
 	p.Headers(w, formTargets...)
+	p.passkeyHeaders(w, page)
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(status)
 	_, _ = w.Write(buf.Bytes())
