@@ -8,6 +8,7 @@ import (
 // Federation protocols.
 const (
 	ProtocolOIDC = "oidc"
+	ProtocolSAML = "saml"
 )
 
 // FederationConnection is an organization's own identity provider: its users
@@ -15,22 +16,30 @@ const (
 // is encrypted at rest (keys.Box); RoleMapping maps upstream groups to
 // organization roles as JSON ({"group": "role"}).
 type FederationConnection struct {
-	ID                 string    `db:"id"`
-	OrganizationID     string    `db:"organization_id"`
-	Name               string    `db:"name"`
-	Protocol           string    `db:"protocol"`
-	Issuer             string    `db:"issuer"`
-	ClientID           string    `db:"client_id"`
-	ClientSecretSealed []byte    `db:"client_secret_sealed"`
-	Scopes             []string  `db:"-"`
-	EmailClaim         string    `db:"email_claim"`
-	NameClaim          string    `db:"name_claim"`
-	GroupsClaim        string    `db:"groups_claim"`
-	RoleMapping        string    `db:"role_mapping"`
-	DefaultRole        string    `db:"default_role"`
-	Domains            []string  `db:"-"`
-	CreatedAt          time.Time `db:"created_at"`
-	UpdatedAt          time.Time `db:"updated_at"`
+	ID                 string   `db:"id"`
+	OrganizationID     string   `db:"organization_id"`
+	Name               string   `db:"name"`
+	Protocol           string   `db:"protocol"`
+	Issuer             string   `db:"issuer"`
+	ClientID           string   `db:"client_id"`
+	ClientSecretSealed []byte   `db:"client_secret_sealed"`
+	Scopes             []string `db:"-"`
+	EmailClaim         string   `db:"email_claim"`
+	NameClaim          string   `db:"name_claim"`
+	GroupsClaim        string   `db:"groups_claim"`
+	RoleMapping        string   `db:"role_mapping"`
+	DefaultRole        string   `db:"default_role"`
+	Domains            []string `db:"-"`
+	// SAML connections: the identity provider's metadata (fetched from
+	// SAMLMetadataURL, or SAMLMetadataXML as given), and Puguh's own
+	// service-provider key (sealed like the client secret) and certificate
+	// (PEM). Issuer holds the identity provider's entity ID.
+	SAMLMetadataURL   string    `db:"saml_metadata_url"`
+	SAMLMetadataXML   string    `db:"saml_metadata_xml"`
+	SAMLSPKeySealed   []byte    `db:"saml_sp_key_sealed"`
+	SAMLSPCertificate string    `db:"saml_sp_certificate"`
+	CreatedAt         time.Time `db:"created_at"`
+	UpdatedAt         time.Time `db:"updated_at"`
 }
 
 // FederatedIdentity links an upstream account (the provider's subject) to a
@@ -73,4 +82,9 @@ type FederationStore interface {
 
 	CreateFederatedSession(ctx context.Context, fs *FederatedSession) error
 	FederatedSession(ctx context.Context, sessionID string) (*FederatedSession, error)
+
+	// ConsumeSAMLAssertion records that the connection accepted the
+	// assertion, until expiresAt; ErrConflict if it did already (a replay).
+	// Records expired before now are deleted on the way.
+	ConsumeSAMLAssertion(ctx context.Context, connectionID, assertionID string, expiresAt, now time.Time) error
 }

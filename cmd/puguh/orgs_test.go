@@ -100,8 +100,21 @@ func TestOrgsConnections(t *testing.T) {
 	id := strings.Fields(out)[1]
 	id = strings.TrimSuffix(id, ":")
 	code, out, _ = runCmd(t, env, "orgs", "connections", orgID)
-	if code != 0 || out != id+"\thttps://idp.acme.example\tacme.example,corp.acme.example\tmember\n" || strings.Contains(out, "very-secret") {
+	if code != 0 || out != id+"\toidc\thttps://idp.acme.example\tacme.example,corp.acme.example\tmember\n" || strings.Contains(out, "very-secret") {
 		t.Fatalf("connections: %d %q", code, out)
+	}
+	// A SAML connection from a metadata file: the output names Puguh's
+	// service-provider metadata and assertion consumer service.
+	code, out, errOut = runCmd(t, env, "orgs", "connect", orgID, "--name", "Acme SAML", "--domains", "saml.acme.example",
+		"--saml-metadata-file", "../../provider/federation/testdata/idp-metadata.xml", "--email-claim", "mail")
+	if code != 0 || !strings.Contains(out, ": SAML for saml.acme.example\ngive the identity provider Puguh's metadata: https://id.example.com/federation/saml/") ||
+		!strings.Contains(out, "/metadata\n(entity ID the same URL, assertion consumer service https://id.example.com/federation/saml/") {
+		t.Fatalf("connect saml: %d %q %q", code, out, errOut)
+	}
+	samlID := strings.TrimSuffix(strings.Fields(out)[1], ":")
+	code, out, _ = runCmd(t, env, "orgs", "connections", orgID)
+	if code != 0 || !strings.HasSuffix(out, samlID+"\tsaml\thttps://idp.acme.example/saml\tsaml.acme.example\tmember\n") {
+		t.Fatalf("connections with saml: %d %q", code, out)
 	}
 	for _, tc := range []struct {
 		name    string
@@ -111,6 +124,8 @@ func TestOrgsConnections(t *testing.T) {
 	}{
 		{"taken domain", connect, 1, "puguh: Domain acme.example is already connected to another connection\n"},
 		{"no secret file", []string{"orgs", "connect", orgID, "--name", "x"}, 1, "puguh: --client-secret-file is required\n"},
+		{"two metadata sources", []string{"orgs", "connect", orgID, "--name", "x", "--saml-metadata-url", "https://idp.example/md",
+			"--saml-metadata-file", "-"}, 1, "puguh: --saml-metadata-url and --saml-metadata-file: give one\n"},
 		{"bad map", append(connect[:len(connect)-1:len(connect)-1], "admins"), 1, "puguh: --map: \"admins\" is not GROUP=ROLE\n"},
 		{"unknown organization", []string{"orgs", "connections", "6f9619ff-8b86-d011-b42d-00cf4fc964ff"}, 1, "puguh: no organization 6f9619ff-8b86-d011-b42d-00cf4fc964ff\n"},
 		{"unknown connection", []string{"orgs", "disconnect", orgID, "6f9619ff-8b86-d011-b42d-00cf4fc964ff"}, 1, "puguh: Connection not found\n"},

@@ -65,6 +65,14 @@ const (
 	MFAFailed                    Type = "mfa.failed"
 	MFARecoveryCodesRegenerated  Type = "mfa.recovery_codes_regenerated"
 	OrganizationMFAPolicyChanged Type = "organization.mfa_policy_changed"
+
+	// Enterprise federation (provider/federation). Details name the
+	// connection ("connection_id", "protocol"), never a token or assertion.
+	FederationConnectionCreated Type = "federation.connection_created"
+	FederationConnectionUpdated Type = "federation.connection_updated"
+	FederationConnectionDeleted Type = "federation.connection_deleted"
+	FederationUserProvisioned   Type = "federation.user_provisioned"
+	FederationAccountLinked     Type = "federation.account_linked"
 )
 
 // MFAPasskeyCloneWarning: a passkey's signature counter did not move
@@ -82,7 +90,9 @@ func Types() []Type {
 		MemberAdded, MemberRoleChanged, MemberRemoved,
 		InvitationCreated, InvitationAccepted, InvitationRevoked,
 		ConsentGranted, ConsentRevoked,
-		OrganizationPlanChanged}
+		OrganizationPlanChanged,
+		FederationConnectionCreated, FederationConnectionUpdated, FederationConnectionDeleted,
+		FederationUserProvisioned, FederationAccountLinked}
 }
 
 // Known reports whether t is one of Types.

@@ -1,5 +1,6 @@
 // Package federation holds the rules of enterprise federation: an
-// organization connects its own OpenID Connect identity provider, and the
+// organization connects its own OpenID Connect or SAML 2.0 identity
+// provider, and the
 // people of its email domains sign in there instead of with a Puguh password.
 // It decides who may manage connections, what a connection may say, which
 // connection an email belongs to, and what an upstream sign-in may do to
@@ -24,6 +25,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/arsaka/puguh/provider/audit"
 	"github.com/arsaka/puguh/provider/authz"
 	"github.com/arsaka/puguh/provider/problem"
 	"github.com/arsaka/puguh/storage"
@@ -70,6 +72,9 @@ type Service struct {
 	Secrets Sealer
 	Hasher  Hasher
 	Now     func() time.Time
+	// Audit records connections created, changed and deleted, federated
+	// sign-ins, provisioning and linking; nil: nothing.
+	Audit audit.Recorder
 }
 
 // Limits of what a connection may hold.
@@ -94,6 +99,7 @@ var (
 // absent (required on create, unchanged on update). The client secret is
 // write-only: no answer ever carries it.
 type Input struct {
+	Protocol     *string            `json:"protocol"` // "oidc" (default) or "saml"; set at creation only
 	Name         *string            `json:"name"`
 	Issuer       *string            `json:"issuer"`
 	ClientID     *string            `json:"client_id"`
@@ -105,6 +111,9 @@ type Input struct {
 	RoleMapping  *map[string]string `json:"role_mapping"`
 	DefaultRole  *string            `json:"default_role"`
 	Domains      *[]string          `json:"domains"`
+	// SAML: the identity provider's metadata, from a URL or as XML.
+	MetadataURL *string `json:"metadata_url"`
+	MetadataXML *string `json:"metadata_xml"`
 }
 
 // Connection is a connection as callers see it: no secret, the mapping decoded.
@@ -116,6 +125,15 @@ type Connection struct {
 // CallbackPath is the path of a connection's redirect URI on Puguh, which the
 // organization registers at its identity provider.
 func CallbackPath(id string) string { return "/federation/" + id + "/callback" }
+
+// ReturnPath is where a connection's identity provider sends the browser
+// back: the OIDC redirect URI, or the SAML assertion consumer service.
+func ReturnPath(c *storage.FederationConnection) string {
+	if c.Protocol == storage.ProtocolSAML {
+		return SAMLACSPath(c.ID)
+	}
+	return CallbackPath(c.ID)
+}
 
 func (s *Service) now() time.Time {
 	if s.Now == nil {
@@ -195,6 +213,7 @@ func (s *Service) Create(ctx context.Context, p *authz.Principal, orgID string, 
 	if err := s.Store.CreateConnection(ctx, c); err != nil {
 		return nil, writeError("create", err)
 	}
+	s.recordConnection(ctx, p, audit.FederationConnectionCreated, c)
 	v := view(c)
 	return &v, nil
 }
@@ -220,6 +239,7 @@ func (s *Service) Update(ctx context.Context, p *authz.Principal, orgID, id stri
 		}
 		return nil, writeError("update", err)
 	}
+	s.recordConnection(ctx, p, audit.FederationConnectionUpdated, c)
 	v := view(c)
 	return &v, nil
 }
@@ -231,14 +251,27 @@ func (s *Service) Delete(ctx context.Context, p *authz.Principal, orgID, id stri
 	if _, err := s.manager(ctx, p, orgID); err != nil {
 		return err
 	}
-	err := s.Store.DeleteConnection(ctx, orgID, id)
+	c, err := s.connection(ctx, orgID, id)
+	if err != nil {
+		return err
+	}
+	err = s.Store.DeleteConnection(ctx, orgID, id)
 	if errors.Is(err, storage.ErrNotFound) {
 		return ErrNoConnection
 	}
 	if err != nil {
 		return fmt.Errorf("federation: delete: %w", err)
 	}
+	s.recordConnection(ctx, p, audit.FederationConnectionDeleted, c)
 	return nil
+}
+
+// recordConnection records a change of a connection: never its secret,
+// key or metadata, only what identifies it.
+func (s *Service) recordConnection(ctx context.Context, p *authz.Principal, typ audit.Type, c *storage.FederationConnection) {
+	audit.Or(s.Audit).Record(ctx, audit.Event{Type: typ, OrganizationID: c.OrganizationID, Actor: audit.Actor(p),
+		Subject: audit.Ref{Type: "connection", ID: c.ID},
+		Details: map[string]string{"name": c.Name, "protocol": c.Protocol, "domains": strings.Join(c.Domains, ",")}})
 }
 
 func writeError(op string, err error) error {
@@ -252,7 +285,7 @@ func view(c *storage.FederationConnection) Connection {
 	m := map[string]string{}
 	_ = json.Unmarshal([]byte(c.RoleMapping), &m)
 	out := Connection{FederationConnection: *c, Mapping: m}
-	out.ClientSecretSealed = nil
+	out.ClientSecretSealed, out.SAMLSPKeySealed = nil, nil
 	return out
 }
 
@@ -269,22 +302,12 @@ func (s *Service) apply(ctx context.Context, q *authz.Principal, c *storage.Fede
 	if required(in.Name != nil, "name") {
 		v.Name(in.Name, 200, &c.Name, "name")
 	}
-	if required(in.Issuer != nil, "issuer") {
-		if iss, ok := checkIssuer(*in.Issuer); ok {
-			c.Issuer = iss
-		} else {
-			v.Add("must be an https URL without query or fragment (http only on localhost)", "value_error.url", "issuer")
-		}
-	}
-	if required(in.ClientID != nil, "client_id") {
-		text(&v, *in.ClientID, &c.ClientID, "client_id")
-	}
+	s.applyProtocol(&v, c, in, create)
 	var secret string
-	if required(in.ClientSecret != nil, "client_secret") {
-		text(&v, *in.ClientSecret, &secret, "client_secret")
-	}
-	if in.Scopes != nil {
-		c.Scopes = checkScopes(&v, *in.Scopes)
+	if c.Protocol == storage.ProtocolSAML {
+		applySAML(&v, c, in, create)
+	} else {
+		secret = applyOIDC(&v, c, in, create)
 	}
 	for _, f := range []struct {
 		in   *string
@@ -329,7 +352,73 @@ func (s *Service) apply(ctx context.Context, q *authz.Principal, c *storage.Fede
 		}
 		c.ClientSecretSealed = sealed
 	}
+	if c.Protocol == storage.ProtocolSAML && create {
+		return s.newSPKey(c)
+	}
 	return nil
+}
+
+// applyProtocol sets the protocol of a new connection ("oidc" unless
+// said); an existing connection keeps its own.
+func (s *Service) applyProtocol(v *problem.Validator, c *storage.FederationConnection, in Input, create bool) {
+	if in.Protocol == nil {
+		return
+	}
+	switch p := *in.Protocol; {
+	case p != storage.ProtocolOIDC && p != storage.ProtocolSAML:
+		v.Add("value is not a valid enumeration member; permitted: 'oidc', 'saml'", "type_error.enum", "protocol")
+	case create:
+		c.Protocol = p
+		if p == storage.ProtocolSAML {
+			c.Scopes = []string{}
+		}
+	case p != c.Protocol:
+		v.Add("a connection's protocol cannot be changed", "value_error.const", "protocol")
+	}
+}
+
+// notFor refuses the fields of the other protocol.
+func notFor(v *problem.Validator, protocol string, fields map[string]bool) {
+	names := make([]string, 0, len(fields))
+	for name, present := range fields {
+		if present {
+			names = append(names, name)
+		}
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		v.Add("not used by "+protocol+" connections", "value_error.protocol", name)
+	}
+}
+
+// applyOIDC validates the OpenID Connect fields; it returns the new client
+// secret, if one was sent.
+func applyOIDC(v *problem.Validator, c *storage.FederationConnection, in Input, create bool) string {
+	required := func(present bool, field string) bool {
+		if !present && create {
+			v.Required(field)
+		}
+		return present
+	}
+	notFor(v, storage.ProtocolOIDC, map[string]bool{"metadata_url": in.MetadataURL != nil, "metadata_xml": in.MetadataXML != nil})
+	if required(in.Issuer != nil, "issuer") {
+		if iss, ok := checkIssuer(*in.Issuer); ok {
+			c.Issuer = iss
+		} else {
+			v.Add("must be an https URL without query or fragment (http only on localhost)", "value_error.url", "issuer")
+		}
+	}
+	if required(in.ClientID != nil, "client_id") {
+		text(v, *in.ClientID, &c.ClientID, "client_id")
+	}
+	var secret string
+	if required(in.ClientSecret != nil, "client_secret") {
+		text(v, *in.ClientSecret, &secret, "client_secret")
+	}
+	if in.Scopes != nil {
+		c.Scopes = checkScopes(v, *in.Scopes)
+	}
+	return secret
 }
 
 // text validates a required one-line value of 1..255 characters.

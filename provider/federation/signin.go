@@ -11,6 +11,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/arsaka/puguh/provider/audit"
 	"github.com/arsaka/puguh/provider/authz"
 	"github.com/arsaka/puguh/provider/problem"
 	"github.com/arsaka/puguh/storage"
@@ -27,10 +28,11 @@ type Upstream struct {
 }
 
 // LoginConnection is a connection ready to sign someone in: with its client
-// secret opened.
+// secret opened (OpenID Connect), or its service-provider key (SAML).
 type LoginConnection struct {
 	Connection
 	ClientSecret string
+	SP           *SPKeyPair
 }
 
 // The refusals of an upstream sign-in (docs/federation.md, "Account
@@ -72,6 +74,13 @@ func (s *Service) ForLogin(ctx context.Context, id string) (*LoginConnection, er
 	if err != nil {
 		return nil, fmt.Errorf("federation: connection: %w", err)
 	}
+	if c.Protocol == storage.ProtocolSAML {
+		sp, err := s.SPKey(c)
+		if err != nil {
+			return nil, err
+		}
+		return &LoginConnection{Connection: view(c), SP: sp}, nil
+	}
 	secret, err := s.Secrets.Open(c.ID, c.ClientSecretSealed)
 	if err != nil {
 		return nil, fmt.Errorf("federation: open client secret of %s: %w", c.ID, err)
@@ -91,7 +100,43 @@ func RoleFor(c *Connection, groups []string) string {
 	return role
 }
 
-// SignIn turns an upstream sign-in into a Puguh user:
+// SignIn turns an upstream sign-in into a Puguh user (signIn), and records
+// the outcome: sign_in.succeeded or sign_in.failed with the connection, and
+// the provisioning or linking it did.
+func (s *Service) SignIn(ctx context.Context, c *LoginConnection, up Upstream) (*storage.User, error) {
+	u, err := s.signIn(ctx, c, up)
+	if err != nil {
+		if reason, ok := refusalReasons[err]; ok {
+			s.Failed(ctx, &c.Connection, reason)
+		}
+		return nil, err
+	}
+	audit.Or(s.Audit).Record(ctx, audit.Event{Type: audit.SignInSucceeded, OrganizationID: c.OrganizationID,
+		Actor: audit.User(u.ID), Subject: audit.User(u.ID), Details: signInDetails(&c.Connection)})
+	return u, nil
+}
+
+// Failed records a federated sign-in that did not complete: the provider
+// refused it, or its answer was not valid (reason, in a word). Never a
+// token or an assertion.
+func (s *Service) Failed(ctx context.Context, c *Connection, reason string) {
+	d := signInDetails(c)
+	d["reason"] = reason
+	audit.Or(s.Audit).Record(ctx, audit.Event{Type: audit.SignInFailed, OrganizationID: c.OrganizationID,
+		Actor: audit.Ref{Type: audit.ActorAnonymous}, Details: d})
+}
+
+func signInDetails(c *Connection) map[string]string {
+	return map[string]string{"method": "federation", "connection_id": c.ID, "protocol": c.Protocol}
+}
+
+// refusalReasons names the refusals of signIn in the audit log.
+var refusalReasons = map[error]string{
+	ErrNoSubject: "no_subject", ErrNoEmail: "no_email", ErrDomain: "domain_not_connected",
+	ErrUnverified: "email_not_verified", ErrNotOrgMember: "not_a_member", ErrDisabled: "disabled",
+}
+
+// signIn turns an upstream sign-in into a Puguh user:
 //
 //  1. an upstream subject linked before signs in as the linked user;
 //  2. otherwise the email must be in one of the connection's domains;
@@ -104,7 +149,7 @@ func RoleFor(c *Connection, groups []string) string {
 // A linked or provisioned user who is not a member of the organization
 // (removed since) is added again with the mapped role; an existing role is
 // never changed.
-func (s *Service) SignIn(ctx context.Context, c *LoginConnection, up Upstream) (*storage.User, error) {
+func (s *Service) signIn(ctx context.Context, c *LoginConnection, up Upstream) (*storage.User, error) {
 	if up.Subject == "" {
 		return nil, ErrNoSubject
 	}
@@ -133,6 +178,7 @@ func (s *Service) SignIn(ctx context.Context, c *LoginConnection, up Upstream) (
 		return nil, ErrDomain
 	}
 	u, err := s.Store.UserByEmail(ctx, addr)
+	provisioned := false
 	switch {
 	case err == nil:
 		if err := s.mayLink(ctx, c, u, up); err != nil {
@@ -145,6 +191,7 @@ func (s *Service) SignIn(ctx context.Context, c *LoginConnection, up Upstream) (
 		if err := s.ensureMember(ctx, c.OrganizationID, u.ID, role); err != nil {
 			return nil, err
 		}
+		provisioned = true
 	default:
 		return nil, fmt.Errorf("federation: user by email: %w", err)
 	}
@@ -156,6 +203,12 @@ func (s *Service) SignIn(ctx context.Context, c *LoginConnection, up Upstream) (
 		}
 		return nil, fmt.Errorf("federation: link: %w", err)
 	}
+	e := audit.Event{Type: audit.FederationAccountLinked, OrganizationID: c.OrganizationID, Actor: audit.User(u.ID),
+		Subject: audit.User(u.ID), Details: map[string]string{"connection_id": c.ID, "protocol": c.Protocol}}
+	if provisioned {
+		e.Type, e.Details["role"] = audit.FederationUserProvisioned, role
+	}
+	audit.Or(s.Audit).Record(ctx, e)
 	return u, nil
 }
 

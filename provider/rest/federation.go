@@ -12,6 +12,7 @@ import (
 	"github.com/arsaka/puguh/provider/authz"
 	"github.com/arsaka/puguh/provider/federation"
 	"github.com/arsaka/puguh/provider/httpapi"
+	"github.com/arsaka/puguh/storage"
 )
 
 // Connections is what the federation API calls (federation.Service).
@@ -58,18 +59,27 @@ type connectionJSON struct {
 	DefaultRole    string            `json:"default_role"`
 	Domains        []string          `json:"domains"`
 	RedirectURI    string            `json:"redirect_uri"`
+	MetadataURL    string            `json:"metadata_url,omitempty"`
+	MetadataXML    string            `json:"metadata_xml,omitempty"`
+	SPMetadataURL  string            `json:"sp_metadata_url,omitempty"`
 	CreatedAt      time.Time         `json:"created_at"`
 	UpdatedAt      time.Time         `json:"updated_at"`
 }
 
 func (a *FederationAPI) connectionJSON(c *federation.Connection) connectionJSON {
-	return connectionJSON{
+	base := strings.TrimSuffix(a.Issuer, "/")
+	out := connectionJSON{
 		ID: c.ID, OrganizationID: c.OrganizationID, Name: c.Name, Protocol: c.Protocol, Issuer: c.Issuer,
 		ClientID: c.ClientID, Scopes: c.Scopes, EmailClaim: c.EmailClaim, NameClaim: c.NameClaim,
 		GroupsClaim: c.GroupsClaim, RoleMapping: c.Mapping, DefaultRole: c.DefaultRole, Domains: c.Domains,
-		RedirectURI: strings.TrimSuffix(a.Issuer, "/") + federation.CallbackPath(c.ID),
-		CreatedAt:   c.CreatedAt, UpdatedAt: c.UpdatedAt,
+		RedirectURI: base + federation.ReturnPath(&c.FederationConnection),
+		MetadataURL: c.SAMLMetadataURL, MetadataXML: c.SAMLMetadataXML,
+		CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt,
 	}
+	if c.Protocol == storage.ProtocolSAML {
+		out.SPMetadataURL = base + federation.SAMLMetadataPath(c.ID)
+	}
+	return out
 }
 
 func (a *FederationAPI) list(w http.ResponseWriter, r *http.Request) error {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/arsaka/puguh/provider/authz"
 	"github.com/arsaka/puguh/provider/federation"
+	"github.com/arsaka/puguh/storage"
 )
 
 // Connections is what the single sign-on tab calls (federation.Service).
@@ -29,16 +30,21 @@ type ssoPage struct {
 	Roles       []string
 	Form        ssoForm
 	Errors      map[string]string
+	// The SAML form, apart: its errors show on its own fields.
+	SAMLForm   ssoForm
+	SAMLErrors map[string]string
 }
 
 type connectionLine struct {
 	federation.Connection
-	RedirectURI string
+	RedirectURI   string // OIDC: the redirect URI; SAML: the assertion consumer service
+	SPMetadataURL string // SAML only
 }
 
 // ssoForm is what the owner typed; the secret is never shown back.
 type ssoForm struct {
 	Name, Issuer, ClientID, Domains, DefaultRole string
+	MetadataURL, MetadataXML, EmailClaim         string
 }
 
 // sso lists the organization's identity providers (GET /account/sso).
@@ -47,7 +53,7 @@ func (a *Account) sso(w http.ResponseWriter, r *http.Request) {
 	if !ok || !a.allowed(w, r, ac, permSSOPage) {
 		return
 	}
-	data := ssoPage{frame: a.frame(w, r, ac, "sso"), Form: ssoForm{DefaultRole: authz.Member}}
+	data := ssoPage{frame: a.frame(w, r, ac, "sso"), Form: ssoForm{DefaultRole: authz.Member}, SAMLForm: ssoForm{DefaultRole: authz.Member}}
 	data.Notice = noticeOf(r)
 	a.renderSSO(w, r, http.StatusOK, ac, data)
 }
@@ -61,7 +67,11 @@ func (a *Account) renderSSO(w http.ResponseWriter, r *http.Request, status int, 
 	}
 	base := strings.TrimSuffix(a.p.issuer.String(), "/")
 	for _, c := range list {
-		data.Connections = append(data.Connections, connectionLine{Connection: c, RedirectURI: base + federation.CallbackPath(c.ID)})
+		line := connectionLine{Connection: c, RedirectURI: base + federation.ReturnPath(&c.FederationConnection)}
+		if c.Protocol == storage.ProtocolSAML {
+			line.SPMetadataURL = base + federation.SAMLMetadataPath(c.ID)
+		}
+		data.Connections = append(data.Connections, line)
 	}
 	for _, role := range authz.Roles() {
 		if p.MayGrant(role) {
@@ -79,11 +89,28 @@ func (a *Account) createConnection(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f := r.PostForm
-	form := ssoForm{Name: f.Get("name"), Issuer: f.Get("issuer"), ClientID: f.Get("client_id"), Domains: f.Get("domains"), DefaultRole: f.Get("default_role")}
+	form := ssoForm{Name: f.Get("name"), Domains: f.Get("domains"), DefaultRole: f.Get("default_role")}
 	domains := append([]string{}, strings.FieldsFunc(form.Domains, func(r rune) bool { return r == ',' || r == ' ' || r == '\n' })...)
-	secret := f.Get("client_secret")
-	in := federation.Input{Name: &form.Name, Issuer: &form.Issuer, ClientID: &form.ClientID, ClientSecret: &secret,
-		Domains: &domains}
+	in := federation.Input{Name: &form.Name, Domains: &domains}
+	saml := f.Get("protocol") == storage.ProtocolSAML
+	if saml {
+		// The URL or the document: the fields filled in.
+		form.MetadataURL, form.MetadataXML, form.EmailClaim = strings.TrimSpace(f.Get("metadata_url")), f.Get("metadata_xml"), f.Get("email_claim")
+		in.Protocol = &f["protocol"][0]
+		if form.MetadataURL != "" {
+			in.MetadataURL = &form.MetadataURL
+		}
+		if strings.TrimSpace(form.MetadataXML) != "" {
+			in.MetadataXML = &form.MetadataXML
+		}
+		if form.EmailClaim != "" {
+			in.EmailClaim = &form.EmailClaim
+		}
+	} else {
+		form.Issuer, form.ClientID = f.Get("issuer"), f.Get("client_id")
+		secret := f.Get("client_secret")
+		in.Issuer, in.ClientID, in.ClientSecret = &form.Issuer, &form.ClientID, &secret
+	}
 	if form.DefaultRole != "" {
 		in.DefaultRole = &form.DefaultRole
 	}
@@ -93,7 +120,10 @@ func (a *Account) createConnection(w http.ResponseWriter, r *http.Request) {
 			a.p.unavailable(w, r, err)
 			return
 		}
-		data := ssoPage{frame: a.frame(w, r, ac, "sso"), Form: form, Errors: fields}
+		data := ssoPage{frame: a.frame(w, r, ac, "sso"), Form: form, Errors: fields, SAMLForm: ssoForm{DefaultRole: authz.Member}}
+		if saml {
+			data.Form, data.Errors, data.SAMLForm, data.SAMLErrors = ssoForm{DefaultRole: authz.Member}, nil, form, fields
+		}
 		data.Error = msg
 		a.renderSSO(w, r, status, ac, data)
 		return

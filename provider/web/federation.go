@@ -29,12 +29,16 @@ type Federation interface {
 	Discover(ctx context.Context, email string) (*storage.FederationConnection, bool, error)
 	ForLogin(ctx context.Context, id string) (*federation.LoginConnection, error)
 	SignIn(ctx context.Context, c *federation.LoginConnection, up federation.Upstream) (*storage.User, error)
+	// Failed records a sign-in the provider refused or answered wrongly.
+	Failed(ctx context.Context, c *federation.Connection, reason string)
 }
 
-// FederatedSessions marks the SSO sessions that began upstream.
+// FederatedSessions marks the SSO sessions that began upstream, and
+// remembers the SAML assertions already accepted.
 type FederatedSessions interface {
 	CreateFederatedSession(ctx context.Context, fs *storage.FederatedSession) error
 	FederatedSession(ctx context.Context, sessionID string) (*storage.FederatedSession, error)
+	ConsumeSAMLAssertion(ctx context.Context, connectionID, assertionID string, expiresAt, now time.Time) error
 }
 
 // federationCookie carries the upstream login's state, nonce and PKCE
@@ -67,6 +71,7 @@ type federationDeps struct {
 	sessions FederatedSessions
 	box      *keys.Box
 	client   *http.Client
+	cache    *upstreamCache
 }
 
 // EnableFederation turns on sign-in through organizations' own identity
@@ -82,13 +87,16 @@ func (p *Pages) EnableFederation(rules Federation, sessions FederatedSessions, s
 	if client == nil {
 		client = &http.Client{Timeout: upstreamTimeout}
 	}
-	p.federation = &federationDeps{rules: rules, sessions: sessions, box: box, client: client}
+	p.federation = &federationDeps{rules: rules, sessions: sessions, box: box, client: client, cache: newUpstreamCache(p.now)}
 	return nil
 }
 
-// mountFederation registers the callback.
+// mountFederation registers the callback, and the SAML service provider's
+// metadata and assertion consumer service.
 func (p *Pages) mountFederation(r *mux.Router) {
 	r.HandleFunc("/federation/{id}/callback", p.federationCallback).Methods(http.MethodGet)
+	r.HandleFunc("/federation/saml/{id}/metadata", p.samlMetadataDocument).Methods(http.MethodGet)
+	r.HandleFunc("/federation/saml/{id}/acs", p.samlACS).Methods(http.MethodPost)
 }
 
 // discover returns the connection to sign in through for an email, the
@@ -104,11 +112,19 @@ func (p *Pages) discover(ctx context.Context, email string) (string, error) {
 	return c.ID, nil
 }
 
-// startFederation sends the browser to the connection's identity provider
-// (authorization code with PKCE S256, state and nonce).
+// startFederation sends the browser to the connection's identity provider:
+// OpenID Connect (authorization code with PKCE S256, state and nonce) or
+// SAML (an AuthnRequest with the HTTP-Redirect binding).
 func (p *Pages) startFederation(w http.ResponseWriter, r *http.Request, connectionID, loginHint, challenge, returnTo string) {
-	ctx := r.Context()
-	lc, cfg, _, ok := p.upstream(w, r, connectionID)
+	lc, ok := p.loginConnection(w, r, connectionID)
+	if !ok {
+		return
+	}
+	if lc.Protocol == storage.ProtocolSAML {
+		p.startSAML(w, r, lc, loginHint, challenge, returnTo)
+		return
+	}
+	cfg, _, ok := p.upstream(w, r, lc)
 	if !ok {
 		return
 	}
@@ -127,8 +143,12 @@ func (p *Pages) startFederation(w http.ResponseWriter, r *http.Request, connecti
 	if loginHint != "" {
 		opts = append(opts, oauth2.SetAuthURLParam("login_hint", loginHint))
 	}
-	target := cfg.AuthCodeURL(st.State, opts...)
-	httpapi.Logger(ctx).Info("federation: sign-in sent upstream", "connection_id", lc.ID)
+	p.sendUpstream(w, r, lc, cfg.AuthCodeURL(st.State, opts...), loginHint)
+}
+
+// sendUpstream sends the browser to its identity provider.
+func (p *Pages) sendUpstream(w http.ResponseWriter, r *http.Request, lc *federation.LoginConnection, target, loginHint string) {
+	httpapi.Logger(r.Context()).Info("federation: sign-in sent upstream", "connection_id", lc.ID, "protocol", lc.Protocol)
 	if r.Method == http.MethodPost {
 		// CSP form-action of the sign-in page (its own origin) governs the
 		// redirects that follow its form post, so the answer to the post is
@@ -146,33 +166,43 @@ type federationPage struct {
 	Target string
 }
 
-// upstream loads a connection and its provider's discovery document. On
-// failure it has shown the error page.
-func (p *Pages) upstream(w http.ResponseWriter, r *http.Request, id string) (*federation.LoginConnection, *oauth2.Config, *oidc.Provider, bool) {
-	ctx := r.Context()
-	lc, err := p.federation.rules.ForLogin(ctx, id)
+// loginConnection loads a connection ready to sign in. On failure it has
+// shown the error page.
+func (p *Pages) loginConnection(w http.ResponseWriter, r *http.Request, id string) (*federation.LoginConnection, bool) {
+	lc, err := p.federation.rules.ForLogin(r.Context(), id)
 	if err != nil {
 		if problem.Is(err, problem.NotFound) {
 			p.RenderError(w, r, http.StatusNotFound, "Unknown sign-in connection", "This organization's sign-in connection does not exist (any more).", "", "")
-			return nil, nil, nil, false
+			return nil, false
 		}
 		p.unavailable(w, r, err)
-		return nil, nil, nil, false
+		return nil, false
 	}
-	octx, cancel := context.WithTimeout(oidc.ClientContext(ctx, p.federation.client), upstreamTimeout)
-	defer cancel()
-	provider, err := oidc.NewProvider(octx, lc.Issuer)
+	return lc, true
+}
+
+// upstreamUnavailable is the page of an identity provider whose discovery
+// document or metadata cannot be had.
+func (p *Pages) upstreamUnavailable(w http.ResponseWriter, r *http.Request, lc *federation.LoginConnection, err error) {
+	httpapi.Logger(r.Context()).Warn("federation: identity provider discovery failed", "connection_id", lc.ID, "issuer", lc.Issuer, "error", err)
+	p.federation.rules.Failed(r.Context(), &lc.Connection, "provider_unavailable")
+	p.RenderError(w, r, http.StatusBadGateway, "Identity provider unavailable",
+		"Your organization's identity provider could not be reached. Try again in a moment, or ask your administrator.", "", "")
+}
+
+// upstream reads an OpenID Connect connection's provider (its discovery
+// document, cached). On failure it has shown the error page.
+func (p *Pages) upstream(w http.ResponseWriter, r *http.Request, lc *federation.LoginConnection) (*oauth2.Config, *oidc.Provider, bool) {
+	provider, err := p.oidcProvider(r.Context(), lc.Issuer)
 	if err != nil {
-		httpapi.Logger(ctx).Warn("federation: identity provider discovery failed", "connection_id", lc.ID, "issuer", lc.Issuer, "error", err)
-		p.RenderError(w, r, http.StatusBadGateway, "Identity provider unavailable",
-			"Your organization's identity provider could not be reached. Try again in a moment, or ask your administrator.", "", "")
-		return nil, nil, nil, false
+		p.upstreamUnavailable(w, r, lc, err)
+		return nil, nil, false
 	}
 	cfg := &oauth2.Config{
 		ClientID: lc.ClientID, ClientSecret: lc.ClientSecret, Endpoint: provider.Endpoint(),
 		RedirectURL: strings.TrimSuffix(p.issuer.String(), "/") + federation.CallbackPath(lc.ID), Scopes: lc.Scopes,
 	}
-	return lc, cfg, provider, true
+	return cfg, provider, true
 }
 
 // federationCallback completes an upstream sign-in
@@ -199,17 +229,23 @@ func (p *Pages) federationCallback(w http.ResponseWriter, r *http.Request) {
 		expired()
 		return
 	}
+	lc, ok := p.loginConnection(w, r, id)
+	if !ok {
+		return
+	}
 	if code := q.Get("error"); code != "" {
 		httpapi.Logger(ctx).Info("federation: identity provider refused the sign-in", "connection_id", id, "error", code)
+		p.federation.rules.Failed(ctx, &lc.Connection, "provider_refused")
 		p.RenderError(w, r, http.StatusForbidden, "Sign-in refused",
 			"Your organization's identity provider did not sign you in.", limit(code, 100), limit(q.Get("error_description"), 300))
 		return
 	}
 	if q.Get("code") == "" {
+		p.federation.rules.Failed(ctx, &lc.Connection, "invalid_response")
 		p.RenderError(w, r, http.StatusBadRequest, "Sign-in failed", "The identity provider's answer carries no authorization code.", "invalid_request", "")
 		return
 	}
-	lc, cfg, provider, ok := p.upstream(w, r, id)
+	cfg, provider, ok := p.upstream(w, r, lc)
 	if !ok {
 		return
 	}
@@ -217,6 +253,7 @@ func (p *Pages) federationCallback(w http.ResponseWriter, r *http.Request) {
 	defer cancel()
 	badGateway := func(what string, err error) {
 		httpapi.Logger(ctx).Warn("federation: "+what, "connection_id", id, "error", err)
+		p.federation.rules.Failed(ctx, &lc.Connection, "invalid_response")
 		p.RenderError(w, r, http.StatusBadGateway, "Sign-in failed",
 			"Puguh could not complete the sign-in with your organization's identity provider ("+what+").", "", "")
 	}
@@ -244,7 +281,20 @@ func (p *Pages) federationCallback(w http.ResponseWriter, r *http.Request) {
 		badGateway("the ID token cannot be read", err)
 		return
 	}
-	user, err := p.federation.rules.SignIn(ctx, lc, federation.FromClaims(&lc.Connection, claims))
+	p.completeFederation(w, r, lc, federation.FromClaims(&lc.Connection, claims), storage.FederatedSession{
+		IDP: lc.Issuer, EndSessionURL: endSessionURL(provider, lc.ClientID, rawID),
+	}, st.Challenge, st.ReturnTo)
+}
+
+// completeFederation is the end of every upstream sign-in, OpenID Connect
+// or SAML: the federation rules decide who the person is (provisioning and
+// linking), the SSO session starts with amr "fed" and is marked with the
+// provider (the idp claim; fs), and the browser returns to the pending
+// authorization request or to returnTo.
+func (p *Pages) completeFederation(w http.ResponseWriter, r *http.Request, lc *federation.LoginConnection, up federation.Upstream,
+	fs storage.FederatedSession, challenge, returnTo string) {
+	ctx := r.Context()
+	user, err := p.federation.rules.SignIn(ctx, lc, up)
 	if err != nil {
 		he, isHTTP := httpapi.AsError(err)
 		detail, _ := he.Detail.(string)
@@ -252,7 +302,7 @@ func (p *Pages) federationCallback(w http.ResponseWriter, r *http.Request) {
 			p.unavailable(w, r, err)
 			return
 		}
-		httpapi.Logger(ctx).Info("federation: sign-in refused", "connection_id", id, "reason", detail)
+		httpapi.Logger(ctx).Info("federation: sign-in refused", "connection_id", lc.ID, "reason", detail)
 		p.RenderError(w, r, he.Status, "Sign-in refused", detail, "", "")
 		return
 	}
@@ -265,19 +315,18 @@ func (p *Pages) federationCallback(w http.ResponseWriter, r *http.Request) {
 		p.unavailable(w, r, err)
 		return
 	}
-	if err := p.federation.sessions.CreateFederatedSession(ctx, &storage.FederatedSession{
-		SessionID: sess.ID, ConnectionID: lc.ID, IDP: lc.Issuer, EndSessionURL: endSessionURL(provider, lc.ClientID, rawID),
-	}); err != nil {
+	fs.SessionID, fs.ConnectionID = sess.ID, lc.ID
+	if err := p.federation.sessions.CreateFederatedSession(ctx, &fs); err != nil {
 		p.unavailable(w, r, err)
 		return
 	}
 	httpapi.Logger(ctx).Info("user signed in", "user_id", user.ID, "connection_id", lc.ID)
 	p.Headers(w)
 	switch {
-	case st.Challenge != "":
-		redirect(w, "/oauth/authorize?challenge="+url.QueryEscape(st.Challenge))
-	case st.ReturnTo != "":
-		redirect(w, st.ReturnTo)
+	case challenge != "":
+		redirect(w, "/oauth/authorize?challenge="+url.QueryEscape(challenge))
+	case returnTo != "":
+		redirect(w, returnTo)
 	default:
 		redirect(w, defaultReturnTo)
 	}

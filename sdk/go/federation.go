@@ -5,8 +5,10 @@ import (
 	"time"
 )
 
-// Connection is an organization's own OpenID Connect identity provider
-// (docs/federation.md). The client secret is write-only: never returned.
+// Connection is an organization's own OpenID Connect or SAML 2.0 identity
+// provider (docs/federation.md). The client secret is write-only: never
+// returned. For SAML, RedirectURI is the assertion consumer service and
+// SPMetadataURL Puguh's service-provider metadata (and entity ID).
 type Connection struct {
 	ID             string          `json:"id"`
 	OrganizationID string          `json:"organization_id"`
@@ -22,14 +24,19 @@ type Connection struct {
 	DefaultRole    Role            `json:"default_role"`
 	Domains        []string        `json:"domains"`
 	RedirectURI    string          `json:"redirect_uri"`
+	MetadataURL    string          `json:"metadata_url,omitempty"`
+	MetadataXML    string          `json:"metadata_xml,omitempty"`
+	SPMetadataURL  string          `json:"sp_metadata_url,omitempty"`
 	CreatedAt      time.Time       `json:"created_at"`
 	UpdatedAt      time.Time       `json:"updated_at"`
 }
 
-// ConnectionFields is the body of createConnection (name, issuer,
-// client_id, client_secret and domains required) and updateConnection (the
+// ConnectionFields is the body of createConnection (name and domains
+// required; OpenID Connect: issuer, client_id, client_secret; SAML, with
+// Protocol "saml": MetadataURL or MetadataXML) and updateConnection (the
 // fields to change).
 type ConnectionFields struct {
+	Protocol     string          `json:"protocol,omitempty"`
 	Name         string          `json:"name,omitempty"`
 	Issuer       string          `json:"issuer,omitempty"`
 	ClientID     string          `json:"client_id,omitempty"`
@@ -41,6 +48,8 @@ type ConnectionFields struct {
 	RoleMapping  map[string]Role `json:"role_mapping,omitempty"`
 	DefaultRole  Role            `json:"default_role,omitempty"`
 	Domains      []string        `json:"domains,omitempty"`
+	MetadataURL  string          `json:"metadata_url,omitempty"`
+	MetadataXML  string          `json:"metadata_xml,omitempty"`
 }
 
 // ConnectionsService is /api/v1/organizations/{id}/connections (owners and admins).

@@ -39,4 +39,16 @@ func exerciseConnections(t *testing.T, c *puguh.Client, orgID string) {
 	if _, err := c.Organizations.Connections.Get(ctx, orgID, created.ID); !puguh.IsNotFound(err) {
 		t.Fatalf("deleted: %v", err)
 	}
+	// A SAML 2.0 connection: the ACS is its redirect URI, and Puguh's
+	// service-provider metadata has its own URL.
+	saml := must[*puguh.Connection](t)(c.Organizations.Connections.Create(ctx, orgID, puguh.ConnectionFields{
+		Protocol: "saml", Name: "Acme SAML", MetadataURL: "https://idp.acme.example/saml/metadata", Domains: []string{"sdk-go-saml.acme.example"},
+	}))
+	if saml.Protocol != "saml" || saml.MetadataURL != "https://idp.acme.example/saml/metadata" ||
+		!strings.HasSuffix(saml.RedirectURI, "/federation/saml/"+saml.ID+"/acs") || !strings.HasSuffix(saml.SPMetadataURL, "/federation/saml/"+saml.ID+"/metadata") {
+		t.Fatalf("saml connection %+v", saml)
+	}
+	if err := c.Organizations.Connections.Delete(ctx, orgID, saml.ID); err != nil {
+		t.Fatal(err)
+	}
 }

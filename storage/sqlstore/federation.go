@@ -13,7 +13,8 @@ import (
 var _ storage.FederationStore = (*Store)(nil)
 
 const connectionColumns = `id, organization_id, name, protocol, issuer, client_id, client_secret_sealed, scopes,
-	email_claim, name_claim, groups_claim, role_mapping, default_role, created_at, updated_at`
+	email_claim, name_claim, groups_claim, role_mapping, default_role, created_at, updated_at,
+	saml_metadata_url, saml_metadata_xml, saml_sp_key_sealed, saml_sp_certificate`
 
 // connectionRow is a connection as its table holds it: scopes as a JSON list.
 type connectionRow struct {
@@ -30,9 +31,10 @@ func (s *Store) CreateConnection(ctx context.Context, c *storage.FederationConne
 	}
 	err = s.inTx(ctx, func(tx *sqlx.Tx) error {
 		if _, err := tx.ExecContext(ctx, s.rebind(`INSERT INTO federation_connections (`+connectionColumns+`)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
-			c.ID, c.OrganizationID, c.Name, c.Protocol, c.Issuer, c.ClientID, c.ClientSecretSealed, scopes,
-			c.EmailClaim, c.NameClaim, c.GroupsClaim, c.RoleMapping, c.DefaultRole, utc(c.CreatedAt), utc(c.UpdatedAt)); err != nil {
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+			c.ID, c.OrganizationID, c.Name, c.Protocol, c.Issuer, c.ClientID, nonNil(c.ClientSecretSealed), scopes,
+			c.EmailClaim, c.NameClaim, c.GroupsClaim, c.RoleMapping, c.DefaultRole, utc(c.CreatedAt), utc(c.UpdatedAt),
+			c.SAMLMetadataURL, c.SAMLMetadataXML, c.SAMLSPKeySealed, c.SAMLSPCertificate); err != nil {
 			return mapError(err)
 		}
 		return s.insertDomains(ctx, tx, c)
@@ -62,9 +64,11 @@ func (s *Store) UpdateConnection(ctx context.Context, c *storage.FederationConne
 	err = s.inTx(ctx, func(tx *sqlx.Tx) error {
 		res, err := tx.ExecContext(ctx, s.rebind(`UPDATE federation_connections SET name = ?, issuer = ?, client_id = ?,
 			client_secret_sealed = ?, scopes = ?, email_claim = ?, name_claim = ?, groups_claim = ?, role_mapping = ?,
-			default_role = ?, updated_at = ? WHERE organization_id = ? AND id = ?`),
-			c.Name, c.Issuer, c.ClientID, c.ClientSecretSealed, scopes, c.EmailClaim, c.NameClaim, c.GroupsClaim,
-			c.RoleMapping, c.DefaultRole, utc(c.UpdatedAt), c.OrganizationID, c.ID)
+			default_role = ?, updated_at = ?, saml_metadata_url = ?, saml_metadata_xml = ?, saml_sp_key_sealed = ?,
+			saml_sp_certificate = ? WHERE organization_id = ? AND id = ?`),
+			c.Name, c.Issuer, c.ClientID, nonNil(c.ClientSecretSealed), scopes, c.EmailClaim, c.NameClaim, c.GroupsClaim,
+			c.RoleMapping, c.DefaultRole, utc(c.UpdatedAt), c.SAMLMetadataURL, c.SAMLMetadataXML, c.SAMLSPKeySealed,
+			c.SAMLSPCertificate, c.OrganizationID, c.ID)
 		if err != nil {
 			return mapError(err)
 		}
@@ -186,4 +190,26 @@ func (s *Store) FederatedSession(ctx context.Context, sessionID string) (*storag
 		return nil, fmt.Errorf("federated session: %w", mapError(err))
 	}
 	return &fs, nil
+}
+
+// ConsumeSAMLAssertion records an accepted assertion; ErrConflict if the
+// connection accepted it before (its primary key).
+func (s *Store) ConsumeSAMLAssertion(ctx context.Context, connectionID, assertionID string, expiresAt, now time.Time) error {
+	if _, err := s.db.ExecContext(ctx, s.rebind(`DELETE FROM federation_saml_assertions WHERE expires_at < ?`), utc(now)); err != nil {
+		return fmt.Errorf("consume saml assertion: purge: %w", mapError(err))
+	}
+	if _, err := s.db.ExecContext(ctx, s.rebind(`INSERT INTO federation_saml_assertions (connection_id, assertion_id, expires_at)
+		VALUES (?, ?, ?)`), connectionID, assertionID, utc(expiresAt)); err != nil {
+		return fmt.Errorf("consume saml assertion: %w", mapError(err))
+	}
+	return nil
+}
+
+// nonNil stores an absent secret as an empty one (the column is NOT NULL):
+// a SAML connection has no client secret.
+func nonNil(b []byte) []byte {
+	if b == nil {
+		return []byte{}
+	}
+	return b
 }

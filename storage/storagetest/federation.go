@@ -106,6 +106,8 @@ func TestFederationStore(t *testing.T, newStore func(t *testing.T) FederationSto
 	_, err = s.FederatedSession(ctx, sess.ID)
 	wantErr(t, "mark of an ended session", err, storage.ErrNotFound)
 
+	testSAMLConnection(ctx, t, s, org.ID)
+
 	wantErr(t, "delete in another organization", s.DeleteConnection(ctx, "other-org", c.ID), storage.ErrNotFound)
 	if err := s.DeleteConnection(ctx, org.ID, c.ID); err != nil {
 		t.Fatal(err)
@@ -114,4 +116,49 @@ func TestFederationStore(t *testing.T, newStore func(t *testing.T) FederationSto
 	wantErr(t, "link of a deleted connection", err, storage.ErrNotFound)
 	_, err = s.ConnectionByDomain(ctx, "c.example")
 	wantErr(t, "domain of a deleted connection", err, storage.ErrNotFound)
+}
+
+// testSAMLConnection: a SAML connection keeps its metadata and its sealed
+// service-provider key, has no client secret, and accepts each assertion
+// once until it expires.
+func testSAMLConnection(ctx context.Context, t *testing.T, s FederationStores, orgID string) {
+	t.Helper()
+	c := newConnection(t, orgID, "saml.example")
+	c.Protocol, c.ClientID, c.ClientSecretSealed, c.Scopes = storage.ProtocolSAML, "", []byte{}, []string{}
+	c.SAMLMetadataURL, c.SAMLMetadataXML = "https://idp.example.com/metadata", "<EntityDescriptor/>"
+	c.SAMLSPKeySealed, c.SAMLSPCertificate = []byte{7, 0, 7}, "-----BEGIN CERTIFICATE-----"
+	if err := s.CreateConnection(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.ConnectionByDomain(ctx, "saml.example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantEqual(t, "saml connection", *got, *c, func(c *storage.FederationConnection) {
+		normConnection(c)
+		if len(c.ClientSecretSealed) == 0 { // no client secret, stored as an empty one
+			c.ClientSecretSealed = nil
+		}
+	})
+	c.SAMLMetadataURL, c.SAMLMetadataXML = "", "<md:EntityDescriptor/>"
+	if err := s.UpdateConnection(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	if got, err = s.ConnectionByID(ctx, c.ID); err != nil || got.SAMLMetadataXML != c.SAMLMetadataXML || got.SAMLMetadataURL != "" {
+		t.Fatalf("updated saml connection: %+v %v", got, err)
+	}
+
+	now := baseTime()
+	if err := s.ConsumeSAMLAssertion(ctx, c.ID, "id-1", now.Add(time.Minute), now); err != nil {
+		t.Fatal(err)
+	}
+	wantErr(t, "replayed assertion", s.ConsumeSAMLAssertion(ctx, c.ID, "id-1", now.Add(time.Minute), now), storage.ErrConflict)
+	// Once expired, the record is purged (the assertion itself is refused by
+	// its own NotOnOrAfter by then).
+	if err := s.ConsumeSAMLAssertion(ctx, c.ID, "id-1", now.Add(3*time.Minute), now.Add(2*time.Minute)); err != nil {
+		t.Fatalf("after expiry: %v", err)
+	}
+	if err := s.DeleteConnection(ctx, orgID, c.ID); err != nil {
+		t.Fatal(err)
+	}
 }

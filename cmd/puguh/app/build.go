@@ -182,7 +182,7 @@ func (a *App) build(ctx context.Context, opts Options) error {
 	if err != nil {
 		return fmt.Errorf("federation secrets: %w", err)
 	}
-	s.federation = &federation.Service{Store: s.store, Roles: s.orgs, Secrets: fedSecrets, Hasher: hasher, Now: now}
+	s.federation = &federation.Service{Store: s.store, Roles: s.orgs, Secrets: fedSecrets, Hasher: hasher, Now: now, Audit: s.audit}
 	s.apps.SigningAlgorithms = s.keys.Algorithms()
 
 	if s.mfa, err = a.buildMFA(now, limits); err != nil {

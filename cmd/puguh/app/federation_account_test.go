@@ -3,6 +3,8 @@ package app_test
 import (
 	"net/http"
 	"net/url"
+	"os"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -99,5 +101,51 @@ func TestAccountSingleSignOn(t *testing.T) {
 	}
 	if p := b.get("/account/sso/" + list.Items[0].ID + "/delete"); p.Status != 404 || !strings.Contains(p.Body, "Connection not found") {
 		t.Fatalf("confirm a deleted one: %d %.800s", p.Status, p.Body)
+	}
+}
+
+// TestAccountSingleSignOnSAML: the SAML form of /account/sso takes the
+// identity provider's metadata (URL or XML) with the REST API's rules; its
+// errors show on its own fields; a connected SAML provider is listed with
+// its assertion consumer service and Puguh's service-provider metadata URL.
+func TestAccountSingleSignOnSAML(t *testing.T) {
+	t.Parallel()
+	e := apptest.Start(t, apptest.Options{})
+	owner := e.NewUser()
+	b := signedInBrowser(t, e, owner)
+	fields := formFields(t, b.get("/account/sso").Body)
+	if fields.Get("protocol") != "" {
+		t.Fatal("the OpenID Connect form would post protocol")
+	}
+	md, err := os.ReadFile("../../../provider/federation/testdata/idp-metadata.xml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	post := func(values ...string) *page {
+		t.Helper()
+		v := url.Values{"csrf_token": {fields.Get("csrf_token")}, "protocol": {"saml"}, "default_role": {"member"}}
+		for i := 0; i+1 < len(values); i += 2 {
+			v.Set(values[i], values[i+1])
+		}
+		return b.post("/account/sso", v)
+	}
+	p := post("name", "Acme SAML", "domains", "saml.acme.example")
+	if p.Status != 422 || !strings.Contains(p.Body, `id="saml-metadata-url-error">metadata_url or metadata_xml is required<`) ||
+		strings.Contains(p.Body, `id="sso-name-error"`) || !strings.Contains(p.Body, `id="saml-name" name="name" type="text" required value="Acme SAML"`) {
+		t.Fatalf("no metadata: %d %.4000s", p.Status, p.Body)
+	}
+	p = post("name", "Acme SAML", "domains", "saml.acme.example", "metadata_xml", "<EntityDescriptor")
+	if p.Status != 422 || !strings.Contains(p.Body, `id="saml-metadata-xml-error">not valid SAML metadata`) {
+		t.Fatalf("bad metadata: %d %.4000s", p.Status, p.Body)
+	}
+	p = post("name", "Acme SAML", "domains", "saml.acme.example", "metadata_xml", string(md), "email_claim", "mail")
+	if p.Status != http.StatusSeeOther || p.Location.String() != e.URL+"/account/sso?done=connected" {
+		t.Fatalf("connect: %d %v %.2000s", p.Status, p.Location, p.Body)
+	}
+	p = b.get("/account/sso")
+	if p.Status != 200 || !strings.Contains(p.Body, "https://idp.acme.example/saml") ||
+		!regexp.MustCompile(`<code class="redirect-uri">`+regexp.QuoteMeta(e.URL)+`/federation/saml/[0-9a-f-]{36}/acs</code>`).MatchString(p.Body) ||
+		!regexp.MustCompile(`<code class="sp-metadata">`+regexp.QuoteMeta(e.URL)+`/federation/saml/[0-9a-f-]{36}/metadata</code>`).MatchString(p.Body) {
+		t.Fatalf("after connect: %d %.4000s", p.Status, p.Body)
 	}
 }

@@ -656,7 +656,7 @@ export interface paths {
         /** The organization's own identity providers (owners and admins; organization.update). Never the client secret. */
         get: operations["listConnections"];
         put?: never;
-        /** Connect an OpenID Connect identity provider; the users of its domains sign in there (docs/federation.md). */
+        /** Connect an OpenID Connect or SAML 2.0 identity provider; the users of its domains sign in there (docs/federation.md). */
         post: operations["createConnection"];
         delete?: never;
         options?: never;
@@ -1078,7 +1078,7 @@ export interface components {
             items: components["schemas"]["Grant"][];
         };
         /** @enum {string} */
-        AuditEventType: "sign_in.succeeded" | "sign_in.failed" | "sign_out" | "user.registered" | "user.password_changed" | "user.password_reset" | "user.email_changed" | "user.email_verified" | "user.disabled" | "user.enabled" | "user.deleted" | "api_key.created" | "api_key.rotated" | "api_key.revoked" | "service_account.created" | "service_account.secret_rotated" | "service_account.deleted" | "application.created" | "application.updated" | "application.secret_rotated" | "application.deleted" | "member.added" | "member.role_changed" | "member.removed" | "invitation.created" | "invitation.accepted" | "invitation.revoked" | "consent.granted" | "consent.revoked" | "organization.plan_changed";
+        AuditEventType: "sign_in.succeeded" | "sign_in.failed" | "sign_out" | "user.registered" | "user.password_changed" | "user.password_reset" | "user.email_changed" | "user.email_verified" | "user.disabled" | "user.enabled" | "user.deleted" | "api_key.created" | "api_key.rotated" | "api_key.revoked" | "service_account.created" | "service_account.secret_rotated" | "service_account.deleted" | "application.created" | "application.updated" | "application.secret_rotated" | "application.deleted" | "member.added" | "member.role_changed" | "member.removed" | "invitation.created" | "invitation.accepted" | "invitation.revoked" | "consent.granted" | "consent.revoked" | "organization.plan_changed" | "federation.connection_created" | "federation.connection_updated" | "federation.connection_deleted" | "federation.user_provisioned" | "federation.account_linked";
         AuditEvent: {
             id: string;
             type: components["schemas"]["AuditEventType"];
@@ -1131,9 +1131,10 @@ export interface components {
             organization_id: string;
             name: string;
             /** @enum {string} */
-            protocol: "oidc";
-            /** Format: uri */
+            protocol: "oidc" | "saml";
+            /** @description OpenID Connect: the provider's issuer. SAML: the identity provider's entity ID, from metadata_xml (empty with metadata_url: read at each sign-in). */
             issuer: string;
+            /** @description OpenID Connect only (empty for SAML). */
             client_id: string;
             scopes: string[];
             email_claim: string;
@@ -1147,9 +1148,18 @@ export interface components {
             domains: string[];
             /**
              * Format: uri
-             * @description Register this at the identity provider.
+             * @description Register this at the identity provider: the OpenID Connect redirect URI, or the SAML assertion consumer service URL (HTTP-POST).
              */
             redirect_uri: string;
+            /** @description SAML: where Puguh reads the identity provider's metadata. */
+            metadata_url?: string;
+            /** @description SAML: the identity provider's metadata as given. */
+            metadata_xml?: string;
+            /**
+             * Format: uri
+             * @description SAML: Puguh's service-provider metadata for this connection; its URL is also Puguh's entity ID.
+             */
+            sp_metadata_url?: string;
             /** Format: date-time */
             created_at: string;
             /** Format: date-time */
@@ -1158,15 +1168,25 @@ export interface components {
         ConnectionList: {
             items: components["schemas"]["Connection"][];
         };
+        /** @description OpenID Connect (the default) requires issuer, client_id and client_secret; SAML requires metadata_url or metadata_xml. The fields of the other protocol are refused (422). */
         CreateConnectionRequest: {
+            /**
+             * @description default oidc; cannot be changed later
+             * @enum {string}
+             */
+            protocol?: "oidc" | "saml";
             name: string;
+            /** @description SAML: the identity provider's metadata URL (https; http only on localhost). Give this or metadata_xml. */
+            metadata_url?: string;
+            /** @description SAML: the identity provider's metadata document. */
+            metadata_xml?: string;
             /**
              * Format: uri
              * @description https (http only on localhost), no query or fragment.
              */
-            issuer: string;
-            client_id: string;
-            client_secret: string;
+            issuer?: string;
+            client_id?: string;
+            client_secret?: string;
             /** @description Must include openid; default [openid, email, profile]. */
             scopes?: string[];
             /** @description default email */
@@ -1182,7 +1202,16 @@ export interface components {
             domains: string[];
         };
         UpdateConnectionRequest: {
+            /**
+             * @description only the connection's own
+             * @enum {string}
+             */
+            protocol?: "oidc" | "saml";
             name?: string;
+            /** @description SAML: the identity provider's metadata URL (https; http only on localhost). Give this or metadata_xml. */
+            metadata_url?: string;
+            /** @description SAML: the identity provider's metadata document. */
+            metadata_xml?: string;
             /**
              * Format: uri
              * @description https (http only on localhost), no query or fragment.

@@ -325,7 +325,7 @@ class GrantList(TypedDict):
     items: list[Grant]
 
 
-AuditEventType = Literal["sign_in.succeeded", "sign_in.failed", "sign_out", "user.registered", "user.password_changed", "user.password_reset", "user.email_changed", "user.email_verified", "user.disabled", "user.enabled", "user.deleted", "api_key.created", "api_key.rotated", "api_key.revoked", "service_account.created", "service_account.secret_rotated", "service_account.deleted", "application.created", "application.updated", "application.secret_rotated", "application.deleted", "member.added", "member.role_changed", "member.removed", "invitation.created", "invitation.accepted", "invitation.revoked", "consent.granted", "consent.revoked", "organization.plan_changed"]
+AuditEventType = Literal["sign_in.succeeded", "sign_in.failed", "sign_out", "user.registered", "user.password_changed", "user.password_reset", "user.email_changed", "user.email_verified", "user.disabled", "user.enabled", "user.deleted", "api_key.created", "api_key.rotated", "api_key.revoked", "service_account.created", "service_account.secret_rotated", "service_account.deleted", "application.created", "application.updated", "application.secret_rotated", "application.deleted", "member.added", "member.role_changed", "member.removed", "invitation.created", "invitation.accepted", "invitation.revoked", "consent.granted", "consent.revoked", "organization.plan_changed", "federation.connection_created", "federation.connection_updated", "federation.connection_deleted", "federation.user_provisioned", "federation.account_linked"]
 
 
 class AuditEvent(TypedDict):
@@ -374,9 +374,9 @@ class Connection(TypedDict):
     id: str
     organization_id: str
     name: str
-    protocol: Literal["oidc"]
-    issuer: str
-    client_id: str
+    protocol: Literal["oidc", "saml"]
+    issuer: str  # OpenID Connect: the provider's issuer. SAML: the identity provider's entity ID, from metadata_xml (empty with metadata_url: read at each sign-in).
+    client_id: str  # OpenID Connect only (empty for SAML).
     scopes: list[str]
     email_claim: str
     name_claim: str
@@ -384,7 +384,10 @@ class Connection(TypedDict):
     role_mapping: dict[str, Role]  # Upstream group → organization role; the most powerful mapped role wins.
     default_role: Role
     domains: list[str]
-    redirect_uri: str  # Register this at the identity provider.
+    redirect_uri: str  # Register this at the identity provider: the OpenID Connect redirect URI, or the SAML assertion consumer service URL (HTTP-POST).
+    metadata_url: NotRequired[str]  # SAML: where Puguh reads the identity provider's metadata.
+    metadata_xml: NotRequired[str]  # SAML: the identity provider's metadata as given.
+    sp_metadata_url: NotRequired[str]  # SAML: Puguh's service-provider metadata for this connection; its URL is also Puguh's entity ID.
     created_at: str
     updated_at: str
 
@@ -394,10 +397,15 @@ class ConnectionList(TypedDict):
 
 
 class CreateConnectionRequest(TypedDict):
+    """OpenID Connect (the default) requires issuer, client_id and client_secret; SAML requires metadata_url or metadata_xml. The fields of the other protocol are refused (422)."""
+
+    protocol: NotRequired[Literal["oidc", "saml"]]  # default oidc; cannot be changed later
     name: str
-    issuer: str  # https (http only on localhost), no query or fragment.
-    client_id: str
-    client_secret: str
+    metadata_url: NotRequired[str]  # SAML: the identity provider's metadata URL (https; http only on localhost). Give this or metadata_xml.
+    metadata_xml: NotRequired[str]  # SAML: the identity provider's metadata document.
+    issuer: NotRequired[str]  # https (http only on localhost), no query or fragment.
+    client_id: NotRequired[str]
+    client_secret: NotRequired[str]
     scopes: NotRequired[list[str]]  # Must include openid; default [openid, email, profile].
     email_claim: NotRequired[str]  # default email
     name_claim: NotRequired[str]  # default name
@@ -408,7 +416,10 @@ class CreateConnectionRequest(TypedDict):
 
 
 class UpdateConnectionRequest(TypedDict):
+    protocol: NotRequired[Literal["oidc", "saml"]]  # only the connection's own
     name: NotRequired[str]
+    metadata_url: NotRequired[str]  # SAML: the identity provider's metadata URL (https; http only on localhost). Give this or metadata_xml.
+    metadata_xml: NotRequired[str]  # SAML: the identity provider's metadata document.
     issuer: NotRequired[str]  # https (http only on localhost), no query or fragment.
     client_id: NotRequired[str]
     client_secret: NotRequired[str]
