@@ -78,7 +78,9 @@ func Types() []Type {
 		MemberAdded, MemberRoleChanged, MemberRemoved,
 		InvitationCreated, InvitationAccepted, InvitationRevoked,
 		ConsentGranted, ConsentRevoked,
-		OrganizationPlanChanged}
+		OrganizationPlanChanged,
+		MFAFactorAdded, MFAFactorRemoved, MFAFactorUsed, MFAFailed, MFARecoveryCodesRegenerated,
+		OrganizationMFAPolicyChanged}
 }
 
 // Known reports whether t is one of Types.
