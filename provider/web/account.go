@@ -89,6 +89,9 @@ type AccountDeps struct {
 	Connections Connections
 	// MFA is the second-factor rules; nil: no security tab.
 	MFA AccountMFA
+	// MFAPolicies is the organization second-factor policy, on the security
+	// tab for owners and admins; nil: not shown.
+	MFAPolicies AccountMFAPolicies
 	// Audit reads the audit log (audit.Service); nil: the activity page
 	// shows nothing.
 	Audit AuditLog
@@ -119,6 +122,9 @@ func NewAccount(p *Pages, d AccountDeps) (*Account, error) {
 		files := []string{"layout.html", "account_nav.html", name + ".html"}
 		if name == "signup" {
 			files = []string{"layout.html", name + ".html"} // nobody is signed in yet
+		}
+		if name == "account_security" {
+			files = append(files, "account_mfa_policy.html")
 		}
 		t, err := template.New("").Funcs(funcs).ParseFS(templates.FS, files...)
 		if err != nil {
@@ -159,6 +165,7 @@ func (a *Account) Mount(r *mux.Router) {
 	r.HandleFunc("/account/applications/{id}", a.updateApplication).Methods(http.MethodPost)
 	r.HandleFunc("/account/applications/{id}/secret", a.rotateSecret).Methods(http.MethodPost)
 	a.mountSecurity(r)
+	a.mountMFAPolicy(r)
 	r.HandleFunc("/account/audit", a.auditLog).Methods(http.MethodGet)
 }
 

@@ -31,6 +31,8 @@ type securityPage struct {
 	QR            template.HTML
 	RecoveryCodes []string
 	Errors        map[string]string
+	// Policy is the organization's second-factor policy, for its owners and admins.
+	Policy *mfaPolicyView
 }
 
 func (a *Account) mountSecurity(r *mux.Router) {
@@ -62,6 +64,10 @@ func (a *Account) renderSecurity(w http.ResponseWriter, r *http.Request, status 
 		return
 	}
 	data.Status = st
+	if data.Policy, err = a.mfaPolicyOf(r.Context(), ac); err != nil {
+		a.p.unavailable(w, r, err)
+		return
+	}
 	if data.Enrolment != nil {
 		data.QR = template.HTML(data.Enrolment.QRSVG) // #nosec G203 -- mfa.QRSVG builds it from numbers only
 	}

@@ -98,6 +98,7 @@ type Pages struct {
 	pages        map[string]*template.Template
 	static       http.Handler
 	federation   *federationDeps // nil until EnableFederation
+	mfaPolicy    *mfaPolicyDeps  // nil until UseMFAPolicy
 }
 
 // New parses the templates and derives the CSRF key.
@@ -151,6 +152,7 @@ func (p *Pages) Mount(r *mux.Router) {
 	r.HandleFunc("/logout", p.logoutForm).Methods(http.MethodGet)
 	r.HandleFunc("/logout", p.logout).Methods(http.MethodPost)
 	p.mountFederation(r)
+	p.mountEnrolment(r)
 	r.HandleFunc("/oauth/logout", p.endSessionForm).Methods(http.MethodGet)
 	r.HandleFunc("/oauth/logout", p.endSession).Methods(http.MethodPost)
 	r.PathPrefix("/static/").Handler(http.HandlerFunc(p.serveStatic)).Methods(http.MethodGet, http.MethodHead)
