@@ -95,6 +95,9 @@ type AccountDeps struct {
 	// Audit reads the audit log (audit.Service); nil: the activity page
 	// shows nothing.
 	Audit AuditLog
+	// ServiceAccounts is the service-account rules (credentials.Service);
+	// nil: no service accounts tab.
+	ServiceAccounts ServiceAccounts
 	// RequireVerifiedEmail (PUGUH_REQUIRE_VERIFIED_EMAIL): sign-up does not
 	// sign in; it asks the new user to open the confirmation link first.
 	RequireVerifiedEmail bool
@@ -112,7 +115,7 @@ type Account struct {
 
 // accountTemplates are the page files of sign-up and the account area; each
 // is parsed with layout.html and, but for sign-up, account_nav.html.
-var accountTemplates = []string{"signup", "account", "account_apikeys", "account_members", "account_apps", "account_app", "account_confirm", "account_security", "account_audit", "account_sso"}
+var accountTemplates = []string{"signup", "account", "account_apikeys", "account_members", "account_apps", "account_app", "account_confirm", "account_security", "account_audit", "account_sso", "account_service_accounts"}
 
 // NewAccount parses the account area's templates.
 func NewAccount(p *Pages, d AccountDeps) (*Account, error) {
@@ -164,6 +167,11 @@ func (a *Account) Mount(r *mux.Router) {
 	r.HandleFunc("/account/applications/{id}", a.application).Methods(http.MethodGet)
 	r.HandleFunc("/account/applications/{id}", a.updateApplication).Methods(http.MethodPost)
 	r.HandleFunc("/account/applications/{id}/secret", a.rotateSecret).Methods(http.MethodPost)
+	r.HandleFunc("/account/service-accounts", a.serviceAccounts).Methods(http.MethodGet)
+	r.HandleFunc("/account/service-accounts", a.createServiceAccount).Methods(http.MethodPost)
+	r.HandleFunc("/account/service-accounts/{id}/rotate-secret", a.rotateServiceAccountSecret).Methods(http.MethodPost)
+	r.HandleFunc("/account/service-accounts/{id}/delete", a.confirmDeleteServiceAccount).Methods(http.MethodGet)
+	r.HandleFunc("/account/service-accounts/{id}/delete", a.deleteServiceAccount).Methods(http.MethodPost)
 	a.mountSecurity(r)
 	a.mountMFAPolicy(r)
 	r.HandleFunc("/account/audit", a.auditLog).Methods(http.MethodGet)
@@ -206,6 +214,8 @@ type frame struct {
 	CanSSO                       bool
 	// CanSecurity shows the security tab (second factors).
 	CanSecurity bool
+	// CanServiceAccounts shows the service accounts tab.
+	CanServiceAccounts bool
 }
 
 // accountContext is the signed-in user as one request sees them.
@@ -232,6 +242,8 @@ func (a *Account) frame(w http.ResponseWriter, r *http.Request, ac *accountConte
 		CanKeys: ac.perms.Has(permKeysPage), CanMembers: ac.perms.Has(permMembersPage), CanApps: ac.perms.Has(permAppsPage),
 		CanSSO:      a.d.Connections != nil && ac.perms.Has(permSSOPage),
 		CanSecurity: a.d.MFA != nil,
+		// The service accounts tab (account_serviceaccounts.go).
+		CanServiceAccounts: a.d.ServiceAccounts != nil && ac.perms.Has(permServiceAccountsPage),
 	}
 }
 
@@ -364,6 +376,7 @@ var notices = map[string]string{
 	"connected":    "The identity provider was connected. Register the redirect URI shown below with it.",
 	"disconnected": "The identity provider was disconnected. Its domains sign in with passwords again.",
 	"totp-removed": "The authenticator app was removed. Sign-ins no longer ask for a code.",
+	"sa-deleted":   "The service account was deleted. Its secret, API keys and tokens no longer work.",
 }
 
 func noticeOf(r *http.Request) string { return notices[r.URL.Query().Get("done")] }

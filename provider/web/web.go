@@ -97,8 +97,12 @@ type Pages struct {
 	now          func() time.Time
 	pages        map[string]*template.Template
 	static       http.Handler
-	federation   *federationDeps // nil until EnableFederation
-	mfaPolicy    *mfaPolicyDeps  // nil until UseMFAPolicy
+	// apiDocsAssets are /docs/api's vendored files, apiDocsVersion their
+	// release (apidocs.go).
+	apiDocsAssets  map[string]*apiDocsAsset
+	apiDocsVersion string
+	federation     *federationDeps // nil until EnableFederation
+	mfaPolicy      *mfaPolicyDeps  // nil until UseMFAPolicy
 }
 
 // New parses the templates and derives the CSRF key.
@@ -125,7 +129,7 @@ func New(cfg Config, store Store, passwords Passwords, provider *oauth.Provider,
 	if p.now == nil {
 		p.now = time.Now
 	}
-	for _, name := range []string{"login", "consent", "logout", "error", "login_mfa", "federation"} {
+	for _, name := range []string{"login", "consent", "logout", "error", "login_mfa", "federation", "api_docs"} {
 		t, err := template.ParseFS(templates.FS, "layout.html", name+".html")
 		if err != nil {
 			return nil, fmt.Errorf("web: parse %s: %w", name, err)
@@ -137,6 +141,9 @@ func New(cfg Config, store Store, passwords Passwords, provider *oauth.Provider,
 		return nil, err
 	}
 	p.static = http.StripPrefix("/static/", http.FileServer(http.FS(static)))
+	if p.apiDocsAssets, p.apiDocsVersion, err = loadAPIDocs(); err != nil {
+		return nil, err
+	}
 	return p, nil
 }
 
@@ -155,6 +162,7 @@ func (p *Pages) Mount(r *mux.Router) {
 	p.mountEnrolment(r)
 	r.HandleFunc("/oauth/logout", p.endSessionForm).Methods(http.MethodGet)
 	r.HandleFunc("/oauth/logout", p.endSession).Methods(http.MethodPost)
+	p.mountAPIDocs(r)
 	r.PathPrefix("/static/").Handler(http.HandlerFunc(p.serveStatic)).Methods(http.MethodGet, http.MethodHead)
 }
 

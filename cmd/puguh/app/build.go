@@ -211,7 +211,7 @@ func (a *App) build(ctx context.Context, opts Options) error {
 	}
 	if s.account, err = web.NewAccount(s.pages, web.AccountDeps{Store: s.store, SignIn: s.signIn, Hasher: hasher,
 		Grants: s.accounts, Members: s.orgs, APIKeys: s.credentials, Apps: s.apps, MFA: s.mfa, MFAPolicies: s.mfaPolicies, Audit: s.auditLog, Connections: s.federation,
-		RequireVerifiedEmail: a.cfg.RequireVerifiedEmail}); err != nil {
+		RequireVerifiedEmail: a.cfg.RequireVerifiedEmail, ServiceAccounts: s.credentials}); err != nil {
 		return err
 	}
 	if s.emailPages, err = web.NewEmailPages(s.pages, s.emails, s.resets); err != nil {
