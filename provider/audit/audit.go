@@ -92,7 +92,9 @@ func Types() []Type {
 		ConsentGranted, ConsentRevoked,
 		OrganizationPlanChanged,
 		FederationConnectionCreated, FederationConnectionUpdated, FederationConnectionDeleted,
-		FederationUserProvisioned, FederationAccountLinked}
+		FederationUserProvisioned, FederationAccountLinked,
+		MFAFactorAdded, MFAFactorRemoved, MFAFactorUsed, MFAFailed, MFARecoveryCodesRegenerated, MFAPasskeyCloneWarning,
+		OrganizationMFAPolicyChanged}
 }
 
 // Known reports whether t is one of Types.

@@ -163,6 +163,12 @@ func (s *Service) RemoveTOTP(ctx context.Context, p *authz.Principal, password *
 	if err := s.reauthenticate(ctx, p.ID, password); err != nil {
 		return err
 	}
+	return s.deleteTOTP(ctx, p)
+}
+
+// deleteTOTP deletes the acting user's authenticator app and recovery
+// codes, once they proved who they are.
+func (s *Service) deleteTOTP(ctx context.Context, p *authz.Principal) error {
 	err := s.Store.DeleteTOTP(ctx, p.ID)
 	if errors.Is(err, storage.ErrNotFound) {
 		return problem.NotFoundf("No authenticator app is set up")

@@ -41,6 +41,10 @@ type IdentityAPI struct {
 	MFA SecondFactor
 	// Audit records sign-outs (sign-ins are recorded by SignIn); nil: nothing.
 	Audit audit.Recorder
+	// Policies and Enrol apply organizations' second-factor policies at
+	// sign-in (mfa.Policies, mfa.Service); nil: none.
+	Policies MFAPolicies
+	Enrol    EnrolmentStarter
 }
 
 // Mount registers the routes.
@@ -114,6 +118,10 @@ func (a *IdentityAPI) login(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 	}
+	grace, stop, err := a.policyAtLogin(w, ctx, u)
+	if stop || err != nil {
+		return err
+	}
 	orgID, err := a.SignIn.PersonalOrganization(ctx, u)
 	if err != nil {
 		return err
@@ -122,7 +130,7 @@ func (a *IdentityAPI) login(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeTokens(w, pair)
+	writeLoginTokens(w, pair, grace)
 	return nil
 }
 

@@ -91,6 +91,10 @@ type AccountDeps struct {
 	MFA AccountMFA
 	// Passkeys is the passkey rules; nil: no passkeys on the security tab.
 	Passkeys AccountPasskeys
+
+	// MFAPolicies is the organization second-factor policy, on the security
+	// tab for owners and admins; nil: not shown.
+	MFAPolicies AccountMFAPolicies
 	// Audit reads the audit log (audit.Service); nil: the activity page
 	// shows nothing.
 	Audit AuditLog
@@ -124,6 +128,9 @@ func NewAccount(p *Pages, d AccountDeps) (*Account, error) {
 		files := []string{"layout.html", "account_nav.html", name + ".html"}
 		if name == "signup" {
 			files = []string{"layout.html", name + ".html"} // nobody is signed in yet
+		}
+		if name == "account_security" {
+			files = append(files, "account_mfa_policy.html")
 		}
 		t, err := template.New("").Funcs(funcs).ParseFS(templates.FS, files...)
 		if err != nil {
@@ -170,6 +177,7 @@ func (a *Account) Mount(r *mux.Router) {
 	r.HandleFunc("/account/service-accounts/{id}/delete", a.deleteServiceAccount).Methods(http.MethodPost)
 	a.mountSecurity(r)
 	a.mountPasskeys(r)
+	a.mountMFAPolicy(r)
 	r.HandleFunc("/account/audit", a.auditLog).Methods(http.MethodGet)
 }
 

@@ -37,6 +37,9 @@ type securityPage struct {
 	PasskeysOn  bool
 	Passkeys    []storage.WebAuthnCredential
 	PasskeyName string
+
+	// Policy is the organization's second-factor policy, for its owners and admins.
+	Policy *mfaPolicyView
 }
 
 func (a *Account) mountSecurity(r *mux.Router) {
@@ -73,6 +76,10 @@ func (a *Account) renderSecurity(w http.ResponseWriter, r *http.Request, status 
 		return
 	}
 	data.PasskeysOn = a.d.Passkeys != nil
+	if data.Policy, err = a.mfaPolicyOf(r.Context(), ac); err != nil {
+		a.p.unavailable(w, r, err)
+		return
+	}
 	if data.Enrolment != nil {
 		data.QR = template.HTML(data.Enrolment.QRSVG) // #nosec G203 -- mfa.QRSVG builds it from numbers only
 	}

@@ -123,6 +123,9 @@ func (p *Pages) login(w http.ResponseWriter, r *http.Request) {
 	if p.mfa != nil && p.askSecondFactor(w, r, user, data, formTargets) {
 		return
 	}
+	if p.askEnrolment(w, r, user, data, formTargets) {
+		return
+	}
 	previous, err := p.CurrentSession(r)
 	if err != nil {
 		httpapi.Logger(ctx).Warn("web: read previous session", "error", err)

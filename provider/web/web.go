@@ -105,6 +105,7 @@ type Pages struct {
 	apiDocsAssets  map[string]*apiDocsAsset
 	apiDocsVersion string
 	federation     *federationDeps // nil until EnableFederation
+	mfaPolicy      *mfaPolicyDeps  // nil until UseMFAPolicy
 }
 
 // New parses the templates and derives the CSRF key.
@@ -162,6 +163,7 @@ func (p *Pages) Mount(r *mux.Router) {
 	r.HandleFunc("/logout", p.logoutForm).Methods(http.MethodGet)
 	r.HandleFunc("/logout", p.logout).Methods(http.MethodPost)
 	p.mountFederation(r)
+	p.mountEnrolment(r)
 	r.HandleFunc("/oauth/logout", p.endSessionForm).Methods(http.MethodGet)
 	r.HandleFunc("/oauth/logout", p.endSession).Methods(http.MethodPost)
 	p.mountAPIDocs(r)

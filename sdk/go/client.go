@@ -45,6 +45,8 @@ type Client struct {
 	ServiceAccounts *ServiceAccountsService
 	Applications    *ApplicationsService
 	Audit           *AuditService
+	// MFA is the calling user's own second factors.
+	MFA *MFAService
 
 	baseURL       string
 	http          *http.Client
@@ -124,6 +126,7 @@ func NewClient(opts ...Option) (*Client, error) {
 	c.ServiceAccounts = &ServiceAccountsService{c}
 	c.Applications = &ApplicationsService{c: c, Grants: &GrantsService{c}}
 	c.Audit = &AuditService{c}
+	c.MFA = &MFAService{c}
 	c.tokens.refresh = func(ctx context.Context, refreshToken string) (*TokenPair, error) {
 		return c.Auth.Refresh(ctx, refreshToken)
 	}

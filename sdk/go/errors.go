@@ -339,7 +339,7 @@ func errorFromResponse(info *ResponseInfo, body []byte) error {
 	case s == http.StatusUnauthorized:
 		return mfaRequiredOr(&AuthenticationError{base})
 	case s == http.StatusForbidden:
-		return &PermissionDeniedError{base}
+		return enrollmentRequiredOr(&PermissionDeniedError{base})
 	case s == http.StatusNotFound:
 		return &NotFoundError{base}
 	case s == http.StatusConflict:

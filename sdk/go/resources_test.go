@@ -57,6 +57,7 @@ func TestResources(t *testing.T) {
 	}
 	server.CLI(t, "orgs", "set-plan", reg.OrganizationID, "business")
 	checkMFALogin(t)
+	checkMFAPolicy(t)
 	var info *puguh.ResponseInfo
 	health = must[*puguh.Health](t)(c.Health.Check(ctx, puguh.WithResponseInfo(&info)))
 	if health.Principal == nil || *health.Principal != (puguh.Principal{Type: "user", ID: reg.UserID, OrganizationID: reg.OrganizationID}) {

@@ -64,4 +64,13 @@ var routes = map[string]route{
 	"listGrants":              {"GET", "/api/v1/applications/grants", false},
 	"revokeGrant":             {"DELETE", "/api/v1/applications/grants/{user_id}", false},
 	"listAuditEvents":         {"GET", "/api/v1/audit-events", false},
+
+	"beginLoginEnrollment":    {"POST", "/api/v1/auth/mfa/enroll", true},
+	"completeLoginEnrollment": {"POST", "/api/v1/auth/mfa/enroll/confirm", true},
+	"getMfaStatus":            {"GET", "/api/v1/users/me/mfa", false},
+	"beginTotpEnrollment":     {"POST", "/api/v1/users/me/mfa/totp", false},
+	"confirmTotpEnrollment":   {"POST", "/api/v1/users/me/mfa/totp/confirm", false},
+	"removeTotp":              {"DELETE", "/api/v1/users/me/mfa/totp", false},
+	"getMfaPolicy":            {"GET", "/api/v1/organizations/{id}/mfa-policy", false},
+	"setMfaPolicy":            {"PUT", "/api/v1/organizations/{id}/mfa-policy", false},
 }

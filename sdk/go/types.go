@@ -70,6 +70,17 @@ type TokenPair struct {
 	TokenType    string `json:"token_type"`
 	ExpiresIn    int    `json:"expires_in"`
 	RefreshToken string `json:"refresh_token"`
+	// MFAEnrollment is set by a login within an organization's grace period
+	// to set up a second factor: until when, and for whom.
+	MFAEnrollment *MFAEnrollmentNotice `json:"mfa_enrollment,omitempty"`
+}
+
+// MFAEnrollmentNotice tells a login that a second factor is required from Deadline.
+type MFAEnrollmentNotice struct {
+	Required      bool                    `json:"required"`
+	Deadline      time.Time               `json:"deadline"`
+	Organizations []RequiringOrganization `json:"organizations"`
+	EnrollURL     string                  `json:"enroll_url"`
 }
 
 // Organization is one organization, with the caller's role in it.

@@ -61,6 +61,7 @@ type services struct {
 	federation  *federation.Service
 	mfa         *mfa.Service
 	passkeys    *mfa.Passkeys // nil: off (an issuer on an IP address)
+	mfaPolicies *mfa.Policies
 
 	// HTTP: authentication, rate limits, pages.
 	verifier    *credentials.Verifier
@@ -191,6 +192,7 @@ func (a *App) build(ctx context.Context, opts Options) error {
 	if s.passkeys, err = a.buildPasskeys(s.mfa); err != nil {
 		return err
 	}
+	s.mfaPolicies = &mfa.Policies{Store: s.store, Roles: s.orgs, Factors: s.mfa, Audit: s.audit, Now: now}
 
 	// HTTP.
 	s.verifier = credentials.NewVerifier(s.store, s.orgs, credentials.Config{Now: now, Logger: a.log})
@@ -213,7 +215,7 @@ func (a *App) build(ctx context.Context, opts Options) error {
 		return fmt.Errorf("federation: %w", err)
 	}
 	if s.account, err = web.NewAccount(s.pages, web.AccountDeps{Store: s.store, SignIn: s.signIn, Hasher: hasher,
-		Grants: s.accounts, Members: s.orgs, APIKeys: s.credentials, Apps: s.apps, MFA: s.mfa, Audit: s.auditLog, Connections: s.federation,
+		Grants: s.accounts, Members: s.orgs, APIKeys: s.credentials, Apps: s.apps, MFA: s.mfa, MFAPolicies: s.mfaPolicies, Audit: s.auditLog, Connections: s.federation,
 		RequireVerifiedEmail: a.cfg.RequireVerifiedEmail, ServiceAccounts: s.credentials, Passkeys: s.accountPasskeys()}); err != nil {
 		return err
 	}
@@ -223,6 +225,9 @@ func (a *App) build(ctx context.Context, opts Options) error {
 	s.pages.UseMFA(s.mfa)
 	if s.passkeys != nil {
 		s.pages.UsePasskeys(s.passkeys)
+	}
+	if err := s.pages.UseMFAPolicy(s.mfaPolicies, s.mfa); err != nil {
+		return err
 	}
 	if s.cursors, err = hkdf.Key(sha256.New, cfg.Secret, nil, "puguh pagination cursors v1", 32); err != nil {
 		return fmt.Errorf("cursor key: %w", err)

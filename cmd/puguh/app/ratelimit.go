@@ -49,15 +49,18 @@ func (a *App) ipLimitsConfig() httpapi.IPLimitsConfig {
 	return httpapi.IPLimitsConfig{
 		Routes: map[string]httpapi.IPPolicy{
 			// Refresh never authenticates a caller: always anonymous.
-			"POST /api/v1/auth/refresh":  anonymous,
-			"POST /api/v1/auth/login":    signIn,
-			"POST /login":                signIn,
-			"POST /api/v1/auth/mfa":      signIn,
-			"POST /login/mfa":            signIn,
-			"POST /api/v1/auth/register": register,
-			"POST /signup":               register,
-			"GET /oauth/authorize":       authorize,
-			"POST /oauth/authorize":      authorize,
+			"POST /api/v1/auth/refresh":            anonymous,
+			"POST /api/v1/auth/login":              signIn,
+			"POST /login":                          signIn,
+			"POST /api/v1/auth/mfa":                signIn,
+			"POST /login/mfa":                      signIn,
+			"POST /api/v1/auth/mfa/enroll":         signIn,
+			"POST /api/v1/auth/mfa/enroll/confirm": signIn,
+			"POST /login/enroll":                   signIn,
+			"POST /api/v1/auth/register":           register,
+			"POST /signup":                         register,
+			"GET /oauth/authorize":                 authorize,
+			"POST /oauth/authorize":                authorize,
 		},
 		Anonymous: anonymous,
 	}

@@ -32,7 +32,8 @@ func (a *App) routes() http.Handler {
 		// POST /oauth/token, /oauth/revoke, /oauth/introspect, GET|POST /oauth/userinfo
 		&oauth.Endpoints{P: s.provider, Users: s.store, JWKS: s.keys, MaxBody: body, Limits: s.tokenLimits},
 		// /api/v1/auth/{register,login,mfa,refresh,logout}
-		&rest.IdentityAPI{SignIn: s.signIn, Tokens: s.provider, Auth: s.authn, MaxBody: body, MFA: s.mfa, Audit: s.audit},
+		&rest.IdentityAPI{SignIn: s.signIn, Tokens: s.provider, Auth: s.authn, MaxBody: body, MFA: s.mfa, Audit: s.audit,
+			Policies: s.mfaPolicies, Enrol: s.mfa},
 		// /api/v1/organizations…, /api/v1/iam/users, /api/v1/iam/users/me
 		&rest.OrganizationAPI{Orgs: s.orgs, Users: s.store, Auth: s.authn, Cursors: &rest.Cursors{Key: s.cursors}, MaxBody: body},
 		// PATCH /api/v1/organizations/{id}/plan
@@ -64,6 +65,8 @@ func (a *App) routes() http.Handler {
 		&rest.PasswordResetAPI{Resets: s.resets, MaxBody: body},
 		// GET|POST /verify-email, POST /verify-email/resend, GET|POST /password-reset, /password-reset/confirm
 		s.emailPages,
+		// /api/v1/users/me/mfa…, /api/v1/organizations/{id}/mfa-policy, /api/v1/auth/mfa/enroll…
+		&rest.MFAAPI{Factors: s.mfa, Policies: s.mfaPolicies, SignIn: s.signIn, Tokens: s.provider, Auth: s.authn, MaxBody: body},
 	}
 	r := mux.NewRouter()
 	r.NotFoundHandler = httpapi.NotFoundHandler()

@@ -10,6 +10,7 @@ import { IamResource } from './resources/iam.js';
 import { OrganizationsResource } from './resources/organizations.js';
 import { ServiceAccountsResource } from './resources/service-accounts.js';
 import { AuditResource } from './resources/audit.js';
+import { MFAResource } from './resources/mfa.js';
 
 export interface PuguhClientOptions {
   /**
@@ -64,6 +65,8 @@ export class PuguhClient {
   readonly organizations: OrganizationsResource;
   readonly iam: IamResource;
   readonly audit: AuditResource;
+  /** The calling user's own second factors. */
+  readonly mfa: MFAResource;
   readonly apiKeys: APIKeysResource;
   readonly serviceAccounts: ServiceAccountsResource;
   readonly applications: ApplicationsResource;
@@ -119,6 +122,7 @@ export class PuguhClient {
     this.organizations = new OrganizationsResource(this.#transport);
     this.iam = new IamResource(this.#transport);
     this.audit = new AuditResource(this.#transport);
+    this.mfa = new MFAResource(this.#transport);
     this.apiKeys = new APIKeysResource(this.#transport);
     this.serviceAccounts = new ServiceAccountsResource(this.#transport);
     this.applications = new ApplicationsResource(this.#transport);

@@ -102,6 +102,32 @@ export class PermissionDeniedError extends PuguhAPIError {
   }
 }
 
+/**
+ * 403 from `auth.login` when an organization of the user requires a second factor, its grace period is
+ * over and the user has none: the body has `mfa_enrollment_required: true` and a `challenge`. Show
+ * `auth.beginLoginEnrollment(err.challenge)`, then finish with `auth.completeLoginEnrollment(err.challenge, code)`.
+ */
+export class MFAEnrollmentRequiredError extends PermissionDeniedError {
+  /** The enrolment's challenge; it lives `expiresIn` seconds. */
+  readonly challenge: string;
+  readonly expiresIn: number;
+  /** The organizations that require it: `{id, name, enforced_from}`. */
+  readonly organizations: { id: string; name: string; enforced_from: string }[];
+  constructor(response: ResponseInfo, body: unknown, detail: string) {
+    super(response, body, detail);
+    const b = body as { challenge: string; expires_in?: number; organizations?: { id: string; name: string; enforced_from: string }[] };
+    this.challenge = b.challenge;
+    this.expiresIn = b.expires_in ?? 0;
+    this.organizations = b.organizations ?? [];
+  }
+}
+
+function isMFAEnrollmentRequired(body: unknown): boolean {
+  if (typeof body !== 'object' || body === null) return false;
+  const b = body as Record<string, unknown>;
+  return b['mfa_enrollment_required'] === true && typeof b['challenge'] === 'string';
+}
+
 /** 404: no such object, or one of another organization. */
 export class NotFoundError extends PuguhAPIError {}
 
@@ -221,7 +247,7 @@ export function errorFromResponse(response: ResponseInfo, body: unknown): PuguhA
   const s = response.status;
   if (s === 400) return new BadRequestError(response, body, detail);
   if (s === 401) return isMFARequired(body) ? new MFARequiredError(response, body, detail) : new AuthenticationError(response, body, detail);
-  if (s === 403) return new PermissionDeniedError(response, body, detail);
+  if (s === 403) return isMFAEnrollmentRequired(body) ? new MFAEnrollmentRequiredError(response, body, detail) : new PermissionDeniedError(response, body, detail);
   if (s === 404) return new NotFoundError(response, body, detail);
   if (s === 409) return new ConflictError(response, body, detail);
   if (s === 422) return new ValidationError(response, body, [], detail);

@@ -15,6 +15,7 @@ export {
   BadRequestError,
   AuthenticationError,
   MFARequiredError,
+  MFAEnrollmentRequiredError,
   PermissionDeniedError,
   NotFoundError,
   ConflictError,

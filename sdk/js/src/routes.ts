@@ -4,7 +4,7 @@
 // this table following, or when a path or method here disagrees with it.
 import type { operations, paths } from './generated/openapi.js';
 
-export type HttpMethod = 'GET' | 'POST' | 'PATCH' | 'DELETE';
+export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
 /** How an operation authenticates: with the client's credential, or never (login, register, refresh). */
 export type RouteAuth = 'credential' | 'none';
@@ -76,6 +76,15 @@ export const ROUTES = {
   listGrants: route('GET', '/api/v1/applications/grants'),
   revokeGrant: route('DELETE', '/api/v1/applications/grants/{user_id}'),
   listAuditEvents: route('GET', '/api/v1/audit-events'),
+
+  beginLoginEnrollment: route('POST', '/api/v1/auth/mfa/enroll', 'none'),
+  completeLoginEnrollment: route('POST', '/api/v1/auth/mfa/enroll/confirm', 'none'),
+  getMfaStatus: route('GET', '/api/v1/users/me/mfa'),
+  beginTotpEnrollment: route('POST', '/api/v1/users/me/mfa/totp'),
+  confirmTotpEnrollment: route('POST', '/api/v1/users/me/mfa/totp/confirm'),
+  removeTotp: route('DELETE', '/api/v1/users/me/mfa/totp'),
+  getMfaPolicy: route('GET', '/api/v1/organizations/{id}/mfa-policy'),
+  setMfaPolicy: route('PUT', '/api/v1/organizations/{id}/mfa-policy'),
 } as const;
 
 export type OperationId = keyof typeof ROUTES;

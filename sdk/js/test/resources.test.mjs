@@ -5,8 +5,10 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   AuthenticationError,
+  MFAEnrollmentRequiredError,
   MFARequiredError,
   NotFoundError,
+  PermissionDeniedError,
   OAuthClient,
   Page,
   PuguhClient,
@@ -385,6 +387,56 @@ test('auth: confirm an address and reset a password with the mailed links', asyn
   await c.auth.login({ email, password: 'a new mail password' });
   const me = await c.iam.users.me();
   assert.equal(me.email_verified, true);
+});
+
+test('organization second-factor policy: grace notice, mfa.*, MFAEnrollmentRequiredError and enrolment at login', async () => {
+  const o = await newUser(server, { prefix: 'policy-owner' });
+  const owner = client();
+  await owner.auth.login({ email: o.email, password: o.password });
+  const org = await owner.organizations.create({ name: 'Policy Co' });
+  const m = await newUser(server, { prefix: 'policy-member' });
+  await owner.organizations.members.add(org.id, { email: m.email, role: 'member' });
+
+  const before = await owner.organizations.getMfaPolicy(org.id);
+  assert.equal(before.required, false);
+  assert.equal(before.required_since, null);
+  await assert.rejects(owner.organizations.setMfaPolicy(org.id, { required: true, grace_period: 'soon' }),
+    (e) => e.status === 422 && e.issues[0].type === 'value_error.duration');
+  const on = await owner.organizations.setMfaPolicy(org.id, { required: true, grace_period: '168h' });
+  assert.equal(on.grace_period, '168h');
+  assert.equal(Date.parse(on.enforced_from) - Date.parse(on.required_since), 168 * 3600 * 1000);
+
+  const member = client();
+  const pair = await member.auth.login({ email: m.email, password: m.password });
+  assert.equal(pair.mfa_enrollment?.required, true);
+  assert.equal(pair.mfa_enrollment?.organizations[0]?.id, org.id);
+  assert.deepEqual(await member.mfa.status(), { enabled: false, totp: false, recovery_codes_left: 0, passkeys: 0 });
+  const en = await member.mfa.beginTotp();
+  assert.match(en.qr_code, /^data:image\/png;base64,/);
+  await assert.rejects(member.mfa.confirmTotp('000000'), (e) => e.status === 422 && e.issues[0].msg === 'the code is not correct; check the time on your device');
+  const { recovery_codes: codes } = await member.mfa.confirmTotp(totp(en.secret));
+  assert.equal(codes.length, 10);
+  assert.deepEqual(await member.mfa.status(), { enabled: true, totp: true, recovery_codes_left: 10, passkeys: 0 });
+  await assert.rejects(member.mfa.removeTotp({ password: m.password, code: '000000' }),
+    (e) => e instanceof PermissionDeniedError && e.detail === 'The authentication code is not correct');
+  await member.mfa.removeTotp({ password: m.password, code: codes[0] });
+
+  await owner.organizations.setMfaPolicy(org.id, { required: true, grace_period: '0s' });
+  const late = client();
+  let err;
+  await assert.rejects(late.auth.login({ email: m.email, password: m.password }), (e) => {
+    err = e;
+    return e instanceof MFAEnrollmentRequiredError && e instanceof PermissionDeniedError && e.status === 403;
+  });
+  assert.equal(err.challenge.length, 43);
+  assert.equal(err.expiresIn, 900);
+  assert.equal(err.organizations[0].name, 'Policy Co');
+  assert.equal(late.accessToken, undefined);
+  const again = await late.auth.beginLoginEnrollment(err.challenge);
+  const done = await late.auth.completeLoginEnrollment(err.challenge, totp(again.secret));
+  assert.equal(done.recovery_codes.length, 10);
+  assert.equal(late.accessToken, done.access_token);
+  assert.equal((await late.mfa.status()).totp, true);
 });
 
 test('every operation of the OpenAPI document answered 2xx through the SDK', () => {

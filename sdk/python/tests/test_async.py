@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from puguh_sdk import (
+    MFAEnrollmentRequiredError,
     MFARequiredError,
     ROUTES,
     AsyncOAuthClient,
@@ -171,6 +172,27 @@ def test_every_operation_through_the_async_client(server: Server) -> None:
         assert (await conns.get(acme["id"], conn["id"]))["name"] == "Acme IdP"
         assert (await conns.update(acme["id"], conn["id"], {"name": "Renamed"}))["name"] == "Renamed"
         assert await conns.delete(acme["id"], conn["id"]) is None  # type: ignore[func-returns-value]  # 204: None
+
+        # An organization's second-factor policy, the caller's factors, enrolment at login.
+        member_email = unique_email("async-policy")
+        await client().auth.register({"email": member_email, "password": password, "full_name": "Pol Async"})
+        await c.organizations.members.add(acme["id"], {"email": member_email, "role": "member"})
+        assert (await c.organizations.get_mfa_policy(acme["id"]))["required"] is False
+        await c.organizations.set_mfa_policy(acme["id"], {"required": True, "grace_period": "168h"})
+        member = client()
+        assert "mfa_enrollment" in await member.auth.login({"email": member_email, "password": password})
+        assert (await member.mfa.status())["enabled"] is False
+        en = await member.mfa.begin_totp()
+        codes = (await member.mfa.confirm_totp(totp(en["secret"])))["recovery_codes"]
+        assert await member.mfa.remove_totp({"password": password, "code": codes[0]}) is None  # type: ignore[func-returns-value]  # 204: None
+        await c.organizations.set_mfa_policy(acme["id"], {"required": True, "grace_period": "0s"})
+        late = client()
+        with pytest.raises(MFAEnrollmentRequiredError) as enrol:
+            await late.auth.login({"email": member_email, "password": password})
+        again = await late.auth.begin_login_enrollment(enrol.value.challenge)
+        await late.auth.complete_login_enrollment(enrol.value.challenge, totp(again["secret"]))
+        assert late.access_token is not None
+        await c.organizations.set_mfa_policy(acme["id"], {"required": False})
 
         # The session: refresh rotates, logout forgets.
         before = c.refresh_token

@@ -13,7 +13,20 @@ from typing import Any
 
 import pytest
 
-from puguh_sdk import ROUTES, AuthenticationError, MFARequiredError, NotFoundError, OAuthClient, Page, PuguhAPIError, PuguhClient, ResponseInfo
+from puguh_sdk import (
+    ROUTES,
+    AuthenticationError,
+    MFAEnrollmentRequiredError,
+    MFARequiredError,
+    NotFoundError,
+    OAuthClient,
+    Page,
+    PermissionDeniedError,
+    PuguhAPIError,
+    PuguhClient,
+    ResponseInfo,
+    ValidationError,
+)
 from puguh_sdk.types import AuditEventType
 from tests.support.browser import Browser
 from tests.support.mfa import enrol_totp, totp
@@ -375,6 +388,54 @@ def test_email_links_confirm_and_reset(server: Server) -> None:
     c.auth.confirm_password_reset({"token": link.split("token=", 1)[1], "password": "a new mail password"})
     c.auth.login({"email": email, "password": "a new mail password"})
     assert c.iam.users.me().get("email_verified") is True
+
+
+def test_organization_mfa_policy_and_enrolment(server: Server) -> None:
+    o = new_user(server, prefix="policy-owner")
+    owner = client(server)
+    owner.auth.login({"email": o.email, "password": o.password})
+    org = owner.organizations.create({"name": "Policy Co"})
+    m = new_user(server, prefix="policy-member")
+    owner.organizations.members.add(org["id"], {"email": m.email, "role": "member"})
+
+    before = owner.organizations.get_mfa_policy(org["id"])
+    assert before["required"] is False and before["required_since"] is None
+    with pytest.raises(ValidationError) as bad:
+        owner.organizations.set_mfa_policy(org["id"], {"required": True, "grace_period": "soon"})
+    assert bad.value.issues[0]["type"] == "value_error.duration"
+    on = owner.organizations.set_mfa_policy(org["id"], {"required": True, "grace_period": "168h"})
+    assert on["grace_period"] == "168h" and on["grace_period_seconds"] == 604800 and on["enforced_from"] is not None
+
+    member = client(server)
+    pair = member.auth.login({"email": m.email, "password": m.password})
+    notice = pair.get("mfa_enrollment")
+    assert notice is not None and notice["required"] and notice["organizations"][0]["id"] == org["id"]
+    assert member.mfa.status() == {"enabled": False, "totp": False, "recovery_codes_left": 0, "passkeys": 0}
+    en = member.mfa.begin_totp()
+    assert en["qr_code"].startswith("data:image/png;base64,")
+    with pytest.raises(ValidationError) as wrong:
+        member.mfa.confirm_totp("000000")
+    assert wrong.value.issues[0]["msg"] == "the code is not correct; check the time on your device"
+    codes = member.mfa.confirm_totp(totp(en["secret"]))["recovery_codes"]
+    assert len(codes) == 10
+    assert member.mfa.status() == {"enabled": True, "totp": True, "recovery_codes_left": 10, "passkeys": 0}
+    with pytest.raises(PermissionDeniedError) as denied:
+        member.mfa.remove_totp({"password": m.password, "code": "000000"})
+    assert denied.value.detail == "The authentication code is not correct"
+    assert member.mfa.remove_totp({"password": m.password, "code": codes[0]}) is None
+
+    owner.organizations.set_mfa_policy(org["id"], {"required": True, "grace_period": "0s"})
+    late = client(server)
+    with pytest.raises(MFAEnrollmentRequiredError) as required:
+        late.auth.login({"email": m.email, "password": m.password})
+    err = required.value
+    assert isinstance(err, PermissionDeniedError) and err.status == 403
+    assert len(err.challenge) == 43 and err.expires_in == 900 and err.organizations[0]["name"] == "Policy Co"
+    assert late.access_token is None
+    again = late.auth.begin_login_enrollment(err.challenge)
+    done = late.auth.complete_login_enrollment(err.challenge, totp(again["secret"]))
+    assert len(done["recovery_codes"]) == 10 and late.access_token == done["access_token"]
+    assert late.mfa.status()["totp"] is True
 
 
 def test_every_operation_answered_2xx_through_the_sdk() -> None:

@@ -686,6 +686,115 @@ export interface paths {
         patch: operations["updateConnection"];
         trace?: never;
     };
+    "/api/v1/auth/mfa/enroll": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Show the authenticator-app enrolment of a login answered with mfa_enrollment_required.
+         * @description The challenge comes from the login's 403 `mfa_enrollment_required` (an organization requires a second factor, its grace period is over and the user has none). Calling it again shows the same secret until it is confirmed.
+         */
+        post: operations["beginLoginEnrollment"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/mfa/enroll/confirm": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Turn the authenticator app on with its first code and finish the login, for the token pair and the recovery codes. */
+        post: operations["completeLoginEnrollment"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/users/me/mfa": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The caller's second factors (signed-in users only). */
+        get: operations["getMfaStatus"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/users/me/mfa/totp": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Start setting up an authenticator app; replaces an enrolment not yet confirmed. It waits 15 minutes for its first code. */
+        post: operations["beginTotpEnrollment"];
+        /** Turn the authenticator app off, with the password and a current code (or a recovery code); deletes the recovery codes. */
+        delete: operations["removeTotp"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/users/me/mfa/totp/confirm": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Turn the authenticator app on with its first code; answers the ten recovery codes, shown this once. */
+        post: operations["confirmTotpEnrollment"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/organizations/{id}/mfa-policy": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["OrganizationPath"];
+            };
+            cookie?: never;
+        };
+        /** Whether the organization's members must use a second factor (owners and admins; organization.update). */
+        get: operations["getMfaPolicy"];
+        /** Require (or stop requiring) a second factor of the organization's members, with a grace period to enrol (docs/mfa.md). */
+        put: operations["setMfaPolicy"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -760,6 +869,7 @@ export interface components {
             token_type: "Bearer";
             expires_in: number;
             refresh_token: string;
+            mfa_enrollment?: components["schemas"]["MFAEnrollmentNotice"];
         };
         CreateOrganizationRequest: {
             name: string;
@@ -1078,7 +1188,7 @@ export interface components {
             items: components["schemas"]["Grant"][];
         };
         /** @enum {string} */
-        AuditEventType: "sign_in.succeeded" | "sign_in.failed" | "sign_out" | "user.registered" | "user.password_changed" | "user.password_reset" | "user.email_changed" | "user.email_verified" | "user.disabled" | "user.enabled" | "user.deleted" | "api_key.created" | "api_key.rotated" | "api_key.revoked" | "service_account.created" | "service_account.secret_rotated" | "service_account.deleted" | "application.created" | "application.updated" | "application.secret_rotated" | "application.deleted" | "member.added" | "member.role_changed" | "member.removed" | "invitation.created" | "invitation.accepted" | "invitation.revoked" | "consent.granted" | "consent.revoked" | "organization.plan_changed" | "federation.connection_created" | "federation.connection_updated" | "federation.connection_deleted" | "federation.user_provisioned" | "federation.account_linked";
+        AuditEventType: "sign_in.succeeded" | "sign_in.failed" | "sign_out" | "user.registered" | "user.password_changed" | "user.password_reset" | "user.email_changed" | "user.email_verified" | "user.disabled" | "user.enabled" | "user.deleted" | "api_key.created" | "api_key.rotated" | "api_key.revoked" | "service_account.created" | "service_account.secret_rotated" | "service_account.deleted" | "application.created" | "application.updated" | "application.secret_rotated" | "application.deleted" | "member.added" | "member.role_changed" | "member.removed" | "invitation.created" | "invitation.accepted" | "invitation.revoked" | "consent.granted" | "consent.revoked" | "organization.plan_changed" | "federation.connection_created" | "federation.connection_updated" | "federation.connection_deleted" | "federation.user_provisioned" | "federation.account_linked" | "mfa.factor_added" | "mfa.factor_removed" | "mfa.factor_used" | "mfa.failed" | "mfa.recovery_codes_regenerated" | "organization.mfa_policy_changed" | "mfa.passkey_clone_warning";
         AuditEvent: {
             id: string;
             type: components["schemas"]["AuditEventType"];
@@ -1232,6 +1342,94 @@ export interface components {
             };
             default_role?: components["schemas"]["Role"];
             domains?: string[];
+        };
+        RequiringOrganization: {
+            /** Format: uuid */
+            id: string;
+            name: string;
+            /**
+             * Format: date-time
+             * @description When its grace period ends.
+             */
+            enforced_from: string;
+        };
+        /** @description In a login within an organization's grace period; set a factor up before deadline. */
+        MFAEnrollmentNotice: {
+            required: boolean;
+            /** Format: date-time */
+            deadline: string;
+            organizations: components["schemas"]["RequiringOrganization"][];
+            /** @description POST it with the new access token (/api/v1/users/me/mfa/totp). */
+            enroll_url: string;
+        };
+        MFAEnrollmentRequired: {
+            /** @constant */
+            detail: "Your organization requires a second factor: set one up to sign in";
+            /** @description Always true in this answer. */
+            mfa_enrollment_required: boolean;
+            /** @description Send it to POST /api/v1/auth/mfa/enroll, then …/enroll/confirm with a code. */
+            challenge: string;
+            /** @description Seconds the challenge lives. */
+            expires_in: number;
+            enroll_url: string;
+            organizations: components["schemas"]["RequiringOrganization"][];
+        };
+        EnrollmentChallengeRequest: {
+            challenge: string;
+        };
+        TOTPEnrollment: {
+            /** @description The base32 secret, for typing in by hand. */
+            secret: string;
+            otpauth_uri: string;
+            /** @description The QR code of otpauth_uri: data:image/png;base64,… */
+            qr_code: string;
+            /** Format: date-time */
+            expires_at: string;
+            confirm_url: string;
+        };
+        EnrolledTokenPair: {
+            access_token: string;
+            /** @constant */
+            token_type: "Bearer";
+            expires_in: number;
+            refresh_token: string;
+            recovery_codes: string[];
+        };
+        MFAStatus: {
+            /** @description Whether the user has any second factor. */
+            enabled: boolean;
+            totp: boolean;
+            recovery_codes_left: number;
+            passkeys: number;
+        };
+        CodeRequest: {
+            code: string;
+        };
+        RecoveryCodes: {
+            recovery_codes: string[];
+        };
+        RemoveTOTPRequest: {
+            password: string;
+            /** @description A current 6-digit code, or a recovery code. */
+            code: string;
+        };
+        MFAPolicyRequest: {
+            required: boolean;
+            /** @description A Go duration, 0s to 2160h; default 168h. */
+            grace_period?: string;
+        };
+        MFAPolicy: {
+            /** Format: uuid */
+            organization_id: string;
+            required: boolean;
+            grace_period: string;
+            grace_period_seconds: number;
+            /** Format: date-time */
+            required_since: string | null;
+            /** Format: date-time */
+            enforced_from: string | null;
+            /** Format: date-time */
+            updated_at: string | null;
         };
     };
     responses: {
@@ -1493,7 +1691,18 @@ export interface operations {
                     "application/json": components["schemas"]["Error"] | components["schemas"]["MFARequired"];
                 };
             };
-            403: components["responses"]["Forbidden"];
+            /** @description An unconfirmed address under PUGUH_REQUIRE_VERIFIED_EMAIL (`{"detail": …}`), or `mfa_enrollment_required`: an organization of the user requires a second factor, its grace period is over and the user has none; set one up with the `challenge` at `POST /api/v1/auth/mfa/enroll` and `POST /api/v1/auth/mfa/enroll/confirm`, which answers the token pair (docs/mfa.md). */
+            403: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                    "X-RateLimit-Remaining": components["headers"]["RateLimitRemaining"];
+                    "X-RateLimit-Reset": components["headers"]["RateLimitReset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] | components["schemas"]["MFAEnrollmentRequired"];
+                };
+            };
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["ValidationError"];
@@ -2991,6 +3200,287 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["ValidationError"];
+            429: components["responses"]["TooManyRequests"];
+        };
+    };
+    beginLoginEnrollment: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["EnrollmentChallengeRequest"];
+            };
+        };
+        responses: {
+            /** @description The secret, its otpauth URI and the QR code as a PNG data URI. */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                    "X-RateLimit-Remaining": components["headers"]["RateLimitRemaining"];
+                    "X-RateLimit-Reset": components["headers"]["RateLimitReset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TOTPEnrollment"];
+                };
+            };
+            /** @description `{"detail": "The sign-in challenge is invalid or has expired; sign in again"}`. */
+            401: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                    "X-RateLimit-Remaining": components["headers"]["RateLimitRemaining"];
+                    "X-RateLimit-Reset": components["headers"]["RateLimitReset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["ValidationError"];
+            429: components["responses"]["TooManyRequests"];
+        };
+    };
+    completeLoginEnrollment: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MFARequest"];
+            };
+        };
+        responses: {
+            /** @description The token pair, and the ten recovery codes, shown this once. */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                    "X-RateLimit-Remaining": components["headers"]["RateLimitRemaining"];
+                    "X-RateLimit-Reset": components["headers"]["RateLimitReset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EnrolledTokenPair"];
+                };
+            };
+            /** @description `{"detail": "The sign-in challenge is invalid or has expired; sign in again"}` (also after ten codes). */
+            401: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                    "X-RateLimit-Remaining": components["headers"]["RateLimitRemaining"];
+                    "X-RateLimit-Reset": components["headers"]["RateLimitReset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["ValidationError"];
+            429: components["responses"]["TooManyRequests"];
+        };
+    };
+    getMfaStatus: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Which factors are on. */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                    "X-RateLimit-Remaining": components["headers"]["RateLimitRemaining"];
+                    "X-RateLimit-Reset": components["headers"]["RateLimitReset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MFAStatus"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["TooManyRequests"];
+        };
+    };
+    beginTotpEnrollment: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The secret, its otpauth URI and the QR code as a PNG data URI. */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                    "X-RateLimit-Remaining": components["headers"]["RateLimitRemaining"];
+                    "X-RateLimit-Reset": components["headers"]["RateLimitReset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TOTPEnrollment"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            409: components["responses"]["Conflict"];
+            429: components["responses"]["TooManyRequests"];
+        };
+    };
+    removeTotp: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RemoveTOTPRequest"];
+            };
+        };
+        responses: {
+            /** @description Removed. */
+            204: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                    "X-RateLimit-Remaining": components["headers"]["RateLimitRemaining"];
+                    "X-RateLimit-Reset": components["headers"]["RateLimitReset"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["ValidationError"];
+            429: components["responses"]["TooManyRequests"];
+        };
+    };
+    confirmTotpEnrollment: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CodeRequest"];
+            };
+        };
+        responses: {
+            /** @description The recovery codes. */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                    "X-RateLimit-Remaining": components["headers"]["RateLimitRemaining"];
+                    "X-RateLimit-Reset": components["headers"]["RateLimitReset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RecoveryCodes"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["ValidationError"];
+            429: components["responses"]["TooManyRequests"];
+        };
+    };
+    getMfaPolicy: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization to act in; required with X-API-Key, optional with a Bearer token. */
+                "X-Organization-ID"?: components["parameters"]["OrganizationHeader"];
+            };
+            path: {
+                id: components["parameters"]["OrganizationPath"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The policy; not required when none was saved. */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                    "X-RateLimit-Remaining": components["headers"]["RateLimitRemaining"];
+                    "X-RateLimit-Reset": components["headers"]["RateLimitReset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MFAPolicy"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["ValidationError"];
+            429: components["responses"]["TooManyRequests"];
+        };
+    };
+    setMfaPolicy: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization to act in; required with X-API-Key, optional with a Bearer token. */
+                "X-Organization-ID"?: components["parameters"]["OrganizationHeader"];
+            };
+            path: {
+                id: components["parameters"]["OrganizationPath"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MFAPolicyRequest"];
+            };
+        };
+        responses: {
+            /** @description The saved policy. */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                    "X-RateLimit-Remaining": components["headers"]["RateLimitRemaining"];
+                    "X-RateLimit-Reset": components["headers"]["RateLimitReset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MFAPolicy"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["ValidationError"];

@@ -5,8 +5,10 @@ import type {
   Accepted,
   EmailRequest,
   EmailVerification,
+  EnrolledTokenPair,
   LoginRequest,
   MFARequest,
+  TOTPEnrollment,
   PasswordResetRequest,
   RegisterRequest,
   Registration,
@@ -43,6 +45,23 @@ export class AuthResource {
   completeLogin(challenge: string, code: string, options?: RequestOptions): APIPromise<TokenPair> {
     const body: MFARequest = { challenge, code };
     return this.#storing(this.#t.request<TokenPair>({ operationId: 'completeLogin', body, options }));
+  }
+
+  /**
+   * POST /api/v1/auth/mfa/enroll: the authenticator-app enrolment of a login's
+   * `MFAEnrollmentRequiredError` (an organization requires a second factor, its grace period is over).
+   */
+  beginLoginEnrollment(challenge: string, options?: RequestOptions): APIPromise<TOTPEnrollment> {
+    return this.#t.request({ operationId: 'beginLoginEnrollment', body: { challenge }, options });
+  }
+
+  /**
+   * POST /api/v1/auth/mfa/enroll/confirm: turns the app on with its first code and finishes the login.
+   * Like login, the client keeps the pair; the answer carries the recovery codes, this once.
+   */
+  completeLoginEnrollment(challenge: string, code: string, options?: RequestOptions): APIPromise<EnrolledTokenPair> {
+    const body: MFARequest = { challenge, code };
+    return this.#storing(this.#t.request<EnrolledTokenPair>({ operationId: 'completeLoginEnrollment', body, options }));
   }
 
   /**
@@ -101,7 +120,7 @@ export class AuthResource {
     return this.#t.request<void>({ operationId: 'confirmPasswordReset', body, options });
   }
 
-  #storing(p: APIPromise<TokenPair>): APIPromise<TokenPair> {
+  #storing<T extends TokenPair>(p: APIPromise<T>): APIPromise<T> {
     return new APIPromise(
       p.withResponse().then(async (r) => {
         await this.#t.tokens.store(r.data);

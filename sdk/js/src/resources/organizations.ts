@@ -6,6 +6,8 @@ import type {
   AddMemberRequest,
   CreateOrganizationRequest,
   Member,
+  MFAPolicy,
+  MFAPolicyRequest,
   Organization,
   OrganizationPlan,
   PlanRequest,
@@ -69,5 +71,15 @@ export class OrganizationsResource {
   /** setOrganizationPlan: platform operators only. */
   setPlan(organizationId: string, body: PlanRequest, options?: RequestOptions): APIPromise<OrganizationPlan> {
     return this.#t.request({ operationId: 'setOrganizationPlan', path: { id: organizationId }, body, options });
+  }
+
+  /** getMfaPolicy: whether members must use a second factor (owners and admins). */
+  getMfaPolicy(organizationId: string, options?: RequestOptions): APIPromise<MFAPolicy> {
+    return this.#t.request({ operationId: 'getMfaPolicy', path: { id: organizationId }, options });
+  }
+
+  /** setMfaPolicy: require (or stop requiring) a second factor, with a grace period ("168h") to set one up. */
+  setMfaPolicy(organizationId: string, body: MFAPolicyRequest, options?: RequestOptions): APIPromise<MFAPolicy> {
+    return this.#t.request({ operationId: 'setMfaPolicy', path: { id: organizationId }, body, options });
   }
 }

@@ -13,6 +13,7 @@ from ._client import AsyncPuguhClient, PuguhClient, Resources
 from ._errors import (
     AuthenticationError,
     MFARequiredError,
+    MFAEnrollmentRequiredError,
     BadRequestError,
     ConflictError,
     NotFoundError,
@@ -69,6 +70,7 @@ __all__ = [
     "AsyncPuguhClient",
     "AuthenticationError",
     "MFARequiredError",
+    "MFAEnrollmentRequiredError",
     "AuthorizationRequest",
     "BadRequestError",
     "ConflictError",

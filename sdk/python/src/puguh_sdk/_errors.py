@@ -243,6 +243,27 @@ def _issue_list(value: Any) -> list[ValidationIssue] | None:
     return issues
 
 
+class MFAEnrollmentRequiredError(PermissionDeniedError):
+    """403 from ``auth.login`` when an organization of the user requires a second factor, its grace period
+    is over and the user has none: the body has ``mfa_enrollment_required: true`` and a ``challenge``. Show
+    ``auth.begin_login_enrollment(err.challenge)``, then finish with
+    ``auth.complete_login_enrollment(err.challenge, code)``."""
+
+    challenge: str
+    expires_in: int
+    organizations: list[dict[str, Any]]
+
+    def __init__(self, response: ResponseInfo, body: Any, detail: str) -> None:
+        super().__init__(response, body, detail)
+        self.challenge = str(body["challenge"])
+        self.expires_in = int(body.get("expires_in") or 0)
+        self.organizations = [dict(o) for o in body.get("organizations") or []]
+
+
+def _is_mfa_enrollment_required(body: Any) -> bool:
+    return isinstance(body, dict) and body.get("mfa_enrollment_required") is True and isinstance(body.get("challenge"), str)
+
+
 _BY_STATUS: dict[int, type[PuguhAPIError]] = {
     400: BadRequestError,
     401: AuthenticationError,
@@ -271,6 +292,8 @@ def error_from_response(response: ResponseInfo, body: Any) -> PuguhAPIError:
     cls = _BY_STATUS.get(response.status)
     if response.status == 401 and _is_mfa_required(body):
         cls = MFARequiredError
+    if response.status == 403 and _is_mfa_enrollment_required(body):
+        cls = MFAEnrollmentRequiredError
     if cls is None:
         cls = ServerError if response.status >= 500 else PuguhAPIError
     return cls(response, body, detail)

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-HttpMethod = Literal["GET", "POST", "PATCH", "DELETE"]
+HttpMethod = Literal["GET", "POST", "PUT", "PATCH", "DELETE"]
 
 RouteAuth = Literal["credential", "none"]
 """How an operation authenticates: with the client's credential, or never (login, register, refresh)."""
@@ -68,4 +68,12 @@ ROUTES: dict[str, Route] = {
     "listGrants": Route("GET", "/api/v1/applications/grants"),
     "revokeGrant": Route("DELETE", "/api/v1/applications/grants/{user_id}"),
     "listAuditEvents": Route("GET", "/api/v1/audit-events"),
+    "beginLoginEnrollment": Route("POST", "/api/v1/auth/mfa/enroll", "none"),
+    "completeLoginEnrollment": Route("POST", "/api/v1/auth/mfa/enroll/confirm", "none"),
+    "getMfaStatus": Route("GET", "/api/v1/users/me/mfa"),
+    "beginTotpEnrollment": Route("POST", "/api/v1/users/me/mfa/totp"),
+    "confirmTotpEnrollment": Route("POST", "/api/v1/users/me/mfa/totp/confirm"),
+    "removeTotp": Route("DELETE", "/api/v1/users/me/mfa/totp"),
+    "getMfaPolicy": Route("GET", "/api/v1/organizations/{id}/mfa-policy"),
+    "setMfaPolicy": Route("PUT", "/api/v1/organizations/{id}/mfa-policy"),
 }

@@ -73,11 +73,27 @@ class RefreshRequest(TypedDict):
     refresh_token: str
 
 
+class RequiringOrganization(TypedDict):
+    id: str
+    name: str
+    enforced_from: str  # When its grace period ends.
+
+
+class MFAEnrollmentNotice(TypedDict):
+    """In a login within an organization's grace period; set a factor up before deadline."""
+
+    required: bool
+    deadline: str
+    organizations: list[RequiringOrganization]
+    enroll_url: str  # POST it with the new access token (/api/v1/users/me/mfa/totp).
+
+
 class TokenPair(TypedDict):
     access_token: str
     token_type: Literal["Bearer"]
     expires_in: int
     refresh_token: str
+    mfa_enrollment: NotRequired[MFAEnrollmentNotice]
 
 
 class CreateOrganizationRequest(TypedDict):
@@ -325,7 +341,7 @@ class GrantList(TypedDict):
     items: list[Grant]
 
 
-AuditEventType = Literal["sign_in.succeeded", "sign_in.failed", "sign_out", "user.registered", "user.password_changed", "user.password_reset", "user.email_changed", "user.email_verified", "user.disabled", "user.enabled", "user.deleted", "api_key.created", "api_key.rotated", "api_key.revoked", "service_account.created", "service_account.secret_rotated", "service_account.deleted", "application.created", "application.updated", "application.secret_rotated", "application.deleted", "member.added", "member.role_changed", "member.removed", "invitation.created", "invitation.accepted", "invitation.revoked", "consent.granted", "consent.revoked", "organization.plan_changed", "federation.connection_created", "federation.connection_updated", "federation.connection_deleted", "federation.user_provisioned", "federation.account_linked"]
+AuditEventType = Literal["sign_in.succeeded", "sign_in.failed", "sign_out", "user.registered", "user.password_changed", "user.password_reset", "user.email_changed", "user.email_verified", "user.disabled", "user.enabled", "user.deleted", "api_key.created", "api_key.rotated", "api_key.revoked", "service_account.created", "service_account.secret_rotated", "service_account.deleted", "application.created", "application.updated", "application.secret_rotated", "application.deleted", "member.added", "member.role_changed", "member.removed", "invitation.created", "invitation.accepted", "invitation.revoked", "consent.granted", "consent.revoked", "organization.plan_changed", "federation.connection_created", "federation.connection_updated", "federation.connection_deleted", "federation.user_provisioned", "federation.account_linked", "mfa.factor_added", "mfa.factor_removed", "mfa.factor_used", "mfa.failed", "mfa.recovery_codes_regenerated", "organization.mfa_policy_changed", "mfa.passkey_clone_warning"]
 
 
 class AuditEvent(TypedDict):
@@ -430,6 +446,70 @@ class UpdateConnectionRequest(TypedDict):
     role_mapping: NotRequired[dict[str, Role]]
     default_role: NotRequired[Role]
     domains: NotRequired[list[str]]
+
+
+class MFAEnrollmentRequired(TypedDict):
+    detail: Literal["Your organization requires a second factor: set one up to sign in"]
+    mfa_enrollment_required: bool  # Always true in this answer.
+    challenge: str  # Send it to POST /api/v1/auth/mfa/enroll, then …/enroll/confirm with a code.
+    expires_in: int  # Seconds the challenge lives.
+    enroll_url: str
+    organizations: list[RequiringOrganization]
+
+
+class EnrollmentChallengeRequest(TypedDict):
+    challenge: str
+
+
+class TOTPEnrollment(TypedDict):
+    secret: str  # The base32 secret, for typing in by hand.
+    otpauth_uri: str
+    qr_code: str  # The QR code of otpauth_uri: data:image/png;base64,…
+    expires_at: str
+    confirm_url: str
+
+
+class EnrolledTokenPair(TypedDict):
+    access_token: str
+    token_type: Literal["Bearer"]
+    expires_in: int
+    refresh_token: str
+    recovery_codes: list[str]
+
+
+class MFAStatus(TypedDict):
+    enabled: bool  # Whether the user has any second factor.
+    totp: bool
+    recovery_codes_left: int
+    passkeys: int
+
+
+class CodeRequest(TypedDict):
+    code: str
+
+
+class RecoveryCodes(TypedDict):
+    recovery_codes: list[str]
+
+
+class RemoveTOTPRequest(TypedDict):
+    password: str
+    code: str  # A current 6-digit code, or a recovery code.
+
+
+class MFAPolicyRequest(TypedDict):
+    required: bool
+    grace_period: NotRequired[str]  # A Go duration, 0s to 2160h; default 168h.
+
+
+class MFAPolicy(TypedDict):
+    organization_id: str
+    required: bool
+    grace_period: str
+    grace_period_seconds: int
+    required_since: str | None
+    enforced_from: str | None
+    updated_at: str | None
 
 
 class CreateApplicationRequest(TypedDict):

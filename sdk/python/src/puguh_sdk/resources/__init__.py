@@ -8,6 +8,7 @@ from .auth import Auth
 from .connections import Connections
 from .health import Health
 from .iam import IAM, Users
+from .mfa import MFA
 from .organizations import Members, Organizations
 from .service_accounts import ServiceAccounts
 
@@ -21,6 +22,7 @@ __all__ = [
     "Health",
     "IAM",
     "Members",
+    "MFA",
     "Organizations",
     "ServiceAccounts",
     "Users",

@@ -7,12 +7,15 @@ from ..types import (
     Accepted,
     EmailRequest,
     EmailVerification,
+    EnrolledTokenPair,
+    EnrollmentChallengeRequest,
     LoginRequest,
     MFARequest,
     PasswordResetRequest,
     RegisterRequest,
     Registration,
     TokenPair,
+    TOTPEnrollment,
     VerifyEmailRequest,
 )
 
@@ -39,6 +42,20 @@ class Auth(Resource[M]):
         authentication code"); an expired or used challenge one that says to sign in again."""
         body: MFARequest = {"challenge": challenge, "code": code}
         return Call("completeLogin", options, body=body, effect="store_tokens")
+
+    @operation
+    def begin_login_enrollment(self, challenge: str, /, **options: Unpack[RequestOptions]) -> Call[TOTPEnrollment]:
+        """beginLoginEnrollment: the authenticator-app enrolment of a login's ``MFAEnrollmentRequiredError``
+        (an organization requires a second factor and its grace period is over)."""
+        body: EnrollmentChallengeRequest = {"challenge": challenge}
+        return Call("beginLoginEnrollment", options, body=body)
+
+    @operation
+    def complete_login_enrollment(self, challenge: str, code: str, /, **options: Unpack[RequestOptions]) -> Call[EnrolledTokenPair]:
+        """completeLoginEnrollment: turns the app on with its first code and finishes the login; like login,
+        the client keeps the pair. The answer carries the recovery codes, this once."""
+        body: MFARequest = {"challenge": challenge, "code": code}
+        return Call("completeLoginEnrollment", options, body=body, effect="store_tokens")
 
     @operation
     def refresh(self, refresh_token: str | None = None, /, **options: Unpack[RequestOptions]) -> Call[TokenPair]:

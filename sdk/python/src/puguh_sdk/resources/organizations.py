@@ -4,7 +4,7 @@ from typing import Unpack
 
 from .._calls import Call, ListCall, M, RequestOptions, Resource, Runner, list_operation, operation
 from .connections import Connections
-from ..types import AddMemberRequest, CreateOrganizationRequest, Member, Organization, Plan, PlanRequest, UpdateMemberRequest
+from ..types import AddMemberRequest, CreateOrganizationRequest, Member, MFAPolicy, MFAPolicyRequest, Organization, Plan, PlanRequest, UpdateMemberRequest
 
 
 class Members(Resource[M]):
@@ -65,3 +65,13 @@ class Organizations(Resource[M]):
     def set_plan(self, organization_id: str, body: PlanRequest, /, **options: Unpack[RequestOptions]) -> Call[Plan]:
         """setOrganizationPlan: platform operators only."""
         return Call("setOrganizationPlan", options, path={"id": organization_id}, body=body)
+
+    @operation
+    def get_mfa_policy(self, organization_id: str, /, **options: Unpack[RequestOptions]) -> Call[MFAPolicy]:
+        """getMfaPolicy: whether members must use a second factor (owners and admins)."""
+        return Call("getMfaPolicy", options, path={"id": organization_id})
+
+    @operation
+    def set_mfa_policy(self, organization_id: str, body: MFAPolicyRequest, /, **options: Unpack[RequestOptions]) -> Call[MFAPolicy]:
+        """setMfaPolicy: require (or stop requiring) a second factor, with a grace period ("168h") to set one up."""
+        return Call("setMfaPolicy", options, path={"id": organization_id}, body=body)
