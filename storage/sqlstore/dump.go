@@ -92,6 +92,7 @@ var exportTables = []exportTable{
 	{name: "federation_domains", orderBy: "domain"},
 	{name: "federation_identities", orderBy: "connection_id, subject"},
 	{name: "federation_sessions", orderBy: "session_id"},
+	{name: "invitations", orderBy: "id"},
 }
 
 // ExportTables names the exported tables in export order.
