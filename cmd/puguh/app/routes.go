@@ -64,6 +64,10 @@ func (a *App) routes() http.Handler {
 		&rest.PasswordResetAPI{Resets: s.resets, MaxBody: body},
 		// GET|POST /verify-email, POST /verify-email/resend, GET|POST /password-reset, /password-reset/confirm
 		s.emailPages,
+		// /api/v1/organizations/{id}/invitations…, POST /api/v1/invitations/accept
+		&rest.InvitationAPI{Invitations: s.invitations, Auth: s.authn, Cursors: &rest.Cursors{Key: s.cursors}, MaxBody: body},
+		// POST /api/v1/iam/users/me/password, POST /api/v1/iam/users/me/email
+		&rest.AccountAPI{Changes: s.changes, Tokens: s.provider, Auth: s.authn, MaxBody: body},
 	}
 	r := mux.NewRouter()
 	r.NotFoundHandler = httpapi.NotFoundHandler()
