@@ -45,6 +45,7 @@ type Client struct {
 	ServiceAccounts *ServiceAccountsService
 	Applications    *ApplicationsService
 	Audit           *AuditService
+	Invitations     *InvitationsService
 
 	baseURL       string
 	http          *http.Client
@@ -118,12 +119,14 @@ func NewClient(opts ...Option) (*Client, error) {
 	}
 	c.Health = &HealthService{c}
 	c.Auth = &AuthService{c}
-	c.Organizations = &OrganizationsService{c: c, Members: &MembersService{c}, Connections: &ConnectionsService{c}}
+	c.Organizations = &OrganizationsService{c: c, Members: &MembersService{c}, Connections: &ConnectionsService{c},
+		Invitations: &OrgInvitationsService{c}}
 	c.IAM = &IAMService{Users: &UsersService{c}}
 	c.APIKeys = &APIKeysService{c}
 	c.ServiceAccounts = &ServiceAccountsService{c}
 	c.Applications = &ApplicationsService{c: c, Grants: &GrantsService{c}}
 	c.Audit = &AuditService{c}
+	c.Invitations = &InvitationsService{c}
 	c.tokens.refresh = func(ctx context.Context, refreshToken string) (*TokenPair, error) {
 		return c.Auth.Refresh(ctx, refreshToken)
 	}

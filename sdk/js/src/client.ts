@@ -8,6 +8,7 @@ import { AuthResource } from './resources/auth.js';
 import { HealthResource } from './resources/health.js';
 import { IamResource } from './resources/iam.js';
 import { OrganizationsResource } from './resources/organizations.js';
+import { InvitationsResource } from './resources/invitations.js';
 import { ServiceAccountsResource } from './resources/service-accounts.js';
 import { AuditResource } from './resources/audit.js';
 
@@ -64,6 +65,7 @@ export class PuguhClient {
   readonly organizations: OrganizationsResource;
   readonly iam: IamResource;
   readonly audit: AuditResource;
+  readonly invitations: InvitationsResource;
   readonly apiKeys: APIKeysResource;
   readonly serviceAccounts: ServiceAccountsResource;
   readonly applications: ApplicationsResource;
@@ -119,6 +121,7 @@ export class PuguhClient {
     this.organizations = new OrganizationsResource(this.#transport);
     this.iam = new IamResource(this.#transport);
     this.audit = new AuditResource(this.#transport);
+    this.invitations = new InvitationsResource(this.#transport);
     this.apiKeys = new APIKeysResource(this.#transport);
     this.serviceAccounts = new ServiceAccountsResource(this.#transport);
     this.applications = new ApplicationsResource(this.#transport);

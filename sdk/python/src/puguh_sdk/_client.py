@@ -15,7 +15,7 @@ from ._pagination import AsyncPage, AsyncPaginator, Page
 from ._response import ResponseInfo
 from ._tokens import AsyncTokenExpiredCallback, AsyncTokens, SyncTokens, TokenExpiredCallback, TokensCallback
 from ._transport import AsyncTransport, SyncTransport, TransportConfig
-from .resources import IAM, APIKeys, Applications, Audit, Auth, Health, Organizations, ServiceAccounts
+from .resources import IAM, APIKeys, Applications, Audit, Auth, Health, Invitations, Organizations, ServiceAccounts
 
 
 class Resources(Generic[M]):
@@ -29,6 +29,7 @@ class Resources(Generic[M]):
     service_accounts: ServiceAccounts[M]
     applications: Applications[M]
     audit: Audit[M]
+    invitations: Invitations[M]
 
     def _mount(self, runner: Runner) -> None:
         self.health = Health(runner)
@@ -39,6 +40,7 @@ class Resources(Generic[M]):
         self.service_accounts = ServiceAccounts(runner)
         self.applications = Applications(runner)
         self.audit = Audit(runner)
+        self.invitations = Invitations(runner)
 
 
 class _WithResponse(Resources[M]):

@@ -8,6 +8,7 @@ from .auth import Auth
 from .connections import Connections
 from .health import Health
 from .iam import IAM, Users
+from .invitations import Invitations, OrgInvitations
 from .organizations import Members, Organizations
 from .service_accounts import ServiceAccounts
 
@@ -20,7 +21,9 @@ __all__ = [
     "Grants",
     "Health",
     "IAM",
+    "Invitations",
     "Members",
+    "OrgInvitations",
     "Organizations",
     "ServiceAccounts",
     "Users",
