@@ -9,6 +9,9 @@ import (
 const (
 	EmailTokenVerify = "verify_email"
 	EmailTokenReset  = "password_reset"
+	// EmailTokenChange confirms a new address: the token's Email becomes
+	// the user's address when the link is used.
+	EmailTokenChange = "change_email"
 )
 
 // EmailToken is a one-time link mailed to a user: the SHA-256 of the link's
@@ -39,4 +42,7 @@ type EmailTokenStore interface {
 	// SetEmailVerified marks the user's address verified at at, if it is
 	// still email (compared case-insensitively); ErrNotFound otherwise.
 	SetEmailVerified(ctx context.Context, userID, email string, at time.Time) error
+	// ChangeUserEmail makes email the user's address, verified at at.
+	// ErrConflict if another account has it; ErrNotFound if there is no such user.
+	ChangeUserEmail(ctx context.Context, userID, email string, at time.Time) error
 }

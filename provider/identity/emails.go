@@ -37,6 +37,7 @@ type EmailStore interface {
 	ConsumeEmailToken(ctx context.Context, purpose string, hash []byte, now time.Time) (*storage.EmailToken, error)
 	DeleteEmailTokens(ctx context.Context, userID, purpose string) error
 	SetEmailVerified(ctx context.Context, userID, email string, at time.Time) error
+	ChangeUserEmail(ctx context.Context, userID, email string, at time.Time) error
 }
 
 // Emails are the flows that mail a one-time link: confirming an address.
@@ -153,7 +154,9 @@ func (e *Emails) ResendVerification(ctx context.Context, email *string) error {
 }
 
 // ConfirmEmail uses a confirmation link's token: the address it was sent to
-// is verified if the account still has it. The link works once.
+// is verified if the account still has it; the link of an email change
+// (Changes.RequestEmailChange) makes its address the account's. The link
+// works once.
 func (e *Emails) ConfirmEmail(ctx context.Context, token string) (*storage.User, error) {
 	bad := problem.Bad(InvalidVerifyLink)
 	if token == "" || len(token) > 128 {
@@ -162,7 +165,12 @@ func (e *Emails) ConfirmEmail(ctx context.Context, token string) (*storage.User,
 	now := e.now()
 	t, err := e.Store.ConsumeEmailToken(ctx, storage.EmailTokenVerify, hashLinkToken(token), now)
 	if errors.Is(err, storage.ErrNotFound) {
-		return nil, bad
+		// The link of an email change opens the same page.
+		u, err := e.confirmChange(ctx, hashLinkToken(token), now)
+		if errors.Is(err, storage.ErrNotFound) {
+			return nil, bad
+		}
+		return u, err
 	}
 	if err != nil {
 		return nil, fmt.Errorf("identity: confirm email: %w", err)

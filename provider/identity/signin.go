@@ -69,8 +69,19 @@ type Registration struct {
 // BadCredentials is the one answer for an unknown email and a wrong password.
 const BadCredentials = "Invalid email or password"
 
-// Register validates and creates a user with a personal organization.
+// Register validates and creates a user with a personal organization, and
+// mails a link confirming the address.
 func (s *SignIn) Register(ctx context.Context, email, pw, fullName *string) (*Registration, error) {
+	return s.register(ctx, email, pw, fullName, true)
+}
+
+// RegisterInvited is Register without the confirmation link, for a sign-up
+// that accepts an invitation: accepting it confirms the address.
+func (s *SignIn) RegisterInvited(ctx context.Context, email, pw, fullName *string) (*Registration, error) {
+	return s.register(ctx, email, pw, fullName, false)
+}
+
+func (s *SignIn) register(ctx context.Context, email, pw, fullName *string, confirm bool) (*Registration, error) {
 	var v problem.Validator
 	var addr, name string
 	v.Email(email, &addr, "email")
@@ -97,7 +108,7 @@ func (s *SignIn) Register(ctx context.Context, email, pw, fullName *string) (*Re
 		return nil, fmt.Errorf("identity: register: %w", err)
 	}
 	audit.Or(s.Audit).Record(ctx, audit.Event{Type: audit.UserRegistered, Actor: audit.User(u.ID), Subject: audit.User(u.ID)})
-	if s.Emails != nil {
+	if s.Emails != nil && confirm {
 		s.Emails.SendVerification(ctx, u)
 	}
 	return &Registration{UserID: u.ID, Email: u.Email, OrganizationID: org.ID}, nil

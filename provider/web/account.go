@@ -30,6 +30,7 @@ import (
 // write themselves; every rule lives in the domain services below.
 type AccountStore interface {
 	UserByID(ctx context.Context, id string) (*storage.User, error)
+	UserByEmail(ctx context.Context, email string) (*storage.User, error)
 	UpdateUserProfile(ctx context.Context, id, fullName string) error
 	UpdateUserPassword(ctx context.Context, id, passwordHash string) error
 	OrganizationsOfUser(ctx context.Context, userID string) ([]storage.UserOrganization, error)
@@ -40,6 +41,15 @@ type AccountStore interface {
 // messages (identity.SignIn).
 type Registrar interface {
 	Register(ctx context.Context, email, password, fullName *string) (*identity.Registration, error)
+	// RegisterInvited registers without mailing a confirmation link: the
+	// invitation being accepted proves the address.
+	RegisterInvited(ctx context.Context, email, password, fullName *string) (*identity.Registration, error)
+}
+
+// PasswordChanger changes a signed-in user's password (identity.Changes),
+// ending every session but keepSession and every token grant of the user.
+type PasswordChanger interface {
+	ChangePassword(ctx context.Context, userID, keepSession, method string, current, next *string) error
 }
 
 // GrantEnder ends every session but one and every token grant of a user
@@ -77,13 +87,18 @@ type Applications interface {
 
 // AccountDeps are the account area's dependencies beyond the shared Pages.
 type AccountDeps struct {
-	Store   AccountStore
-	SignIn  Registrar
-	Hasher  *password.Hasher
-	Grants  GrantEnder
-	Members Members
-	APIKeys APIKeys
-	Apps    Applications
+	Store  AccountStore
+	SignIn Registrar
+	Hasher *password.Hasher
+	Grants GrantEnder
+	// Passwords is the password change the REST API makes too.
+	Passwords PasswordChanger
+	Members   Members
+	// Invitations is the invitation rules (orgs.Invitations); nil: the
+	// members page only adds existing accounts.
+	Invitations Invitations
+	APIKeys     APIKeys
+	Apps        Applications
 	// Connections is the federation rules (federation.Service); nil: no
 	// single sign-on tab.
 	Connections Connections
@@ -118,7 +133,7 @@ type Account struct {
 
 // accountTemplates are the page files of sign-up and the account area; each
 // is parsed with layout.html and, but for sign-up, account_nav.html.
-var accountTemplates = []string{"signup", "account", "account_apikeys", "account_members", "account_apps", "account_app", "account_confirm", "account_security", "account_audit", "account_sso", "account_service_accounts"}
+var accountTemplates = []string{"signup", "account", "account_apikeys", "account_members", "account_apps", "account_app", "account_confirm", "account_security", "account_audit", "account_sso", "account_service_accounts", "invitation"}
 
 // NewAccount parses the account area's templates.
 func NewAccount(p *Pages, d AccountDeps) (*Account, error) {
@@ -126,7 +141,7 @@ func NewAccount(p *Pages, d AccountDeps) (*Account, error) {
 	funcs := template.FuncMap{"when": formatTime, "whenPtr": formatTimePtr}
 	for _, name := range accountTemplates {
 		files := []string{"layout.html", "account_nav.html", name + ".html"}
-		if name == "signup" {
+		if name == "signup" || name == "invitation" {
 			files = []string{"layout.html", name + ".html"} // nobody is signed in yet
 		}
 		if name == "account_security" {
@@ -178,6 +193,7 @@ func (a *Account) Mount(r *mux.Router) {
 	a.mountSecurity(r)
 	a.mountPasskeys(r)
 	a.mountMFAPolicy(r)
+	a.mountInvitations(r)
 	r.HandleFunc("/account/audit", a.auditLog).Methods(http.MethodGet)
 }
 
@@ -368,21 +384,24 @@ func (a *Account) afterPost(w http.ResponseWriter, target, notice string) {
 
 // notices are the messages a redirect may ask a page to show.
 var notices = map[string]string{
-	"profile":      "Your profile was saved.",
-	"password":     "Your password was changed. Your other sessions were signed out.",
-	"org":          "Organization switched.",
-	"session":      "The session was signed out.",
-	"revoked":      "The API key was revoked. It no longer works.",
-	"invited":      "The member was added.",
-	"role":         "The role was changed.",
-	"removed":      "The member was removed.",
-	"saved":        "The application was saved.",
-	"connected":    "The identity provider was connected. Register the redirect URI shown below with it.",
-	"disconnected": "The identity provider was disconnected. Its domains sign in with passwords again.",
-	"totp-removed": "The authenticator app was removed. Sign-ins no longer ask for a code.",
-	"sa-deleted":   "The service account was deleted. Its secret, API keys and tokens no longer work.",
-	"passkey-new":  "The passkey was added. You can sign in with it.",
-	"passkey-gone": "The passkey was removed.",
+	"profile":            "Your profile was saved.",
+	"password":           "Your password was changed. Your other sessions were signed out.",
+	"org":                "Organization switched.",
+	"session":            "The session was signed out.",
+	"revoked":            "The API key was revoked. It no longer works.",
+	"invited":            "The member was added.",
+	"role":               "The role was changed.",
+	"removed":            "The member was removed.",
+	"saved":              "The application was saved.",
+	"connected":          "The identity provider was connected. Register the redirect URI shown below with it.",
+	"disconnected":       "The identity provider was disconnected. Its domains sign in with passwords again.",
+	"totp-removed":       "The authenticator app was removed. Sign-ins no longer ask for a code.",
+	"sa-deleted":         "The service account was deleted. Its secret, API keys and tokens no longer work.",
+	"passkey-new":        "The passkey was added. You can sign in with it.",
+	"passkey-gone":       "The passkey was removed.",
+	"invitation-sent":    "The invitation was sent.",
+	"invitation-revoked": "The invitation was revoked. Its link no longer works.",
+	"joined":             "You joined the organization.",
 }
 
 func noticeOf(r *http.Request) string { return notices[r.URL.Query().Get("done")] }

@@ -20,6 +20,18 @@ type membersPage struct {
 	Email   string
 	Role    string
 	Errors  map[string]string
+	// CanInvite shows the invitation form; Invitations are the pending ones.
+	CanInvite   bool
+	Invitations []invitationLine
+	InviteEmail string
+	InviteRole  string
+}
+
+// invitationLine is one pending invitation as listed, with whether the
+// viewer may revoke it.
+type invitationLine struct {
+	storage.Invitation
+	CanRevoke bool
 }
 
 // memberLine is one member as listed, with what the viewer may do to them.
@@ -59,6 +71,18 @@ func (a *Account) renderMembers(w http.ResponseWriter, r *http.Request, status i
 		if p.MayGrant(role) {
 			data.Roles = append(data.Roles, role)
 		}
+	}
+	invitations, err := a.pendingInvitations(r.Context(), ac)
+	if err != nil {
+		a.p.unavailable(w, r, err)
+		return
+	}
+	data.CanInvite = a.d.Invitations != nil
+	if data.InviteRole == "" {
+		data.InviteRole = authz.Member
+	}
+	for _, inv := range invitations {
+		data.Invitations = append(data.Invitations, invitationLine{Invitation: inv, CanRevoke: p.MayGrant(inv.Role)})
 	}
 	a.render(w, r, status, "account_members", data, false)
 }

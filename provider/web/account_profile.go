@@ -6,7 +6,6 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"github.com/arsaka/puguh/provider/audit"
 	"github.com/arsaka/puguh/provider/httpapi"
 	"github.com/arsaka/puguh/provider/mfa"
 	"github.com/arsaka/puguh/provider/password"
@@ -116,8 +115,15 @@ func (a *Account) changePassword(w http.ResponseWriter, r *http.Request) {
 		data := profilePage{frame: a.frame(w, r, ac, "profile"), FullName: ac.user.FullName, Errors: map[string]string{field: msg}}
 		a.renderProfile(w, r, status, ac, data)
 	}
-	if _, err := a.p.passwords.Reauthenticate(ctx, ac.user.Email, current); err != nil {
+	if next != confirm && password.Problem(next, ac.user.Email) == "" {
+		fail(http.StatusUnprocessableEntity, "confirm_password", "The two new passwords do not match.")
+		return
+	}
+	// The REST API's own change (identity.Changes): the same checks, and
+	// every other session and every token grant of the user ends.
+	if err := a.d.Passwords.ChangePassword(ctx, ac.user.ID, ac.sess.ID, "", &current, &next); err != nil {
 		he, ok := httpapi.AsError(err)
+		fields, _, _, _ := fieldErrors(err)
 		switch {
 		case ok && he.Status == http.StatusTooManyRequests:
 			if v := he.Headers["Retry-After"]; v != "" {
@@ -125,6 +131,8 @@ func (a *Account) changePassword(w http.ResponseWriter, r *http.Request) {
 			}
 			detail, _ := he.Detail.(string)
 			fail(http.StatusTooManyRequests, "current_password", detail)
+		case ok && fields["new_password"] != "":
+			fail(http.StatusUnprocessableEntity, "new_password", fields["new_password"])
 		case ok && he.Status < 500:
 			fail(http.StatusUnprocessableEntity, "current_password", "The current password is not correct.")
 		default:
@@ -132,41 +140,12 @@ func (a *Account) changePassword(w http.ResponseWriter, r *http.Request) {
 		}
 		return
 	}
-	if problem := password.Problem(next, ac.user.Email); problem != "" {
-		fail(http.StatusUnprocessableEntity, "new_password", problem)
-		return
-	}
-	if next != confirm {
-		fail(http.StatusUnprocessableEntity, "confirm_password", "The two new passwords do not match.")
-		return
-	}
-	hash, err := a.d.Hasher.Hash(ctx, next)
-	if err != nil {
-		a.p.unavailable(w, r, err)
-		return
-	}
-	if err := a.d.Store.UpdateUserPassword(ctx, ac.user.ID, hash); err != nil {
-		a.p.unavailable(w, r, err)
-		return
-	}
-	if err := a.endUserGrants(r, ac); err != nil {
-		a.p.unavailable(w, r, err)
-		return
-	}
 	// The fresh session keeps how the user signed in (a second factor stays proven).
 	if _, err := a.p.startSessionAMR(w, r, ac.user, ac.sess, mfa.SplitAMR(ac.sess.AMR)); err != nil {
 		a.p.unavailable(w, r, err)
 		return
 	}
-	a.p.audit.Record(ctx, audit.Event{Type: audit.UserPasswordChanged, Actor: audit.User(ac.user.ID), Subject: audit.User(ac.user.ID)})
 	a.afterPost(w, "/account", "password")
-}
-
-// endUserGrants ends every other session of the user and revokes every token
-// grant the user holds: refresh families in the database, their access JWTs
-// through the denylist, on every replica.
-func (a *Account) endUserGrants(r *http.Request, ac *accountContext) error {
-	return a.d.Grants.EndGrants(r.Context(), ac.user.ID, ac.sess.ID)
 }
 
 // switchOrganization selects the organization the account pages act in

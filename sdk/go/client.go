@@ -46,7 +46,8 @@ type Client struct {
 	Applications    *ApplicationsService
 	Audit           *AuditService
 	// MFA is the calling user's own second factors.
-	MFA *MFAService
+	MFA         *MFAService
+	Invitations *InvitationsService
 
 	baseURL       string
 	http          *http.Client
@@ -120,13 +121,15 @@ func NewClient(opts ...Option) (*Client, error) {
 	}
 	c.Health = &HealthService{c}
 	c.Auth = &AuthService{c}
-	c.Organizations = &OrganizationsService{c: c, Members: &MembersService{c}, Connections: &ConnectionsService{c}}
+	c.Organizations = &OrganizationsService{c: c, Members: &MembersService{c}, Connections: &ConnectionsService{c},
+		Invitations: &OrgInvitationsService{c}}
 	c.IAM = &IAMService{Users: &UsersService{c}}
 	c.APIKeys = &APIKeysService{c}
 	c.ServiceAccounts = &ServiceAccountsService{c}
 	c.Applications = &ApplicationsService{c: c, Grants: &GrantsService{c}}
 	c.Audit = &AuditService{c}
 	c.MFA = &MFAService{c}
+	c.Invitations = &InvitationsService{c}
 	c.tokens.refresh = func(ctx context.Context, refreshToken string) (*TokenPair, error) {
 		return c.Auth.Refresh(ctx, refreshToken)
 	}

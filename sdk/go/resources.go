@@ -86,6 +86,7 @@ type OrganizationsService struct {
 	c           *Client
 	Members     *MembersService
 	Connections *ConnectionsService
+	Invitations *OrgInvitationsService
 }
 
 // List (listOrganizations): every organization the user belongs to (with

@@ -38,6 +38,13 @@ var routes = map[string]route{
 	"updateConnection": {"PATCH", "/api/v1/organizations/{id}/connections/{connection_id}", false},
 	"deleteConnection": {"DELETE", "/api/v1/organizations/{id}/connections/{connection_id}", false},
 
+	"listInvitations":  {"GET", "/api/v1/organizations/{id}/invitations", false},
+	"createInvitation": {"POST", "/api/v1/organizations/{id}/invitations", false},
+	"revokeInvitation": {"DELETE", "/api/v1/organizations/{id}/invitations/{invitation_id}", false},
+	"acceptInvitation": {"POST", "/api/v1/invitations/accept", false},
+	"changePassword":   {"POST", "/api/v1/iam/users/me/password", false},
+	"changeEmail":      {"POST", "/api/v1/iam/users/me/email", false},
+
 	"listUsers":   {"GET", "/api/v1/iam/users", false},
 	"getMe":       {"GET", "/api/v1/iam/users/me", false},
 	"disableUser": {"POST", "/api/v1/iam/users/{id}/disable", false},

@@ -141,6 +141,12 @@ func (s *Store) SetEmailVerified(ctx context.Context, userID, email string, at t
 	return s.Store.SetEmailVerified(ctx, userID, email, at)
 }
 
+// ChangeUserEmail writes, then invalidates the user.
+func (s *Store) ChangeUserEmail(ctx context.Context, userID, email string, at time.Time) error {
+	defer s.users.Invalidate(ctx, userID)
+	return s.Store.ChangeUserEmail(ctx, userID, email, at)
+}
+
 // SetUserDisabled writes, then invalidates the user.
 func (s *Store) SetUserDisabled(ctx context.Context, id string, disabled bool) error {
 	defer s.users.Invalidate(ctx, id)
@@ -187,6 +193,12 @@ func (s *Store) Membership(ctx context.Context, orgID, userID string) (*storage.
 func (s *Store) AddMember(ctx context.Context, m *storage.Membership) error {
 	defer s.memberships.Invalidate(ctx, pair(m.OrganizationID, m.UserID))
 	return s.Store.AddMember(ctx, m)
+}
+
+// AcceptInvitation adds the member, then invalidates the membership.
+func (s *Store) AcceptInvitation(ctx context.Context, id string, m *storage.Membership, at time.Time) error {
+	defer s.memberships.Invalidate(ctx, pair(m.OrganizationID, m.UserID))
+	return s.Store.AcceptInvitation(ctx, id, m, at)
 }
 
 // UpdateMemberRole writes, then invalidates the membership.

@@ -92,6 +92,35 @@ var cachedWrites = []struct {
 			u, err := w.s.UserByID(ctx, w.user.ID)
 			return err == nil && u.EmailVerifiedAt != nil, err
 		}},
+	{"ChangeUserEmail", readUser, func(ctx context.Context, w *world) error {
+		return w.s.ChangeUserEmail(ctx, w.user.ID, "changed-"+w.user.Email, time.Now())
+	},
+		func(ctx context.Context, w *world) (bool, error) {
+			u, err := w.s.UserByID(ctx, w.user.ID)
+			return err == nil && u.Email == "changed-"+w.user.Email && u.EmailVerifiedAt != nil, err
+		}},
+	{"AcceptInvitation", func(ctx context.Context, w *world) error {
+		_, err := w.s.Membership(ctx, w.org.ID, "invitee") // caches "not a member"
+		if !errors.Is(err, storage.ErrNotFound) {
+			return errors.New("the invitee is a member")
+		}
+		return nil
+	}, func(ctx context.Context, w *world) error {
+		u := &storage.User{ID: "invitee", Email: uuid.NewString() + "@example.com", FullName: "I", PasswordHash: "h"}
+		if err := w.s.Register(ctx, u, &storage.Organization{ID: uuid.NewString(), Name: "I", Plan: storage.PlanFree, Personal: true}); err != nil {
+			return err
+		}
+		now := time.Now()
+		inv := &storage.Invitation{ID: uuid.NewString(), OrganizationID: w.org.ID, Email: u.Email, Role: "viewer",
+			TokenHash: []byte(uuid.NewString()), InvitedByType: "user", InvitedByID: w.user.ID, CreatedAt: now, ExpiresAt: now.Add(time.Hour)}
+		if err := w.s.CreateInvitation(ctx, inv, now); err != nil {
+			return err
+		}
+		return w.s.AcceptInvitation(ctx, inv.ID, &storage.Membership{OrganizationID: w.org.ID, UserID: u.ID, Role: "viewer"}, now)
+	}, func(ctx context.Context, w *world) (bool, error) {
+		m, err := w.s.Membership(ctx, w.org.ID, "invitee")
+		return err == nil && m.Role == "viewer", err
+	}},
 	{"SetUserDisabled", readUser, func(ctx context.Context, w *world) error { return w.s.SetUserDisabled(ctx, w.user.ID, true) },
 		func(ctx context.Context, w *world) (bool, error) {
 			u, err := w.s.UserByID(ctx, w.user.ID)

@@ -57,6 +57,9 @@ func TestConformance(t *testing.T) {
 				{"AuditStore", func(t *testing.T) {
 					storagetest.TestAuditStore(t, func(t *testing.T) storage.AuditStore { return open(t) })
 				}},
+				{"InvitationStore", func(t *testing.T) {
+					storagetest.TestInvitationStore(t, func(t *testing.T) storagetest.InvitationStores { return open(t) })
+				}},
 				{"FederationStore", func(t *testing.T) {
 					storagetest.TestFederationStore(t, func(t *testing.T) storagetest.FederationStores { return open(t) })
 				}},

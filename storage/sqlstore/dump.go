@@ -93,6 +93,7 @@ var exportTables = []exportTable{
 	{name: "federation_identities", orderBy: "connection_id, subject"},
 	{name: "federation_sessions", orderBy: "session_id"},
 	{name: "federation_saml_assertions", orderBy: "connection_id, assertion_id"},
+	{name: "invitations", orderBy: "id"},
 }
 
 // ExportTables names the exported tables in export order.

@@ -82,3 +82,32 @@ func TestEmailTokens(t *testing.T) {
 		}
 	})
 }
+
+// Changing an address sets it verified; an address another account has is
+// a conflict, and an unknown user is not found.
+func TestChangeUserEmail(t *testing.T) {
+	sqltest.ForEach(t, func(t *testing.T, s *sqlstore.Store) {
+		ctx := context.Background()
+		now := time.Date(2030, 1, 1, 12, 0, 0, 0, time.UTC)
+		for _, id := range []string{"a", "b"} {
+			u := &storage.User{ID: id, Email: id + "@example.com", FullName: id, PasswordHash: "x", CreatedAt: now, UpdatedAt: now}
+			org := &storage.Organization{ID: "org-" + id, Name: id, Plan: storage.PlanFree, Personal: true, CreatedAt: now, UpdatedAt: now}
+			if err := s.Register(ctx, u, org); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := s.ChangeUserEmail(ctx, "a", "B@example.com", now); !errors.Is(err, storage.ErrConflict) {
+			t.Fatalf("taken address: %v", err)
+		}
+		if err := s.ChangeUserEmail(ctx, "nobody", "c@example.com", now); !errors.Is(err, storage.ErrNotFound) {
+			t.Fatalf("unknown user: %v", err)
+		}
+		if err := s.ChangeUserEmail(ctx, "a", "c@example.com", now); err != nil {
+			t.Fatal(err)
+		}
+		u, err := s.UserByEmail(ctx, "c@example.com")
+		if err != nil || u.ID != "a" || u.EmailVerifiedAt == nil || !u.EmailVerifiedAt.Equal(now) {
+			t.Fatalf("after the change: %+v %v", u, err)
+		}
+	})
+}

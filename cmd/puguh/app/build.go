@@ -78,6 +78,10 @@ type services struct {
 	emails     *identity.Emails
 	resets     *identity.PasswordReset
 	emailPages *web.EmailPages
+
+	// Invitations and the user's own changes (build_invites.go).
+	invitations *orgs.Invitations
+	changes     *identity.Changes
 }
 
 // build constructs every dependency once, in dependency order, and records
@@ -176,6 +180,7 @@ func (a *App) build(ctx context.Context, opts Options) error {
 	s.signIn = &identity.SignIn{Accounts: s.store, Hasher: hasher, Throttle: ratelimit.NewAccounts(limits, ratelimit.AccountLimit), Audit: s.audit, Now: now}
 	a.buildEmails(limits, hasher, now)
 	s.orgs = &orgs.Service{Store: s.store, Audit: s.audit, Now: now}
+	a.buildInvitations(limits, hasher, now)
 	s.plans = &orgs.Plans{Store: s.store, Orgs: s.store, Operators: s.accounts, Audit: s.audit}
 	s.credentials = &credentials.Service{Store: s.store, Audit: s.audit, Now: now}
 	s.apps = &clients.Service{Store: s.store, Tokens: s.provider, Operators: s.accounts, Audit: s.audit, Now: now}
@@ -215,7 +220,7 @@ func (a *App) build(ctx context.Context, opts Options) error {
 		return fmt.Errorf("federation: %w", err)
 	}
 	if s.account, err = web.NewAccount(s.pages, web.AccountDeps{Store: s.store, SignIn: s.signIn, Hasher: hasher,
-		Grants: s.accounts, Members: s.orgs, APIKeys: s.credentials, Apps: s.apps, MFA: s.mfa, MFAPolicies: s.mfaPolicies, Audit: s.auditLog, Connections: s.federation,
+		Grants: s.accounts, Passwords: s.changes, Members: s.orgs, Invitations: s.invitations, APIKeys: s.credentials, Apps: s.apps, MFA: s.mfa, MFAPolicies: s.mfaPolicies, Audit: s.auditLog, Connections: s.federation,
 		RequireVerifiedEmail: a.cfg.RequireVerifiedEmail, ServiceAccounts: s.credentials, Passkeys: s.accountPasskeys()}); err != nil {
 		return err
 	}

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/arsaka/puguh/provider/audit"
 	"github.com/arsaka/puguh/provider/httpapi"
 	"github.com/arsaka/puguh/provider/identity"
 	"github.com/arsaka/puguh/provider/mail"
@@ -54,7 +53,7 @@ var (
 // sign-in, and schedules the removal of expired links.
 func (a *App) buildEmails(limits ratelimit.Store, hasher *password.Hasher, now func() time.Time) {
 	s := &a.s
-	s.emails = &identity.Emails{Store: s.store, Mailer: s.mailer, Audit: audit.NewLog(a.log, now), BaseURL: a.cfg.Issuer,
+	s.emails = &identity.Emails{Store: s.store, Mailer: s.mailer, Audit: s.audit, BaseURL: a.cfg.Issuer,
 		ResendLimit: ratelimit.NewEmails(limits, "verify", mailPerEmail, mailPerIP), Now: now}
 	s.signIn.Emails = s.emails
 	s.resets = &identity.PasswordReset{Emails: s.emails, Store: s.store, Hasher: hasher, Grants: s.accounts,

@@ -67,6 +67,10 @@ func (a *App) routes() http.Handler {
 		s.emailPages,
 		// /api/v1/users/me/mfa…, /api/v1/organizations/{id}/mfa-policy, /api/v1/auth/mfa/enroll…
 		&rest.MFAAPI{Factors: s.mfa, Policies: s.mfaPolicies, SignIn: s.signIn, Tokens: s.provider, Auth: s.authn, MaxBody: body},
+		// /api/v1/organizations/{id}/invitations…, POST /api/v1/invitations/accept
+		&rest.InvitationAPI{Invitations: s.invitations, Auth: s.authn, Cursors: &rest.Cursors{Key: s.cursors}, MaxBody: body},
+		// POST /api/v1/iam/users/me/password, POST /api/v1/iam/users/me/email
+		&rest.AccountAPI{Changes: s.changes, Tokens: s.provider, Auth: s.authn, MaxBody: body},
 	}
 	r := mux.NewRouter()
 	r.NotFoundHandler = httpapi.NotFoundHandler()

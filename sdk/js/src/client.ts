@@ -8,6 +8,7 @@ import { AuthResource } from './resources/auth.js';
 import { HealthResource } from './resources/health.js';
 import { IamResource } from './resources/iam.js';
 import { OrganizationsResource } from './resources/organizations.js';
+import { InvitationsResource } from './resources/invitations.js';
 import { ServiceAccountsResource } from './resources/service-accounts.js';
 import { AuditResource } from './resources/audit.js';
 import { MFAResource } from './resources/mfa.js';
@@ -67,6 +68,7 @@ export class PuguhClient {
   readonly audit: AuditResource;
   /** The calling user's own second factors. */
   readonly mfa: MFAResource;
+  readonly invitations: InvitationsResource;
   readonly apiKeys: APIKeysResource;
   readonly serviceAccounts: ServiceAccountsResource;
   readonly applications: ApplicationsResource;
@@ -123,6 +125,7 @@ export class PuguhClient {
     this.iam = new IamResource(this.#transport);
     this.audit = new AuditResource(this.#transport);
     this.mfa = new MFAResource(this.#transport);
+    this.invitations = new InvitationsResource(this.#transport);
     this.apiKeys = new APIKeysResource(this.#transport);
     this.serviceAccounts = new ServiceAccountsResource(this.#transport);
     this.applications = new ApplicationsResource(this.#transport);

@@ -55,6 +55,7 @@ export type { HealthResource } from './resources/health.js';
 export type { AuthResource } from './resources/auth.js';
 export type { OrganizationsResource, MembersResource } from './resources/organizations.js';
 export type { ConnectionsResource } from './resources/connections.js';
+export type { InvitationsResource, OrgInvitationsResource } from './resources/invitations.js';
 export type { IamResource, UsersResource } from './resources/iam.js';
 export type { APIKeysResource } from './resources/api-keys.js';
 export type { ServiceAccountsResource } from './resources/service-accounts.js';

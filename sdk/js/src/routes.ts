@@ -50,6 +50,13 @@ export const ROUTES = {
   updateConnection: route('PATCH', '/api/v1/organizations/{id}/connections/{connection_id}'),
   deleteConnection: route('DELETE', '/api/v1/organizations/{id}/connections/{connection_id}'),
 
+  listInvitations: route('GET', '/api/v1/organizations/{id}/invitations'),
+  createInvitation: route('POST', '/api/v1/organizations/{id}/invitations'),
+  revokeInvitation: route('DELETE', '/api/v1/organizations/{id}/invitations/{invitation_id}'),
+  acceptInvitation: route('POST', '/api/v1/invitations/accept'),
+  changePassword: route('POST', '/api/v1/iam/users/me/password'),
+  changeEmail: route('POST', '/api/v1/iam/users/me/email'),
+
   listUsers: route('GET', '/api/v1/iam/users'),
   getMe: route('GET', '/api/v1/iam/users/me'),
   disableUser: route('POST', '/api/v1/iam/users/{id}/disable'),

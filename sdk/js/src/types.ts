@@ -42,6 +42,12 @@ export type AuditEventType = S['AuditEventType'];
 export type AddMemberRequest = S['AddMemberRequest'];
 export type UpdateMemberRequest = S['UpdateMemberRequest'];
 export type Connection = S['Connection'];
+export type Invitation = S['Invitation'];
+export type CreateInvitationRequest = S['CreateInvitationRequest'];
+export type AcceptInvitationRequest = S['AcceptInvitationRequest'];
+export type ChangePasswordRequest = S['ChangePasswordRequest'];
+export type ChangeEmailRequest = S['ChangeEmailRequest'];
+export type EmailChange = S['EmailChange'];
 export type CreateConnectionRequest = S['CreateConnectionRequest'];
 export type UpdateConnectionRequest = S['UpdateConnectionRequest'];
 

@@ -439,6 +439,49 @@ test('organization second-factor policy: grace notice, mfa.*, MFAEnrollmentRequi
   assert.equal((await late.mfa.status()).totp, true);
 });
 
+test('invitations: invite, list, revoke, accept with the mailed link; then the invitee changes address and password', async () => {
+  const owner = client();
+  const ownerEmail = uniqueEmail('inviter');
+  await owner.auth.register({ email: ownerEmail, password: 'inviter password 123', full_name: 'Ines Inviter' });
+  await owner.auth.login({ email: ownerEmail, password: 'inviter password 123' });
+  const org = await owner.organizations.create({ name: 'Invited Co' });
+  const inv = owner.organizations.invitations;
+  const email = uniqueEmail('invitee');
+  const created = await inv.create(org.id, { email, role: 'member' });
+  assert.deepEqual([created.email, created.role, created.status], [email, 'member', 'pending']);
+  assert.equal(Date.parse(created.expires_at) - Date.parse(created.created_at), 7 * 24 * 3600 * 1000);
+  const other = await inv.create(org.id, { email: uniqueEmail('other'), role: 'viewer' });
+  const ids = [];
+  for await (const i of inv.list(org.id, { limit: 1 })) ids.push(i.id);
+  assert.deepEqual(ids, [created.id, other.id]);
+  assert.equal(await inv.revoke(org.id, other.id), undefined);
+  await assert.rejects(inv.revoke(org.id, other.id), (e) => e.status === 404 && e.detail === 'Invitation not found');
+  await assert.rejects(inv.create(org.id, { email, role: 'member' }), (e) => e.status === 409);
+
+  const token = new URL(await mailLink(server, email, '/invitations/accept?token=')).searchParams.get('token');
+  const invitee = client();
+  await invitee.auth.register({ email, password: 'invitee password 123', full_name: 'Ivo Invitee' });
+  await invitee.auth.login({ email, password: 'invitee password 123' });
+  await assert.rejects(invitee.invitations.accept({ token: 'nope' }), (e) => e.status === 400 && e.detail === 'Invalid invitation link');
+  const joined = await invitee.invitations.accept({ token });
+  assert.deepEqual([joined.id, joined.role], [org.id, 'member']);
+  await assert.rejects(invitee.invitations.accept({ token }), (e) => e.status === 400 && e.detail === 'This invitation was already accepted');
+
+  const newEmail = uniqueEmail('moved');
+  const change = await invitee.iam.users.changeEmail({ password: 'invitee password 123', new_email: newEmail });
+  assert.equal(change.new_email, newEmail);
+  await assert.rejects(
+    invitee.iam.users.changePassword({ current_password: 'wrong one', new_password: 'a fresh password 1' }),
+    (e) => e.status === 403 && e.detail === 'The current password is not correct',
+  );
+  const before = invitee.accessToken;
+  const pair = await invitee.iam.users.changePassword({ current_password: 'invitee password 123', new_password: 'a fresh password 1' });
+  assert.equal(invitee.accessToken, pair.access_token);
+  assert.notEqual(pair.access_token, before);
+  const me = await invitee.iam.users.me();
+  assert.deepEqual([me.email, me.email_verified], [email, true]);
+});
+
 test('every operation of the OpenAPI document answered 2xx through the SDK', () => {
   const missing = Object.keys(ROUTES).filter((op) => !reached.has(op));
   assert.deepEqual(missing, []);

@@ -194,6 +194,23 @@ def test_every_operation_through_the_async_client(server: Server) -> None:
         assert late.access_token is not None
         await c.organizations.set_mfa_policy(acme["id"], {"required": False})
 
+        # Invitations, accepted with the mailed link; the invitee's own changes.
+        inv = c.organizations.invitations
+        invited_email = unique_email("async-invitee")
+        invitation = await inv.create(acme["id"], {"email": invited_email, "role": "viewer"})
+        extra = await inv.create(acme["id"], {"email": unique_email("async-extra"), "role": "viewer"})
+        assert [i["id"] async for i in inv.list(acme["id"], limit=1)] == [invitation["id"], extra["id"]]
+        assert await inv.revoke(acme["id"], extra["id"]) is None  # type: ignore[func-returns-value]  # 204: None
+        token = mail_link(server, invited_email, "/invitations/accept?token=").split("token=", 1)[1]
+        invitee = client()
+        await invitee.auth.register({"email": invited_email, "password": "invitee password 123", "full_name": "Ivo"})
+        await invitee.auth.login({"email": invited_email, "password": "invitee password 123"})
+        assert (await invitee.invitations.accept({"token": token}))["id"] == acme["id"]
+        moved = unique_email("async-moved")
+        assert (await invitee.iam.users.change_email({"password": "invitee password 123", "new_email": moved}))["new_email"] == moved
+        pair = await invitee.iam.users.change_password({"current_password": "invitee password 123", "new_password": "a fresh password 1"})
+        assert invitee.access_token == pair["access_token"]
+
         # The session: refresh rotates, logout forgets.
         before = c.refresh_token
         assert (await c.auth.refresh())["refresh_token"] == c.refresh_token != before

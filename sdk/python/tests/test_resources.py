@@ -438,6 +438,48 @@ def test_organization_mfa_policy_and_enrolment(server: Server) -> None:
     assert late.mfa.status()["totp"] is True
 
 
+def test_invitations_and_account_changes(server: Server) -> None:
+    owner = client(server)
+    owner_email = unique_email("inviter")
+    owner.auth.register({"email": owner_email, "password": "inviter password 123", "full_name": "Ines Inviter"})
+    owner.auth.login({"email": owner_email, "password": "inviter password 123"})
+    org = owner.organizations.create({"name": "Invited Co"})
+    inv = owner.organizations.invitations
+    email = unique_email("invitee")
+    created = inv.create(org["id"], {"email": email, "role": "member"})
+    assert (created["email"], created["role"], created["status"]) == (email, "member", "pending")
+    other = inv.create(org["id"], {"email": unique_email("other"), "role": "viewer"})
+    assert [i["id"] for i in inv.list(org["id"], limit=1)] == [created["id"], other["id"]]
+    assert inv.revoke(org["id"], other["id"]) is None  # 204: None
+    with pytest.raises(NotFoundError) as gone:
+        inv.revoke(org["id"], other["id"])
+    assert gone.value.detail == "Invitation not found"
+    with pytest.raises(PuguhAPIError) as pending:
+        inv.create(org["id"], {"email": email, "role": "member"})
+    assert pending.value.status == 409
+
+    token = mail_link(server, email, "/invitations/accept?token=").split("token=", 1)[1]
+    invitee = client(server)
+    invitee.auth.register({"email": email, "password": "invitee password 123", "full_name": "Ivo Invitee"})
+    invitee.auth.login({"email": email, "password": "invitee password 123"})
+    with pytest.raises(PuguhAPIError) as bad:
+        invitee.invitations.accept({"token": "nope"})
+    assert (bad.value.status, bad.value.detail) == (400, "Invalid invitation link")
+    joined = invitee.invitations.accept({"token": token})
+    assert (joined["id"], joined.get("role")) == (org["id"], "member")
+
+    new_email = unique_email("moved")
+    assert invitee.iam.users.change_email({"password": "invitee password 123", "new_email": new_email})["new_email"] == new_email
+    with pytest.raises(PuguhAPIError) as wrong:
+        invitee.iam.users.change_password({"current_password": "wrong one", "new_password": "a fresh password 1"})
+    assert (wrong.value.status, wrong.value.detail) == (403, "The current password is not correct")
+    before = invitee.access_token
+    pair = invitee.iam.users.change_password({"current_password": "invitee password 123", "new_password": "a fresh password 1"})
+    assert invitee.access_token == pair["access_token"] != before
+    me = invitee.iam.users.me()
+    assert (me.get("email"), me.get("email_verified")) == (email, True)
+
+
 def test_every_operation_answered_2xx_through_the_sdk() -> None:
     assert sorted(set(ROUTES) - reached) == []
 

@@ -1,7 +1,7 @@
-import type { APIPromise } from '../api-promise.js';
+import { APIPromise } from '../api-promise.js';
 import type { RequestOptions, Transport } from '../core.js';
 import type { PagePromise, PageParams } from '../pagination.js';
-import type { Me, Member, UserState } from '../types.js';
+import type { ChangeEmailRequest, ChangePasswordRequest, EmailChange, Me, Member, TokenPair, UserState } from '../types.js';
 
 /** /api/v1/iam/users: the users of the current organization. */
 export class UsersResource {
@@ -23,6 +23,25 @@ export class UsersResource {
   /** disableUser: ends the user's sessions and tokens (platform operators; owners for users they manage). */
   disable(userId: string, options?: RequestOptions): APIPromise<UserState> {
     return this.#t.request({ operationId: 'disableUser', path: { id: userId }, options });
+  }
+
+  /**
+   * changePassword: change the signed-in user's password. Every token of the user ends, this client's
+   * too; the client stores the fresh pair the server answers.
+   */
+  changePassword(body: ChangePasswordRequest, options?: RequestOptions): APIPromise<TokenPair> {
+    const p = this.#t.request<TokenPair>({ operationId: 'changePassword', body, options });
+    return new APIPromise(
+      p.withResponse().then(async (r) => {
+        await this.#t.tokens.store(r.data);
+        return r;
+      }),
+    );
+  }
+
+  /** changeEmail: mail a link to the new address; the address changes when it is opened. */
+  changeEmail(body: ChangeEmailRequest, options?: RequestOptions): APIPromise<EmailChange> {
+    return this.#t.request({ operationId: 'changeEmail', body, options });
   }
 
   /** enableUser: restores sign-in (ended sessions stay ended). */

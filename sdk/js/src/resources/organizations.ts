@@ -2,6 +2,7 @@ import type { APIPromise } from '../api-promise.js';
 import type { RequestOptions, Transport } from '../core.js';
 import type { PagePromise, PageParams } from '../pagination.js';
 import { ConnectionsResource } from './connections.js';
+import { OrgInvitationsResource } from './invitations.js';
 import type {
   AddMemberRequest,
   CreateOrganizationRequest,
@@ -47,10 +48,12 @@ export class OrganizationsResource {
   readonly #t: Transport;
   readonly members: MembersResource;
   readonly connections: ConnectionsResource;
+  readonly invitations: OrgInvitationsResource;
   constructor(t: Transport) {
     this.#t = t;
     this.members = new MembersResource(t);
     this.connections = new ConnectionsResource(t);
+    this.invitations = new OrgInvitationsResource(t);
   }
 
   /** listOrganizations: every organization the user belongs to (with their role), or the credential's one. */

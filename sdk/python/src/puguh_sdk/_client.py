@@ -15,7 +15,7 @@ from ._pagination import AsyncPage, AsyncPaginator, Page
 from ._response import ResponseInfo
 from ._tokens import AsyncTokenExpiredCallback, AsyncTokens, SyncTokens, TokenExpiredCallback, TokensCallback
 from ._transport import AsyncTransport, SyncTransport, TransportConfig
-from .resources import IAM, MFA, APIKeys, Applications, Audit, Auth, Health, Organizations, ServiceAccounts
+from .resources import IAM, MFA, APIKeys, Applications, Audit, Auth, Health, Invitations, Organizations, ServiceAccounts
 
 
 class Resources(Generic[M]):
@@ -30,6 +30,7 @@ class Resources(Generic[M]):
     applications: Applications[M]
     audit: Audit[M]
     mfa: MFA[M]
+    invitations: Invitations[M]
 
     def _mount(self, runner: Runner) -> None:
         self.health = Health(runner)
@@ -41,6 +42,7 @@ class Resources(Generic[M]):
         self.applications = Applications(runner)
         self.audit = Audit(runner)
         self.mfa = MFA(runner)
+        self.invitations = Invitations(runner)
 
 
 class _WithResponse(Resources[M]):

@@ -147,6 +147,47 @@ class UpdateMemberRequest(TypedDict):
     role: Role
 
 
+class Invitation(TypedDict):
+    id: str
+    organization_id: str
+    email: str
+    role: Role
+    status: Literal["pending", "accepted", "revoked", "expired"]
+    invited_by_type: Literal["user", "api_key", "service_account"]
+    invited_by_id: str
+    created_at: str
+    expires_at: str
+
+
+class InvitationList(TypedDict):
+    items: list[Invitation]
+    next_cursor: NotRequired[str]
+
+
+class CreateInvitationRequest(TypedDict):
+    email: str
+    role: Role
+
+
+class AcceptInvitationRequest(TypedDict):
+    token: str
+
+
+class ChangePasswordRequest(TypedDict):
+    current_password: str
+    new_password: str
+
+
+class ChangeEmailRequest(TypedDict):
+    password: str
+    new_email: str
+
+
+class EmailChange(TypedDict):
+    detail: str
+    new_email: str
+
+
 class Me(TypedDict):
     id: str
     type: Literal["user", "service_account", "api_key"]

@@ -9,6 +9,7 @@ from .connections import Connections
 from .health import Health
 from .iam import IAM, Users
 from .mfa import MFA
+from .invitations import Invitations, OrgInvitations
 from .organizations import Members, Organizations
 from .service_accounts import ServiceAccounts
 
@@ -21,8 +22,10 @@ __all__ = [
     "Grants",
     "Health",
     "IAM",
+    "Invitations",
     "Members",
     "MFA",
+    "OrgInvitations",
     "Organizations",
     "ServiceAccounts",
     "Users",

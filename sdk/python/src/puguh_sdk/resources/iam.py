@@ -3,7 +3,7 @@ from __future__ import annotations
 from typing import Unpack
 
 from .._calls import Call, ListCall, M, RequestOptions, Resource, Runner, list_operation, operation
-from ..types import Me, Member, UserState
+from ..types import ChangeEmailRequest, ChangePasswordRequest, EmailChange, Me, Member, TokenPair, UserState
 
 
 class Users(Resource[M]):
@@ -18,6 +18,16 @@ class Users(Resource[M]):
     def me(self, /, **options: Unpack[RequestOptions]) -> Call[Me]:
         """getMe: the caller: a user's profile, or the API key or service account."""
         return Call("getMe", options)
+
+    @operation
+    def change_password(self, body: ChangePasswordRequest, /, **options: Unpack[RequestOptions]) -> Call[TokenPair]:
+        """changePassword: every token of the user ends, this client's too; the client keeps the fresh pair."""
+        return Call("changePassword", options, body=body, effect="store_tokens")
+
+    @operation
+    def change_email(self, body: ChangeEmailRequest, /, **options: Unpack[RequestOptions]) -> Call[EmailChange]:
+        """changeEmail: mail a link to the new address; the address changes when it is opened."""
+        return Call("changeEmail", options, body=body)
 
     @operation
     def disable(self, user_id: str, /, **options: Unpack[RequestOptions]) -> Call[UserState]:

@@ -4,6 +4,7 @@ from typing import Unpack
 
 from .._calls import Call, ListCall, M, RequestOptions, Resource, Runner, list_operation, operation
 from .connections import Connections
+from .invitations import OrgInvitations
 from ..types import AddMemberRequest, CreateOrganizationRequest, Member, MFAPolicy, MFAPolicyRequest, Organization, Plan, PlanRequest, UpdateMemberRequest
 
 
@@ -40,11 +41,13 @@ class Organizations(Resource[M]):
 
     members: Members[M]
     connections: Connections[M]
+    invitations: OrgInvitations[M]
 
     def __init__(self, runner: Runner) -> None:
         super().__init__(runner)
         self.members = Members(runner)
         self.connections = Connections(runner)
+        self.invitations = OrgInvitations(runner)
 
     @list_operation
     def list(self, /, **options: Unpack[RequestOptions]) -> ListCall[Organization]:
