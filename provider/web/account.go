@@ -92,6 +92,13 @@ type AccountDeps struct {
 	// Audit reads the audit log (audit.Service); nil: the activity page
 	// shows nothing.
 	Audit AuditLog
+	// Consents are the user's connected applications (clients.Service);
+	// nil: no connected-apps tab.
+	Consents Consents
+	// Lifecycle deletes accounts and serves the operator page
+	// (identity.Service), finding users in Directory; nil: neither page.
+	Lifecycle Lifecycle
+	Directory Directory
 	// RequireVerifiedEmail (PUGUH_REQUIRE_VERIFIED_EMAIL): sign-up does not
 	// sign in; it asks the new user to open the confirmation link first.
 	RequireVerifiedEmail bool
@@ -109,7 +116,7 @@ type Account struct {
 
 // accountTemplates are the page files of sign-up and the account area; each
 // is parsed with layout.html and, but for sign-up, account_nav.html.
-var accountTemplates = []string{"signup", "account", "account_apikeys", "account_members", "account_apps", "account_app", "account_confirm", "account_security", "account_audit", "account_sso"}
+var accountTemplates = []string{"signup", "account", "account_apikeys", "account_members", "account_apps", "account_app", "account_confirm", "account_security", "account_audit", "account_sso", "account_connected", "account_delete", "account_operator"}
 
 // NewAccount parses the account area's templates.
 func NewAccount(p *Pages, d AccountDeps) (*Account, error) {
@@ -159,6 +166,7 @@ func (a *Account) Mount(r *mux.Router) {
 	r.HandleFunc("/account/applications/{id}", a.updateApplication).Methods(http.MethodPost)
 	r.HandleFunc("/account/applications/{id}/secret", a.rotateSecret).Methods(http.MethodPost)
 	a.mountSecurity(r)
+	a.mountLifecycle(r)
 	r.HandleFunc("/account/audit", a.auditLog).Methods(http.MethodGet)
 }
 
@@ -197,6 +205,8 @@ type frame struct {
 
 	CanKeys, CanMembers, CanApps bool
 	CanSSO                       bool
+	// CanConnected shows the connected-apps tab, CanOperate the operator's.
+	CanConnected, CanOperate bool
 	// CanSecurity shows the security tab (second factors).
 	CanSecurity bool
 }
@@ -223,9 +233,21 @@ func (a *Account) frame(w http.ResponseWriter, r *http.Request, ac *accountConte
 	return frame{
 		CSRF: a.p.CSRFToken(w, r), Tab: tab, User: ac.user, Orgs: ac.orgs, Org: ac.org,
 		CanKeys: ac.perms.Has(permKeysPage), CanMembers: ac.perms.Has(permMembersPage), CanApps: ac.perms.Has(permAppsPage),
-		CanSSO:      a.d.Connections != nil && ac.perms.Has(permSSOPage),
-		CanSecurity: a.d.MFA != nil,
+		CanSSO:       a.d.Connections != nil && ac.perms.Has(permSSOPage),
+		CanSecurity:  a.d.MFA != nil,
+		CanConnected: a.d.Consents != nil,
+		CanOperate:   a.isOperator(r, ac),
 	}
+}
+
+// isOperator reports whether the signed-in user is a platform operator, for
+// the operator tab; an error hides the tab (the page itself checks again).
+func (a *Account) isOperator(r *http.Request, ac *accountContext) bool {
+	if a.d.Lifecycle == nil {
+		return false
+	}
+	op, err := a.d.Lifecycle.IsOperator(r.Context(), ac.user.ID)
+	return err == nil && op
 }
 
 // orgCookie keeps the organization the user is acting in. It is only a

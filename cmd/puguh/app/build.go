@@ -172,6 +172,9 @@ func (a *App) build(ctx context.Context, opts Options) error {
 	// One SignIn checks passwords for the REST login and the sign-in page, so
 	// both share the per-account throttle.
 	s.signIn = &identity.SignIn{Accounts: s.store, Hasher: hasher, Throttle: ratelimit.NewAccounts(limits, ratelimit.AccountLimit), Audit: s.audit, Now: now}
+	// Deleting accounts (docs/lifecycle.md): erasure through the cached
+	// store, client grants through the provider, re-authentication.
+	s.accounts.Erasure, s.accounts.Clients, s.accounts.Passwords = s.store, s.provider, s.signIn
 	a.buildEmails(limits, hasher, now)
 	s.orgs = &orgs.Service{Store: s.store, Audit: s.audit, Now: now}
 	s.plans = &orgs.Plans{Store: s.store, Orgs: s.store, Operators: s.accounts, Audit: s.audit}
@@ -186,6 +189,9 @@ func (a *App) build(ctx context.Context, opts Options) error {
 
 	if s.mfa, err = a.buildMFA(now, limits); err != nil {
 		return err
+	}
+	if s.mfa != nil {
+		s.accounts.SecondFactor = s.mfa
 	}
 
 	// HTTP.
@@ -209,7 +215,7 @@ func (a *App) build(ctx context.Context, opts Options) error {
 	}
 	if s.account, err = web.NewAccount(s.pages, web.AccountDeps{Store: s.store, SignIn: s.signIn, Hasher: hasher,
 		Grants: s.accounts, Members: s.orgs, APIKeys: s.credentials, Apps: s.apps, MFA: s.mfa, Audit: s.auditLog, Connections: s.federation,
-		RequireVerifiedEmail: a.cfg.RequireVerifiedEmail}); err != nil {
+		RequireVerifiedEmail: a.cfg.RequireVerifiedEmail, Consents: s.apps, Lifecycle: s.accounts, Directory: s.store}); err != nil {
 		return err
 	}
 	if s.emailPages, err = web.NewEmailPages(s.pages, s.emails, s.resets); err != nil {
