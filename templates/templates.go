@@ -7,8 +7,9 @@ package templates
 
 import "embed"
 
-// FS holds layout.html, the page templates, static/ (served at /static/) and
-// mail/, the outgoing messages (package provider/mail).
+// FS holds layout.html, the page templates, static/ (served at /static/),
+// mail/, the outgoing messages (package provider/mail), and apidocs/, the
+// vendored Swagger UI of /docs/api with its licences (apidocs/README.md).
 //
-//go:embed *.html static mail
+//go:embed *.html static mail apidocs/*.gz apidocs/LICENSE apidocs/NOTICE apidocs/THIRD-PARTY-NOTICES.txt apidocs/VERSION
 var FS embed.FS

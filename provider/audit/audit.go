@@ -67,6 +67,10 @@ const (
 	OrganizationMFAPolicyChanged Type = "organization.mfa_policy_changed"
 )
 
+// MFAPasskeyCloneWarning: a passkey's signature counter did not move
+// forward (WebAuthn §7.2), so it may have been copied; Puguh refuses it.
+const MFAPasskeyCloneWarning Type = "mfa.passkey_clone_warning"
+
 // Types lists every event type, in the order above.
 func Types() []Type {
 	return []Type{SignInSucceeded, SignInFailed, SignedOut,

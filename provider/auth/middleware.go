@@ -257,9 +257,11 @@ func (a *Authenticator) bearer(r *http.Request, header string) (*authz.Principal
 }
 
 func (a *Authenticator) apiKey(r *http.Request, key string) (*authz.Principal, error) {
-	orgID := r.Header.Get(HeaderOrganization)
-	if orgID == "" {
-		return nil, httpapi.Invalid(httpapi.Issue{Loc: []any{"header", HeaderOrganization}, Msg: "field required", Type: "value_error.missing"})
+	// An API key names its organization: the header is required, and a
+	// malformed one is the caller's mistake (422), not a bad key.
+	orgID, err := a.organization(r, "")
+	if err != nil {
+		return nil, err
 	}
 	p, err := a.d.APIKeys.Authenticate(r.Context(), key, orgID)
 	if errors.Is(err, credentials.ErrBadKey) {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/arsaka/puguh/provider/audit"
 	"github.com/arsaka/puguh/provider/authz"
 	"github.com/arsaka/puguh/provider/problem"
 	"github.com/arsaka/puguh/storage"
@@ -119,6 +120,11 @@ func (s *Service) RotateKey(ctx context.Context, p *authz.Principal, id string, 
 		}
 		return nil, fmt.Errorf("credentials: rotate key: %w", err)
 	}
+	// The rotated key is the subject, as for its revocation; its successor is
+	// named in the details, since it has no api_key.created event of its own.
+	audit.Or(s.Audit).Record(ctx, audit.Event{Type: audit.APIKeyRotated, OrganizationID: p.OrganizationID, Actor: audit.Actor(p),
+		Subject: keyRef(k.ID), Details: map[string]string{"name": k.Name, "prefix": k.Prefix,
+			"replaced_by": next.ID, "new_prefix": next.Prefix, "overlap": d.String()}})
 	return &RotatedKey{CreatedKey: CreatedKey{APIKey: *next, Key: secret.Key}, Replaces: k.ID, ReplacedEndsAt: ends}, nil
 }
 
@@ -160,6 +166,8 @@ func (s *Service) RotateServiceAccountSecret(ctx context.Context, p *authz.Princ
 		}
 		return nil, fmt.Errorf("credentials: rotate service account secret: %w", err)
 	}
+	audit.Or(s.Audit).Record(ctx, audit.Event{Type: audit.ServiceAccountSecretRotated, OrganizationID: p.OrganizationID, Actor: audit.Actor(p),
+		Subject: accountRef(sa.ID), Details: map[string]string{"name": sa.Name, "client_id": sa.ClientID, "overlap": d.String()}})
 	return &RotatedSecret{ClientID: sa.ClientID, ClientSecret: secret.Secret, PreviousSecretEndsAt: now.Add(d)}, nil
 }
 

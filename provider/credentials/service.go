@@ -40,8 +40,8 @@ type Store interface {
 // create credentials (docs/security.md, "Credentials act as themselves").
 type Service struct {
 	Store Store
-	// Audit records keys and service accounts created, revoked and deleted;
-	// nil: nothing.
+	// Audit records keys and service accounts created, rotated, revoked and
+	// deleted; nil: nothing.
 	Audit audit.Recorder
 	Now   func() time.Time
 }

@@ -103,14 +103,14 @@ func (e *Endpoints) token(w http.ResponseWriter, r *http.Request) {
 	ar, err := p.NewAccessRequest(ctx, r, sess)
 	if err != nil {
 		e.logError(r, err)
-		p.WriteAccessError(ctx, w, ar, tokenError(w, err))
+		p.WriteAccessError(ctx, w, ar, challenge(w, tokenError(w, err)))
 		return
 	}
 	if ar.GetGrantTypes().ExactOne("client_credentials") {
 		e.clientCredentialsSession(ar, sess)
 	} else if err := e.P.userStillActive(ctx, ar); err != nil {
 		e.logError(r, err)
-		p.WriteAccessError(ctx, w, ar, tokenError(w, err))
+		p.WriteAccessError(ctx, w, ar, challenge(w, tokenError(w, err)))
 		return
 	}
 	// The tokens are signed with the algorithms the client registered
@@ -122,7 +122,7 @@ func (e *Endpoints) token(w http.ResponseWriter, r *http.Request) {
 	resp, err := p.NewAccessResponse(ctx, ar)
 	if err != nil {
 		e.logError(r, err)
-		p.WriteAccessError(ctx, w, ar, tokenError(w, err))
+		p.WriteAccessError(ctx, w, ar, challenge(w, tokenError(w, err)))
 		return
 	}
 	// fosite writes "bearer". RFC 6749 §5.1 makes the value case-insensitive,
@@ -194,6 +194,18 @@ func tokenError(w http.ResponseWriter, err error) error {
 	return err
 }
 
+// challenge adds the HTTP Basic challenge to a 401 of the token,
+// revocation and introspection endpoints: RFC 6749 §5.2 asks for it when
+// the client authenticated with Basic, and a client that posted its
+// credentials in the form learns from it which scheme to use. fosite writes
+// the 401 without one.
+func challenge(w http.ResponseWriter, err error) error {
+	if err != nil && fosite.ErrorToRFC6749Error(err).CodeField == http.StatusUnauthorized {
+		w.Header().Set("WWW-Authenticate", `Basic realm="puguh"`)
+	}
+	return err
+}
+
 // supportedGrantTypes are the grants of the public composition.
 var supportedGrantTypes = map[string]bool{"authorization_code": true, "refresh_token": true, "client_credentials": true}
 
@@ -244,7 +256,7 @@ func (e *Endpoints) revoke(w http.ResponseWriter, r *http.Request) {
 		e.P.public.WriteAccessError(ctx, w, fosite.NewAccessRequest(NewSession()), fosite.ErrTemporarilyUnavailable.WithWrap(err))
 		return
 	}
-	e.P.public.WriteRevocationResponse(ctx, w, err)
+	e.P.public.WriteRevocationResponse(ctx, w, challenge(w, err))
 }
 
 // revocationFailed reports an error of the revocation itself, not of the
@@ -265,7 +277,7 @@ func (e *Endpoints) introspect(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	callerID, _, ok := r.BasicAuth()
 	if !ok {
-		e.P.public.WriteIntrospectionError(ctx, w, fosite.ErrRequestUnauthorized.WithHint("Authenticate with HTTP Basic client credentials."))
+		e.P.public.WriteIntrospectionError(ctx, w, challenge(w, fosite.ErrRequestUnauthorized.WithHint("Authenticate with HTTP Basic client credentials.")))
 		return
 	}
 	// fosite takes an access_token parameter as the caller's credentials
@@ -273,13 +285,13 @@ func (e *Endpoints) introspect(w http.ResponseWriter, r *http.Request) {
 	// valid token of any tenant plus another client's id would pass as that
 	// client. Only the client's own credentials authenticate here.
 	if err := r.ParseForm(); err != nil || r.Form.Has("access_token") {
-		e.P.public.WriteIntrospectionError(ctx, w, fosite.ErrRequestUnauthorized.WithHint("Authenticate with HTTP Basic client credentials only."))
+		e.P.public.WriteIntrospectionError(ctx, w, challenge(w, fosite.ErrRequestUnauthorized.WithHint("Authenticate with HTTP Basic client credentials only.")))
 		return
 	}
 	ir, err := e.P.public.NewIntrospectionRequest(ctx, r, NewSession())
 	if err != nil {
 		e.logError(r, err)
-		e.P.public.WriteIntrospectionError(ctx, w, err)
+		e.P.public.WriteIntrospectionError(ctx, w, challenge(w, err))
 		return
 	}
 	if ir.IsActive() && !e.sameOrganization(r, callerID, ir.GetAccessRequester()) {

@@ -104,9 +104,10 @@ func TestAPIKeyHeaderErrors(t *testing.T) {
 		}{
 			{"missing organization header", []string{"X-API-Key", good.Key}, 422, bodyMissingOrgHeader},
 			{"empty organization header", []string{"X-API-Key", good.Key, "X-Organization-ID", ""}, 422, bodyMissingOrgHeader},
+			{"malformed organization header", []string{"X-API-Key", good.Key, "X-Organization-ID", "acme"}, 422,
+				invalid("value is not a valid uuid", "type_error.uuid", "header", "X-Organization-ID")},
 			{"another organization", []string{"X-API-Key", good.Key, "X-Organization-ID", other.OrganizationID}, 401, bodyBadAPIKey},
 			{"organization that does not exist", []string{"X-API-Key", good.Key, "X-Organization-ID", "00000000-0000-4000-8000-000000000000"}, 401, bodyBadAPIKey},
-			{"organization header not a uuid", []string{"X-API-Key", good.Key, "X-Organization-ID", "acme"}, 401, bodyBadAPIKey},
 			{"revoked", revoked.headers(), 401, bodyBadAPIKey},
 			{"expired", expired.headers(), 401, bodyBadAPIKey},
 			{"malformed", []string{"X-API-Key", "YOUR_API_KEY", "X-Organization-ID", u.OrganizationID}, 401, bodyBadAPIKey},

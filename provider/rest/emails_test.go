@@ -1,6 +1,7 @@
 package rest_test
 
 import (
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -153,8 +154,12 @@ func TestResendVerification(t *testing.T) {
 				break
 			}
 		}
-		if last.Status != http.StatusTooManyRequests || last.Header.Get("Retry-After") == "" {
-			t.Fatalf("per-IP budget: %d %s", last.Status, last.Body)
+		if last.Status != http.StatusTooManyRequests || last.Header.Get("Retry-After") == "" ||
+			!strings.HasPrefix(string(last.Body), `{"detail":"Rate limit exceeded. Retry after `) {
+			t.Fatalf("per-IP budget: %d %s (Retry-After %q)", last.Status, last.Body, last.Header.Get("Retry-After"))
+		}
+		if want := fmt.Sprintf(`{"detail":"Rate limit exceeded. Retry after %s seconds."}`, last.Header.Get("Retry-After")); strings.TrimSpace(string(last.Body)) != want {
+			t.Fatalf("per-IP budget: %s, want %s", last.Body, want)
 		}
 		// Another IP is not affected.
 		want(t, e.Do(http.MethodPost, "/api/v1/auth/verify-email/resend", map[string]any{"email": u.Email}, "X-Forwarded-For", "10.200.0.2"),

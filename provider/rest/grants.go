@@ -2,8 +2,10 @@ package rest
 
 import (
 	"net/http"
+	"strings"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/gorilla/mux"
 
 	"github.com/arsaka/puguh/provider/auth"
@@ -36,23 +38,28 @@ type grantJSON struct {
 	UpdatedAt time.Time `json:"updated_at"`
 }
 
-// applicationID reads X-Application-ID: missing is 422.
+// applicationID reads X-Application-ID: missing or not a UUID (every
+// application's id is one) is 422, as for X-Organization-ID.
 func applicationID(r *http.Request) (string, error) {
 	id := r.Header.Get(HeaderApplication)
 	if id == "" {
 		return "", httpapi.Invalid(httpapi.Issue{Loc: []any{"header", HeaderApplication}, Msg: "field required", Type: "value_error.missing"})
 	}
-	return id, nil
+	if _, err := uuid.Parse(id); err != nil || len(id) != 36 {
+		return "", httpapi.Invalid(httpapi.Issue{Loc: []any{"header", HeaderApplication}, Msg: "value is not a valid uuid", Type: "type_error.uuid"})
+	}
+	return strings.ToLower(id), nil
 }
 
 // list is GET /api/v1/applications/grants (applications.grants.read).
 func (a *GrantsAPI) list(w http.ResponseWriter, r *http.Request) error {
-	p := principal(r)
-	if err := p.Require(authz.GrantsRead); err != nil {
-		return err
-	}
+	// The request's shape first (422), then the caller's permission (403).
 	appID, err := applicationID(r)
 	if err != nil {
+		return err
+	}
+	p := principal(r)
+	if err := p.Require(authz.GrantsRead); err != nil {
 		return err
 	}
 	grants, err := a.Apps.Grants(r.Context(), p, appID)
@@ -70,12 +77,13 @@ func (a *GrantsAPI) list(w http.ResponseWriter, r *http.Request) error {
 // revoke is DELETE /api/v1/applications/grants/{user_id}
 // (applications.grants.delete).
 func (a *GrantsAPI) revoke(w http.ResponseWriter, r *http.Request) error {
-	p := principal(r)
-	if err := p.Require(authz.GrantsDelete); err != nil {
-		return err
-	}
+	// The request's shape first (422), then the caller's permission (403).
 	appID, err := applicationID(r)
 	if err != nil {
+		return err
+	}
+	p := principal(r)
+	if err := p.Require(authz.GrantsDelete); err != nil {
 		return err
 	}
 	userID := mux.Vars(r)["user_id"]

@@ -2,7 +2,6 @@ package rest_test
 
 import (
 	"net/http"
-	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -33,19 +32,11 @@ func TestPasswordReset(t *testing.T) {
 			invalid("value is not a valid email address", "value_error.email", "body", "email"))
 		want(t, e.Do(http.MethodPost, "/api/v1/auth/password-reset", "email=x", "Content-Type", "text/plain"), http.StatusUnsupportedMediaType, body415)
 
-		var known, unknown []time.Duration
-		for i := range 4 {
-			begin := time.Now()
-			want(t, e.Do(http.MethodPost, "/api/v1/auth/password-reset", map[string]any{"email": "nobody-" + u.ID[:8] + "@example.com"}, ip...),
-				http.StatusAccepted, bodyResetAccepted)
-			unknown = append(unknown, time.Since(begin))
-			if i == 0 {
-				begin = time.Now()
-				want(t, e.Do(http.MethodPost, "/api/v1/auth/password-reset", map[string]any{"email": u.Email}, ip...), http.StatusAccepted, bodyResetAccepted)
-				known = append(known, time.Since(begin))
-			}
-		}
-		t.Logf("password-reset request: known address %v, unknown %v (median)", known[0], median(unknown))
+		// The same answer whether or not the address has an account; the
+		// mail goes out in the background, so the request does the same work.
+		want(t, e.Do(http.MethodPost, "/api/v1/auth/password-reset", map[string]any{"email": "nobody-" + u.ID[:8] + "@example.com"}, ip...),
+			http.StatusAccepted, bodyResetAccepted)
+		want(t, e.Do(http.MethodPost, "/api/v1/auth/password-reset", map[string]any{"email": u.Email}, ip...), http.StatusAccepted, bodyResetAccepted)
 
 		m := e.WaitMail(u.Email, "Reset your password", 0)
 		link := e.LinkIn(m, identity.ResetPath+"?token=")
@@ -94,10 +85,4 @@ func TestPasswordReset(t *testing.T) {
 			t.Fatalf("%d reset messages, want 5", n)
 		}
 	})
-}
-
-func median(d []time.Duration) time.Duration {
-	d = slices.Clone(d)
-	slices.Sort(d)
-	return d[len(d)/2]
 }

@@ -89,6 +89,8 @@ type AccountDeps struct {
 	Connections Connections
 	// MFA is the second-factor rules; nil: no security tab.
 	MFA AccountMFA
+	// Passkeys is the passkey rules; nil: no passkeys on the security tab.
+	Passkeys AccountPasskeys
 	// Audit reads the audit log (audit.Service); nil: the activity page
 	// shows nothing.
 	Audit AuditLog
@@ -99,6 +101,9 @@ type AccountDeps struct {
 	// (identity.Service), finding users in Directory; nil: neither page.
 	Lifecycle Lifecycle
 	Directory Directory
+	// ServiceAccounts is the service-account rules (credentials.Service);
+	// nil: no service accounts tab.
+	ServiceAccounts ServiceAccounts
 	// RequireVerifiedEmail (PUGUH_REQUIRE_VERIFIED_EMAIL): sign-up does not
 	// sign in; it asks the new user to open the confirmation link first.
 	RequireVerifiedEmail bool
@@ -116,7 +121,7 @@ type Account struct {
 
 // accountTemplates are the page files of sign-up and the account area; each
 // is parsed with layout.html and, but for sign-up, account_nav.html.
-var accountTemplates = []string{"signup", "account", "account_apikeys", "account_members", "account_apps", "account_app", "account_confirm", "account_security", "account_audit", "account_sso", "account_connected", "account_delete", "account_operator"}
+var accountTemplates = []string{"signup", "account", "account_apikeys", "account_members", "account_apps", "account_app", "account_confirm", "account_security", "account_audit", "account_sso", "account_service_accounts", "account_connected", "account_delete", "account_operator"}
 
 // NewAccount parses the account area's templates.
 func NewAccount(p *Pages, d AccountDeps) (*Account, error) {
@@ -165,8 +170,14 @@ func (a *Account) Mount(r *mux.Router) {
 	r.HandleFunc("/account/applications/{id}", a.application).Methods(http.MethodGet)
 	r.HandleFunc("/account/applications/{id}", a.updateApplication).Methods(http.MethodPost)
 	r.HandleFunc("/account/applications/{id}/secret", a.rotateSecret).Methods(http.MethodPost)
+	r.HandleFunc("/account/service-accounts", a.serviceAccounts).Methods(http.MethodGet)
+	r.HandleFunc("/account/service-accounts", a.createServiceAccount).Methods(http.MethodPost)
+	r.HandleFunc("/account/service-accounts/{id}/rotate-secret", a.rotateServiceAccountSecret).Methods(http.MethodPost)
+	r.HandleFunc("/account/service-accounts/{id}/delete", a.confirmDeleteServiceAccount).Methods(http.MethodGet)
+	r.HandleFunc("/account/service-accounts/{id}/delete", a.deleteServiceAccount).Methods(http.MethodPost)
 	a.mountSecurity(r)
 	a.mountLifecycle(r)
+	a.mountPasskeys(r)
 	r.HandleFunc("/account/audit", a.auditLog).Methods(http.MethodGet)
 }
 
@@ -185,7 +196,7 @@ func (a *Account) render(w http.ResponseWriter, r *http.Request, status int, pag
 	if scripts {
 		h := w.Header()
 		h.Set("Content-Security-Policy", strings.Replace(h.Get("Content-Security-Policy"),
-			"default-src 'none';", "default-src 'none'; script-src 'self';", 1))
+			"default-src 'none';", "default-src 'none'; script-src 'self'; connect-src 'self';", 1))
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(status)
@@ -209,6 +220,8 @@ type frame struct {
 	CanConnected, CanOperate bool
 	// CanSecurity shows the security tab (second factors).
 	CanSecurity bool
+	// CanServiceAccounts shows the service accounts tab.
+	CanServiceAccounts bool
 }
 
 // accountContext is the signed-in user as one request sees them.
@@ -233,10 +246,12 @@ func (a *Account) frame(w http.ResponseWriter, r *http.Request, ac *accountConte
 	return frame{
 		CSRF: a.p.CSRFToken(w, r), Tab: tab, User: ac.user, Orgs: ac.orgs, Org: ac.org,
 		CanKeys: ac.perms.Has(permKeysPage), CanMembers: ac.perms.Has(permMembersPage), CanApps: ac.perms.Has(permAppsPage),
-		CanSSO:       a.d.Connections != nil && ac.perms.Has(permSSOPage),
-		CanSecurity:  a.d.MFA != nil,
-		CanConnected: a.d.Consents != nil,
-		CanOperate:   a.isOperator(r, ac),
+		CanSSO:      a.d.Connections != nil && ac.perms.Has(permSSOPage),
+		CanSecurity: a.d.MFA != nil,
+		// The service accounts tab (account_serviceaccounts.go).
+		CanServiceAccounts: a.d.ServiceAccounts != nil && ac.perms.Has(permServiceAccountsPage),
+		CanConnected:       a.d.Consents != nil,
+		CanOperate:         a.isOperator(r, ac),
 	}
 }
 
@@ -379,6 +394,9 @@ var notices = map[string]string{
 	"connected":    "The identity provider was connected. Register the redirect URI shown below with it.",
 	"disconnected": "The identity provider was disconnected. Its domains sign in with passwords again.",
 	"totp-removed": "The authenticator app was removed. Sign-ins no longer ask for a code.",
+	"sa-deleted":   "The service account was deleted. Its secret, API keys and tokens no longer work.",
+	"passkey-new":  "The passkey was added. You can sign in with it.",
+	"passkey-gone": "The passkey was removed.",
 }
 
 func noticeOf(r *http.Request) string { return notices[r.URL.Query().Get("done")] }

@@ -3,6 +3,7 @@ package web
 import (
 	"errors"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/gorilla/mux"
@@ -25,9 +26,27 @@ type appsPage struct {
 	Secret  string
 }
 
-// appForm is what the user typed into the registration form.
+// appForm is what the user typed into the registration or settings form.
 type appForm struct {
 	Name, Type, RedirectURIs, PostLogoutRedirectURIs string
+	// Scopes is space-separated ("openid profile read:user"); GrantTypes
+	// are the checked boxes. Only the settings form has them.
+	Scopes     string
+	GrantTypes []string
+}
+
+// HasGrant tells the template whether a grant type's box is checked.
+func (f appForm) HasGrant(g string) bool { return slices.Contains(f.GrantTypes, g) }
+
+// grantChoice is one grant type's checkbox on the settings form.
+type grantChoice struct{ Value, Label string }
+
+// grantChoices are the grant types an application may register
+// (clients.ApplicationFields.GrantTypes; the service refuses any other).
+var grantChoices = []grantChoice{
+	{"authorization_code", "Authorization code: users sign in through /oauth/authorize"},
+	{"refresh_token", "Refresh token: renew tokens without the user (needs authorization code)"},
+	{"client_credentials", "Client credentials: the application acts as itself (confidential only)"},
 }
 
 // appPage is the data of account_app.html: one application.
@@ -37,6 +56,7 @@ type appPage struct {
 	Form   appForm
 	Errors map[string]string
 	Secret string // a freshly rotated secret, shown once
+	Grants []grantChoice
 }
 
 // applications lists the applications (GET /account/applications).
@@ -123,7 +143,8 @@ func (a *Account) orgApplication(w http.ResponseWriter, r *http.Request, ac *acc
 
 func formOf(app *storage.Application) appForm {
 	return appForm{Name: app.Name, RedirectURIs: strings.Join(app.RedirectURIs, "\n"),
-		PostLogoutRedirectURIs: strings.Join(app.PostLogoutRedirectURIs, "\n")}
+		PostLogoutRedirectURIs: strings.Join(app.PostLogoutRedirectURIs, "\n"),
+		Scopes:                 strings.Join(app.Scopes, " "), GrantTypes: slices.Clone(app.GrantTypes)}
 }
 
 // application shows one application (GET /account/applications/{id}).
@@ -136,12 +157,35 @@ func (a *Account) application(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	data := appPage{frame: a.frame(w, r, ac, "applications"), App: app, Form: formOf(app)}
+	data := appPage{frame: a.frame(w, r, ac, "applications"), App: app, Form: formOf(app), Grants: grantChoices}
 	data.Notice = noticeOf(r)
 	a.render(w, r, http.StatusOK, "account_app", data, false)
 }
 
-// updateApplication saves the name and redirect URIs
+// settingsOf reads the settings form into the fields of a REST update
+// (PATCH /api/v1/applications/{id}): clients.Service validates them with the
+// same rules and messages. The form has no response types, since code is the
+// only one: they follow the grant types (code with authorization_code, none
+// without), so switching an application to client_credentials alone works
+// in one save.
+func settingsOf(r *http.Request) (appForm, clients.ApplicationFields) {
+	form := appForm{Name: r.PostForm.Get("name"), RedirectURIs: r.PostForm.Get("redirect_uris"),
+		PostLogoutRedirectURIs: r.PostForm.Get("post_logout_redirect_uris"),
+		Scopes:                 r.PostForm.Get("scopes"), GrantTypes: r.PostForm["grant_types"]}
+	if form.GrantTypes == nil {
+		form.GrantTypes = []string{}
+	}
+	redirects, postLogout := lines(form.RedirectURIs), lines(form.PostLogoutRedirectURIs)
+	scopes, grants := strings.Fields(form.Scopes), slices.Clone(form.GrantTypes)
+	responses := []string{}
+	if slices.Contains(grants, "authorization_code") {
+		responses = []string{"code"}
+	}
+	return form, clients.ApplicationFields{Name: &form.Name, RedirectURIs: &redirects, PostLogoutRedirectURIs: &postLogout,
+		Scopes: &scopes, GrantTypes: &grants, ResponseTypes: &responses}
+}
+
+// updateApplication saves the name, redirect URIs, grant types and scopes
 // (POST /account/applications/{id}) with the REST API's validation.
 func (a *Account) updateApplication(w http.ResponseWriter, r *http.Request) {
 	ac, ok := a.postForm(w, r)
@@ -152,12 +196,9 @@ func (a *Account) updateApplication(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	form := appForm{Name: r.PostForm.Get("name"), RedirectURIs: r.PostForm.Get("redirect_uris"),
-		PostLogoutRedirectURIs: r.PostForm.Get("post_logout_redirect_uris")}
-	redirects, postLogout := lines(form.RedirectURIs), lines(form.PostLogoutRedirectURIs)
+	form, fields := settingsOf(r)
 	original := *app
-	_, _, err := a.d.Apps.Update(r.Context(), ac.principal(), app.ID,
-		clients.ApplicationFields{Name: &form.Name, RedirectURIs: &redirects, PostLogoutRedirectURIs: &postLogout})
+	_, _, err := a.d.Apps.Update(r.Context(), ac.principal(), app.ID, fields)
 	if err != nil {
 		errs, msg, status, ok := fieldErrors(err)
 		if !ok {
@@ -167,7 +208,8 @@ func (a *Account) updateApplication(w http.ResponseWriter, r *http.Request) {
 		if msg != "" {
 			errs["name"] = msg
 		}
-		data := appPage{frame: a.frame(w, r, ac, "applications"), App: &original, Form: form, Errors: errs}
+		data := appPage{frame: a.frame(w, r, ac, "applications"), App: &original, Form: form, Errors: errs, Grants: grantChoices}
+		data.Error = unshownErrors(errs, "name", "redirect_uris", "post_logout_redirect_uris", "grant_types", "scopes")
 		a.render(w, r, status, "account_app", data, false)
 		return
 	}
@@ -195,6 +237,20 @@ func (a *Account) rotateSecret(w http.ResponseWriter, r *http.Request) {
 		a.p.unavailable(w, r, err)
 		return
 	}
-	data := appPage{frame: a.frame(w, r, ac, "applications"), App: app, Form: formOf(app), Secret: secret}
+	data := appPage{frame: a.frame(w, r, ac, "applications"), App: app, Form: formOf(app), Secret: secret, Grants: grantChoices}
 	a.render(w, r, http.StatusOK, "account_app", data, true)
+}
+
+// unshownErrors words the errors of fields the form has no input for (a
+// signing algorithm this server no longer has keys for), so that no refusal
+// goes unexplained.
+func unshownErrors(errs map[string]string, shown ...string) string {
+	var out []string
+	for f, msg := range errs {
+		if !slices.Contains(shown, f) {
+			out = append(out, f+": "+msg)
+		}
+	}
+	slices.Sort(out)
+	return strings.Join(out, "; ")
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/arsaka/puguh/provider/authz"
 	"github.com/arsaka/puguh/provider/httpapi"
 	"github.com/arsaka/puguh/provider/mfa"
+	"github.com/arsaka/puguh/storage"
 )
 
 // AccountMFA is the second-factor rules (mfa.Service) as the account area
@@ -31,6 +32,11 @@ type securityPage struct {
 	QR            template.HTML
 	RecoveryCodes []string
 	Errors        map[string]string
+	// PasskeysOn shows the passkeys section; Passkeys are the user's, and
+	// PasskeyName the name typed for a passkey that was not added.
+	PasskeysOn  bool
+	Passkeys    []storage.WebAuthnCredential
+	PasskeyName string
 }
 
 func (a *Account) mountSecurity(r *mux.Router) {
@@ -62,10 +68,15 @@ func (a *Account) renderSecurity(w http.ResponseWriter, r *http.Request, status 
 		return
 	}
 	data.Status = st
+	if data.Passkeys, err = a.passkeys(r.Context(), ac); err != nil {
+		a.p.unavailable(w, r, err)
+		return
+	}
+	data.PasskeysOn = a.d.Passkeys != nil
 	if data.Enrolment != nil {
 		data.QR = template.HTML(data.Enrolment.QRSVG) // #nosec G203 -- mfa.QRSVG builds it from numbers only
 	}
-	a.render(w, r, status, "account_security", data, data.RecoveryCodes != nil)
+	a.render(w, r, status, "account_security", data, data.RecoveryCodes != nil || data.PasskeysOn)
 }
 
 // beginTOTP starts an authenticator-app enrolment and shows its QR code

@@ -21,6 +21,8 @@ type loginPage struct {
 	// Unverified: the password was right but the address is not confirmed
 	// (PUGUH_REQUIRE_VERIFIED_EMAIL); the page offers a new link.
 	Unverified bool
+	// Passkeys offers signing in with a passkey (static/passkeys.js).
+	Passkeys bool
 }
 
 // defaultReturnTo is where a sign-in without an authorization request lands.

@@ -35,6 +35,8 @@ type loginMFAPage struct {
 	Application string
 	Error       string
 	TOTP        bool
+	// Passkey offers answering with one of the user's passkeys.
+	Passkey bool
 }
 
 // askSecondFactor starts the second step after a correct password when the
@@ -58,7 +60,8 @@ func (p *Pages) askSecondFactor(w http.ResponseWriter, r *http.Request, user *st
 	p.setCookie(w, mfaCookie, pending.Token, int(mfa.ChallengeLifetime.Seconds()))
 	p.Render(w, r, http.StatusOK, "login_mfa", loginMFAPage{
 		CSRF: data.CSRF, Challenge: data.Challenge, ReturnTo: data.ReturnTo, Application: data.Application,
-		TOTP: slices.Contains(pending.Methods, mfa.FactorTOTP),
+		TOTP:    slices.Contains(pending.Methods, mfa.FactorTOTP),
+		Passkey: p.passkeys != nil && slices.Contains(pending.Methods, mfa.FactorPasskey),
 	}, formTargets...)
 	return true
 }

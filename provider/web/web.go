@@ -89,6 +89,9 @@ type Pages struct {
 	mfa       SecondFactor // nil: no second factors (UseMFA)
 	audit     audit.Recorder
 
+	// passkeys signs in with passkeys; nil: none (UsePasskeys).
+	passkeys PasskeySignIn
+
 	issuer       *url.URL
 	secure       bool
 	csrfKey      []byte
@@ -97,7 +100,11 @@ type Pages struct {
 	now          func() time.Time
 	pages        map[string]*template.Template
 	static       http.Handler
-	federation   *federationDeps // nil until EnableFederation
+	// apiDocsAssets are /docs/api's vendored files, apiDocsVersion their
+	// release (apidocs.go).
+	apiDocsAssets  map[string]*apiDocsAsset
+	apiDocsVersion string
+	federation     *federationDeps // nil until EnableFederation
 }
 
 // New parses the templates and derives the CSRF key.
@@ -124,7 +131,7 @@ func New(cfg Config, store Store, passwords Passwords, provider *oauth.Provider,
 	if p.now == nil {
 		p.now = time.Now
 	}
-	for _, name := range []string{"login", "consent", "logout", "error", "login_mfa", "federation"} {
+	for _, name := range []string{"login", "consent", "logout", "error", "login_mfa", "federation", "api_docs"} {
 		t, err := template.ParseFS(templates.FS, "layout.html", name+".html")
 		if err != nil {
 			return nil, fmt.Errorf("web: parse %s: %w", name, err)
@@ -136,6 +143,9 @@ func New(cfg Config, store Store, passwords Passwords, provider *oauth.Provider,
 		return nil, err
 	}
 	p.static = http.StripPrefix("/static/", http.FileServer(http.FS(static)))
+	if p.apiDocsAssets, p.apiDocsVersion, err = loadAPIDocs(); err != nil {
+		return nil, err
+	}
 	return p, nil
 }
 
@@ -146,6 +156,7 @@ func (p *Pages) Mount(r *mux.Router) {
 	r.HandleFunc("/login", p.loginForm).Methods(http.MethodGet)
 	r.HandleFunc("/login", p.login).Methods(http.MethodPost)
 	r.HandleFunc("/login/mfa", p.loginMFA).Methods(http.MethodPost)
+	p.mountPasskeys(r)
 	r.HandleFunc("/consent", p.consentForm).Methods(http.MethodGet)
 	r.HandleFunc("/consent", p.consent).Methods(http.MethodPost)
 	r.HandleFunc("/logout", p.logoutForm).Methods(http.MethodGet)
@@ -153,6 +164,7 @@ func (p *Pages) Mount(r *mux.Router) {
 	p.mountFederation(r)
 	r.HandleFunc("/oauth/logout", p.endSessionForm).Methods(http.MethodGet)
 	r.HandleFunc("/oauth/logout", p.endSession).Methods(http.MethodPost)
+	p.mountAPIDocs(r)
 	r.PathPrefix("/static/").Handler(http.HandlerFunc(p.serveStatic)).Methods(http.MethodGet, http.MethodHead)
 }
 
@@ -207,6 +219,7 @@ func (p *Pages) Headers(w http.ResponseWriter, formTargets ...string) {
 // buffer first so a template error becomes a clean 500, not half a page.
 func (p *Pages) Render(w http.ResponseWriter, r *http.Request, status int, page string, data any, formTargets ...string) {
 	var buf bytes.Buffer
+	data = p.passkeyData(data)
 	if err := p.pages[page].ExecuteTemplate(&buf, "layout", data); err != nil {
 		httpapi.Logger(r.Context()).Error("web: render page", "page", page, "error", err)
 		p.Headers(w)
@@ -214,6 +227,7 @@ func (p *Pages) Render(w http.ResponseWriter, r *http.Request, status int, page 
 		return
 	}
 	p.Headers(w, formTargets...)
+	p.passkeyHeaders(w, page)
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(status)
 	_, _ = w.Write(buf.Bytes())

@@ -13,8 +13,12 @@ func TestMemory(t *testing.T) {
 	if m.Denied("jti:a") {
 		t.Fatal("empty list denies")
 	}
-	_ = m.Deny(ctx, "jti:a", now.Add(time.Minute))
-	_ = m.Deny(ctx, "jti:a", now.Add(time.Second)) // an earlier expiry never shortens an entry
+	if err := m.Deny(ctx, "jti:a", now.Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Deny(ctx, "jti:a", now.Add(time.Second)); err != nil { // an earlier expiry never shortens an entry
+		t.Fatal(err)
+	}
 	for _, tc := range []struct {
 		name string
 		keys []string
@@ -28,11 +32,17 @@ func TestMemory(t *testing.T) {
 			t.Errorf("%s: got %v", tc.name, got)
 		}
 	}
+	now = now.Add(30 * time.Second) // past the second Deny's expiry, not the first's
+	if !m.Denied("jti:a") {
+		t.Fatal("a second, earlier expiry shortened the entry")
+	}
 	now = now.Add(2 * time.Minute)
 	if m.Denied("jti:a") {
 		t.Fatal("expired entry still denies")
 	}
-	_ = m.Deny(ctx, "jti:c", now.Add(time.Minute)) // triggers collection
+	if err := m.Deny(ctx, "jti:c", now.Add(time.Minute)); err != nil { // triggers collection
+		t.Fatal(err)
+	}
 	if m.Len() != 1 {
 		t.Fatalf("expired entries not collected: %d", m.Len())
 	}

@@ -43,8 +43,9 @@ func TestAccountAPIKeyShownOnce(t *testing.T) {
 		}
 		// A member-role key lacks what members lack.
 		if r := e.Do(http.MethodPost, "/api/v1/organizations/"+u.OrganizationID+"/members", map[string]string{"email": "x@example.com", "role": "viewer"},
-			"X-API-Key", key, "X-Organization-ID", u.OrganizationID); r.Status != http.StatusForbidden {
-			t.Errorf("member key adding a member: %d %s, want 403", r.Status, r.Body)
+			"X-API-Key", key, "X-Organization-ID", u.OrganizationID); r.Status != http.StatusForbidden ||
+			strings.TrimSpace(string(r.Body)) != `{"detail":"Missing permission: organization.members.create"}` {
+			t.Errorf("member key adding a member: %d %s, want 403 Missing permission: organization.members.create", r.Status, r.Body)
 		}
 		id := regexp.MustCompile(`href="/account/api-keys/([^/"]+)/revoke"`).FindStringSubmatch(b.get("/account/api-keys").Body)
 		if id == nil {
@@ -57,11 +58,13 @@ func TestAccountAPIKeyShownOnce(t *testing.T) {
 		if p.Status != http.StatusSeeOther || p.Location.String() != e.URL+"/account/api-keys?done=revoked" {
 			t.Fatalf("revoke: %d %v", p.Status, p.Location)
 		}
-		if r := e.Do(http.MethodGet, "/api/v1/health", nil, "X-API-Key", key, "X-Organization-ID", u.OrganizationID); r.Status != http.StatusUnauthorized {
-			t.Errorf("revoked key: %d, want 401", r.Status)
+		if r := e.Do(http.MethodGet, "/api/v1/health", nil, "X-API-Key", key, "X-Organization-ID", u.OrganizationID); r.Status != http.StatusUnauthorized ||
+			strings.TrimSpace(string(r.Body)) != `{"detail":"Invalid API key"}` {
+			t.Errorf("revoked key: %d %s, want 401 Invalid API key", r.Status, r.Body)
 		}
-		if p := postForm(t, b, "/account/api-keys", "/account/api-keys/"+id[1]+"/revoke", url.Values{}); p.Status != http.StatusNotFound {
-			t.Errorf("second revoke: %d, want 404", p.Status)
+		if p := postForm(t, b, "/account/api-keys", "/account/api-keys/"+id[1]+"/revoke", url.Values{}); p.Status != http.StatusNotFound ||
+			!strings.Contains(p.Body, "API key not found") {
+			t.Errorf("second revoke: %d %.300s, want 404 API key not found", p.Status, p.Body)
 		}
 		if strings.Contains(e.Logs(), key) {
 			t.Error("the key is in the server logs")

@@ -70,7 +70,7 @@ func TestAccountApplications(t *testing.T) {
 		t.Errorf("rotated secret: %d, want 200", got)
 	}
 	p = postForm(t, b, "/account/applications/"+client[1], "/account/applications/"+client[1], url.Values{"name": {"Acme 2"},
-		"redirect_uris": {"https://app.example.com/cb2"}})
+		"redirect_uris": {"https://app.example.com/cb2"}, "grant_types": {"authorization_code", "refresh_token"}, "scopes": {"openid offline_access"}})
 	if p.Status != http.StatusSeeOther {
 		t.Fatalf("update: %d %.1500s", p.Status, p.Body)
 	}

@@ -49,11 +49,13 @@ func TestAccountAPIKeyRotate(t *testing.T) {
 		len(rotate.FindAllString(list.Body, -1)) != 1 {
 		t.Fatalf("the list after rotating:\n%.4000s", list.Body)
 	}
-	if p := postForm(t, b, "/account/api-keys", "/account/api-keys/"+id[1]+"/rotate", url.Values{"overlap": {"1h"}}); p.Status != http.StatusConflict {
-		t.Fatalf("second rotation: %d", p.Status)
+	if p := postForm(t, b, "/account/api-keys", "/account/api-keys/"+id[1]+"/rotate", url.Values{"overlap": {"1h"}}); p.Status != http.StatusConflict ||
+		!strings.Contains(p.Body, "API key has already been rotated: rotate its replacement") {
+		t.Fatalf("second rotation: %d %.2000s", p.Status, p.Body)
 	}
-	if p := postForm(t, b, "/account/api-keys", "/account/api-keys/"+id[1]+"/rotate", url.Values{"overlap": {"9d"}}); p.Status != http.StatusUnprocessableEntity {
-		t.Fatalf("a bad overlap: %d", p.Status)
+	if p := postForm(t, b, "/account/api-keys", "/account/api-keys/"+id[1]+"/rotate", url.Values{"overlap": {"9d"}}); p.Status != http.StatusUnprocessableEntity ||
+		!strings.Contains(p.Body, "invalid duration: use a number with a unit, e.g. 24h, 90m or 0s") {
+		t.Fatalf("a bad overlap: %d %.2000s", p.Status, p.Body)
 	}
 
 	// Compromised: the new key is rotated with "stops now".
@@ -77,7 +79,7 @@ func TestAccountAPIKeyRotate(t *testing.T) {
 
 	// No CSRF token, no rotation.
 	r := b.post("/account/api-keys/"+newID+"/rotate", url.Values{"overlap": {"1h"}})
-	if r.Status != http.StatusForbidden {
-		t.Fatalf("rotation without CSRF: %d", r.Status)
+	if r.Status != http.StatusForbidden || !strings.Contains(r.Body, "Request refused") {
+		t.Fatalf("rotation without CSRF: %d %.1000s", r.Status, r.Body)
 	}
 }

@@ -203,12 +203,13 @@ func TestAccountPermissions(t *testing.T) {
 		other := e.NewUser()
 		b2 := newBrowser(t, e)
 		signIn(t, b2, other.Email, other.Password)
-		if p := b2.get("/account/applications/" + app.ID); p.Status != http.StatusNotFound {
-			t.Errorf("foreign application: %d, want 404", p.Status)
+		if p := b2.get("/account/applications/" + app.ID); p.Status != http.StatusNotFound || !strings.Contains(p.Body, "Application not found") {
+			t.Errorf("foreign application: %d %.300s, want 404 Application not found", p.Status, p.Body)
 		}
+		// 403 alone would also be the CSRF refusal: the message tells them apart.
 		p := postForm(t, b2, "/account", "/account/organization", url.Values{"organization_id": {owner.OrganizationID}})
-		if p.Status != http.StatusForbidden {
-			t.Errorf("switch to a foreign organization: %d, want 403", p.Status)
+		if p.Status != http.StatusForbidden || !strings.Contains(p.Body, "You are not a member of that organization.") {
+			t.Errorf("switch to a foreign organization: %d %.300s, want 403 You are not a member of that organization.", p.Status, p.Body)
 		}
 	})
 }
@@ -271,8 +272,9 @@ func TestAccountMembers(t *testing.T) {
 	if p.Status != http.StatusSeeOther {
 		t.Fatalf("add member: %d %.1000s", p.Status, p.Body)
 	}
-	if p := postForm(t, b, "/account/members", "/account/members", url.Values{"email": {other.Email}, "role": {"viewer"}}); p.Status != http.StatusConflict {
-		t.Errorf("add twice: %d, want 409", p.Status)
+	if p := postForm(t, b, "/account/members", "/account/members", url.Values{"email": {other.Email}, "role": {"viewer"}}); p.Status != http.StatusConflict ||
+		!strings.Contains(p.Body, "already a member") {
+		t.Errorf("add twice: %d %.300s, want 409 already a member", p.Status, p.Body)
 	}
 	p = postForm(t, b, "/account/members", "/account/members/"+other.ID+"/role", url.Values{"role": {"admin"}})
 	if p.Status != http.StatusSeeOther {
@@ -282,8 +284,9 @@ func TestAccountMembers(t *testing.T) {
 	if !strings.Contains(string(r.Body), `"role":"admin"`) {
 		t.Errorf("REST does not see the new role: %s", r.Body)
 	}
-	if p := postForm(t, b, "/account/members", "/account/members/"+owner.ID+"/role", url.Values{"role": {"member"}}); p.Status != http.StatusConflict {
-		t.Errorf("demoting the last owner: %d, want 409", p.Status)
+	if p := postForm(t, b, "/account/members", "/account/members/"+owner.ID+"/role", url.Values{"role": {"member"}}); p.Status != http.StatusConflict ||
+		!strings.Contains(p.Body, "An organization must keep at least one owner") {
+		t.Errorf("demoting the last owner: %d %.300s, want 409 and the REST message", p.Status, p.Body)
 	}
 	if c := b.get("/account/members/" + other.ID + "/remove"); c.Status != http.StatusOK || !strings.Contains(c.Body, other.Email) {
 		t.Errorf("remove confirmation: %d", c.Status)

@@ -60,6 +60,7 @@ type services struct {
 	apps        *clients.Service
 	federation  *federation.Service
 	mfa         *mfa.Service
+	passkeys    *mfa.Passkeys // nil: off (an issuer on an IP address)
 
 	// HTTP: authentication, rate limits, pages.
 	verifier    *credentials.Verifier
@@ -193,6 +194,9 @@ func (a *App) build(ctx context.Context, opts Options) error {
 	if s.mfa != nil {
 		s.accounts.SecondFactor = s.mfa
 	}
+	if s.passkeys, err = a.buildPasskeys(s.mfa); err != nil {
+		return err
+	}
 
 	// HTTP.
 	s.verifier = credentials.NewVerifier(s.store, s.orgs, credentials.Config{Now: now, Logger: a.log})
@@ -203,6 +207,7 @@ func (a *App) build(ctx context.Context, opts Options) error {
 	})
 	ipcfg := a.ipLimitsConfig()
 	a.addMailIPRoutes(&ipcfg)
+	addPasskeyIPRoutes(&ipcfg)
 	ipcfg.Now = now
 	s.ipLimits = httpapi.NewIPLimits(limits, httpapi.NewClientIP(cfg.TrustedProxies), ipcfg)
 	s.tokenLimits = a.tokenLimits(s.ipLimits)
@@ -215,13 +220,17 @@ func (a *App) build(ctx context.Context, opts Options) error {
 	}
 	if s.account, err = web.NewAccount(s.pages, web.AccountDeps{Store: s.store, SignIn: s.signIn, Hasher: hasher,
 		Grants: s.accounts, Members: s.orgs, APIKeys: s.credentials, Apps: s.apps, MFA: s.mfa, Audit: s.auditLog, Connections: s.federation,
-		RequireVerifiedEmail: a.cfg.RequireVerifiedEmail, Consents: s.apps, Lifecycle: s.accounts, Directory: s.store}); err != nil {
+		RequireVerifiedEmail: a.cfg.RequireVerifiedEmail, ServiceAccounts: s.credentials, Passkeys: s.accountPasskeys(),
+		Consents: s.apps, Lifecycle: s.accounts, Directory: s.store}); err != nil {
 		return err
 	}
 	if s.emailPages, err = web.NewEmailPages(s.pages, s.emails, s.resets); err != nil {
 		return err
 	}
 	s.pages.UseMFA(s.mfa)
+	if s.passkeys != nil {
+		s.pages.UsePasskeys(s.passkeys)
+	}
 	if s.cursors, err = hkdf.Key(sha256.New, cfg.Secret, nil, "puguh pagination cursors v1", 32); err != nil {
 		return fmt.Errorf("cursor key: %w", err)
 	}

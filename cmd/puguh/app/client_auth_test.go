@@ -3,6 +3,7 @@ package app_test
 import (
 	"net/http"
 	"net/url"
+	"strings"
 	"testing"
 
 	"github.com/arsaka/puguh/cmd/puguh/app/apptest"
@@ -172,7 +173,29 @@ func TestTokenEndpointAcceptsEitherSecretMethod(t *testing.T) {
 				if r.Status != http.StatusUnauthorized || string(r.Body) != tc.want {
 					t.Fatalf("got %d %s\nwant 401 %s", r.Status, r.Body, tc.want)
 				}
+				if h := r.Header.Get("WWW-Authenticate"); h != `Basic realm="puguh"` {
+					t.Fatalf("WWW-Authenticate = %q, want the Basic challenge of RFC 6749 §5.2", h)
+				}
 			})
 		}
 	})
+}
+
+// A revocation request with a wrong client secret is 401 invalid_client
+// with the Basic challenge, like the token endpoint (RFC 7009 §2.2.1 points
+// to RFC 6749 §5.2), and revokes nothing.
+func TestRevocationRefusesAWrongClientSecret(t *testing.T) {
+	e := apptest.Start(t, apptest.Options{})
+	owner := e.NewUser()
+	app := registerApp(t, e, owner, appOptions{})
+	form := url.Values{"token": {owner.AccessToken}}.Encode()
+	r := e.Do(http.MethodPost, "/oauth/revoke", form, "Content-Type", "application/x-www-form-urlencoded",
+		"Authorization", basicAuth(app.ID, "wrong"))
+	const want = `{"error":"invalid_client","error_description":"Client authentication failed (e.g., unknown client, no client authentication included, or unsupported authentication method)."}`
+	if r.Status != http.StatusUnauthorized || strings.TrimSpace(string(r.Body)) != want {
+		t.Fatalf("got %d %s\nwant 401 %s", r.Status, r.Body, want)
+	}
+	if h := r.Header.Get("WWW-Authenticate"); h != `Basic realm="puguh"` {
+		t.Fatalf("WWW-Authenticate = %q, want the Basic challenge", h)
+	}
 }

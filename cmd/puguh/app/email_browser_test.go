@@ -23,7 +23,8 @@ type mailBrowser struct {
 	artifacts string
 }
 
-func newMailBrowser(t *testing.T) *mailBrowser {
+// newMailBrowser starts it; extra options (flags) follow the defaults.
+func newMailBrowser(t *testing.T, extra ...chromedp.ExecAllocatorOption) *mailBrowser {
 	t.Helper()
 	if _, err := os.Stat(chromiumPath); err != nil {
 		t.Skipf("headless browser test skipped: %s not found (apt-get install chromium)", chromiumPath)
@@ -40,7 +41,7 @@ func newMailBrowser(t *testing.T) *mailBrowser {
 		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
 		chromedp.Flag("disable-sync", true), chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(1280, 800),
 	}
-	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), append(opts, extra...)...)
 	ctx, cancel := chromedp.NewContext(actx)
 	ctx, cancelTimeout := context.WithTimeout(ctx, 90*time.Second)
 	t.Cleanup(func() { cancelTimeout(); cancel(); cancelAlloc() })

@@ -29,9 +29,7 @@ const guideHost = "https://api-puguh.arsaka.io"
 // --dump-header, so the commands run exactly as written.
 func TestGuideCurlsAsWritten(t *testing.T) {
 	for _, tool := range []string{"bash", "curl", "jq"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			t.Skipf("%s is not installed", tool)
-		}
+		apptest.NeedTool(t, tool, "apt-get install "+tool)
 	}
 	raw, err := os.ReadFile("testdata/guide_curls.sh")
 	if err != nil {

@@ -81,6 +81,9 @@ func TestIntrospectionNeedsTheClientSecret(t *testing.T) {
 			if r.Status != http.StatusUnauthorized || strings.TrimSpace(string(r.Body)) != tc.body {
 				t.Fatalf("%d %s, want 401 %s", r.Status, r.Body, tc.body)
 			}
+			if h := r.Header.Get("WWW-Authenticate"); h != `Basic realm="puguh"` {
+				t.Fatalf("WWW-Authenticate = %q, want the Basic challenge", h)
+			}
 		})
 	}
 	// With its own secret and no access_token, the client reads its tenant's token.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
 
@@ -68,6 +69,8 @@ func TestBrowserConnectedAppsAndDeleteAccount(t *testing.T) {
 		b.shot("delete-account-wrong-password"),
 		fillField("password", user.Password),
 		chromedp.Click(chromedp.ID("confirm-delete")),
+		// The form's page goes first, so the heading read is the answer's.
+		chromedp.WaitNotPresent(chromedp.ID("confirm-delete")),
 		chromedp.WaitVisible(chromedp.CSS("h1")),
 		chromedp.Func(func(ctx context.Context, tg *chromedp.Target) (err error) {
 			done, err = chromedp.Text(chromedp.CSS("h1"))(ctx, tg)
@@ -113,7 +116,8 @@ func TestBrowserOperatorPage(t *testing.T) {
 	}
 	b.run("enable and delete",
 		chromedp.Click(chromedp.ID("toggle-user")),
-		chromedp.WaitVisible(chromedp.ID("notice")),
+		// The page before has a notice too: wait for the answer's.
+		waitTrue(`document.getElementById("notice")?.textContent.includes("enabled")`),
 		textOf(&state, "user-state"),
 		chromedp.Click(chromedp.ID("delete-user")),
 		chromedp.WaitVisible(chromedp.ID("confirm")),
@@ -141,4 +145,21 @@ func TestBrowserOperatorPage(t *testing.T) {
 	if tabShown {
 		t.Error("the operator tab is shown to a user who is not an operator")
 	}
+}
+
+// waitTrue waits until the JavaScript expression is true on the page.
+func waitTrue(expression string) chromedp.Action[chromedp.Void] {
+	return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		for {
+			// Evaluating while the page navigates fails; that is "not yet".
+			if ok, err := chromedp.Evaluate[bool](expression)(ctx, tg); err == nil && ok {
+				return nil
+			}
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(50 * time.Millisecond):
+			}
+		}
+	})
 }

@@ -239,8 +239,8 @@ func TestMFABrowserSignInAndIDToken(t *testing.T) {
 		}
 		// Without the CSRF token: refused.
 		noCSRF := url.Values{"code": {totpCode(t, secret, 1)}, "challenge": {mfaFields.Get("challenge")}}
-		if p = b.post("/login/mfa", noCSRF); p.Status != http.StatusForbidden && p.Status != http.StatusBadRequest {
-			t.Fatalf("code without CSRF: %d", p.Status)
+		if p = b.post("/login/mfa", noCSRF); p.Status != http.StatusForbidden || !strings.Contains(p.Body, "Request refused") {
+			t.Fatalf("code without CSRF: %d %.1000s", p.Status, p.Body)
 		}
 		mfaFields = formFields(t, b.post("/login", fields).Body) // a fresh challenge
 		mfaFields.Set("code", totpCode(t, secret, 1))

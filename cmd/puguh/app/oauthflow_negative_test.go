@@ -507,6 +507,8 @@ func TestGrantsAPI(t *testing.T) {
 	}
 	r.JSON(t, &tok)
 	stranger := e.NewUser()
+	viewer := e.NewUser()
+	addMember(t, e, owner, viewer, "viewer")
 
 	cases := []struct {
 		name       string
@@ -517,6 +519,11 @@ func TestGrantsAPI(t *testing.T) {
 		wantBody   string
 	}{
 		{"missing header", http.MethodGet, "/api/v1/applications/grants", owner.Bearer(), 422,
+			`{"detail":[{"loc":["header","X-Application-ID"],"msg":"field required","type":"value_error.missing"}]}`},
+		{"malformed header", http.MethodGet, "/api/v1/applications/grants", append(owner.Bearer(), "X-Application-ID", "not-a-uuid"), 422,
+			`{"detail":[{"loc":["header","X-Application-ID"],"msg":"value is not a valid uuid","type":"type_error.uuid"}]}`},
+		{"missing header before the permission", http.MethodDelete, "/api/v1/applications/grants/" + user.ID,
+			append(viewer.Bearer(), "X-Organization-ID", owner.OrganizationID), 422,
 			`{"detail":[{"loc":["header","X-Application-ID"],"msg":"field required","type":"value_error.missing"}]}`},
 		{"another organization's application", http.MethodGet, "/api/v1/applications/grants",
 			append(stranger.Bearer(), "X-Application-ID", app.ID), 404, `{"detail":"Application not found"}`},

@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/arsaka/puguh/cmd/puguh/app/apptest"
 	"github.com/arsaka/puguh/storage"
 	"github.com/arsaka/puguh/storage/sqlstore/sqltest"
 )
@@ -41,6 +42,9 @@ func newPGCluster(t *testing.T) *pgCluster {
 	}
 	initdbs, _ := filepath.Glob("/usr/lib/postgresql/*/bin/initdb")
 	if len(initdbs) == 0 {
+		if os.Getenv(apptest.EnvRequireTools) != "" {
+			t.Fatalf("no /usr/lib/postgresql/*/bin/initdb and %s is set: apt-get install postgresql", apptest.EnvRequireTools)
+		}
 		t.Skip("PostgreSQL outage test skipped: no /usr/lib/postgresql/*/bin/initdb to create a private cluster with (apt-get install postgresql)")
 	}
 	sort.Strings(initdbs)

@@ -19,13 +19,14 @@ import (
 // a logged-out API session and a revoked refresh family.
 func TestQuickstart(t *testing.T) {
 	for _, tool := range []string{"bash", "curl", "jq", "openssl"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			t.Skipf("%s is not installed", tool)
-		}
+		apptest.NeedTool(t, tool, "apt-get install "+tool)
 	}
 	if err := exec.Command("python3", "-c", "import jwt").Run(); err != nil {
 		if exec.Command("/usr/bin/python3", "-c", "import jwt").Run() != nil {
-			t.Skip("no python3 with PyJWT")
+			if os.Getenv(apptest.EnvRequireTools) != "" {
+				t.Fatalf("no python3 with PyJWT and %s is set: apt-get install python3-jwt", apptest.EnvRequireTools)
+			}
+			t.Skip("no python3 with PyJWT: apt-get install python3-jwt (.ci/run does) to run the quick start")
 		}
 	}
 	doc, err := os.ReadFile("../../../docs/quickstart.md")
@@ -70,12 +71,19 @@ func TestQuickstart(t *testing.T) {
 		k, v, _ := strings.Cut(line, "=")
 		st[k] = v
 	}
-	if r := e.Do(http.MethodGet, "/api/v1/iam/users/me", nil, "Authorization", "Bearer "+st["TOKEN"]); r.Status != http.StatusUnauthorized {
-		t.Errorf("the logged-out API token: %d, want 401", r.Status)
+	// The page must have left real credentials behind: an empty token is
+	// refused too, and would make the checks below pass for nothing.
+	if strings.Count(st["TOKEN"], ".") != 2 || st["REFRESH"] == "" || st["CLIENT_ID"] == "" || st["CLIENT_SECRET"] == "" {
+		t.Fatalf("the quick start left TOKEN=%q REFRESH=%q CLIENT_ID=%q CLIENT_SECRET set=%v", st["TOKEN"], st["REFRESH"], st["CLIENT_ID"], st["CLIENT_SECRET"] != "")
+	}
+	const loggedOut = `{"detail":"Invalid or expired token"}`
+	if r := e.Do(http.MethodGet, "/api/v1/iam/users/me", nil, "Authorization", "Bearer "+st["TOKEN"]); r.Status != http.StatusUnauthorized ||
+		strings.TrimSpace(string(r.Body)) != loggedOut {
+		t.Errorf("the logged-out API token: %d %s, want 401 %s", r.Status, r.Body, loggedOut)
 	}
 	form := url.Values{"grant_type": {"refresh_token"}, "refresh_token": {st["REFRESH"]},
 		"client_id": {st["CLIENT_ID"]}, "client_secret": {st["CLIENT_SECRET"]}}
-	if r := tokenRequest(e, form); r.Status != http.StatusBadRequest && r.Status != http.StatusUnauthorized {
-		t.Errorf("the revoked refresh token: %d %s, want refused", r.Status, r.Body)
+	if r := tokenRequest(e, form); r.Status != http.StatusBadRequest || !strings.Contains(string(r.Body), `"error":"invalid_grant"`) {
+		t.Errorf("the revoked refresh token: %d %s, want 400 invalid_grant", r.Status, r.Body)
 	}
 }

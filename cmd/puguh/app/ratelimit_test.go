@@ -378,9 +378,7 @@ func (s *redisServer) kill() {
 // 5xx), the failure is logged once and counted, and the shared limiter
 // resumes when Redis is back on the same port (docs/security.md, "Reliability under failure").
 func TestRateLimitRedisOutage(t *testing.T) {
-	if _, err := exec.LookPath("redis-server"); err != nil {
-		t.Skip("redis-server not installed: Redis outage case skipped")
-	}
+	apptest.NeedTool(t, "redis-server", "apt-get install redis-server")
 	rs := startRedis(t, "")
 	ns := "outage-" + randomHex(4) + ":"
 	e := apptest.Start(t, apptest.Options{Env: map[string]string{"PUGUH_REDIS_URL": rs.url(), "PUGUH_REDIS_NAMESPACE": ns}})

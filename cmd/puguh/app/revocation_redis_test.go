@@ -5,7 +5,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"net/http"
-	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -102,9 +101,7 @@ func familyOf(t *testing.T, token string) string {
 func TestLogoutReachesReplicasWhileRedisIsDown(t *testing.T) {
 	for _, b := range sqltest.Backends() {
 		t.Run(b.Name, func(t *testing.T) {
-			if _, err := exec.LookPath("redis-server"); err != nil {
-				t.Skip("Redis outage test skipped: no redis-server to start a private one with (apt-get install redis-server)")
-			}
+			apptest.NeedTool(t, "redis-server", "apt-get install redis-server")
 			rs := startRedis(t, "")
 			ra := apptest.Start(t, apptest.Options{Backend: b, Env: map[string]string{"PUGUH_REDIS_URL": rs.url()}})
 			rb := apptest.Start(t, apptest.Options{Backend: b, DatabaseURL: ra.DatabaseURL,

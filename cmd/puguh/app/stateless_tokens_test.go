@@ -125,8 +125,8 @@ func TestRevokeJWTAccessToken(t *testing.T) {
 		}
 		r := e.Do(http.MethodPost, "/oauth/token", url.Values{"grant_type": {"refresh_token"}, "refresh_token": {refresh},
 			"client_id": {app.ID}, "client_secret": {app.Secret}}.Encode(), "Content-Type", "application/x-www-form-urlencoded")
-		if r.Status != http.StatusBadRequest {
-			t.Fatalf("refresh after revoking the access token: %d %s", r.Status, r.Body)
+		if r.Status != http.StatusBadRequest || !strings.Contains(string(r.Body), `"error":"invalid_grant"`) {
+			t.Fatalf("refresh after revoking the access token: %d %s, want 400 invalid_grant", r.Status, r.Body)
 		}
 		// Revoking again, or revoking garbage, is still 200 (RFC 7009 §2.2).
 		for _, tok := range []string{access, "a.b.c"} {

@@ -67,8 +67,9 @@ func TestDisablingAUserEndsEverythingTheyHold(t *testing.T) {
 		if r := e.Do(http.MethodGet, "/api/v1/iam/users/me", nil, victim.Bearer()...); r.Status != 401 || string(r.Body) != `{"detail":"Invalid or expired token"}` {
 			t.Errorf("REST access token: %d %s, want 401", r.Status, r.Body)
 		}
-		if r := e.Do(http.MethodPost, "/api/v1/auth/refresh", map[string]string{"refresh_token": victim.RefreshToken}); r.Status != 401 {
-			t.Errorf("REST refresh: %d %s, want 401", r.Status, r.Body)
+		if r := e.Do(http.MethodPost, "/api/v1/auth/refresh", map[string]string{"refresh_token": victim.RefreshToken}); r.Status != 401 ||
+			string(r.Body) != `{"detail":"Invalid or expired refresh token"}` {
+			t.Errorf("REST refresh: %d %s, want 401 Invalid or expired refresh token", r.Status, r.Body)
 		}
 		if r := e.Do(http.MethodPost, "/api/v1/auth/login", map[string]string{"email": victim.Email, "password": victim.Password}); r.Status != 401 ||
 			string(r.Body) != `{"detail":"Invalid email or password"}` {
@@ -88,7 +89,8 @@ func TestDisablingAUserEndsEverythingTheyHold(t *testing.T) {
 			form.Set("client_secret", app.Secret)
 			return e.Do(http.MethodPost, "/oauth/token", form.Encode(), "Content-Type", "application/x-www-form-urlencoded")
 		}
-		if r := token(url.Values{"grant_type": {"refresh_token"}, "refresh_token": {oauthRefresh}}); r.Status != 400 {
+		if r := token(url.Values{"grant_type": {"refresh_token"}, "refresh_token": {oauthRefresh}}); r.Status != 400 ||
+			!strings.Contains(string(r.Body), `"error":"invalid_grant"`) {
 			t.Errorf("OAuth refresh: %d %s, want 400 invalid_grant", r.Status, r.Body)
 		}
 		r = token(url.Values{"grant_type": {"authorization_code"}, "code": {pendingCode}, "redirect_uri": {app.RedirectURI}})
@@ -109,10 +111,12 @@ func TestDisablingAUserEndsEverythingTheyHold(t *testing.T) {
 			t.Errorf("after enabling, the user's API key: %d, want 200", s)
 		}
 		// What disabling ended stays ended.
-		if r := token(url.Values{"grant_type": {"refresh_token"}, "refresh_token": {oauthRefresh}}); r.Status != 400 {
+		if r := token(url.Values{"grant_type": {"refresh_token"}, "refresh_token": {oauthRefresh}}); r.Status != 400 ||
+			!strings.Contains(string(r.Body), `"error":"invalid_grant"`) {
 			t.Errorf("enabling revived a revoked OAuth refresh token: %d %s", r.Status, r.Body)
 		}
-		if r := e.Do(http.MethodPost, "/api/v1/auth/refresh", map[string]string{"refresh_token": oldRefresh}); r.Status != 401 {
+		if r := e.Do(http.MethodPost, "/api/v1/auth/refresh", map[string]string{"refresh_token": oldRefresh}); r.Status != 401 ||
+			string(r.Body) != `{"detail":"Invalid or expired refresh token"}` {
 			t.Errorf("enabling revived a revoked REST refresh token: %d %s", r.Status, r.Body)
 		}
 		if p := browser.get("/account"); p.Status != http.StatusSeeOther || p.Location.Path != "/login" {

@@ -16,6 +16,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -70,6 +71,10 @@ type Options struct {
 	DatabaseURL string
 	// RealPasswordCost keeps argon2id at OWASP cost; by default tests use a cheap one.
 	RealPasswordCost bool
+	// Localhost makes the issuer (and URL) http://localhost:PORT instead of
+	// http://127.0.0.1:PORT: WebAuthn needs a host name for its relying
+	// party, so passkeys are on only then.
+	Localhost bool
 	// NoContract turns off the contract check. By default every /api/v1
 	// response the Env's client receives is checked against the server's
 	// OpenAPI document (GET /api/v1/openapi.json): an undocumented status, a
@@ -92,6 +97,9 @@ func Start(t testing.TB, opts Options) *Env {
 		t.Fatal(err)
 	}
 	base := "http://" + ln.Addr().String()
+	if opts.Localhost {
+		base = "http://localhost:" + strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
+	}
 	vars := map[string]string{
 		"PUGUH_ADDR":         ln.Addr().String(),
 		"PUGUH_ISSUER":       base,
