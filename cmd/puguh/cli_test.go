@@ -121,7 +121,7 @@ func TestUsageErrors(t *testing.T) {
 		{"clients create --org", `puguh clients create: flag --org needs a value; run 'puguh help clients create'`},
 		{"orgs set-plan org pro --limit 1e3", `puguh orgs set-plan: invalid value "1e3" for --limit: parse error; run 'puguh help orgs set-plan'`},
 		{"orgs set-plan", `puguh orgs set-plan: missing ORG_ID PLAN; run 'puguh help orgs set-plan'`},
-		{"users disable", `puguh users disable: missing EMAIL; run 'puguh help users disable'`},
+		{"users disable", `puguh users disable: missing USER; run 'puguh help users disable'`},
 		{"healthcheck --timeout=-1s", `puguh healthcheck: --timeout must be positive; run 'puguh help healthcheck'`},
 	} {
 		t.Run(tc.args, func(t *testing.T) {

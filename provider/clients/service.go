@@ -31,6 +31,8 @@ type Store interface {
 	// DeleteConsentGrant deletes the grant and returns the user's token
 	// families for the application.
 	DeleteConsentGrant(ctx context.Context, applicationID, userID string) ([]string, error)
+	// ConsentsOfUser lists the applications a user consented to.
+	ConsentsOfUser(ctx context.Context, userID string) ([]storage.UserConsent, error)
 }
 
 // Tokens revokes what an application was issued (oauth.Provider).

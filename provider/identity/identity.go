@@ -57,6 +57,12 @@ type Service struct {
 	// Operators are the normalised emails of the platform operators
 	// (PUGUH_PLATFORM_OPERATORS).
 	Operators []string
+	// Erasure, Clients, Passwords and SecondFactor serve deleting accounts
+	// (delete.go); SecondFactor nil: no second factor is asked.
+	Erasure      Erasure
+	Clients      Clients
+	Passwords    Reauthenticator
+	SecondFactor SecondFactor
 	// Audit records users disabled, enabled and deleted; nil: nothing.
 	Audit audit.Recorder
 	Now   func() time.Time

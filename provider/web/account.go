@@ -113,6 +113,13 @@ type AccountDeps struct {
 	// Audit reads the audit log (audit.Service); nil: the activity page
 	// shows nothing.
 	Audit AuditLog
+	// Consents are the user's connected applications (clients.Service);
+	// nil: no connected-apps tab.
+	Consents Consents
+	// Lifecycle deletes accounts and serves the operator page
+	// (identity.Service), finding users in Directory; nil: neither page.
+	Lifecycle Lifecycle
+	Directory Directory
 	// ServiceAccounts is the service-account rules (credentials.Service);
 	// nil: no service accounts tab.
 	ServiceAccounts ServiceAccounts
@@ -133,7 +140,7 @@ type Account struct {
 
 // accountTemplates are the page files of sign-up and the account area; each
 // is parsed with layout.html and, but for sign-up, account_nav.html.
-var accountTemplates = []string{"signup", "account", "account_apikeys", "account_members", "account_apps", "account_app", "account_confirm", "account_security", "account_audit", "account_sso", "account_service_accounts", "invitation"}
+var accountTemplates = []string{"signup", "account", "account_apikeys", "account_members", "account_apps", "account_app", "account_confirm", "account_security", "account_audit", "account_sso", "account_service_accounts", "invitation", "account_connected", "account_delete", "account_operator"}
 
 // NewAccount parses the account area's templates.
 func NewAccount(p *Pages, d AccountDeps) (*Account, error) {
@@ -191,6 +198,7 @@ func (a *Account) Mount(r *mux.Router) {
 	r.HandleFunc("/account/service-accounts/{id}/delete", a.confirmDeleteServiceAccount).Methods(http.MethodGet)
 	r.HandleFunc("/account/service-accounts/{id}/delete", a.deleteServiceAccount).Methods(http.MethodPost)
 	a.mountSecurity(r)
+	a.mountLifecycle(r)
 	a.mountPasskeys(r)
 	a.mountMFAPolicy(r)
 	a.mountInvitations(r)
@@ -232,6 +240,8 @@ type frame struct {
 
 	CanKeys, CanMembers, CanApps bool
 	CanSSO                       bool
+	// CanConnected shows the connected-apps tab, CanOperate the operator's.
+	CanConnected, CanOperate bool
 	// CanSecurity shows the security tab (second factors).
 	CanSecurity bool
 	// CanServiceAccounts shows the service accounts tab.
@@ -264,7 +274,19 @@ func (a *Account) frame(w http.ResponseWriter, r *http.Request, ac *accountConte
 		CanSecurity: a.d.MFA != nil,
 		// The service accounts tab (account_serviceaccounts.go).
 		CanServiceAccounts: a.d.ServiceAccounts != nil && ac.perms.Has(permServiceAccountsPage),
+		CanConnected:       a.d.Consents != nil,
+		CanOperate:         a.isOperator(r, ac),
 	}
+}
+
+// isOperator reports whether the signed-in user is a platform operator, for
+// the operator tab; an error hides the tab (the page itself checks again).
+func (a *Account) isOperator(r *http.Request, ac *accountContext) bool {
+	if a.d.Lifecycle == nil {
+		return false
+	}
+	op, err := a.d.Lifecycle.IsOperator(r.Context(), ac.user.ID)
+	return err == nil && op
 }
 
 // orgCookie keeps the organization the user is acting in. It is only a

@@ -123,7 +123,7 @@ func NewClient(opts ...Option) (*Client, error) {
 	c.Auth = &AuthService{c}
 	c.Organizations = &OrganizationsService{c: c, Members: &MembersService{c}, Connections: &ConnectionsService{c},
 		Invitations: &OrgInvitationsService{c}}
-	c.IAM = &IAMService{Users: &UsersService{c}}
+	c.IAM = &IAMService{Users: &UsersService{c: c, Consents: &ConsentsService{c}}}
 	c.APIKeys = &APIKeysService{c}
 	c.ServiceAccounts = &ServiceAccountsService{c}
 	c.Applications = &ApplicationsService{c: c, Grants: &GrantsService{c}}

@@ -147,8 +147,12 @@ func (s *MembersService) Remove(ctx context.Context, organizationID, userID stri
 // IAMService is /api/v1/iam.
 type IAMService struct{ Users *UsersService }
 
-// UsersService is /api/v1/iam/users: the users of the current organization.
-type UsersService struct{ c *Client }
+// UsersService is /api/v1/iam/users: the users of the current organization;
+// Consents are the signed-in user's connected applications.
+type UsersService struct {
+	c        *Client
+	Consents *ConsentsService
+}
 
 // List (listUsers): a page of the current organization's members.
 func (s *UsersService) List(ctx context.Context, params PageParams, opts ...RequestOption) (*Page[Member], error) {

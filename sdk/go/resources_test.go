@@ -311,6 +311,7 @@ func TestResources(t *testing.T) {
 		t.Fatalf("audit events paged: %v", seen)
 	}
 	exerciseConnections(t, c, acme.ID)
+	exerciseLifecycle(t, op)
 
 	// The session: refresh rotates, logout ends it.
 	before := c.RefreshToken()

@@ -50,6 +50,11 @@ var routes = map[string]route{
 	"disableUser": {"POST", "/api/v1/iam/users/{id}/disable", false},
 	"enableUser":  {"POST", "/api/v1/iam/users/{id}/enable", false},
 
+	"deleteUser":      {"DELETE", "/api/v1/iam/users/{id}", false},
+	"deleteMe":        {"DELETE", "/api/v1/users/me", false},
+	"listMyConsents":  {"GET", "/api/v1/users/me/consents", false},
+	"revokeMyConsent": {"DELETE", "/api/v1/users/me/consents/{application_id}", false},
+
 	"listAPIKeys":  {"GET", "/api/v1/api-keys", false},
 	"createAPIKey": {"POST", "/api/v1/api-keys", false},
 	"revokeAPIKey": {"DELETE", "/api/v1/api-keys/{id}", false},

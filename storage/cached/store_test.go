@@ -126,6 +126,8 @@ var cachedWrites = []struct {
 			u, err := w.s.UserByID(ctx, w.user.ID)
 			return err == nil && u.Disabled, err
 		}},
+	{"DeleteUser", readEverything, func(ctx context.Context, w *world) error { return w.s.DeleteUser(ctx, w.user.ID, []string{w.org.ID}) },
+		func(ctx context.Context, w *world) (bool, error) { return everythingGone(ctx, w) }},
 	{"SetPlan", readOrg, func(ctx context.Context, w *world) error { return w.s.SetPlan(ctx, w.org.ID, storage.PlanPro, 0) },
 		func(ctx context.Context, w *world) (bool, error) {
 			o, err := w.s.OrganizationByID(ctx, w.org.ID)
@@ -259,6 +261,42 @@ func readApp(ctx context.Context, w *world) error {
 	_, err := w.s.ApplicationByID(ctx, w.app.ID)
 	return err
 }
+
+// readEverything warms every cache a user's deletion touches.
+func readEverything(ctx context.Context, w *world) error {
+	for _, read := range []func(context.Context, *world) error{readUser, readOrg, readApp, readOwnMembership} {
+		if err := read(ctx, w); err != nil {
+			return err
+		}
+	}
+	if _, err := w.s.ServiceAccountByClientID(ctx, w.sa.ClientID); err != nil {
+		return err
+	}
+	if _, err := w.s.ServiceAccountByID(ctx, w.org.ID, w.sa.ID); err != nil {
+		return err
+	}
+	_, err := w.s.APIKeyByHash(ctx, w.key.Hash)
+	return err
+}
+
+// everythingGone: the deleted user and organization, and what the
+// organization held, are no longer found.
+func everythingGone(ctx context.Context, w *world) (bool, error) {
+	reads := []error{readUser(ctx, w), readOrg(ctx, w), readApp(ctx, w), readOwnMembership(ctx, w)}
+	_, err := w.s.ServiceAccountByClientID(ctx, w.sa.ClientID)
+	reads = append(reads, err)
+	_, err = w.s.ServiceAccountByID(ctx, w.org.ID, w.sa.ID)
+	reads = append(reads, err)
+	_, err = w.s.APIKeyByHash(ctx, w.key.Hash)
+	reads = append(reads, err)
+	for _, err := range reads {
+		if !errors.Is(err, storage.ErrNotFound) {
+			return false, err
+		}
+	}
+	return true, nil
+}
+
 func readOwnMembership(ctx context.Context, w *world) error {
 	_, err := w.s.Membership(ctx, w.org.ID, w.user.ID)
 	return err

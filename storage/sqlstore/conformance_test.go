@@ -63,6 +63,9 @@ func TestConformance(t *testing.T) {
 				{"FederationStore", func(t *testing.T) {
 					storagetest.TestFederationStore(t, func(t *testing.T) storagetest.FederationStores { return open(t) })
 				}},
+				{"LifecycleStore", func(t *testing.T) {
+					storagetest.TestLifecycleStore(t, func(t *testing.T) storagetest.LifecycleStores { return open(t) })
+				}},
 			} {
 				t.Run(suite.name, func(t *testing.T) {
 					t.Parallel()

@@ -178,6 +178,9 @@ func (a *App) build(ctx context.Context, opts Options) error {
 	// One SignIn checks passwords for the REST login and the sign-in page, so
 	// both share the per-account throttle.
 	s.signIn = &identity.SignIn{Accounts: s.store, Hasher: hasher, Throttle: ratelimit.NewAccounts(limits, ratelimit.AccountLimit), Audit: s.audit, Now: now}
+	// Deleting accounts (docs/lifecycle.md): erasure through the cached
+	// store, client grants through the provider, re-authentication.
+	s.accounts.Erasure, s.accounts.Clients, s.accounts.Passwords = s.store, s.provider, s.signIn
 	a.buildEmails(limits, hasher, now)
 	s.orgs = &orgs.Service{Store: s.store, Audit: s.audit, Now: now}
 	a.buildInvitations(limits, hasher, now)
@@ -193,6 +196,9 @@ func (a *App) build(ctx context.Context, opts Options) error {
 
 	if s.mfa, err = a.buildMFA(now, limits); err != nil {
 		return err
+	}
+	if s.mfa != nil {
+		s.accounts.SecondFactor = s.mfa
 	}
 	if s.passkeys, err = a.buildPasskeys(s.mfa); err != nil {
 		return err
@@ -221,7 +227,8 @@ func (a *App) build(ctx context.Context, opts Options) error {
 	}
 	if s.account, err = web.NewAccount(s.pages, web.AccountDeps{Store: s.store, SignIn: s.signIn, Hasher: hasher,
 		Grants: s.accounts, Passwords: s.changes, Members: s.orgs, Invitations: s.invitations, APIKeys: s.credentials, Apps: s.apps, MFA: s.mfa, MFAPolicies: s.mfaPolicies, Audit: s.auditLog, Connections: s.federation,
-		RequireVerifiedEmail: a.cfg.RequireVerifiedEmail, ServiceAccounts: s.credentials, Passkeys: s.accountPasskeys()}); err != nil {
+		RequireVerifiedEmail: a.cfg.RequireVerifiedEmail, ServiceAccounts: s.credentials, Passkeys: s.accountPasskeys(),
+		Consents: s.apps, Lifecycle: s.accounts, Directory: s.store}); err != nil {
 		return err
 	}
 	if s.emailPages, err = web.NewEmailPages(s.pages, s.emails, s.resets); err != nil {

@@ -40,6 +40,8 @@ func (a *App) routes() http.Handler {
 		&rest.PlanAPI{Plans: s.plans, Auth: s.authn, MaxBody: body},
 		// POST /api/v1/iam/users/{id}/disable|enable
 		&rest.UserAdminAPI{Users: s.accounts, Auth: s.authn},
+		// DELETE /api/v1/iam/users/{id}, DELETE /api/v1/users/me, /api/v1/users/me/consents…
+		&rest.LifecycleAPI{Accounts: s.accounts, Consents: s.apps, Auth: s.authn, MaxBody: body},
 		// /api/v1/applications/grants… (before /api/v1/applications/{id}, which
 		// would take "grants" for an id)
 		&rest.GrantsAPI{Apps: s.apps, Auth: s.authn},

@@ -56,7 +56,7 @@ export type { AuthResource } from './resources/auth.js';
 export type { OrganizationsResource, MembersResource } from './resources/organizations.js';
 export type { ConnectionsResource } from './resources/connections.js';
 export type { InvitationsResource, OrgInvitationsResource } from './resources/invitations.js';
-export type { IamResource, UsersResource } from './resources/iam.js';
+export type { IamResource, UsersResource, ConsentsResource } from './resources/iam.js';
 export type { APIKeysResource } from './resources/api-keys.js';
 export type { ServiceAccountsResource } from './resources/service-accounts.js';
 export type { ApplicationsResource, GrantsResource } from './resources/applications.js';

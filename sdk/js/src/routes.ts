@@ -61,6 +61,10 @@ export const ROUTES = {
   getMe: route('GET', '/api/v1/iam/users/me'),
   disableUser: route('POST', '/api/v1/iam/users/{id}/disable'),
   enableUser: route('POST', '/api/v1/iam/users/{id}/enable'),
+  deleteUser: route('DELETE', '/api/v1/iam/users/{id}'),
+  deleteMe: route('DELETE', '/api/v1/users/me'),
+  listMyConsents: route('GET', '/api/v1/users/me/consents'),
+  revokeMyConsent: route('DELETE', '/api/v1/users/me/consents/{application_id}'),
 
   listAPIKeys: route('GET', '/api/v1/api-keys'),
   createAPIKey: route('POST', '/api/v1/api-keys'),

@@ -53,6 +53,8 @@ export type UpdateConnectionRequest = S['UpdateConnectionRequest'];
 
 export type Me = S['Me'];
 export type UserState = S['UserState'];
+export type DeleteMeRequest = S['DeleteMeRequest'];
+export type Consent = S['Consent'];
 
 export type APIKey = S['APIKey'];
 export type CreatedAPIKey = S['CreatedAPIKey'];

@@ -11,6 +11,7 @@ import {
   PermissionDeniedError,
   OAuthClient,
   Page,
+  PermissionDeniedError,
   PuguhClient,
   ROUTES,
 } from '../dist/index.js';
@@ -338,6 +339,43 @@ test('applications.create, list, get, update, rotateSecret, grants, delete', asy
 
   await owner.client.applications.delete(app.id);
   await assert.rejects(owner.client.applications.get(app.id), NotFoundError);
+});
+
+test('iam.users.consents, deleteMe and delete: connected apps and account deletion', async () => {
+  const redirect = 'http://127.0.0.1:9/callback';
+  const appOwner = await newUser(server, { prefix: 'appowner' });
+  const app = await client({ accessToken: appOwner.accessToken }).applications.create({
+    name: 'Planner',
+    redirect_uris: [redirect],
+    scopes: ['openid', 'profile'],
+  });
+  const user = await newUser(server, { prefix: 'consenter' });
+  const oauth = new OAuthClient({ issuer: server.issuer, clientId: app.id, clientSecret: app.client_secret, redirectUri: redirect });
+  const request = await oauth.authorizationUrl({ scope: ['openid', 'profile'] });
+  await oauth.handleCallback(await new Browser(server.baseUrl).authorize(request.url, user), request);
+
+  const c = client({ accessToken: user.accessToken });
+  const consents = await c.iam.users.consents.list();
+  assert.deepEqual(
+    consents.items.map((x) => [x.application_id, x.application_name, x.scopes]),
+    [[app.id, 'Planner', ['openid', 'profile']]],
+  );
+  assert.ok(consents.items[0].last_used_at);
+  assert.equal(await c.iam.users.consents.revoke(app.id), undefined);
+  await assert.rejects(c.iam.users.consents.revoke(app.id), NotFoundError);
+  assert.deepEqual((await c.iam.users.consents.list()).items, []);
+
+  await assert.rejects(
+    c.iam.users.deleteMe({ password: 'not the password' }),
+    (e) => e instanceof PermissionDeniedError && e.detail === 'The password is not correct',
+  );
+  assert.equal(await c.iam.users.deleteMe({ password: user.password }), undefined);
+  await assert.rejects(c.iam.users.me(), AuthenticationError);
+
+  const op = client();
+  await op.auth.login({ email: OPERATOR, password: 'operator password 1' });
+  assert.equal(await op.iam.users.delete(appOwner.userId), undefined);
+  await assert.rejects(op.iam.users.delete(appOwner.userId), NotFoundError);
 });
 
 test('audit.list: the events of the organization, filtered and paged', async () => {

@@ -156,6 +156,23 @@ def test_every_operation_through_the_async_client(server: Server) -> None:
         with pytest.raises(ValueError, match="application_id is required"):
             await c.applications.grants.list()
         assert await c.applications.grants.revoke(members[0].user_id, application_id=app["id"]) is None  # type: ignore[func-returns-value]  # 204: None
+        # Connected apps: the user consents again, sees the application and removes its access.
+        consent_again = AsyncOAuthClient(issuer=server.issuer, client_id=app["id"], client_secret=rotated["client_secret"], redirect_uri=REDIRECT)
+        request = consent_again.authorization_url("openid read:user")
+        callback = await asyncio.to_thread(Browser(server.base_url).authorize, request.url, members[0].email, members[0].password)
+        await consent_again.handle_callback(callback, request)
+        await consent_again.aclose()
+        mine = client()
+        await mine.auth.login({"email": members[0].email, "password": members[0].password})
+        assert [x["application_id"] for x in (await mine.iam.users.consents.list()).items] == [app["id"]]
+        assert await mine.iam.users.consents.revoke(app["id"]) is None  # type: ignore[func-returns-value]  # 204: None
+        assert (await mine.iam.users.consents.list()).items == []
+        # Deleting accounts: a user their own, the operator someone else's.
+        leaver = new_user(server, prefix="async-leaver")
+        leaving = client(access_token=leaver.access_token)
+        assert await leaving.iam.users.delete_me({"password": leaver.password}) is None  # type: ignore[func-returns-value]  # 204: None
+        gone = new_user(server, prefix="async-gone")
+        assert await op.iam.users.delete(gone.user_id) is None  # type: ignore[func-returns-value]  # 204: None
         assert await c.applications.delete(app["id"]) is None  # type: ignore[func-returns-value]  # 204: None
         with pytest.raises(NotFoundError):
             await c.applications.get(app["id"])

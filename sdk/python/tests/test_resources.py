@@ -343,6 +343,40 @@ def test_applications_and_grants(server: Server) -> None:
         c.applications.get(app["id"])
 
 
+def test_connected_apps_and_account_deletion(server: Server) -> None:
+    redirect = "http://127.0.0.1:9/callback"
+    app_owner = new_user(server, prefix="appowner")
+    app = client(server, access_token=app_owner.access_token).applications.create(
+        {"name": "Planner", "redirect_uris": [redirect], "scopes": ["openid", "profile"]}
+    )
+    user = new_user(server, prefix="consenter")
+    oauth = OAuthClient(issuer=server.issuer, client_id=app["id"], client_secret=app.get("client_secret", ""), redirect_uri=redirect)
+    request = oauth.authorization_url(["openid", "profile"])
+    oauth.handle_callback(Browser(server.base_url).authorize(request.url, user.email, user.password), request)
+
+    c = client(server, access_token=user.access_token)
+    consents = c.iam.users.consents.list()
+    assert [(x["application_id"], x["application_name"], x["scopes"]) for x in consents.items] == [(app["id"], "Planner", ["openid", "profile"])]
+    assert consents.items[0]["last_used_at"] is not None
+    assert c.iam.users.consents.revoke(app["id"]) is None
+    with pytest.raises(NotFoundError):
+        c.iam.users.consents.revoke(app["id"])
+    assert c.iam.users.consents.list().items == []
+
+    with pytest.raises(PermissionDeniedError) as denied:
+        c.iam.users.delete_me({"password": "not the password"})
+    assert denied.value.detail == "The password is not correct"
+    assert c.iam.users.delete_me({"password": user.password}) is None
+    with pytest.raises(AuthenticationError):
+        c.iam.users.me()
+
+    op = client(server)
+    op.auth.login({"email": OPERATOR, "password": "operator password 1"})
+    assert op.iam.users.delete(app_owner.user_id) is None
+    with pytest.raises(NotFoundError):
+        op.iam.users.delete(app_owner.user_id)
+
+
 def test_audit_list_filtered_and_paged(server: Server) -> None:
     c: PuguhClient = state["owner_client"]
     owner: User = state["owner"]

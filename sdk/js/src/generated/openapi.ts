@@ -735,6 +735,78 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/iam/users/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["IDPath"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Delete a user and erase their personal data (platform operators only; docs/lifecycle.md). */
+        delete: operations["deleteUser"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/users/me": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Delete your own account, confirming with your password (and a second-factor code if you have an authenticator app). */
+        delete: operations["deleteMe"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/users/me/consents": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The applications you consented to (connected apps), with scopes and last use. */
+        get: operations["listMyConsents"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/users/me/consents/{application_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                application_id: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Withdraw your consent to an application; its tokens stop working and the next authorization asks again. */
+        delete: operations["revokeMyConsent"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/organizations/{id}/connections": {
         parameters: {
             query?: never;
@@ -1321,6 +1393,25 @@ export interface components {
         };
         GrantList: {
             items: components["schemas"]["Grant"][];
+        };
+        DeleteMeRequest: {
+            password: string;
+            /** @description A TOTP or recovery code; required when an authenticator app is enrolled. */
+            code?: string;
+        };
+        Consent: {
+            application_id: string;
+            application_name: string;
+            scopes: string[];
+            /** Format: date-time */
+            granted_at: string;
+            /** Format: date-time */
+            updated_at: string;
+            /** Format: date-time */
+            last_used_at: string | null;
+        };
+        ConsentList: {
+            items: components["schemas"]["Consent"][];
         };
         /** @enum {string} */
         AuditEventType: "sign_in.succeeded" | "sign_in.failed" | "sign_out" | "user.registered" | "user.password_changed" | "user.password_reset" | "user.email_changed" | "user.email_verified" | "user.disabled" | "user.enabled" | "user.deleted" | "api_key.created" | "api_key.rotated" | "api_key.revoked" | "service_account.created" | "service_account.secret_rotated" | "service_account.deleted" | "application.created" | "application.updated" | "application.secret_rotated" | "application.deleted" | "member.added" | "member.role_changed" | "member.removed" | "invitation.created" | "invitation.accepted" | "invitation.revoked" | "consent.granted" | "consent.revoked" | "organization.plan_changed" | "federation.connection_created" | "federation.connection_updated" | "federation.connection_deleted" | "federation.user_provisioned" | "federation.account_linked" | "mfa.factor_added" | "mfa.factor_removed" | "mfa.factor_used" | "mfa.failed" | "mfa.recovery_codes_regenerated" | "organization.mfa_policy_changed" | "mfa.passkey_clone_warning";
@@ -3371,6 +3462,134 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["ValidationError"];
+            429: components["responses"]["TooManyRequests"];
+        };
+    };
+    deleteUser: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization to act in; required with X-API-Key, optional with a Bearer token. */
+                "X-Organization-ID"?: components["parameters"]["OrganizationHeader"];
+            };
+            path: {
+                id: components["parameters"]["IDPath"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted; every session and token of the user has ended. */
+            204: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                    "X-RateLimit-Remaining": components["headers"]["RateLimitRemaining"];
+                    "X-RateLimit-Reset": components["headers"]["RateLimitReset"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["ValidationError"];
+            429: components["responses"]["TooManyRequests"];
+        };
+    };
+    deleteMe: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization to act in; required with X-API-Key, optional with a Bearer token. */
+                "X-Organization-ID"?: components["parameters"]["OrganizationHeader"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DeleteMeRequest"];
+            };
+        };
+        responses: {
+            /** @description Deleted; every session and token of the account has ended. */
+            204: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                    "X-RateLimit-Remaining": components["headers"]["RateLimitRemaining"];
+                    "X-RateLimit-Reset": components["headers"]["RateLimitReset"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["ValidationError"];
+            429: components["responses"]["TooManyRequests"];
+        };
+    };
+    listMyConsents: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization to act in; required with X-API-Key, optional with a Bearer token. */
+                "X-Organization-ID"?: components["parameters"]["OrganizationHeader"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The consents. */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                    "X-RateLimit-Remaining": components["headers"]["RateLimitRemaining"];
+                    "X-RateLimit-Reset": components["headers"]["RateLimitReset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConsentList"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            422: components["responses"]["ValidationError"];
+            429: components["responses"]["TooManyRequests"];
+        };
+    };
+    revokeMyConsent: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization to act in; required with X-API-Key, optional with a Bearer token. */
+                "X-Organization-ID"?: components["parameters"]["OrganizationHeader"];
+            };
+            path: {
+                application_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Revoked. */
+            204: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["RateLimitLimit"];
+                    "X-RateLimit-Remaining": components["headers"]["RateLimitRemaining"];
+                    "X-RateLimit-Reset": components["headers"]["RateLimitReset"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];

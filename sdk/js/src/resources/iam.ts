@@ -1,13 +1,33 @@
 import { APIPromise } from '../api-promise.js';
 import type { RequestOptions, Transport } from '../core.js';
 import type { PagePromise, PageParams } from '../pagination.js';
-import type { ChangeEmailRequest, ChangePasswordRequest, EmailChange, Me, Member, TokenPair, UserState } from '../types.js';
+import type { ChangeEmailRequest, ChangePasswordRequest, Consent, DeleteMeRequest, EmailChange, Me, Member, TokenPair, UserState } from '../types.js';
+
+/** /api/v1/users/me/consents: the signed-in user's connected applications. */
+export class ConsentsResource {
+  readonly #t: Transport;
+  constructor(t: Transport) {
+    this.#t = t;
+  }
+
+  /** listMyConsents: the applications the user consented to, with scopes and last use. */
+  list(options?: RequestOptions): PagePromise<Consent> {
+    return this.#t.list({ operationId: 'listMyConsents', options });
+  }
+
+  /** revokeMyConsent: the application's tokens stop working; its next authorization asks again. */
+  revoke(applicationId: string, options?: RequestOptions): APIPromise<void> {
+    return this.#t.request({ operationId: 'revokeMyConsent', path: { application_id: applicationId }, options });
+  }
+}
 
 /** /api/v1/iam/users: the users of the current organization. */
 export class UsersResource {
   readonly #t: Transport;
+  readonly consents: ConsentsResource;
   constructor(t: Transport) {
     this.#t = t;
+    this.consents = new ConsentsResource(t);
   }
 
   /** listUsers: a page of the current organization's members (iam.users.read). */
@@ -47,6 +67,16 @@ export class UsersResource {
   /** enableUser: restores sign-in (ended sessions stay ended). */
   enable(userId: string, options?: RequestOptions): APIPromise<UserState> {
     return this.#t.request({ operationId: 'enableUser', path: { id: userId }, options });
+  }
+
+  /** deleteUser: erases a user's account and personal data (platform operators; 409 for the last owner of a shared organization). */
+  delete(userId: string, options?: RequestOptions): APIPromise<void> {
+    return this.#t.request({ operationId: 'deleteUser', path: { id: userId }, options });
+  }
+
+  /** deleteMe: deletes the signed-in user's own account, confirmed with the password (and a code with an authenticator app). */
+  deleteMe(body: DeleteMeRequest, options?: RequestOptions): APIPromise<void> {
+    return this.#t.request({ operationId: 'deleteMe', body, options });
   }
 }
 

@@ -382,6 +382,24 @@ class GrantList(TypedDict):
     items: list[Grant]
 
 
+class DeleteMeRequest(TypedDict):
+    password: str
+    code: NotRequired[str]  # A TOTP or recovery code; required when an authenticator app is enrolled.
+
+
+class Consent(TypedDict):
+    application_id: str
+    application_name: str
+    scopes: list[str]
+    granted_at: str
+    updated_at: str
+    last_used_at: str | None
+
+
+class ConsentList(TypedDict):
+    items: list[Consent]
+
+
 AuditEventType = Literal["sign_in.succeeded", "sign_in.failed", "sign_out", "user.registered", "user.password_changed", "user.password_reset", "user.email_changed", "user.email_verified", "user.disabled", "user.enabled", "user.deleted", "api_key.created", "api_key.rotated", "api_key.revoked", "service_account.created", "service_account.secret_rotated", "service_account.deleted", "application.created", "application.updated", "application.secret_rotated", "application.deleted", "member.added", "member.role_changed", "member.removed", "invitation.created", "invitation.accepted", "invitation.revoked", "consent.granted", "consent.revoked", "organization.plan_changed", "federation.connection_created", "federation.connection_updated", "federation.connection_deleted", "federation.user_provisioned", "federation.account_linked", "mfa.factor_added", "mfa.factor_removed", "mfa.factor_used", "mfa.failed", "mfa.recovery_codes_regenerated", "organization.mfa_policy_changed", "mfa.passkey_clone_warning"]
 
 
