@@ -8,7 +8,6 @@ import {
   MFAEnrollmentRequiredError,
   MFARequiredError,
   NotFoundError,
-  PermissionDeniedError,
   OAuthClient,
   Page,
   PermissionDeniedError,
