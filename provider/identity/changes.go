@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/arsaka/puguh/provider/audit"
 	"github.com/arsaka/puguh/provider/password"
@@ -186,6 +188,12 @@ func (e *Emails) confirmChange(ctx context.Context, hash []byte, now time.Time) 
 	if err != nil {
 		return nil, err
 	}
+	before, err := e.Store.UserByID(ctx, t.UserID)
+	if errors.Is(err, storage.ErrNotFound) {
+		return nil, problem.Bad(InvalidVerifyLink)
+	} else if err != nil {
+		return nil, fmt.Errorf("identity: change email: %w", err)
+	}
 	if err := e.Store.ChangeUserEmail(ctx, t.UserID, t.Email, now); errors.Is(err, storage.ErrConflict) {
 		return nil, problem.Conflictf("Email already registered")
 	} else if errors.Is(err, storage.ErrNotFound) {
@@ -198,5 +206,30 @@ func (e *Emails) confirmChange(ctx context.Context, hash []byte, now time.Time) 
 		return nil, fmt.Errorf("identity: change email: %w", err)
 	}
 	e.record(ctx, audit.Event{Type: audit.UserEmailChanged, Actor: audit.User(u.ID), Subject: audit.User(u.ID)})
+	if before.Email != "" && before.Email != u.Email {
+		e.sendChangedNotice(ctx, before, u.Email, now)
+	}
 	return u, nil
+}
+
+// sendChangedNotice tells the address an account had that it no longer
+// signs in, so that the owner notices a change they did not make. The new
+// address is masked (the old mailbox may be read by someone else by now)
+// and the message carries no token: only a link to "Forgot password?".
+func (e *Emails) sendChangedNotice(ctx context.Context, before *storage.User, newEmail string, at time.Time) {
+	data := map[string]any{"Name": before.FullName, "NewEmail": MaskEmail(newEmail),
+		"Time": at.UTC().Format("2006-01-02 15:04 UTC"), "Link": e.BaseURL + "/password-reset"}
+	to := before.Email
+	e.Mailer.SendComposed(ctx, func(context.Context) (string, string, any, error) { return to, "email_changed", data, nil })
+}
+
+// MaskEmail shows the first character of an address's local part and its
+// domain: "n***@example.com".
+func MaskEmail(addr string) string {
+	at := strings.LastIndexByte(addr, '@')
+	if at <= 0 {
+		return "***"
+	}
+	_, size := utf8.DecodeRuneInString(addr)
+	return addr[:size] + "***" + addr[at:]
 }

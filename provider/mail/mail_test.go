@@ -330,6 +330,7 @@ func TestTemplatesRenderEveryMessage(t *testing.T) {
 		"verify_email":   verifyData(),
 		"password_reset": {"Name": "Ada", "Email": "ada@example.com", "Link": link, "Expires": "30 minutes"},
 		"invitation":     {"Inviter": "Ada", "Organization": "Acme", "Role": "admin", "Link": link, "Expires": "7 days"},
+		"email_changed":  {"Name": "Ada", "NewEmail": "n***@example.com", "Time": "2026-01-02 15:04 UTC", "Link": link},
 	}
 	for name, d := range data {
 		m, err := tpl.Render(name, d)

@@ -52,6 +52,12 @@ type PasswordChanger interface {
 	ChangePassword(ctx context.Context, userID, keepSession, method string, current, next *string) error
 }
 
+// EmailChanger asks for a new sign-in address (identity.Changes, as the REST
+// API does): the password checked, a link mailed to the new address.
+type EmailChanger interface {
+	RequestEmailChange(ctx context.Context, userID string, pw, newEmail *string) (string, error)
+}
+
 // GrantEnder ends every session but one and every token grant of a user
 // (identity.Service.EndGrants).
 type GrantEnder interface {
@@ -126,6 +132,9 @@ type AccountDeps struct {
 	// RequireVerifiedEmail (PUGUH_REQUIRE_VERIFIED_EMAIL): sign-up does not
 	// sign in; it asks the new user to open the confirmation link first.
 	RequireVerifiedEmail bool
+	// EmailChanges is the email change the REST API makes too; nil: the
+	// profile page shows no form for it.
+	EmailChanges EmailChanger
 }
 
 // Account serves sign-up (/signup) and the account area (/account…): profile,
@@ -171,6 +180,7 @@ func (a *Account) Mount(r *mux.Router) {
 	r.HandleFunc("/account", a.profile).Methods(http.MethodGet)
 	r.HandleFunc("/account/profile", a.updateProfile).Methods(http.MethodPost)
 	r.HandleFunc("/account/password", a.changePassword).Methods(http.MethodPost)
+	r.HandleFunc("/account/email", a.changeEmail).Methods(http.MethodPost)
 	r.HandleFunc("/account/organization", a.switchOrganization).Methods(http.MethodPost)
 	r.HandleFunc("/account/sessions/end", a.endSession).Methods(http.MethodPost)
 	r.HandleFunc("/account/api-keys", a.apiKeys).Methods(http.MethodGet)

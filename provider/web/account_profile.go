@@ -17,8 +17,12 @@ import (
 type profilePage struct {
 	frame
 	FullName string
-	Sessions []sessionLine
-	Errors   map[string]string
+	// CanChangeEmail shows the form that changes the sign-in address;
+	// NewEmail is what it was last sent with.
+	CanChangeEmail bool
+	NewEmail       string
+	Sessions       []sessionLine
+	Errors         map[string]string
 }
 
 // sessionLine is one active session as the profile page lists it.
@@ -49,6 +53,7 @@ func (a *Account) renderProfile(w http.ResponseWriter, r *http.Request, status i
 		a.p.unavailable(w, r, err)
 		return
 	}
+	data.CanChangeEmail = a.d.EmailChanges != nil
 	for _, s := range sessions {
 		if a.p.now().Sub(s.LastSeenAt) > SessionIdleTimeout {
 			continue
@@ -146,6 +151,57 @@ func (a *Account) changePassword(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	a.afterPost(w, "/account", "password")
+}
+
+// changeEmail asks for a new sign-in address (POST /account/email) with the
+// REST API's own rules and answers (identity.Changes.RequestEmailChange):
+// the current password, a valid address no other account has, the link
+// budget. Nothing changes until the link mailed to the new address is
+// followed (/verify-email).
+func (a *Account) changeEmail(w http.ResponseWriter, r *http.Request) {
+	if a.d.EmailChanges == nil {
+		http.NotFound(w, r)
+		return
+	}
+	ac, ok := a.postForm(w, r)
+	if !ok {
+		return
+	}
+	pw, addr := r.PostForm.Get("password"), r.PostForm.Get("new_email")
+	page := func(status int, errs map[string]string, notice string) {
+		data := profilePage{frame: a.frame(w, r, ac, "profile"), FullName: ac.user.FullName, NewEmail: addr, Errors: errs}
+		data.Notice = notice
+		a.renderProfile(w, r, status, ac, data)
+	}
+	sent, err := a.d.EmailChanges.RequestEmailChange(r.Context(), ac.user.ID, &pw, &addr)
+	if err == nil {
+		addr = ""
+		page(http.StatusOK, nil, "We sent a link to "+sent+"; your address changes when you follow it.")
+		return
+	}
+	he, isHTTP := httpapi.AsError(err)
+	fields, _, _, _ := fieldErrors(err)
+	detail := ""
+	if isHTTP {
+		detail, _ = he.Detail.(string)
+	}
+	switch {
+	case !isHTTP || he.Status >= 500:
+		a.p.unavailable(w, r, err)
+	case he.Status == http.StatusTooManyRequests:
+		if v := he.Headers["Retry-After"]; v != "" {
+			w.Header().Set("Retry-After", v)
+		}
+		page(http.StatusTooManyRequests, map[string]string{"new_email": detail}, "")
+	case fields["new_email"] != "":
+		page(http.StatusUnprocessableEntity, map[string]string{"new_email": fields["new_email"]}, "")
+	case fields["password"] != "":
+		page(http.StatusUnprocessableEntity, map[string]string{"email_password": fields["password"]}, "")
+	case he.Status == http.StatusForbidden:
+		page(http.StatusForbidden, map[string]string{"email_password": detail}, "")
+	default: // 409: the address is another account's
+		page(he.Status, map[string]string{"new_email": detail}, "")
+	}
 }
 
 // switchOrganization selects the organization the account pages act in

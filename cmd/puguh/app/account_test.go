@@ -54,7 +54,7 @@ func TestAccountPagesRequireSignIn(t *testing.T) {
 	}
 	token := csrfOf(t, b.get("/login").Body)
 	for _, path := range []string{"/account/profile", "/account/password", "/account/organization", "/account/sessions/end",
-		"/account/api-keys", "/account/members", "/account/applications", "/account/applications/x/secret"} {
+		"/account/api-keys", "/account/members", "/account/applications", "/account/applications/x/secret", "/account/email"} {
 		p := b.post(path, url.Values{"csrf_token": {token}, "full_name": {"Mallory"}})
 		if p.Status != http.StatusSeeOther || p.Location == nil || p.Location.Path != "/login" {
 			t.Errorf("POST %s: %d %v, want 303 to /login", path, p.Status, p.Location)

@@ -21,7 +21,7 @@ var (
 	pageBodyEndpoints  = []string{"/oauth/authorize", "/oauth/logout", "/login", "/consent", "/logout", "/signup",
 		"/account/profile", "/account/password", "/account/organization", "/account/sessions/end", "/account/api-keys",
 		"/account/api-keys/x/revoke", "/account/members", "/account/members/x/role", "/account/members/x/remove",
-		"/account/applications", "/account/applications/x", "/account/applications/x/secret"}
+		"/account/applications", "/account/applications/x", "/account/applications/x/secret", "/account/email"}
 )
 
 // TestLargeBodiesAre413: every endpoint that reads a form answers a body

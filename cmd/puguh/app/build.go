@@ -228,7 +228,7 @@ func (a *App) build(ctx context.Context, opts Options) error {
 	if s.account, err = web.NewAccount(s.pages, web.AccountDeps{Store: s.store, SignIn: s.signIn, Hasher: hasher,
 		Grants: s.accounts, Passwords: s.changes, Members: s.orgs, Invitations: s.invitations, APIKeys: s.credentials, Apps: s.apps, MFA: s.mfa, MFAPolicies: s.mfaPolicies, Audit: s.auditLog, Connections: s.federation,
 		RequireVerifiedEmail: a.cfg.RequireVerifiedEmail, ServiceAccounts: s.credentials, Passkeys: s.accountPasskeys(),
-		Consents: s.apps, Lifecycle: s.accounts, Directory: s.store}); err != nil {
+		Consents: s.apps, Lifecycle: s.accounts, Directory: s.store, EmailChanges: s.changes}); err != nil {
 		return err
 	}
 	if s.emailPages, err = web.NewEmailPages(s.pages, s.emails, s.resets); err != nil {

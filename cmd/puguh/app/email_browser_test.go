@@ -219,3 +219,55 @@ func TestBrowserPasswordReset(t *testing.T) {
 		chromedp.WaitVisible(chromedp.ID("save-profile")),
 	)
 }
+
+// TestBrowserChangeEmail changes the sign-in address from the profile page
+// in Chromium: a wrong password is refused on the form, a good request says
+// where the link went, following it confirms, and the profile shows the new
+// address. Every page at both widths.
+func TestBrowserChangeEmail(t *testing.T) {
+	b := newMailBrowser(t)
+	e := apptest.Start(t, apptest.Options{})
+	u := e.NewUser()
+	newAddr := "moved-" + u.Email
+	var wrong, sent, verified string
+	b.run("request", append(signInBrowser(e, u),
+		chromedp.WaitVisible(chromedp.ID("change-email")),
+		fillField("new_email", newAddr), fillField("email_password", "not my password"),
+		chromedp.Click(chromedp.ID("change-email")),
+		chromedp.WaitVisible(chromedp.ID("email_password-error")),
+		textOf(&wrong, "email_password-error"),
+		b.shot("email-change-wrong-password"),
+		fillField("email_password", u.Password),
+		chromedp.Click(chromedp.ID("change-email")),
+		chromedp.WaitVisible(chromedp.ID("notice")),
+		textOf(&sent, "notice"),
+		b.shot("email-change-sent"),
+	)...)
+	if wrong != identity.WrongCurrentPassword || sent != "We sent a link to "+newAddr+"; your address changes when you follow it." {
+		t.Fatalf("wrong password %q, sent %q", wrong, sent)
+	}
+	link := e.LinkIn(e.WaitMail(newAddr, "Confirm your email address", 0), identity.VerifyPath)
+	b.run("follow the link",
+		chromedp.Navigate(link),
+		chromedp.WaitVisible(chromedp.ID("confirm-email")),
+		chromedp.Click(chromedp.ID("confirm-email")),
+		chromedp.WaitVisible(chromedp.ID("verified")),
+		textOf(&verified, "verified"),
+	)
+	if verified != "Thank you: "+newAddr+" is confirmed." {
+		t.Fatalf("confirmation page says %q", verified)
+	}
+	var shown string
+	b.run("profile",
+		chromedp.Navigate(e.URL+"/account"),
+		chromedp.WaitVisible(chromedp.ID("save-profile")),
+		chromedp.Func(func(ctx context.Context, tg *chromedp.Target) (err error) {
+			shown, err = chromedp.Evaluate[string](`document.getElementById("email").value`)(ctx, tg)
+			return err
+		}),
+		b.shot("email-change-done"),
+	)
+	if shown != newAddr {
+		t.Fatalf("profile shows %q, want %q", shown, newAddr)
+	}
+}
