@@ -25,9 +25,6 @@ import (
 // password, a form without its CSRF token) and saves every page at desktop
 // (1280×800) and phone (375×812) width under test-artifacts/.
 func TestBrowserAccountGuidePath(t *testing.T) {
-	if _, err := os.Stat(chromiumPath); err != nil {
-		t.Skipf("headless browser test skipped: %s not found (apt-get install chromium)", chromiumPath)
-	}
 	artifacts, err := filepath.Abs("../test-artifacts")
 	if err != nil {
 		t.Fatal(err)
@@ -38,17 +35,7 @@ func TestBrowserAccountGuidePath(t *testing.T) {
 	e := apptest.Start(t, apptest.Options{})
 	existing := e.NewUser()
 
-	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(chromiumPath), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
-		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true), chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(1280, 800),
-	}
-	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer cancelAlloc()
-	ctx, cancel := chromedp.NewContext(actx)
-	defer cancel()
-	ctx, cancelTimeout := context.WithTimeout(ctx, 90*time.Second)
-	defer cancelTimeout()
+	ctx := headless(t, 1280, 800, 90*time.Second)
 
 	var shots []string
 	// shot saves the current page at desktop and at phone width.

@@ -20,9 +20,6 @@ import (
 // phone width with no horizontal overflow; a member without audit.read sees
 // only their own events.
 func TestBrowserActivityPage(t *testing.T) {
-	if _, err := os.Stat(chromiumPath); err != nil {
-		t.Skipf("headless browser test skipped: %s not found (apt-get install chromium)", chromiumPath)
-	}
 	artifacts, err := filepath.Abs("../test-artifacts")
 	if err != nil {
 		t.Fatal(err)
@@ -38,17 +35,7 @@ func TestBrowserActivityPage(t *testing.T) {
 		t.Fatalf("key: %d %s", r.Status, r.Body)
 	}
 
-	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(chromiumPath), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
-		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true), chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(1280, 800),
-	}
-	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer cancelAlloc()
-	ctx, cancel := chromedp.NewContext(actx)
-	defer cancel()
-	ctx, cancelTimeout := context.WithTimeout(ctx, 90*time.Second)
-	defer cancelTimeout()
+	ctx := headless(t, 1280, 800, 90*time.Second)
 
 	// check saves the page at desktop and phone width and fails on
 	// horizontal overflow at either.

@@ -26,9 +26,7 @@ type mailBrowser struct {
 // newMailBrowser starts it; extra options (flags) follow the defaults.
 func newMailBrowser(t *testing.T, extra ...chromedp.ExecAllocatorOption) *mailBrowser {
 	t.Helper()
-	if _, err := os.Stat(chromiumPath); err != nil {
-		t.Skipf("headless browser test skipped: %s not found (apt-get install chromium)", chromiumPath)
-	}
+	ctx := headless(t, 1280, 800, 90*time.Second, extra...)
 	artifacts, err := filepath.Abs("../test-artifacts")
 	if err != nil {
 		t.Fatal(err)
@@ -36,15 +34,6 @@ func newMailBrowser(t *testing.T, extra ...chromedp.ExecAllocatorOption) *mailBr
 	if err := os.MkdirAll(artifacts, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(chromiumPath), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
-		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true), chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(1280, 800),
-	}
-	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), append(opts, extra...)...)
-	ctx, cancel := chromedp.NewContext(actx)
-	ctx, cancelTimeout := context.WithTimeout(ctx, 90*time.Second)
-	t.Cleanup(func() { cancelTimeout(); cancel(); cancelAlloc() })
 	return &mailBrowser{t: t, ctx: ctx, artifacts: artifacts}
 }
 

@@ -2,9 +2,6 @@ package app_test
 
 import (
 	"context"
-	"net"
-	"net/http"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -24,9 +21,6 @@ import (
 // another domain ends on the refusal page. Pages are saved at desktop and
 // phone width under test-artifacts/.
 func TestBrowserFederatedSignIn(t *testing.T) {
-	if _, err := os.Stat(chromiumPath); err != nil {
-		t.Skipf("headless browser test skipped: %s not found (apt-get install chromium)", chromiumPath)
-	}
 	artifacts, err := filepath.Abs("../test-artifacts")
 	if err != nil {
 		t.Fatal(err)
@@ -35,33 +29,10 @@ func TestBrowserFederatedSignIn(t *testing.T) {
 	alice := f.idp.RegisterAndLogin("alice@acme.test", corporatePassword, "Alice Engineer")
 	f.idp.RegisterAndLogin("mallory@evil.test", corporatePassword, "Mallory")
 
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	callbacks := make(chan url.Values, 1)
-	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		select {
-		case callbacks <- r.URL.Query():
-		default:
-		}
-		_, _ = w.Write([]byte("signed in"))
-	})}
-	go func() { _ = srv.Serve(ln) }()
-	t.Cleanup(func() { _ = srv.Close() })
-	app := registerApp(t, f.sp, f.owner, appOptions{RedirectURI: "http://" + ln.Addr().String() + "/callback"})
+	redirectURI, callbacks := callbackServer(t)
+	app := registerApp(t, f.sp, f.owner, appOptions{RedirectURI: redirectURI})
 
-	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(chromiumPath), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
-		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true), chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(1280, 800),
-	}
-	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer cancelAlloc()
-	ctx, cancel := chromedp.NewContext(actx)
-	defer cancel()
-	ctx, cancelTimeout := context.WithTimeout(ctx, 60*time.Second)
-	defer cancelTimeout()
+	ctx := headless(t, 1280, 800, 60*time.Second)
 
 	shot := func(name string) chromedp.Action[chromedp.Void] {
 		return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
@@ -139,13 +110,7 @@ func TestBrowserFederatedSignIn(t *testing.T) {
 
 	// Another domain: a fresh browser profile signs in as Mallory at the IdP
 	// through Acme's connection, and sp refuses her.
-	opts2 := append(opts[:len(opts)-2:len(opts)-2], chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(1280, 800))
-	actx2, cancelAlloc2 := chromedp.NewExecAllocator(context.Background(), opts2...)
-	defer cancelAlloc2()
-	ctx2, cancel2 := chromedp.NewContext(actx2)
-	defer cancel2()
-	ctx2, cancelTimeout2 := context.WithTimeout(ctx2, 60*time.Second)
-	defer cancelTimeout2()
+	ctx2 := headless(t, 1280, 800, 60*time.Second)
 	err = chromedp.Do(ctx2,
 		chromedp.Navigate(f.sp.URL+"/oauth/authorize?"+codeQuery(app, "openid", "connection", f.connection).Encode()),
 		waitForLocation(f.idp.URL+"/login", 10*time.Second),
@@ -174,26 +139,13 @@ func TestBrowserFederatedSignIn(t *testing.T) {
 // the single sign-on tab in Chromium; the page is saved at desktop and phone
 // width.
 func TestBrowserAccountSingleSignOn(t *testing.T) {
-	if _, err := os.Stat(chromiumPath); err != nil {
-		t.Skipf("headless browser test skipped: %s not found (apt-get install chromium)", chromiumPath)
-	}
 	artifacts, err := filepath.Abs("../test-artifacts")
 	if err != nil {
 		t.Fatal(err)
 	}
 	e := apptest.Start(t, apptest.Options{})
 	owner := e.NewUser()
-	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(chromiumPath), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
-		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true), chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(1280, 800),
-	}
-	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer cancelAlloc()
-	ctx, cancel := chromedp.NewContext(actx)
-	defer cancel()
-	ctx, cancelTimeout := context.WithTimeout(ctx, 60*time.Second)
-	defer cancelTimeout()
+	ctx := headless(t, 1280, 800, 60*time.Second)
 	shot := func(name string) chromedp.Action[chromedp.Void] {
 		return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
 			for _, v := range []struct {

@@ -9,7 +9,6 @@ import (
 	"encoding/json"
 	"html"
 	"math/big"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -360,21 +359,8 @@ func TestSAMLFederatedSignInRefusals(t *testing.T) {
 func TestBrowserSAMLFederatedSignIn(t *testing.T) {
 	b := newMailBrowser(t)
 	f := newSAMLFederation(t, true)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	callbacks := make(chan url.Values, 1)
-	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		select {
-		case callbacks <- r.URL.Query():
-		default:
-		}
-		_, _ = w.Write([]byte("signed in"))
-	})}
-	go func() { _ = srv.Serve(ln) }()
-	t.Cleanup(func() { _ = srv.Close() })
-	app := registerApp(t, f.sp, f.owner, appOptions{RedirectURI: "http://" + ln.Addr().String() + "/callback"})
+	redirectURI, callbacks := callbackServer(t)
+	app := registerApp(t, f.sp, f.owner, appOptions{RedirectURI: redirectURI})
 
 	b.run("sign in at the IdP",
 		chromedp.Navigate(f.idpURL+"/login"),

@@ -21,9 +21,6 @@ import (
 // every page fits without sideways scrolling, and is saved under
 // test-artifacts/.
 func TestBrowserTOTPEnrolAndSignIn(t *testing.T) {
-	if _, err := os.Stat(chromiumPath); err != nil {
-		t.Skipf("headless browser test skipped: %s not found (apt-get install chromium)", chromiumPath)
-	}
 	artifacts, err := filepath.Abs("../test-artifacts")
 	if err != nil {
 		t.Fatal(err)
@@ -31,17 +28,7 @@ func TestBrowserTOTPEnrolAndSignIn(t *testing.T) {
 	e := apptest.Start(t, apptest.Options{})
 	user := e.NewUser()
 
-	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(chromiumPath), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
-		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true), chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(1280, 800),
-	}
-	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer cancelAlloc()
-	ctx, cancel := chromedp.NewContext(actx)
-	defer cancel()
-	ctx, cancelTimeout := context.WithTimeout(ctx, 90*time.Second)
-	defer cancelTimeout()
+	ctx := headless(t, 1280, 800, 90*time.Second)
 
 	// shot checks the page fits at desktop and phone width and saves it.
 	shot := func(name string) chromedp.Action[chromedp.Void] {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
-	"net"
 	"net/http"
 	"net/url"
 	"slices"
@@ -32,25 +31,8 @@ func TestBrowserMFAPolicyEnrolment(t *testing.T) {
 	owner, member := e.NewUser(), e.NewUser()
 	orgID := policyOrg(t, e, owner, member)
 
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	callbacks := make(chan url.Values, 4)
-	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path != "/callback" {
-			http.NotFound(w, r) // the browser's /favicon.ico
-			return
-		}
-		select {
-		case callbacks <- r.URL.Query():
-		default:
-		}
-		_, _ = w.Write([]byte("signed in"))
-	})}
-	go func() { _ = srv.Serve(ln) }()
-	t.Cleanup(func() { _ = srv.Close() })
-	app := registerApp(t, e, owner, appOptions{Trusted: true, RedirectURI: "http://" + ln.Addr().String() + "/callback"})
+	redirectURI, callbacks := callbackServer(t)
+	app := registerApp(t, e, owner, appOptions{Trusted: true, RedirectURI: redirectURI})
 	authorize := e.URL + "/oauth/authorize?" + codeQuery(app, "openid email").Encode()
 	codeOf := func(step string) string {
 		t.Helper()

@@ -3,9 +3,6 @@ package app_test
 import (
 	"context"
 	"fmt"
-	"net"
-	"net/http"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -24,9 +21,6 @@ const chromiumPath = "/usr/bin/chromium"
 // Chromium, as a user would, and saves a screenshot of each page under
 // test-artifacts/ at the repository root.
 func TestBrowserSignInAndConsent(t *testing.T) {
-	if _, err := os.Stat(chromiumPath); err != nil {
-		t.Skipf("headless browser test skipped: %s not found (apt-get install chromium)", chromiumPath)
-	}
 	artifacts, err := filepath.Abs("../test-artifacts")
 	if err != nil {
 		t.Fatal(err)
@@ -37,33 +31,10 @@ func TestBrowserSignInAndConsent(t *testing.T) {
 	e := apptest.Start(t, apptest.Options{})
 	user := e.NewUser()
 	// The client's callback: a loopback listener that records the response.
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	callbacks := make(chan url.Values, 1)
-	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		select {
-		case callbacks <- r.URL.Query():
-		default:
-		}
-		_, _ = w.Write([]byte("signed in"))
-	})}
-	go func() { _ = srv.Serve(ln) }()
-	t.Cleanup(func() { _ = srv.Close() })
-	app := registerApp(t, e, user, appOptions{RedirectURI: "http://" + ln.Addr().String() + "/callback"})
+	redirectURI, callbacks := callbackServer(t)
+	app := registerApp(t, e, user, appOptions{RedirectURI: redirectURI})
 
-	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(chromiumPath), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
-		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true), chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(1000, 900),
-	}
-	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer cancelAlloc()
-	ctx, cancel := chromedp.NewContext(actx)
-	defer cancel()
-	ctx, cancelTimeout := context.WithTimeout(ctx, 20*time.Second)
-	defer cancelTimeout()
+	ctx := headless(t, 1000, 900, 20*time.Second)
 
 	// shot saves a full-page screenshot of the current page.
 	shot := func(name string) chromedp.Action[chromedp.Void] {

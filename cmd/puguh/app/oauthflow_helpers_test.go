@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"html"
 	"io"
+	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
@@ -231,4 +232,31 @@ func codeFrom(t testing.TB, e *apptest.Env, app *testApp, p *page) string {
 		t.Fatalf("authorization response %v: want code, state and iss=%s", q, e.URL)
 	}
 	return q.Get("code")
+}
+
+// callbackServer is an application's redirect URI for browser tests: a
+// loopback listener on /callback that hands each response's query to the
+// returned channel (room for four; more are dropped) and answers "signed in".
+// Other paths (the browser's /favicon.ico) are 404. It stops when t ends.
+func callbackServer(t testing.TB) (redirectURI string, callbacks <-chan url.Values) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ch := make(chan url.Values, 4)
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/callback" {
+			http.NotFound(w, r)
+			return
+		}
+		select {
+		case ch <- r.URL.Query():
+		default:
+		}
+		_, _ = w.Write([]byte("signed in"))
+	})}
+	go func() { _ = srv.Serve(ln) }()
+	t.Cleanup(func() { _ = srv.Close() })
+	return "http://" + ln.Addr().String() + "/callback", ch
 }

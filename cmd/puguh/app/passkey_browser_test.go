@@ -2,8 +2,6 @@ package app_test
 
 import (
 	"context"
-	"net"
-	"net/http"
 	"net/url"
 	"slices"
 	"strings"
@@ -53,21 +51,8 @@ func TestBrowserPasskeySignInAndStepUp(t *testing.T) {
 	b := newMailBrowser(t)
 	e := apptest.Start(t, apptest.Options{Localhost: true})
 	user := e.NewUser()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	callbacks := make(chan url.Values, 1)
-	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		select {
-		case callbacks <- r.URL.Query():
-		default:
-		}
-		_, _ = w.Write([]byte("signed in"))
-	})}
-	go func() { _ = srv.Serve(ln) }()
-	t.Cleanup(func() { _ = srv.Close() })
-	app := registerApp(t, e, user, appOptions{Trusted: true, RedirectURI: "http://" + ln.Addr().String() + "/callback"})
+	redirectURI, callbacks := callbackServer(t)
+	app := registerApp(t, e, user, appOptions{Trusted: true, RedirectURI: redirectURI})
 	rp := newOIDCClient(t, e, app, oidc.ScopeOpenID)
 
 	var authID cdpwebauthn.AuthenticatorID
