@@ -201,6 +201,11 @@ func (e *Emails) confirmChange(ctx context.Context, hash []byte, now time.Time) 
 	} else if err != nil {
 		return nil, fmt.Errorf("identity: change email: %w", err)
 	}
+	// A reset link mailed to the old address must not reset the account
+	// that now signs in with the new one.
+	if err := e.Store.DeleteEmailTokens(ctx, t.UserID, storage.EmailTokenReset); err != nil {
+		return nil, fmt.Errorf("identity: change email: %w", err)
+	}
 	u, err := e.Store.UserByID(ctx, t.UserID)
 	if err != nil {
 		return nil, fmt.Errorf("identity: change email: %w", err)

@@ -63,6 +63,8 @@ type Service struct {
 	Clients      Clients
 	Passwords    Reauthenticator
 	SecondFactor SecondFactor
+	// Links drops a user's pending email links; nil: none are kept.
+	Links EmailLinks
 	// Audit records users disabled, enabled and deleted; nil: nothing.
 	Audit audit.Recorder
 	Now   func() time.Time
@@ -96,11 +98,27 @@ func (s *Service) now() time.Time {
 	return s.Now()
 }
 
+// EmailLinks deletes a user's one-time email links of a purpose
+// (storage.EmailTokenStore).
+type EmailLinks interface {
+	DeleteEmailTokens(ctx context.Context, userID, purpose string) error
+}
+
 // EndGrants ends every browser session of the user except keepSession (""
 // ends them all), and every token grant the user holds: refresh families in
 // the database, and their access tokens through the denylist, on every
-// replica. A password change, a reset and disabling the user call it.
+// replica. A password change, a reset, disabling and deleting the user call
+// it. It also drops the user's pending email-change and password-reset
+// links: whoever held the account before (a leaked password) must not be able
+// to move it to their address, or reset it, after the owner took it back.
 func (s *Service) EndGrants(ctx context.Context, userID, keepSession string) error {
+	if s.Links != nil {
+		for _, purpose := range []string{storage.EmailTokenChange, storage.EmailTokenReset} {
+			if err := s.Links.DeleteEmailTokens(ctx, userID, purpose); err != nil {
+				return fmt.Errorf("identity: end grants: %w", err)
+			}
+		}
+	}
 	sessions, err := s.Sessions.SessionsOfUser(ctx, userID, s.now())
 	if err != nil {
 		return fmt.Errorf("identity: end grants: %w", err)

@@ -133,3 +133,48 @@ func TestChangeEmail(t *testing.T) {
 		}
 	})
 }
+
+// Taking an account back ends the links an intruder asked for: after a
+// password change, an email-change link sent to the intruder's address no
+// longer moves the account, and once the address has moved, a reset link sent
+// to the old address no longer resets it.
+func TestTakingAnAccountBackEndsItsPendingLinks(t *testing.T) {
+	forEachDeployment(t, apptest.Options{}, func(t *testing.T, e *apptest.Env) {
+		u := e.NewUser()
+		const invalidLink = `{"detail":"Invalid or expired verification link"}`
+		tokenIn := func(to, subject, path string) string {
+			link := e.LinkIn(e.WaitMail(to, subject, 0), path+"?token=")
+			return strings.TrimPrefix(link, e.URL+path+"?token=")
+		}
+
+		// The intruder, with the password, asks to move the account to their address.
+		intruder := "intruder-" + u.ID[:8] + "@example.com"
+		want(t, e.Do(http.MethodPost, "/api/v1/iam/users/me/email", map[string]any{"password": u.Password, "new_email": intruder}, u.Bearer()...),
+			http.StatusAccepted, strings.Replace(bodyEmailChangeAccepted, "%s", intruder, 1))
+		moveLink := tokenIn(intruder, "Confirm your email address", identity.VerifyPath)
+		// The owner changes the password; the intruder's link is dead.
+		const newPw = "the owner's new passphrase"
+		if r := e.Do(http.MethodPost, "/api/v1/iam/users/me/password", map[string]any{"current_password": u.Password, "new_password": newPw}, u.Bearer()...); r.Status != http.StatusOK {
+			t.Fatalf("change password: %d %s", r.Status, r.Body)
+		}
+		want(t, e.Do(http.MethodPost, "/api/v1/auth/verify-email", map[string]any{"token": moveLink}), http.StatusBadRequest, invalidLink)
+		u.Password = newPw
+		e.Login(u)
+		if m := object(t, me(e, u.AccessToken), "id", "type", "email", "full_name", "email_verified", "organization_id", "role",
+			"permissions", "created_at"); m["email"] != u.Email {
+			t.Fatalf("the account moved: %v", m)
+		}
+
+		// A reset link mailed to the address the account had stops working
+		// once the account moved to a new one.
+		want(t, e.Do(http.MethodPost, "/api/v1/auth/password-reset", map[string]any{"email": u.Email}), http.StatusAccepted, bodyResetAccepted)
+		resetLink := tokenIn(u.Email, "Reset your password", identity.ResetPath)
+		moved := "moved-" + u.ID[:8] + "@example.com"
+		want(t, e.Do(http.MethodPost, "/api/v1/iam/users/me/email", map[string]any{"password": u.Password, "new_email": moved}, u.Bearer()...),
+			http.StatusAccepted, strings.Replace(bodyEmailChangeAccepted, "%s", moved, 1))
+		want(t, e.Do(http.MethodPost, "/api/v1/auth/verify-email", map[string]any{"token": tokenIn(moved, "Confirm your email address", identity.VerifyPath)}),
+			http.StatusOK, `{"user_id":"`+u.ID+`","email":"`+moved+`","email_verified":true}`)
+		want(t, e.Do(http.MethodPost, "/api/v1/auth/password-reset/confirm", map[string]any{"token": resetLink, "password": "an intruder's passphrase"}),
+			http.StatusBadRequest, bodyInvalidResetLink)
+	})
+}

@@ -106,6 +106,11 @@ func (a *Account) signup(w http.ResponseWriter, r *http.Request) {
 		a.p.unavailable(w, r, err)
 		return
 	}
+	// A member who joined an organization that requires a second factor
+	// sets one up before the first session, as at sign-in.
+	if joined != nil && a.p.askEnrolment(w, r, user, loginPage{CSRF: data.CSRF, ReturnTo: defaultReturnTo}, nil) {
+		return
+	}
 	previous, err := a.p.CurrentSession(r)
 	if err != nil {
 		httpapi.Logger(ctx).Warn("web: read previous session", "error", err)

@@ -174,7 +174,7 @@ func (a *App) build(ctx context.Context, opts Options) error {
 
 	// The domain.
 	s.accounts = &identity.Service{Users: s.store, Sessions: s.store, Grants: s.oauthStore, Tokens: s.provider,
-		AccessTokenLifetime: cfg.AccessTokenLifetime, Operators: cfg.PlatformOperators, Audit: s.audit, Now: now}
+		AccessTokenLifetime: cfg.AccessTokenLifetime, Operators: cfg.PlatformOperators, Links: s.store, Audit: s.audit, Now: now}
 	// One SignIn checks passwords for the REST login and the sign-in page, so
 	// both share the per-account throttle.
 	s.signIn = &identity.SignIn{Accounts: s.store, Hasher: hasher, Throttle: ratelimit.NewAccounts(limits, ratelimit.AccountLimit), Audit: s.audit, Now: now}

@@ -140,3 +140,27 @@ func between(t *testing.T, s, before, after string) string {
 	}
 	return v
 }
+
+// Signing up through an invitation into an organization whose members must
+// use a second factor stops at the enrolment, as a sign-in does: no session
+// starts before the new member has set one up.
+func TestInvitationSignUpMeetsTheMFAPolicy(t *testing.T) {
+	e := apptest.Start(t, apptest.Options{})
+	owner := e.NewUser()
+	putPolicy(t, e, owner, owner.OrganizationID, map[string]any{"required": true, "grace_period": "0s"})
+	newcomer := "enrol-" + owner.ID[:8] + "@example.com"
+	if r := e.Do(http.MethodPost, "/api/v1/organizations/"+owner.OrganizationID+"/invitations",
+		map[string]any{"email": newcomer, "role": "member"}, owner.Bearer()...); r.Status != http.StatusCreated {
+		t.Fatalf("invite: %d %s", r.Status, r.Body)
+	}
+	token := tokenOf(t, e, newcomer)
+	b := newBrowser(t, e)
+	p := postForm(t, b, "/signup?invitation="+url.QueryEscape(token), "/signup",
+		url.Values{"invitation": {token}, "email": {newcomer}, "password": {"a newcomer's passphrase"}, "full_name": {"Nina Newcomer"}})
+	if p.Status != http.StatusOK || !strings.Contains(p.Body, "Set up two-step verification") {
+		t.Fatalf("sign-up into a policy organization: %d %v\n%.2000s", p.Status, p.Location, p.Body)
+	}
+	if a := b.get("/account"); a.Status != http.StatusSeeOther || a.Location.Path != "/login" {
+		t.Fatalf("a session started before the second factor: %d %v", a.Status, a.Location)
+	}
+}
