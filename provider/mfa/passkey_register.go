@@ -62,13 +62,18 @@ func checkPasskeyName(name *string) (string, error) {
 
 // FinishRegistration verifies the authenticator's answer to the ceremony
 // of token (navigator.credentials.create()'s PublicKeyCredential as JSON)
-// and stores the passkey under name.
-func (k *Passkeys) FinishRegistration(ctx context.Context, p *authz.Principal, token string, name *string, response []byte) (*storage.WebAuthnCredential, error) {
+// and stores the passkey under name. It asks for the password again, like
+// removing one: a passkey signs in on its own and counts as a second factor,
+// so a session left open must not be enough to add one.
+func (k *Passkeys) FinishRegistration(ctx context.Context, p *authz.Principal, token string, name, password *string, response []byte) (*storage.WebAuthnCredential, error) {
 	if err := self(p); err != nil {
 		return nil, err
 	}
 	n, err := checkPasskeyName(name)
 	if err != nil {
+		return nil, err
+	}
+	if err := k.MFA.reauthenticate(ctx, p.ID, password); err != nil {
 		return nil, err
 	}
 	c, session, err := k.take(ctx, token, KindPasskeyRegister)

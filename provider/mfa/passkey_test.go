@@ -192,7 +192,7 @@ func register(t *testing.T, f *fixture, pk *Passkeys, k *softKey, name string) *
 	if err != nil {
 		t.Fatal(err)
 	}
-	cred, err := pk.FinishRegistration(ctx, f.user, c.Token, ptr(name), k.create(t, c))
+	cred, err := pk.FinishRegistration(ctx, f.user, c.Token, ptr(name), ptr("right password"), k.create(t, c))
 	if err != nil {
 		t.Fatalf("FinishRegistration: %v", err)
 	}
@@ -232,16 +232,21 @@ func TestPasskeyRegistration(t *testing.T) {
 			}
 		}
 		// A bad name is refused before the ceremony is spent.
-		_, err = pk.FinishRegistration(ctx, f.user, c.Token, ptr("  "), k.create(t, c))
+		_, err = pk.FinishRegistration(ctx, f.user, c.Token, ptr("  "), ptr("right password"), k.create(t, c))
 		wantInvalid(t, err, "name")
-		_, err = pk.FinishRegistration(ctx, f.user, c.Token, ptr(strings.Repeat("x", MaxPasskeyName+1)), k.create(t, c))
+		_, err = pk.FinishRegistration(ctx, f.user, c.Token, ptr(strings.Repeat("x", MaxPasskeyName+1)), ptr("right password"), k.create(t, c))
 		wantInvalid(t, err, "name")
+		// Without the password, or with a wrong one, an open session cannot add a passkey.
+		_, err = pk.FinishRegistration(ctx, f.user, c.Token, ptr("Laptop"), nil, k.create(t, c))
+		wantInvalid(t, err, "password")
+		_, err = pk.FinishRegistration(ctx, f.user, c.Token, ptr("Laptop"), ptr("wrong"), k.create(t, c))
+		wantDetail(t, "register with a wrong password", err, "The password is not correct")
 		// Another user cannot finish it.
-		_, err = pk.FinishRegistration(ctx, otherUser(t, f), c.Token, ptr("Laptop"), k.create(t, c))
+		_, err = pk.FinishRegistration(ctx, otherUser(t, f), c.Token, ptr("Laptop"), ptr("right password"), k.create(t, c))
 		wantDetail(t, "another user's ceremony", err, ErrChallenge)
 
 		c, _ = pk.BeginRegistration(ctx, f.user)
-		cred, err := pk.FinishRegistration(ctx, f.user, c.Token, ptr(" Laptop "), k.create(t, c))
+		cred, err := pk.FinishRegistration(ctx, f.user, c.Token, ptr(" Laptop "), ptr("right password"), k.create(t, c))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -250,7 +255,7 @@ func TestPasskeyRegistration(t *testing.T) {
 			t.Fatalf("stored passkey %+v", cred)
 		}
 		// Single use: the same answer again finds no ceremony.
-		_, err = pk.FinishRegistration(ctx, f.user, c.Token, ptr("Laptop"), k.create(t, c))
+		_, err = pk.FinishRegistration(ctx, f.user, c.Token, ptr("Laptop"), ptr("right password"), k.create(t, c))
 		wantDetail(t, "ceremony answered twice", err, ErrChallenge)
 		// The new ceremony excludes the registered passkey.
 		c, _ = pk.BeginRegistration(ctx, f.user)
@@ -260,15 +265,15 @@ func TestPasskeyRegistration(t *testing.T) {
 		// An answer from another origin, or without user verification, is refused.
 		evil := newSoftKey(t)
 		evil.origin = "https://evil.example"
-		_, err = pk.FinishRegistration(ctx, f.user, c.Token, ptr("Evil"), evil.create(t, c))
+		_, err = pk.FinishRegistration(ctx, f.user, c.Token, ptr("Evil"), ptr("right password"), evil.create(t, c))
 		wantDetail(t, "another origin", err, BadPasskey)
 		noUV := newSoftKey(t)
 		noUV.noUV = true
 		c, _ = pk.BeginRegistration(ctx, f.user)
-		_, err = pk.FinishRegistration(ctx, f.user, c.Token, ptr("No UV"), noUV.create(t, c))
+		_, err = pk.FinishRegistration(ctx, f.user, c.Token, ptr("No UV"), ptr("right password"), noUV.create(t, c))
 		wantDetail(t, "no user verification", err, BadPasskey)
 		c, _ = pk.BeginRegistration(ctx, f.user)
-		_, err = pk.FinishRegistration(ctx, f.user, c.Token, ptr("Junk"), []byte(`{"id":`))
+		_, err = pk.FinishRegistration(ctx, f.user, c.Token, ptr("Junk"), ptr("right password"), []byte(`{"id":`))
 		wantDetail(t, "unreadable answer", err, BadPasskey)
 
 		st, _ := f.svc.StatusOf(ctx, f.user.ID)

@@ -16,7 +16,7 @@ import (
 // uses them.
 type AccountPasskeys interface {
 	BeginRegistration(ctx context.Context, p *authz.Principal) (*mfa.Ceremony, error)
-	FinishRegistration(ctx context.Context, p *authz.Principal, token string, name *string, response []byte) (*storage.WebAuthnCredential, error)
+	FinishRegistration(ctx context.Context, p *authz.Principal, token string, name, password *string, response []byte) (*storage.WebAuthnCredential, error)
 	List(ctx context.Context, p *authz.Principal) ([]storage.WebAuthnCredential, error)
 	Remove(ctx context.Context, p *authz.Principal, id string, password *string) error
 }
@@ -65,8 +65,8 @@ func (a *Account) addPasskey(w http.ResponseWriter, r *http.Request) {
 	}
 	token := a.p.cookie(r, passkeyRegisterCookie)
 	a.p.setCookie(w, passkeyRegisterCookie, "", -1)
-	name := r.PostForm.Get("name")
-	c, err := a.d.Passkeys.FinishRegistration(r.Context(), ac.principal(), token, &name, []byte(r.PostForm.Get("credential")))
+	name, pw := r.PostForm.Get("name"), r.PostForm.Get("password")
+	c, err := a.d.Passkeys.FinishRegistration(r.Context(), ac.principal(), token, &name, &pw, []byte(r.PostForm.Get("credential")))
 	if err != nil {
 		a.securityError(w, r, ac, err, securityPage{PasskeyName: name})
 		return

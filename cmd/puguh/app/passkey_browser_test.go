@@ -68,6 +68,7 @@ func TestBrowserPasskeySignInAndStepUp(t *testing.T) {
 		chromedp.WaitVisible(chromedp.ID("add-passkey")),
 		b.shot("passkeys-none"),
 		fillField("passkey-name", "Test laptop"),
+		fillField("passkey-password", user.Password),
 		chromedp.Click(chromedp.ID("add-passkey")),
 		chromedp.WaitVisible(chromedp.ID("passkey-list")),
 		textOf(&listed, "passkey-list"),

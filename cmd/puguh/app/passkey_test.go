@@ -107,7 +107,12 @@ func TestPasskeyPagesOverHTTP(t *testing.T) {
 		t.Fatalf("registration without a name: %d %.1500s", p.Status, p.Body)
 	}
 	postForm(t, b, "/account/security", "/account/security/passkeys/options", url.Values{})
-	p = postForm(t, b, "/account/security", "/account/security/passkeys", url.Values{"name": {"Laptop"}, "credential": {`{}`}})
+	p = postForm(t, b, "/account/security", "/account/security/passkeys", url.Values{"name": {"Laptop"}, "password": {"wrong password"}, "credential": {`{}`}})
+	if p.Status != http.StatusForbidden || !strings.Contains(p.Body, "The password is not correct") {
+		t.Fatalf("registration with a wrong password: %d %.1500s", p.Status, p.Body)
+	}
+	postForm(t, b, "/account/security", "/account/security/passkeys/options", url.Values{})
+	p = postForm(t, b, "/account/security", "/account/security/passkeys", url.Values{"name": {"Laptop"}, "password": {user.Password}, "credential": {`{}`}})
 	if p.Status != http.StatusUnauthorized || !strings.Contains(p.Body, mfa.BadPasskey) {
 		t.Fatalf("registration with a bad answer: %d %.1500s", p.Status, p.Body)
 	}
