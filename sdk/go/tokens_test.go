@@ -83,8 +83,13 @@ func TestTokenExpiry(t *testing.T) {
 		for i := 0; i < 5; i++ {
 			go func() { _, err := c.IAM.Users.Me(ctx); errs <- err }()
 		}
-		for i := 0; i < 200 && len(rec.Calls()) < 5; i++ {
+		// Wait (bounded: 30 s on a loaded machine) until every call has
+		// reached the server and failed; only then may the renewal finish.
+		for i := 0; i < 3000 && len(rec.Calls()) < 5; i++ {
 			time.Sleep(10 * time.Millisecond)
+		}
+		if n := len(rec.Calls()); n < 5 {
+			t.Fatalf("only %d of 5 calls reached the server in 30 s", n)
 		}
 		close(gate)
 		for i := 0; i < 5; i++ {
