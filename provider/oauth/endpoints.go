@@ -27,6 +27,12 @@ type Endpoints struct {
 	// Limits are the token endpoint's rate limits (httpapi.ClientLimits);
 	// nil: none.
 	Limits TokenLimits
+	// ClientCredentialsConcurrency is how many client_credentials requests
+	// run at once (PUGUH_CLIENT_CREDENTIALS_CONCURRENCY); the others wait
+	// their turn in arrival order. 0: no bound.
+	ClientCredentialsConcurrency int
+
+	admit *admission
 }
 
 // TokenLimits take a token request from a budget and set its X-RateLimit-*
@@ -49,6 +55,7 @@ func (e *Endpoints) Mount(r *mux.Router) {
 	if e.MaxBody <= 0 {
 		panic("oauth: Endpoints.MaxBody must be positive") // a wiring mistake
 	}
+	e.admit = newAdmission(e.ClientCredentialsConcurrency)
 	r.Handle("/.well-known/jwks.json", JWKSHandler(e.JWKS)).Methods(http.MethodGet, http.MethodHead)
 	r = r.NewRoute().Subrouter()
 	r.Use(httpapi.LimitBody(e.MaxBody, e.refuseBody))
@@ -99,6 +106,15 @@ func (e *Endpoints) token(w http.ResponseWriter, r *http.Request) {
 		rfc := fosite.ErrUnsupportedGrantType.WithHintf("Puguh does not support grant_type %q.", r.PostForm.Get("grant_type"))
 		p.WriteAccessError(ctx, w, fosite.NewAccessRequest(sess), rfc)
 		return
+	}
+	// After the rate limits, which may wait for Redis: a slot is held only
+	// for the request's own CPU work (admission).
+	if r.PostForm.Get("grant_type") == "client_credentials" {
+		release, err := e.admit.enter(ctx)
+		if err != nil {
+			return // the client is gone; nobody reads an answer
+		}
+		defer release()
 	}
 	ar, err := p.NewAccessRequest(ctx, r, sess)
 	if err != nil {

@@ -3,16 +3,29 @@ package app
 import (
 	"context"
 	"net/http"
+	"runtime"
 	"strings"
 
 	"github.com/gorilla/mux"
 
+	"github.com/arsaka/puguh/cmd/puguh/config"
 	"github.com/arsaka/puguh/provider/authz"
 	"github.com/arsaka/puguh/provider/health"
 	"github.com/arsaka/puguh/provider/httpapi"
 	"github.com/arsaka/puguh/provider/oauth"
 	"github.com/arsaka/puguh/provider/rest"
 )
+
+// clientCredentialsConcurrency resolves PUGUH_CLIENT_CREDENTIALS_CONCURRENCY:
+// auto is twice GOMAXPROCS, the processors running requests' Go code plus as
+// many requests inside their signatures (a cgo call with OpenSSL gives up
+// its processor).
+func clientCredentialsConcurrency(n int) int {
+	if n == config.ConcurrencyAuto {
+		return 2 * runtime.GOMAXPROCS(0)
+	}
+	return n
+}
 
 // mounter is an HTTP area: a small struct that registers its own routes.
 type mounter interface{ Mount(r *mux.Router) }
@@ -30,7 +43,8 @@ func (a *App) routes() http.Handler {
 		health.New(a.sql, redisPing).WithAuth(s.authn.Optional, healthPrincipal),
 		// GET /.well-known/jwks.json, /.well-known/openid-configuration,
 		// POST /oauth/token, /oauth/revoke, /oauth/introspect, GET|POST /oauth/userinfo
-		&oauth.Endpoints{P: s.provider, Users: s.store, JWKS: s.keys, MaxBody: body, Limits: s.tokenLimits},
+		&oauth.Endpoints{P: s.provider, Users: s.store, JWKS: s.keys, MaxBody: body, Limits: s.tokenLimits,
+			ClientCredentialsConcurrency: clientCredentialsConcurrency(a.cfg.ClientCredentialsConcurrency)},
 		// /api/v1/auth/{register,login,mfa,refresh,logout}
 		&rest.IdentityAPI{SignIn: s.signIn, Tokens: s.provider, Auth: s.authn, MaxBody: body, MFA: s.mfa, Audit: s.audit,
 			Policies: s.mfaPolicies, Enrol: s.mfa},

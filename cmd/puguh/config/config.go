@@ -56,6 +56,11 @@ type Config struct {
 	// hash frees its 19 MiB buffer before its slot hashes again, which keeps
 	// the sign-in peak near the buffers in use (docs/performance.md).
 	Argon2Reclaim bool
+	// ClientCredentialsConcurrency is PUGUH_CLIENT_CREDENTIALS_CONCURRENCY:
+	// how many client_credentials token requests are served at once, the
+	// rest waiting their turn in arrival order (docs/performance.md).
+	// ConcurrencyAuto (the default): twice GOMAXPROCS; 0 ("off"): no bound.
+	ClientCredentialsConcurrency int
 
 	// AdminAddr is PUGUH_ADMIN_ADDR, the operator's listener: /metrics,
 	// /livez, /readyz and, with AdminPprof, /debug/pprof/. Default
@@ -148,35 +153,44 @@ type Error struct {
 
 func (e *Error) Error() string { return "config: " + e.Var + ": " + e.Msg }
 
+// ConcurrencyAuto is PUGUH_CLIENT_CREDENTIALS_CONCURRENCY=auto, the default:
+// twice GOMAXPROCS, as many requests as there are processors to run their Go
+// code plus as many again inside their signatures (docs/performance.md).
+const ConcurrencyAuto = -1
+
+// MaxConcurrency is the largest PUGUH_CLIENT_CREDENTIALS_CONCURRENCY.
+const MaxConcurrency = 4096
+
 // Load reads the configuration from getenv (os.Getenv in production).
 func Load(getenv func(string) string) (*Config, error) {
 	r := reader{getenv: getenv}
 	c := &Config{
-		Addr:                 r.str("PUGUH_ADDR", "127.0.0.1:8080"),
-		Issuer:               strings.TrimRight(r.str("PUGUH_ISSUER", "http://localhost:8080"), "/"),
-		DataDir:              r.str("PUGUH_DATA_DIR", "data"),
-		RedisURL:             r.str("PUGUH_REDIS_URL", ""),
-		AccessTokenLifetime:  r.duration("PUGUH_ACCESS_TOKEN_LIFETIME", time.Hour),
-		RefreshTokenLifetime: r.duration("PUGUH_REFRESH_TOKEN_LIFETIME", 30*24*time.Hour),
-		AuthCodeLifetime:     r.duration("PUGUH_AUTH_CODE_LIFETIME", 10*time.Minute),
-		IDTokenLifetime:      r.duration("PUGUH_ID_TOKEN_LIFETIME", time.Hour),
-		RefreshGracePeriod:   r.duration("PUGUH_REFRESH_GRACE_PERIOD", 5*time.Second),
-		RefreshTokenRotation: r.booleanOr("PUGUH_REFRESH_TOKEN_ROTATION", true),
-		KeyRotationPeriod:    r.duration("PUGUH_KEY_ROTATION_PERIOD", 30*24*time.Hour),
-		KeySize:              r.integer("PUGUH_KEY_SIZE", 2048),
-		SigningAlgorithms:    splitList(r.str("PUGUH_SIGNING_ALGORITHMS", "RS256,ES256")),
-		AuditRetention:       r.duration("PUGUH_AUDIT_RETENTION", 90*24*time.Hour),
-		Argon2Reclaim:        r.booleanOr("PUGUH_ARGON2_RECLAIM", true),
-		AdminAddr:            r.str("PUGUH_ADMIN_ADDR", DefaultAdminAddr),
-		AdminPprof:           r.boolean("PUGUH_ADMIN_PPROF"),
-		LogLevel:             strings.ToLower(r.str("PUGUH_LOG_LEVEL", "info")),
-		LogFormat:            strings.ToLower(r.str("PUGUH_LOG_FORMAT", "json")),
-		ShutdownTimeout:      r.duration("PUGUH_SHUTDOWN_TIMEOUT", 30*time.Second),
-		MaxBodyBytes:         int64(r.integer("PUGUH_MAX_BODY_BYTES", 1<<20)),
-		TrustedProxies:       r.prefixes("PUGUH_TRUSTED_PROXIES"),
-		PlatformOperators:    r.emails("PUGUH_PLATFORM_OPERATORS"),
-		RedisNamespace:       r.str("PUGUH_REDIS_NAMESPACE", r.str("PUGUH_RATE_LIMIT_NAMESPACE", "puguh:")),
-		MemoryLimit:          r.memoryLimit("PUGUH_MEMORY_LIMIT", DefaultMemoryLimit),
+		Addr:                         r.str("PUGUH_ADDR", "127.0.0.1:8080"),
+		Issuer:                       strings.TrimRight(r.str("PUGUH_ISSUER", "http://localhost:8080"), "/"),
+		DataDir:                      r.str("PUGUH_DATA_DIR", "data"),
+		RedisURL:                     r.str("PUGUH_REDIS_URL", ""),
+		AccessTokenLifetime:          r.duration("PUGUH_ACCESS_TOKEN_LIFETIME", time.Hour),
+		RefreshTokenLifetime:         r.duration("PUGUH_REFRESH_TOKEN_LIFETIME", 30*24*time.Hour),
+		AuthCodeLifetime:             r.duration("PUGUH_AUTH_CODE_LIFETIME", 10*time.Minute),
+		IDTokenLifetime:              r.duration("PUGUH_ID_TOKEN_LIFETIME", time.Hour),
+		RefreshGracePeriod:           r.duration("PUGUH_REFRESH_GRACE_PERIOD", 5*time.Second),
+		RefreshTokenRotation:         r.booleanOr("PUGUH_REFRESH_TOKEN_ROTATION", true),
+		KeyRotationPeriod:            r.duration("PUGUH_KEY_ROTATION_PERIOD", 30*24*time.Hour),
+		KeySize:                      r.integer("PUGUH_KEY_SIZE", 2048),
+		SigningAlgorithms:            splitList(r.str("PUGUH_SIGNING_ALGORITHMS", "RS256,ES256")),
+		AuditRetention:               r.duration("PUGUH_AUDIT_RETENTION", 90*24*time.Hour),
+		Argon2Reclaim:                r.booleanOr("PUGUH_ARGON2_RECLAIM", true),
+		ClientCredentialsConcurrency: r.concurrency("PUGUH_CLIENT_CREDENTIALS_CONCURRENCY"),
+		AdminAddr:                    r.str("PUGUH_ADMIN_ADDR", DefaultAdminAddr),
+		AdminPprof:                   r.boolean("PUGUH_ADMIN_PPROF"),
+		LogLevel:                     strings.ToLower(r.str("PUGUH_LOG_LEVEL", "info")),
+		LogFormat:                    strings.ToLower(r.str("PUGUH_LOG_FORMAT", "json")),
+		ShutdownTimeout:              r.duration("PUGUH_SHUTDOWN_TIMEOUT", 30*time.Second),
+		MaxBodyBytes:                 int64(r.integer("PUGUH_MAX_BODY_BYTES", 1<<20)),
+		TrustedProxies:               r.prefixes("PUGUH_TRUSTED_PROXIES"),
+		PlatformOperators:            r.emails("PUGUH_PLATFORM_OPERATORS"),
+		RedisNamespace:               r.str("PUGUH_REDIS_NAMESPACE", r.str("PUGUH_RATE_LIMIT_NAMESPACE", "puguh:")),
+		MemoryLimit:                  r.memoryLimit("PUGUH_MEMORY_LIMIT", DefaultMemoryLimit),
 		RateLimits: RateLimits{
 			SignInPerIP:    r.perMinute("PUGUH_RATE_LIMIT_SIGNIN_PER_IP", 60),
 			RegisterPerIP:  r.perMinute("PUGUH_RATE_LIMIT_REGISTER_PER_IP", 60),

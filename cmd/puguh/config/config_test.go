@@ -133,6 +133,9 @@ func TestLoadRejects(t *testing.T) {
 		{"grace too long", map[string]string{"PUGUH_REFRESH_GRACE_PERIOD": "2m"}, "config: PUGUH_REFRESH_GRACE_PERIOD: must be at most 1m"},
 		{"key size", map[string]string{"PUGUH_KEY_SIZE": "1024"}, "config: PUGUH_KEY_SIZE: "},
 		{"key size nan", map[string]string{"PUGUH_KEY_SIZE": "big"}, `config: PUGUH_KEY_SIZE: "big" is not a whole number`},
+		{"concurrency word", map[string]string{"PUGUH_CLIENT_CREDENTIALS_CONCURRENCY": "many"}, `config: PUGUH_CLIENT_CREDENTIALS_CONCURRENCY: "many" is not auto, off or a number of requests between 1 and 4096`},
+		{"concurrency negative", map[string]string{"PUGUH_CLIENT_CREDENTIALS_CONCURRENCY": "-1"}, `config: PUGUH_CLIENT_CREDENTIALS_CONCURRENCY: "-1" is not auto, off or a number of requests between 1 and 4096`},
+		{"concurrency too many", map[string]string{"PUGUH_CLIENT_CREDENTIALS_CONCURRENCY": "4097"}, `config: PUGUH_CLIENT_CREDENTIALS_CONCURRENCY: "4097" is not auto, off or a number of requests between 1 and 4096`},
 		{"unknown algorithm", map[string]string{"PUGUH_SIGNING_ALGORITHMS": "RS256,HS256"},
 			`config: PUGUH_SIGNING_ALGORITHMS: "HS256" is not one of RS256, ES256, EdDSA`},
 		{"no RS256", map[string]string{"PUGUH_SIGNING_ALGORITHMS": "ES256"}, "config: PUGUH_SIGNING_ALGORITHMS: must include RS256, the default algorithm"},
@@ -236,6 +239,27 @@ func TestLoadMemoryLimit(t *testing.T) {
 		}
 		if c.MemoryLimit != want {
 			t.Fatalf("%q: %d, want %d", in, c.MemoryLimit, want)
+		}
+	}
+}
+
+func TestLoadClientCredentialsConcurrency(t *testing.T) {
+	for in, want := range map[string]int{
+		"":       ConcurrencyAuto,
+		"auto":   ConcurrencyAuto,
+		" AUTO ": ConcurrencyAuto,
+		"off":    0,
+		"0":      0,
+		"1":      1,
+		"8":      8,
+		"4096":   4096,
+	} {
+		c, err := Load(env(map[string]string{"PUGUH_CLIENT_CREDENTIALS_CONCURRENCY": in}))
+		if err != nil {
+			t.Fatalf("%q: %v", in, err)
+		}
+		if c.ClientCredentialsConcurrency != want {
+			t.Fatalf("%q: %d, want %d", in, c.ClientCredentialsConcurrency, want)
 		}
 	}
 }

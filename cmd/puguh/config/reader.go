@@ -135,6 +135,25 @@ func (r *reader) perMinute(name string, def int) int {
 	return n
 }
 
+// concurrency reads a bound on concurrent requests: "auto" (the default,
+// ConcurrencyAuto), "off" or "0" for none, or a whole number from 1 to
+// MaxConcurrency.
+func (r *reader) concurrency(name string) int {
+	v := strings.TrimSpace(r.getenv(name))
+	switch {
+	case v == "" || strings.EqualFold(v, "auto"):
+		return ConcurrencyAuto
+	case strings.EqualFold(v, "off"):
+		return 0
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 0 || n > MaxConcurrency {
+		r.fail(name, fmt.Sprintf("%q is not auto, off or a number of requests between 1 and %d", v, MaxConcurrency))
+		return ConcurrencyAuto
+	}
+	return n
+}
+
 // memoryLimit reads PUGUH_MEMORY_LIMIT: "auto" (MemoryLimitAuto), "off" or a
 // size.
 func (r *reader) memoryLimit(name string, def int64) int64 {
