@@ -7,23 +7,26 @@ import (
 	"golang.org/x/sync/semaphore"
 )
 
-// admission runs at most a fixed number of client_credentials requests at
-// once and admits the rest first come, first served.
+// admission runs at most a fixed number of requests of one kind at once and
+// admits the rest first come, first served. It guards requests that are CPU
+// work and nothing else: client_credentials (the client comes from the
+// cache, the token is not stored, most of the time is the signature) and the
+// introspection of a JWT (a signature check and the claims).
 //
-// Such a request is CPU work and nothing else: the client comes from the
-// cache, the token is not stored, and most of the time goes to the RS256
-// signature. Under saturation, with one goroutine per connection all
-// runnable at once, Go's scheduler serves them in no particular order: a
-// request whose signature (a cgo call with OpenSSL) has returned waits in
-// the global run queue behind goroutines that arrived after it, and the p99
-// at 32 connections was three to four times the median. Parked in this
-// queue instead, waiting requests are not runnable; the admitted few
-// finish in bounded time, and the queue is FIFO. docs/performance.md has
-// the measurements.
+// Under saturation, with one goroutine per connection all runnable at once,
+// Go's scheduler serves them in no particular order: goroutines woken by the
+// network poller or returning from a cgo call (an OpenSSL signature gives up
+// its processor) wait in the global run queue, which a busy processor looks
+// at only every 61st turn, behind goroutines that arrived after them. At 32
+// connections the p99 was 3 to 16 times the median. Parked in this queue
+// instead, waiting requests are not runnable; the admitted few finish in
+// bounded time, and the queue is FIFO. docs/performance.md has the
+// measurements.
 //
-// Grants that read or write storage (authorization_code, refresh_token) do
-// not pass through it: holding a slot while waiting for the database would
-// cap them at the slots divided by the database's latency.
+// Requests that wait for storage (authorization_code, refresh_token, the
+// introspection of a refresh token) do not pass through it: holding a slot
+// while waiting for the database would cap them at the slots divided by the
+// database's latency, and let one slow query hold up the rest.
 type admission struct {
 	slots *semaphore.Weighted
 }

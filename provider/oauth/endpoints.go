@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 
 	"github.com/gorilla/mux"
 	"github.com/ory/fosite"
@@ -31,8 +32,11 @@ type Endpoints struct {
 	// run at once (PUGUH_CLIENT_CREDENTIALS_CONCURRENCY); the others wait
 	// their turn in arrival order. 0: no bound.
 	ClientCredentialsConcurrency int
+	// IntrospectionConcurrency is how many introspections of a JWT run at
+	// once (PUGUH_INTROSPECTION_CONCURRENCY), the same way. 0: no bound.
+	IntrospectionConcurrency int
 
-	admit *admission
+	admitClientCredentials, admitIntrospection *admission
 }
 
 // TokenLimits take a token request from a budget and set its X-RateLimit-*
@@ -55,7 +59,8 @@ func (e *Endpoints) Mount(r *mux.Router) {
 	if e.MaxBody <= 0 {
 		panic("oauth: Endpoints.MaxBody must be positive") // a wiring mistake
 	}
-	e.admit = newAdmission(e.ClientCredentialsConcurrency)
+	e.admitClientCredentials = newAdmission(e.ClientCredentialsConcurrency)
+	e.admitIntrospection = newAdmission(e.IntrospectionConcurrency)
 	r.Handle("/.well-known/jwks.json", JWKSHandler(e.JWKS)).Methods(http.MethodGet, http.MethodHead)
 	r = r.NewRoute().Subrouter()
 	r.Use(httpapi.LimitBody(e.MaxBody, e.refuseBody))
@@ -110,7 +115,7 @@ func (e *Endpoints) token(w http.ResponseWriter, r *http.Request) {
 	// After the rate limits, which may wait for Redis: a slot is held only
 	// for the request's own CPU work (admission).
 	if r.PostForm.Get("grant_type") == "client_credentials" {
-		release, err := e.admit.enter(ctx)
+		release, err := e.admitClientCredentials.enter(ctx)
 		if err != nil {
 			return // the client is gone; nobody reads an answer
 		}
@@ -303,6 +308,16 @@ func (e *Endpoints) introspect(w http.ResponseWriter, r *http.Request) {
 	if err := r.ParseForm(); err != nil || r.Form.Has("access_token") {
 		e.P.public.WriteIntrospectionError(ctx, w, challenge(w, fosite.ErrRequestUnauthorized.WithHint("Authenticate with HTTP Basic client credentials only.")))
 		return
+	}
+	// A JWT is introspected from its signature and claims, CPU work only; a
+	// refresh token is looked up in storage and does not hold a slot while
+	// it waits for the database (admission).
+	if strings.Count(r.PostForm.Get("token"), ".") == 2 {
+		release, err := e.admitIntrospection.enter(ctx)
+		if err != nil {
+			return // the client is gone; nobody reads an answer
+		}
+		defer release()
 	}
 	ir, err := e.P.public.NewIntrospectionRequest(ctx, r, NewSession())
 	if err != nil {

@@ -16,13 +16,15 @@ import (
 	"github.com/arsaka/puguh/provider/rest"
 )
 
-// clientCredentialsConcurrency resolves PUGUH_CLIENT_CREDENTIALS_CONCURRENCY:
-// auto is twice GOMAXPROCS, the processors running requests' Go code plus as
-// many requests inside their signatures (a cgo call with OpenSSL gives up
-// its processor).
-func clientCredentialsConcurrency(n int) int {
+// concurrency resolves PUGUH_CLIENT_CREDENTIALS_CONCURRENCY and
+// PUGUH_INTROSPECTION_CONCURRENCY: auto is perProcessor times GOMAXPROCS.
+// Measured on two cores (docs/performance.md): an introspection is Go code
+// throughout, one per processor; a client_credentials request spends most
+// of its time in an OpenSSL signature, a cgo call that gives up its
+// processor, so two per processor: one running Go code, one signing.
+func concurrency(n, perProcessor int) int {
 	if n == config.ConcurrencyAuto {
-		return 2 * runtime.GOMAXPROCS(0)
+		return perProcessor * runtime.GOMAXPROCS(0)
 	}
 	return n
 }
@@ -44,7 +46,8 @@ func (a *App) routes() http.Handler {
 		// GET /.well-known/jwks.json, /.well-known/openid-configuration,
 		// POST /oauth/token, /oauth/revoke, /oauth/introspect, GET|POST /oauth/userinfo
 		&oauth.Endpoints{P: s.provider, Users: s.store, JWKS: s.keys, MaxBody: body, Limits: s.tokenLimits,
-			ClientCredentialsConcurrency: clientCredentialsConcurrency(a.cfg.ClientCredentialsConcurrency)},
+			ClientCredentialsConcurrency: concurrency(a.cfg.ClientCredentialsConcurrency, 2),
+			IntrospectionConcurrency:     concurrency(a.cfg.IntrospectionConcurrency, 1)},
 		// /api/v1/auth/{register,login,mfa,refresh,logout}
 		&rest.IdentityAPI{SignIn: s.signIn, Tokens: s.provider, Auth: s.authn, MaxBody: body, MFA: s.mfa, Audit: s.audit,
 			Policies: s.mfaPolicies, Enrol: s.mfa},

@@ -61,6 +61,10 @@ type Config struct {
 	// rest waiting their turn in arrival order (docs/performance.md).
 	// ConcurrencyAuto (the default): twice GOMAXPROCS; 0 ("off"): no bound.
 	ClientCredentialsConcurrency int
+	// IntrospectionConcurrency is PUGUH_INTROSPECTION_CONCURRENCY: how many
+	// introspections of a JWT run at once, the same way. ConcurrencyAuto
+	// (the default): GOMAXPROCS; 0 ("off"): no bound.
+	IntrospectionConcurrency int
 
 	// AdminAddr is PUGUH_ADMIN_ADDR, the operator's listener: /metrics,
 	// /livez, /readyz and, with AdminPprof, /debug/pprof/. Default
@@ -153,12 +157,12 @@ type Error struct {
 
 func (e *Error) Error() string { return "config: " + e.Var + ": " + e.Msg }
 
-// ConcurrencyAuto is PUGUH_CLIENT_CREDENTIALS_CONCURRENCY=auto, the default:
-// twice GOMAXPROCS, as many requests as there are processors to run their Go
-// code plus as many again inside their signatures (docs/performance.md).
+// ConcurrencyAuto is "auto", the default of PUGUH_CLIENT_CREDENTIALS_CONCURRENCY
+// and PUGUH_INTROSPECTION_CONCURRENCY: a bound from GOMAXPROCS, chosen by
+// serve (docs/performance.md).
 const ConcurrencyAuto = -1
 
-// MaxConcurrency is the largest PUGUH_CLIENT_CREDENTIALS_CONCURRENCY.
+// MaxConcurrency is the largest bound either setting takes.
 const MaxConcurrency = 4096
 
 // Load reads the configuration from getenv (os.Getenv in production).
@@ -181,6 +185,7 @@ func Load(getenv func(string) string) (*Config, error) {
 		AuditRetention:               r.duration("PUGUH_AUDIT_RETENTION", 90*24*time.Hour),
 		Argon2Reclaim:                r.booleanOr("PUGUH_ARGON2_RECLAIM", true),
 		ClientCredentialsConcurrency: r.concurrency("PUGUH_CLIENT_CREDENTIALS_CONCURRENCY"),
+		IntrospectionConcurrency:     r.concurrency("PUGUH_INTROSPECTION_CONCURRENCY"),
 		AdminAddr:                    r.str("PUGUH_ADMIN_ADDR", DefaultAdminAddr),
 		AdminPprof:                   r.boolean("PUGUH_ADMIN_PPROF"),
 		LogLevel:                     strings.ToLower(r.str("PUGUH_LOG_LEVEL", "info")),

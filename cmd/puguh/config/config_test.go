@@ -135,6 +135,7 @@ func TestLoadRejects(t *testing.T) {
 		{"key size nan", map[string]string{"PUGUH_KEY_SIZE": "big"}, `config: PUGUH_KEY_SIZE: "big" is not a whole number`},
 		{"concurrency word", map[string]string{"PUGUH_CLIENT_CREDENTIALS_CONCURRENCY": "many"}, `config: PUGUH_CLIENT_CREDENTIALS_CONCURRENCY: "many" is not auto, off or a number of requests between 1 and 4096`},
 		{"concurrency negative", map[string]string{"PUGUH_CLIENT_CREDENTIALS_CONCURRENCY": "-1"}, `config: PUGUH_CLIENT_CREDENTIALS_CONCURRENCY: "-1" is not auto, off or a number of requests between 1 and 4096`},
+		{"introspection concurrency", map[string]string{"PUGUH_INTROSPECTION_CONCURRENCY": "1.5"}, `config: PUGUH_INTROSPECTION_CONCURRENCY: "1.5" is not auto, off or a number of requests between 1 and 4096`},
 		{"concurrency too many", map[string]string{"PUGUH_CLIENT_CREDENTIALS_CONCURRENCY": "4097"}, `config: PUGUH_CLIENT_CREDENTIALS_CONCURRENCY: "4097" is not auto, off or a number of requests between 1 and 4096`},
 		{"unknown algorithm", map[string]string{"PUGUH_SIGNING_ALGORITHMS": "RS256,HS256"},
 			`config: PUGUH_SIGNING_ALGORITHMS: "HS256" is not one of RS256, ES256, EdDSA`},
@@ -243,7 +244,7 @@ func TestLoadMemoryLimit(t *testing.T) {
 	}
 }
 
-func TestLoadClientCredentialsConcurrency(t *testing.T) {
+func TestLoadConcurrency(t *testing.T) {
 	for in, want := range map[string]int{
 		"":       ConcurrencyAuto,
 		"auto":   ConcurrencyAuto,
@@ -254,12 +255,12 @@ func TestLoadClientCredentialsConcurrency(t *testing.T) {
 		"8":      8,
 		"4096":   4096,
 	} {
-		c, err := Load(env(map[string]string{"PUGUH_CLIENT_CREDENTIALS_CONCURRENCY": in}))
+		c, err := Load(env(map[string]string{"PUGUH_CLIENT_CREDENTIALS_CONCURRENCY": in, "PUGUH_INTROSPECTION_CONCURRENCY": in}))
 		if err != nil {
 			t.Fatalf("%q: %v", in, err)
 		}
-		if c.ClientCredentialsConcurrency != want {
-			t.Fatalf("%q: %d, want %d", in, c.ClientCredentialsConcurrency, want)
+		if c.ClientCredentialsConcurrency != want || c.IntrospectionConcurrency != want {
+			t.Fatalf("%q: %d and %d, want %d", in, c.ClientCredentialsConcurrency, c.IntrospectionConcurrency, want)
 		}
 	}
 }
