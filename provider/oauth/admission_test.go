@@ -3,6 +3,8 @@ package oauth
 import (
 	"context"
 	"errors"
+	"net/http"
+	"net/http/httptest"
 	"testing"
 	"time"
 )
@@ -117,4 +119,35 @@ func TestAdmissionOff(t *testing.T) {
 			release()
 		}
 	}
+}
+
+// A request whose context ends while it waits is answered 503
+// temporarily_unavailable, not left without an answer (an empty 200).
+func TestWaitTurnAnswersWhenTheWaitEnds(t *testing.T) {
+	a := newAdmission(1)
+	held, err := a.enter(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	r := httptest.NewRequestWithContext(ctx, http.MethodPost, "/oauth/token", nil)
+	w := httptest.NewRecorder()
+	if release, ok := waitTurn(w, r, a); ok {
+		release()
+		t.Fatal("admitted although the slot was held and the request had ended")
+	}
+	want := `{"error":"temporarily_unavailable","error_description":"The request ended while it waited for its turn."}`
+	if w.Code != http.StatusServiceUnavailable || w.Body.String() != want || w.Header().Get("Cache-Control") != "no-store" {
+		t.Fatalf("got %d %s (Cache-Control %q), want 503 %s", w.Code, w.Body, w.Header().Get("Cache-Control"), want)
+	}
+
+	// With the slot free it is let in and answers nothing itself.
+	held()
+	w = httptest.NewRecorder()
+	release, ok := waitTurn(w, httptest.NewRequest(http.MethodPost, "/oauth/token", nil), a)
+	if !ok || w.Body.Len() != 0 {
+		t.Fatalf("free slot: ok %v, wrote %q", ok, w.Body)
+	}
+	release()
 }

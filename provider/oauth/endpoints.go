@@ -71,6 +71,24 @@ func (e *Endpoints) Mount(r *mux.Router) {
 	r.HandleFunc("/.well-known/openid-configuration", e.discovery).Methods(http.MethodGet, http.MethodHead)
 }
 
+// waitTurn waits for the request's slot in a (admission). If the request's
+// context ends first (the client went away) it answers 503
+// temporarily_unavailable, which normally nobody reads, and reports false.
+func waitTurn(w http.ResponseWriter, r *http.Request, a *admission) (release func(), ok bool) {
+	release, err := a.enter(r.Context())
+	if err != nil {
+		body, _ := json.Marshal(map[string]string{"error": "temporarily_unavailable",
+			"error_description": "The request ended while it waited for its turn."})
+		h := w.Header()
+		h.Set("Content-Type", "application/json;charset=UTF-8")
+		h.Set("Cache-Control", "no-store")
+		w.WriteHeader(http.StatusServiceUnavailable)
+		_, _ = w.Write(body)
+		return nil, false
+	}
+	return release, true
+}
+
 // refuseBody answers a body LimitBody refused: invalid_request (RFC 6749
 // §5.2) with 413 for a body over the limit, or 400 for one that could not
 // be read.
@@ -115,9 +133,9 @@ func (e *Endpoints) token(w http.ResponseWriter, r *http.Request) {
 	// After the rate limits, which may wait for Redis: a slot is held only
 	// for the request's own CPU work (admission).
 	if r.PostForm.Get("grant_type") == "client_credentials" {
-		release, err := e.admitClientCredentials.enter(ctx)
-		if err != nil {
-			return // the client is gone; nobody reads an answer
+		release, ok := waitTurn(w, r, e.admitClientCredentials)
+		if !ok {
+			return
 		}
 		defer release()
 	}
@@ -313,9 +331,9 @@ func (e *Endpoints) introspect(w http.ResponseWriter, r *http.Request) {
 	// refresh token is looked up in storage and does not hold a slot while
 	// it waits for the database (admission).
 	if strings.Count(r.PostForm.Get("token"), ".") == 2 {
-		release, err := e.admitIntrospection.enter(ctx)
-		if err != nil {
-			return // the client is gone; nobody reads an answer
+		release, ok := waitTurn(w, r, e.admitIntrospection)
+		if !ok {
+			return
 		}
 		defer release()
 	}
