@@ -77,13 +77,7 @@ func (e *Endpoints) Mount(r *mux.Router) {
 func waitTurn(w http.ResponseWriter, r *http.Request, a *admission) (release func(), ok bool) {
 	release, err := a.enter(r.Context())
 	if err != nil {
-		body, _ := json.Marshal(map[string]string{"error": "temporarily_unavailable",
-			"error_description": "The request ended while it waited for its turn."})
-		h := w.Header()
-		h.Set("Content-Type", "application/json;charset=UTF-8")
-		h.Set("Cache-Control", "no-store")
-		w.WriteHeader(http.StatusServiceUnavailable)
-		_, _ = w.Write(body)
+		writeError(w, http.StatusServiceUnavailable, "temporarily_unavailable", "The request ended while it waited for its turn.")
 		return nil, false
 	}
 	return release, true
@@ -104,7 +98,13 @@ func (e *Endpoints) refuseBody(w http.ResponseWriter, r *http.Request, status in
 	if status != http.StatusRequestEntityTooLarge {
 		description = "The request body could not be read."
 	}
-	body, _ := json.Marshal(map[string]string{"error": "invalid_request", "error_description": description})
+	writeError(w, status, "invalid_request", description)
+}
+
+// writeError writes an error in RFC 6749 §5.2's shape, for the answers
+// Puguh gives before fosite has a request to write one for.
+func writeError(w http.ResponseWriter, status int, code, description string) {
+	body, _ := json.Marshal(map[string]string{"error": code, "error_description": description})
 	h := w.Header()
 	h.Set("Content-Type", "application/json;charset=UTF-8")
 	h.Set("Cache-Control", "no-store")
