@@ -9,6 +9,7 @@ import (
 	"github.com/gorilla/mux"
 
 	"github.com/arsaka/puguh/cmd/puguh/config"
+	"github.com/arsaka/puguh/keys"
 	"github.com/arsaka/puguh/provider/authz"
 	"github.com/arsaka/puguh/provider/health"
 	"github.com/arsaka/puguh/provider/httpapi"
@@ -18,15 +19,26 @@ import (
 
 // concurrency resolves PUGUH_CLIENT_CREDENTIALS_CONCURRENCY and
 // PUGUH_INTROSPECTION_CONCURRENCY: auto is perProcessor times GOMAXPROCS.
-// Measured on two cores (docs/performance.md): an introspection is Go code
-// throughout, one per processor; a client_credentials request spends most
-// of its time in an OpenSSL signature, a cgo call that gives up its
-// processor, so two per processor: one running Go code, one signing.
+// Measured on two cores (docs/performance.md): work that is Go code
+// throughout runs best one per processor; with OpenSSL a client_credentials
+// request spends most of its time in a cgo call that gives up its processor,
+// so two per processor, one running Go code and one signing.
 func concurrency(n, perProcessor int) int {
 	if n == config.ConcurrencyAuto {
 		return perProcessor * runtime.GOMAXPROCS(0)
 	}
 	return n
+}
+
+// signingPerProcessor is the auto bound per processor of client_credentials:
+// 2 when RS256 is signed by OpenSSL (the release build), 1 with crypto/rsa
+// (the standard-library build, what go run gives), where 2 per processor
+// left the p99 at 80-90 ms against 60 ms.
+func signingPerProcessor() int {
+	if keys.SignerImplementation == "openssl" {
+		return 2
+	}
+	return 1
 }
 
 // mounter is an HTTP area: a small struct that registers its own routes.
@@ -46,7 +58,7 @@ func (a *App) routes() http.Handler {
 		// GET /.well-known/jwks.json, /.well-known/openid-configuration,
 		// POST /oauth/token, /oauth/revoke, /oauth/introspect, GET|POST /oauth/userinfo
 		&oauth.Endpoints{P: s.provider, Users: s.store, JWKS: s.keys, MaxBody: body, Limits: s.tokenLimits,
-			ClientCredentialsConcurrency: concurrency(a.cfg.ClientCredentialsConcurrency, 2),
+			ClientCredentialsConcurrency: concurrency(a.cfg.ClientCredentialsConcurrency, signingPerProcessor()),
 			IntrospectionConcurrency:     concurrency(a.cfg.IntrospectionConcurrency, 1)},
 		// /api/v1/auth/{register,login,mfa,refresh,logout}
 		&rest.IdentityAPI{SignIn: s.signIn, Tokens: s.provider, Auth: s.authn, MaxBody: body, MFA: s.mfa, Audit: s.audit,

@@ -59,7 +59,8 @@ type Config struct {
 	// ClientCredentialsConcurrency is PUGUH_CLIENT_CREDENTIALS_CONCURRENCY:
 	// how many client_credentials token requests are served at once, the
 	// rest waiting their turn in arrival order (docs/performance.md).
-	// ConcurrencyAuto (the default): twice GOMAXPROCS; 0 ("off"): no bound.
+	// ConcurrencyAuto (the default): twice GOMAXPROCS with the OpenSSL
+	// signer, GOMAXPROCS with crypto/rsa; 0 ("off"): no bound.
 	ClientCredentialsConcurrency int
 	// IntrospectionConcurrency is PUGUH_INTROSPECTION_CONCURRENCY: how many
 	// introspections of a JWT run at once, the same way. ConcurrencyAuto
