@@ -7,6 +7,7 @@ import (
 	"runtime/debug"
 	"runtime/metrics"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/arsaka/puguh/cmd/puguh/config"
@@ -181,4 +182,111 @@ func memoryLimitAttr(limit int64) string {
 		return "none"
 	}
 	return strconv.FormatInt(limit>>20, 10) + "MiB"
+}
+
+// hashMemoryLimit lowers the soft memory limit to what password hashing
+// needs while sign-ins run, and puts the usual limit back once they stop.
+//
+// Why: with the reclaim on, two hashes hold at most two 19 MiB buffers, but
+// the resident set may hold a third. When a new buffer cannot take the pages
+// of the one collected before it (other requests' small allocations landed
+// in them), it is placed in fresh pages, and the collected buffer's pages
+// stay resident until the background scavenger gets to them. A memory limit
+// near the working set makes the runtime return free pages before it maps
+// new ones (docs/performance.md, "Sign-in memory under mixed load"). A fixed
+// limit that low would sit under the caches' live heap on a busy replica, so
+// the limit follows the live heap: after each hash's reclaim collection it
+// is that heap without the other hashes' buffers, plus the runtime's own
+// memory, plus every slot's buffer, plus headroom for the garbage made
+// between two collections, never above the ceiling.
+type hashMemoryLimit struct {
+	ceiling   int64 // the limit in force otherwise (PUGUH_MEMORY_LIMIT)
+	working   int64 // every hash slot's buffer at once
+	headroom  int64
+	idleAfter time.Duration // no reclaim for this long: the ceiling again
+
+	read func() (live, overhead int64) // runtimeMemory
+	set  func(int64) int64             // debug.SetMemoryLimit
+	now  func() time.Time
+
+	mu    sync.Mutex
+	last  time.Time // of the last reclaim
+	timer *time.Timer
+}
+
+// fitMemoryLimitWhileHashing returns the hashMemoryLimit serve uses, or nil
+// when the limit is not ours to move (the operator set GOMEMLIMIT), there is
+// none (PUGUH_MEMORY_LIMIT=off), or hashes are not reclaimed one by one
+// (PUGUH_ARGON2_RECLAIM=false), which the fitted limit's readings need.
+func fitMemoryLimitWhileHashing(reclaim bool, limit int64, getenv func(string) string) *hashMemoryLimit {
+	if !reclaim || limit == math.MaxInt64 || getenv("GOMEMLIMIT") != "" {
+		return nil
+	}
+	// app.New makes its hasher with password.OWASP and the default bound.
+	return newHashMemoryLimit(limit, password.DefaultConcurrency(), password.OWASP.MemoryBytes())
+}
+
+func newHashMemoryLimit(ceiling int64, hashes int, hashBytes int64) *hashMemoryLimit {
+	return &hashMemoryLimit{
+		ceiling: ceiling, working: int64(hashes) * hashBytes, headroom: 8 << 20, idleAfter: time.Second,
+		read: runtimeMemory, set: debug.SetMemoryLimit, now: time.Now,
+	}
+}
+
+// afterReclaim is password.Hasher's ObserveReclaims callback.
+func (l *hashMemoryLimit) afterReclaim(othersBytes int64) {
+	live, overhead := l.read()
+	limit := min(max(live-othersBytes, 0)+overhead+l.working+l.headroom, l.ceiling)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.set(limit)
+	l.last = l.now()
+	if l.timer == nil {
+		l.timer = time.AfterFunc(l.idleAfter, l.restore)
+	} else {
+		l.timer.Reset(l.idleAfter)
+	}
+}
+
+// restore puts the ceiling back unless a reclaim came within idleAfter (a
+// timer that fired while afterReclaim held the lock).
+func (l *hashMemoryLimit) restore() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.now().Sub(l.last) < l.idleAfter {
+		return
+	}
+	l.set(l.ceiling)
+}
+
+// stop puts the ceiling back for good.
+func (l *hashMemoryLimit) stop() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.timer != nil {
+		l.timer.Stop()
+	}
+	l.set(l.ceiling)
+}
+
+// runtimeMemory reads, from runtime/metrics, the heap the last collection
+// found live and the runtime's memory besides the heap (stacks, metadata),
+// the parts of what the memory limit counts that a collection cannot shrink.
+func runtimeMemory() (live, overhead int64) {
+	s := []metrics.Sample{
+		{Name: "/gc/heap/live:bytes"},
+		{Name: "/memory/classes/total:bytes"},
+		{Name: "/memory/classes/heap/released:bytes"},
+		{Name: "/memory/classes/heap/objects:bytes"},
+		{Name: "/memory/classes/heap/unused:bytes"},
+		{Name: "/memory/classes/heap/free:bytes"},
+	}
+	metrics.Read(s)
+	v := func(i int) int64 {
+		if s[i].Value.Kind() != metrics.KindUint64 {
+			return 0
+		}
+		return int64(s[i].Value.Uint64())
+	}
+	return v(0), max(v(1)-v(2)-v(3)-v(4)-v(5), 0)
 }

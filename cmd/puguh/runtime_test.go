@@ -2,10 +2,11 @@ package main
 
 import (
 	"math"
-
 	"runtime"
 	"runtime/debug"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/arsaka/puguh/cmd/puguh/config"
 	"github.com/arsaka/puguh/provider/password"
@@ -159,5 +160,171 @@ func TestApplyGCPercent(t *testing.T) {
 	}
 	if got := applyGCPercent(gogc); got != 100 || debug.SetGCPercent(100) != 100 {
 		t.Fatalf("GOGC=100: %d in force", got)
+	}
+}
+
+// fakeLimit records the memory limits a hashMemoryLimit sets.
+type fakeLimit struct {
+	mu  sync.Mutex
+	set []int64
+	ch  chan int64
+}
+
+func (f *fakeLimit) record(n int64) int64 {
+	f.mu.Lock()
+	f.set = append(f.set, n)
+	f.mu.Unlock()
+	if f.ch != nil {
+		f.ch <- n
+	}
+	return 0
+}
+
+func (f *fakeLimit) last() int64 {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.set[len(f.set)-1]
+}
+
+// After each reclaim the limit is the live heap without the other hashes'
+// buffers, plus the runtime's overhead, every slot's buffer and the
+// headroom, never above the ceiling and never counting a negative heap.
+func TestHashMemoryLimitFitsTheLiveHeap(t *testing.T) {
+	const mib = 1 << 20
+	hash := password.OWASP.MemoryBytes()
+	tests := []struct {
+		name           string
+		live, overhead int64
+		others         int64
+		ceiling        int64
+		want           int64
+	}{
+		{"alone", 8 * mib, 5 * mib, 0, 224 * mib, 8*mib + 5*mib + 2*hash + 8*mib},
+		{"the other slot's buffer is not the rest's", 8*mib + hash, 5 * mib, hash, 224 * mib, 8*mib + 5*mib + 2*hash + 8*mib},
+		{"full caches: the ceiling", 200 * mib, 5 * mib, 0, 224 * mib, 224 * mib},
+		{"an explicit lower ceiling", 8 * mib, 5 * mib, 0, 48 * mib, 48 * mib},
+		{"more counted than live", 4 * mib, 5 * mib, 2 * hash, 224 * mib, 5*mib + 2*hash + 8*mib},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var f fakeLimit
+			l := newHashMemoryLimit(tt.ceiling, 2, hash)
+			l.read = func() (int64, int64) { return tt.live, tt.overhead }
+			l.set = f.record
+			l.idleAfter = time.Hour
+			l.afterReclaim(tt.others)
+			t.Cleanup(l.stop)
+			if got := f.last(); got != tt.want {
+				t.Fatalf("limit %d MiB, want %d MiB", got/mib, tt.want/mib)
+			}
+		})
+	}
+}
+
+// Once no reclaim has come for idleAfter the ceiling is back; a timer that
+// fires right after a reclaim leaves the fitted limit alone; stop restores
+// the ceiling for good.
+func TestHashMemoryLimitRestoresTheCeiling(t *testing.T) {
+	clock := time.Unix(1_000_000, 0)
+	f := fakeLimit{ch: make(chan int64, 16)}
+	l := newHashMemoryLimit(224<<20, 2, password.OWASP.MemoryBytes())
+	l.read = func() (int64, int64) { return 8 << 20, 5 << 20 }
+	l.set = f.record
+	l.now = func() time.Time { return clock }
+	l.idleAfter = time.Hour // the timer stays out of the way; restore is called by hand
+
+	l.afterReclaim(0)
+	fitted := <-f.ch
+	if fitted >= 224<<20 {
+		t.Fatalf("fitted limit %d is the ceiling", fitted)
+	}
+	clock = clock.Add(time.Minute)
+	l.restore()
+	if len(f.ch) != 0 {
+		t.Fatalf("restored to %d a minute after a reclaim, idleAfter an hour", <-f.ch)
+	}
+	clock = clock.Add(time.Hour)
+	l.restore()
+	if got := <-f.ch; got != 224<<20 {
+		t.Fatalf("after an idle hour: limit %d, want the ceiling", got)
+	}
+	l.afterReclaim(0)
+	<-f.ch
+	l.stop()
+	if got := <-f.ch; got != 224<<20 {
+		t.Fatalf("after stop: limit %d, want the ceiling", got)
+	}
+}
+
+// The timer itself puts the ceiling back once reclaims stop.
+func TestHashMemoryLimitTimer(t *testing.T) {
+	f := fakeLimit{ch: make(chan int64, 16)}
+	l := newHashMemoryLimit(224<<20, 2, password.OWASP.MemoryBytes())
+	l.read = func() (int64, int64) { return 8 << 20, 5 << 20 }
+	l.set = f.record
+	l.idleAfter = 10 * time.Millisecond
+	t.Cleanup(l.stop)
+	l.afterReclaim(0)
+	if got := <-f.ch; got >= 224<<20 {
+		t.Fatalf("fitted limit %d is the ceiling", got)
+	}
+	select {
+	case got := <-f.ch:
+		if got != 224<<20 {
+			t.Fatalf("the timer set %d, want the ceiling", got)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the ceiling never came back")
+	}
+}
+
+// runtimeMemory reads this process: some live heap, and an overhead under
+// everything the runtime holds.
+func TestRuntimeMemory(t *testing.T) {
+	runtime.GC()
+	live, overhead := runtimeMemory()
+	if live <= 0 || overhead <= 0 {
+		t.Fatalf("live %d, overhead %d", live, overhead)
+	}
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	if overhead >= int64(ms.Sys) {
+		t.Fatalf("overhead %d is not under the runtime's total %d", overhead, ms.Sys)
+	}
+}
+
+// serve fits the limit while hashing only when the limit is PUGUH_MEMORY_LIMIT's
+// and every hash is reclaimed.
+func TestFitMemoryLimitWhileHashing(t *testing.T) {
+	none := func(string) string { return "" }
+	gomemlimit := func(k string) string {
+		if k == "GOMEMLIMIT" {
+			return "200MiB"
+		}
+		return ""
+	}
+	tests := []struct {
+		name    string
+		reclaim bool
+		limit   int64
+		getenv  func(string) string
+		fitted  bool
+	}{
+		{"auto", true, 224 << 20, none, true},
+		{"explicit", true, 96 << 20, none, true},
+		{"PUGUH_MEMORY_LIMIT=off", true, math.MaxInt64, none, false},
+		{"GOMEMLIMIT set", true, 200 << 20, gomemlimit, false},
+		{"PUGUH_ARGON2_RECLAIM=false", false, 224 << 20, none, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fit := fitMemoryLimitWhileHashing(tt.reclaim, tt.limit, tt.getenv)
+			if (fit != nil) != tt.fitted {
+				t.Fatalf("fitted = %v, want %v", fit != nil, tt.fitted)
+			}
+			if fit != nil && (fit.ceiling != tt.limit || fit.working != int64(password.DefaultConcurrency())*password.OWASP.MemoryBytes()) {
+				t.Fatalf("ceiling %d, working %d", fit.ceiling, fit.working)
+			}
+		})
 	}
 }

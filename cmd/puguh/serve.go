@@ -43,7 +43,14 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 		log.Warn("generated a master secret and kept it in the data directory; back it up, and set PUGUH_SECRET in production",
 			"file", cfg.SecretFile())
 	}
-	a, err := app.New(ctx, cfg, log)
+	var opts app.Options
+	hashLimit := "off"
+	if fit := fitMemoryLimitWhileHashing(cfg.Argon2Reclaim, limit, os.Getenv); fit != nil {
+		defer fit.stop()
+		opts.ObserveHashReclaims = fit.afterReclaim
+		hashLimit = "fitted"
+	}
+	a, err := app.NewWithOptions(ctx, cfg, log, opts)
 	if err != nil {
 		return err
 	}
@@ -63,7 +70,8 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	}
 	log.Info("puguh listening", "addr", ln.Addr().String(), "issuer", cfg.Issuer,
 		"database", a.Store().Dialect(), "redis", cfg.RedisURL != "", "signer", keys.SignerImplementation, "version", buildVersion(),
-		"startup", time.Since(start).Round(time.Millisecond).String(), "memory_limit", memoryLimitAttr(limit), "gogc", gcPercent)
+		"startup", time.Since(start).Round(time.Millisecond).String(), "memory_limit", memoryLimitAttr(limit),
+		"memory_limit_while_hashing", hashLimit, "gogc", gcPercent)
 	memCtx, stopMem := context.WithCancel(ctx)
 	defer stopMem()
 	go mem.run(memCtx, time.Second, log)

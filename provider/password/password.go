@@ -13,6 +13,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 
 	"golang.org/x/crypto/argon2"
 )
@@ -54,6 +55,28 @@ type Hasher struct {
 	// reclaim collects a hash's buffer before its slot takes the next hash
 	// (ReclaimAfterEachHash).
 	reclaim bool
+	// afterReclaim is told, after each reclaim, how many bytes of buffers
+	// other hashes hold (ObserveReclaims).
+	afterReclaim func(othersBytes int64)
+	mu           sync.Mutex
+	holding      int64 // bytes of the buffers allocated, or about to be
+}
+
+// ObserveReclaims calls f after each hash's reclaim collection (see
+// ReclaimAfterEachHash) with the bytes of the buffers other hashes hold
+// right after it: the collection's live heap is the rest of the process plus
+// at least those. serve fits the runtime's memory limit to it.
+// Calls may come from several goroutines at once. Call it before the Hasher
+// is used.
+func (h *Hasher) ObserveReclaims(f func(othersBytes int64)) { h.afterReclaim = f }
+
+// hold adds d bytes of buffer held (negative: a buffer is garbage) and
+// returns the bytes held then.
+func (h *Hasher) hold(d int64) int64 {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.holding += d
+	return h.holding
 }
 
 // ReclaimAfterEachHash makes every hash of at least minBytes of memory
@@ -142,9 +165,18 @@ func (h *Hasher) derive(ctx context.Context, password string, salt []byte, p Par
 		return nil, fmt.Errorf("password: waiting for a hashing slot: %w", ctx.Err())
 	}
 	defer func() { <-h.slots }()
+	h.hold(p.MemoryBytes())
 	key := argon2.IDKey([]byte(password), salt, p.Iterations, p.MemoryKiB, p.Parallelism, p.KeyLen)
+	h.hold(-p.MemoryBytes())
 	if h.reclaim {
 		runtime.GC() // the buffer is garbage now: free it while this slot is still taken
+		if h.afterReclaim != nil {
+			// The buffers held now are in the collection's live heap: held
+			// throughout it, or allocated during it, and the collector
+			// counts what is allocated while it marks as live. One whose
+			// hash ended meanwhile may be in it too; it is not counted.
+			h.afterReclaim(h.hold(0))
+		}
 	}
 	return key, nil
 }

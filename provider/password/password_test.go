@@ -6,6 +6,7 @@ import (
 	"runtime"
 	"runtime/metrics"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -150,5 +151,61 @@ func TestReclaimAfterEachHash(t *testing.T) {
 	}
 	if n := forced() - before; n < 4 {
 		t.Fatalf("%d collections after 4 hashes, want 4", n)
+	}
+}
+
+// ObserveReclaims hears of every reclaim with the buffers other hashes hold:
+// none for a hash alone, a whole number of buffers below the slots while
+// hashes overlap, and nothing when the reclaim is off.
+func TestObserveReclaims(t *testing.T) {
+	ctx := context.Background()
+	h, err := NewHasher(fast, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var seen []int64
+	h.ObserveReclaims(func(others int64) {
+		mu.Lock()
+		defer mu.Unlock()
+		seen = append(seen, others)
+	})
+	if _, err := h.Hash(ctx, "correct horse battery"); err != nil {
+		t.Fatal(err)
+	}
+	if len(seen) != 0 {
+		t.Fatalf("observed %v with the reclaim off", seen)
+	}
+
+	h.ReclaimAfterEachHash(0)
+	phc, err := h.Hash(ctx, "correct horse battery")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(seen) != 1 || seen[0] != 0 {
+		t.Fatalf("one hash alone: observed %v, want [0]", seen)
+	}
+
+	seen = nil
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			if _, err := h.Verify(ctx, phc, "correct horse battery"); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	if len(seen) != 8 {
+		t.Fatalf("8 hashes: %d reclaims observed", len(seen))
+	}
+	for _, others := range seen {
+		// Two slots: at most the other slot's buffer.
+		if others != 0 && others != fast.MemoryBytes() {
+			t.Fatalf("observed %d bytes held by others, want 0 or one %d-byte buffer", others, fast.MemoryBytes())
+		}
+	}
+	if h.hold(0) != 0 {
+		t.Fatalf("%d bytes still counted as held after every hash ended", h.hold(0))
 	}
 }

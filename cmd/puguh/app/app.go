@@ -57,6 +57,10 @@ type Options struct {
 	PasswordParams *password.Params
 	// Now is the clock of the key manager and caches; nil means time.Now.
 	Now func() time.Time
+	// ObserveHashReclaims, with PUGUH_ARGON2_RECLAIM on, is called after
+	// each password hash's reclaim collection (password.Hasher's
+	// ObserveReclaims); serve fits the memory limit with it.
+	ObserveHashReclaims func(othersBytes int64)
 }
 
 // New opens the database (migrating it), connects Redis when configured and

@@ -155,6 +155,9 @@ func (a *App) build(ctx context.Context, opts Options) error {
 	}
 	if cfg.Argon2Reclaim {
 		hasher.ReclaimAfterEachHash(8 << 20) // OWASP's 19 MiB, not the tests' small parameters
+		if opts.ObserveHashReclaims != nil {
+			hasher.ObserveReclaims(opts.ObserveHashReclaims)
+		}
 	}
 	limits := ratelimit.Store(ratelimit.NewMemory(now))
 	if a.redis != nil {
