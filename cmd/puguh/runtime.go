@@ -193,25 +193,26 @@ func memoryLimitAttr(limit int64) string {
 // in them), it is placed in fresh pages, and the collected buffer's pages
 // stay resident until the background scavenger gets to them. A memory limit
 // near the working set makes the runtime return free pages before it maps
-// new ones (docs/performance.md, "Sign-in memory under mixed load"). A fixed
+// new ones (docs/performance.md, "sign-in memory under mixed load"). A fixed
 // limit that low would sit under the caches' live heap on a busy replica, so
-// the limit follows the live heap: after each hash's reclaim collection it
-// is that heap without the other hashes' buffers, plus the runtime's own
-// memory, plus every slot's buffer, plus headroom for the garbage made
-// between two collections, never above the ceiling.
+// the limit follows the heap: right after each hash's reclaim collection it
+// is the memory in use then without the other hashes' buffers, plus every
+// slot's buffer, plus headroom for the garbage made between collections,
+// plus the 3% the runtime keeps below a limit, never above the ceiling.
 type hashMemoryLimit struct {
 	ceiling   int64 // the limit in force otherwise (PUGUH_MEMORY_LIMIT)
 	working   int64 // every hash slot's buffer at once
 	headroom  int64
 	idleAfter time.Duration // no reclaim for this long: the ceiling again
 
-	read func() (live, overhead int64) // runtimeMemory
-	set  func(int64) int64             // debug.SetMemoryLimit
-	now  func() time.Time
+	inUse func() int64      // memoryInUse
+	set   func(int64) int64 // debug.SetMemoryLimit
+	now   func() time.Time
 
-	mu    sync.Mutex
-	last  time.Time // of the last reclaim
-	timer *time.Timer
+	mu      sync.Mutex
+	last    time.Time // of the last reclaim
+	timer   *time.Timer
+	stopped bool
 }
 
 // fitMemoryLimitWhileHashing returns the hashMemoryLimit serve uses, or nil
@@ -228,17 +229,20 @@ func fitMemoryLimitWhileHashing(reclaim bool, limit int64, getenv func(string) s
 
 func newHashMemoryLimit(ceiling int64, hashes int, hashBytes int64) *hashMemoryLimit {
 	return &hashMemoryLimit{
-		ceiling: ceiling, working: int64(hashes) * hashBytes, headroom: 8 << 20, idleAfter: time.Second,
-		read: runtimeMemory, set: debug.SetMemoryLimit, now: time.Now,
+		ceiling: ceiling, working: int64(hashes) * hashBytes, headroom: 2 << 20, idleAfter: time.Second,
+		inUse: memoryInUse, set: debug.SetMemoryLimit, now: time.Now,
 	}
 }
 
 // afterReclaim is password.Hasher's ObserveReclaims callback.
 func (l *hashMemoryLimit) afterReclaim(othersBytes int64) {
-	live, overhead := l.read()
-	limit := min(max(live-othersBytes, 0)+overhead+l.working+l.headroom, l.ceiling)
+	need := max(l.inUse()-othersBytes, 0) + l.working + l.headroom
+	limit := min(need*100/97, l.ceiling)
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if l.stopped {
+		return
+	}
 	l.set(limit)
 	l.last = l.now()
 	if l.timer == nil {
@@ -253,32 +257,32 @@ func (l *hashMemoryLimit) afterReclaim(othersBytes int64) {
 func (l *hashMemoryLimit) restore() {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if l.now().Sub(l.last) < l.idleAfter {
+	if l.stopped || l.now().Sub(l.last) < l.idleAfter {
 		return
 	}
 	l.set(l.ceiling)
 }
 
-// stop puts the ceiling back for good.
+// stop puts the ceiling back for good: later reclaims (a request outliving
+// the shutdown's drain) leave it alone.
 func (l *hashMemoryLimit) stop() {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	l.stopped = true
 	if l.timer != nil {
 		l.timer.Stop()
 	}
 	l.set(l.ceiling)
 }
 
-// runtimeMemory reads, from runtime/metrics, the heap the last collection
-// found live and the runtime's memory besides the heap (stacks, metadata),
-// the parts of what the memory limit counts that a collection cannot shrink.
-func runtimeMemory() (live, overhead int64) {
+// memoryInUse reads, from runtime/metrics, what the memory limit counts
+// minus the heap's free pages: objects (right after a collection, the live
+// ones, the buffers of running hashes among them), span fragmentation,
+// stacks and the runtime's metadata.
+func memoryInUse() int64 {
 	s := []metrics.Sample{
-		{Name: "/gc/heap/live:bytes"},
 		{Name: "/memory/classes/total:bytes"},
 		{Name: "/memory/classes/heap/released:bytes"},
-		{Name: "/memory/classes/heap/objects:bytes"},
-		{Name: "/memory/classes/heap/unused:bytes"},
 		{Name: "/memory/classes/heap/free:bytes"},
 	}
 	metrics.Read(s)
@@ -288,5 +292,5 @@ func runtimeMemory() (live, overhead int64) {
 		}
 		return int64(s[i].Value.Uint64())
 	}
-	return v(0), max(v(1)-v(2)-v(3)-v(4)-v(5), 0)
+	return max(v(0)-v(1)-v(2), 0)
 }

@@ -60,25 +60,24 @@ type Hasher struct {
 	afterReclaim func(othersBytes int64)
 	mu           sync.Mutex
 	holding      int64 // bytes of the buffers allocated, or about to be
-	started      int64 // bytes of every buffer ever held, for counting those begun during a collection
 }
 
-// ObserveReclaims calls f after each hash's reclaim collection (see
-// ReclaimAfterEachHash) with the bytes of the buffers other hashes held
-// when it began or allocated while it ran: its live heap is the rest of the
-// process plus those. serve fits the runtime's memory limit to it.
+// ObserveReclaims calls f right after each hash's reclaim collection (see
+// ReclaimAfterEachHash) with the bytes of the buffers other hashes hold at
+// that moment: the heap in use then is the rest of the process, those
+// buffers, and possibly one whose hash ended during the collection, which
+// that hash's own reclaim frees next. serve fits the runtime's memory limit to it.
 // Calls may come from several goroutines at once. Call it before the Hasher
 // is used.
 func (h *Hasher) ObserveReclaims(f func(othersBytes int64)) { h.afterReclaim = f }
 
 // hold adds d bytes of buffer held (negative: a buffer is garbage) and
-// returns the bytes held then and the bytes ever held.
-func (h *Hasher) hold(d int64) (holding, started int64) {
+// returns the bytes held then.
+func (h *Hasher) hold(d int64) int64 {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.holding += d
-	h.started += max(d, 0)
-	return h.holding, h.started
+	return h.holding
 }
 
 // ReclaimAfterEachHash makes every hash of at least minBytes of memory
@@ -169,17 +168,11 @@ func (h *Hasher) derive(ctx context.Context, password string, salt []byte, p Par
 	defer func() { <-h.slots }()
 	h.hold(p.MemoryBytes())
 	key := argon2.IDKey([]byte(password), salt, p.Iterations, p.MemoryKiB, p.Parallelism, p.KeyLen)
-	held, startedBefore := h.hold(-p.MemoryBytes())
+	h.hold(-p.MemoryBytes())
 	if h.reclaim {
 		runtime.GC() // the buffer is garbage now: free it while this slot is still taken
 		if h.afterReclaim != nil {
-			// In the collection's live heap: the buffers held when it
-			// began (their hashes' stacks, scanned first, reach them, even
-			// if a hash ends meanwhile) and those allocated while it ran
-			// (the collector counts what is allocated while it marks as
-			// live).
-			_, startedAfter := h.hold(0)
-			h.afterReclaim(held + startedAfter - startedBefore)
+			h.afterReclaim(h.hold(0))
 		}
 	}
 	return key, nil
