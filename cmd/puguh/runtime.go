@@ -34,20 +34,26 @@ type memSample struct {
 
 // readMemSample reads memSample from runtime/metrics (no stop-the-world).
 func readMemSample() memSample {
-	s := []metrics.Sample{
-		{Name: "/gc/heap/allocs:bytes"},
-		{Name: "/memory/classes/heap/objects:bytes"},
-		{Name: "/memory/classes/heap/unused:bytes"},
-		{Name: "/memory/classes/heap/free:bytes"},
+	v := readBytes("/gc/heap/allocs:bytes", "/memory/classes/heap/objects:bytes",
+		"/memory/classes/heap/unused:bytes", "/memory/classes/heap/free:bytes")
+	return memSample{allocs: v[0], held: v[1] + v[2] + v[3]}
+}
+
+// readBytes reads byte counts from runtime/metrics in one call, 0 for a
+// name this Go does not know.
+func readBytes(names ...string) []uint64 {
+	s := make([]metrics.Sample, len(names))
+	for i, n := range names {
+		s[i].Name = n
 	}
 	metrics.Read(s)
-	v := func(i int) uint64 {
-		if s[i].Value.Kind() != metrics.KindUint64 {
-			return 0
+	v := make([]uint64, len(s))
+	for i := range s {
+		if s[i].Value.Kind() == metrics.KindUint64 {
+			v[i] = s[i].Value.Uint64()
 		}
-		return s[i].Value.Uint64()
 	}
-	return memSample{allocs: v(0), held: v(1) + v(2) + v(3)}
+	return v
 }
 
 // memReleaser gives heap memory back to the OS when the process is quiet.
@@ -280,17 +286,6 @@ func (l *hashMemoryLimit) stop() {
 // ones, the buffers of running hashes among them), span fragmentation,
 // stacks and the runtime's metadata.
 func memoryInUse() int64 {
-	s := []metrics.Sample{
-		{Name: "/memory/classes/total:bytes"},
-		{Name: "/memory/classes/heap/released:bytes"},
-		{Name: "/memory/classes/heap/free:bytes"},
-	}
-	metrics.Read(s)
-	v := func(i int) int64 {
-		if s[i].Value.Kind() != metrics.KindUint64 {
-			return 0
-		}
-		return int64(s[i].Value.Uint64())
-	}
-	return max(v(0)-v(1)-v(2), 0)
+	v := readBytes("/memory/classes/total:bytes", "/memory/classes/heap/released:bytes", "/memory/classes/heap/free:bytes")
+	return max(int64(v[0])-int64(v[1])-int64(v[2]), 0)
 }
